@@ -36,13 +36,14 @@ beats have arrived, using trailing windows; its decisions equal
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+from collections import deque
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
 ALPHA = 5.2
@@ -51,6 +52,7 @@ MEDIAN_WINDOW_BEATS = 11
 C1 = 0.13
 C2 = 0.17
 LOOKAHEAD_BEATS = 3
+MIN_THRESHOLD_MS = 1.0
 
 Window = Literal["centered", "trailing"]
 
@@ -66,40 +68,62 @@ class ArtifactKind(IntEnum):
     EXTRA = 5
 
 
-def _window_bounds(n: int, width: int, window: Window) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Start (inclusive) and stop (exclusive) of each index's window, clipped to the data."""
-    idx = np.arange(n)
-    if window == "centered":
-        half = width // 2
-        return np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
-    return np.maximum(idx - width + 1, 0), idx + 1
+class _SortedWindow:
+    """A multiset kept sorted, for rolling quantiles in O(log n) per step.
 
-
-def _rolling(
-    x: NDArray[np.float64], width: int, window: Window, stat: str
-) -> NDArray[np.float64]:
-    """Rolling quartile deviation (``stat="qd"``) or median over variable-edge windows.
-
-    Full windows are computed vectorised, edge windows one by one, each with the same
-    numpy reduction so that a streaming caller gets bit-identical values.
+    Quantiles interpolate linearly between order statistics (numpy's default ``linear``
+    method), computed the same way in batch and streaming use so the two agree exactly.
     """
-    n = x.size
+
+    def __init__(self) -> None:
+        self._values: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def add(self, value: float) -> None:
+        insort(self._values, value)
+
+    def remove(self, value: float) -> None:
+        del self._values[bisect_left(self._values, value)]
+
+    def quantile(self, q: float) -> float:
+        position = q * (len(self._values) - 1)
+        below = int(position)
+        fraction = position - below
+        if fraction == 0.0:
+            return self._values[below]
+        a, b = self._values[below], self._values[below + 1]
+        return a + (b - a) * fraction
+
+    def quartile_deviation(self) -> float:
+        return (self.quantile(0.75) - self.quantile(0.25)) / 2.0
+
+
+def _rolling(x: Sequence[float], width: int, window: Window, stat: str) -> NDArray[np.float64]:
+    """Rolling quartile deviation (``stat="qd"``) or median; windows are clipped at the ends.
+
+    ``"centered"`` windows span ``width // 2`` beats either side, ``"trailing"`` windows end
+    at the beat.
+    """
+    n = len(x)
     out = np.empty(n)
-    start, stop = _window_bounds(n, width, window)
-    full = (stop - start) == width
-    if n >= width and np.any(full):
-        views = sliding_window_view(x, width)[start[full]]
-        out[full] = _reduce(views, stat)
-    for i in np.flatnonzero(~full):
-        out[i] = _reduce(x[start[i] : stop[i]][np.newaxis, :], stat)[0]
+    sorted_window = _SortedWindow()
+    before, after = (width // 2, width // 2) if window == "centered" else (width - 1, 0)
+    added = removed = 0
+    for i in range(n):
+        while added < min(n, i + after + 1):
+            sorted_window.add(float(x[added]))
+            added += 1
+        while removed < i - before:
+            sorted_window.remove(float(x[removed]))
+            removed += 1
+        out[i] = _stat(sorted_window, stat)
     return out
 
 
-def _reduce(rows: NDArray[np.float64], stat: str) -> NDArray[np.float64]:
-    if stat == "median":
-        return np.median(rows, axis=1)
-    q1, q3 = np.percentile(rows, [25.0, 75.0], axis=1)
-    return (q3 - q1) / 2.0
+def _stat(window: _SortedWindow, stat: str) -> float:
+    return window.quantile(0.5) if stat == "median" else window.quartile_deviation()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +152,7 @@ def _normalise(rr: NDArray[np.float64], window: Window, alpha: float) -> _Normal
 def _floor(threshold: NDArray[np.float64]) -> NDArray[np.float64]:
     # A perfectly regular stretch (metronome, simulator) has zero spread; a 1 ms floor keeps
     # the normalisation finite without flagging sub-millisecond jitter.
-    return np.maximum(threshold, 1.0)
+    return np.maximum(threshold, MIN_THRESHOLD_MS)
 
 
 class _Classifier:
@@ -151,7 +175,10 @@ class _Classifier:
         self.d = data
         self.labels = labels
         self.pairs = pairs
-        self.n = len(labels)
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
 
     def _drrs(self, i: int) -> float:
         return float(self.d.drrs[i]) if 0 <= i < self.n else 0.0
@@ -365,8 +392,9 @@ class CausalArtifactDetector:
         self.alpha = alpha
         self._offset = 0  # raw index of the first kept beat
         self._rr: list[float] = []
-        self._abs_drr: list[float] = []
-        self._abs_mrr: list[float] = []
+        self._abs_drr: tuple[deque[float], _SortedWindow] = (deque(), _SortedWindow())
+        self._rr_window: tuple[deque[float], _SortedWindow] = (deque(), _SortedWindow())
+        self._abs_mrr: tuple[deque[float], _SortedWindow] = (deque(), _SortedWindow())
         self._drrs: list[float] = []
         self._mrrs: list[float] = []
         self._median: list[float] = []
@@ -374,6 +402,8 @@ class CausalArtifactDetector:
         self._labels: list[int] = []
         self._pairs: list[int] = []
         self._decided = 0  # raw index of the first beat not yet returned
+        data = _Normalised(self._rr, self._drrs, self._mrrs, self._median, self._th2)
+        self._classifier = _Classifier(data, self._labels, self._pairs)
 
     def push(self, rr_ms: float) -> list[DecidedBeat]:
         """Add one RR interval; return the beats decided by it, oldest first."""
@@ -394,19 +424,18 @@ class CausalArtifactDetector:
         return self._emit(n)
 
     def _step(self, raw_index: int) -> None:
-        data = _Normalised(self._rr, self._drrs, self._mrrs, self._median, self._th2)
-        _Classifier(data, self._labels, self._pairs).step(raw_index - self._offset)
+        self._classifier.step(raw_index - self._offset)
 
     def _append(self, rr: float) -> None:
         drr = rr - self._rr[-1] if self._rr else 0.0
         self._rr.append(rr)
-        self._abs_drr.append(abs(drr))
-        self._drrs.append(drr / self._threshold(self._abs_drr))
-        median = float(_reduce(self._window(self._rr, MEDIAN_WINDOW_BEATS), "median")[0])
+        th1 = self._slide(self._abs_drr, abs(drr), QD_WINDOW_BEATS)
+        self._drrs.append(drr / max(self.alpha * th1, MIN_THRESHOLD_MS))
+        median = self._slide(self._rr_window, rr, MEDIAN_WINDOW_BEATS, stat="median")
         mrr = rr - median
         mrr = 2.0 * mrr if mrr < 0 else mrr
-        self._abs_mrr.append(abs(mrr))
-        th2 = self._threshold(self._abs_mrr)
+        th2 = max(self.alpha * self._slide(self._abs_mrr, abs(mrr), QD_WINDOW_BEATS),
+                  MIN_THRESHOLD_MS)
         self._median.append(median)
         self._th2.append(th2)
         self._mrrs.append(mrr / th2)
@@ -414,12 +443,15 @@ class CausalArtifactDetector:
         self._pairs.append(0)
 
     @staticmethod
-    def _window(values: list[float], width: int) -> NDArray[np.float64]:
-        return np.asarray(values[-width:], dtype=np.float64)[np.newaxis, :]
-
-    def _threshold(self, values: list[float]) -> float:
-        qd = _reduce(self._window(values, QD_WINDOW_BEATS), "qd")
-        return float(_floor(self.alpha * qd)[0])
+    def _slide(
+        window: tuple[deque[float], _SortedWindow], value: float, width: int, stat: str = "qd"
+    ) -> float:
+        values, ordered = window
+        values.append(value)
+        ordered.add(value)
+        if len(values) > width:
+            ordered.remove(values.popleft())
+        return _stat(ordered, stat)
 
     def _emit(self, stop: int) -> list[DecidedBeat]:
         out = []
@@ -436,8 +468,7 @@ class CausalArtifactDetector:
         if excess <= 0:
             return
         for buf in (
-            self._rr, self._abs_drr, self._abs_mrr, self._drrs, self._mrrs,
-            self._median, self._th2, self._labels, self._pairs,
+            self._rr, self._drrs, self._mrrs, self._median, self._th2, self._labels, self._pairs
         ):
             del buf[:excess]
         self._offset += excess

@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
-from scipy import interpolate
-from scipy import signal as sps
+from numpy.typing import ArrayLike
+
+from heartsease.signal.interpolation import FloatArray, NotAKnotSpline
+from heartsease.signal.psd import welch_density
 
 VLF_BAND_HZ = (0.0, 0.04)
 LF_BAND_HZ = (0.04, 0.15)
@@ -29,7 +30,6 @@ WELCH_WINDOW_S = 300.0
 WELCH_OVERLAP = 0.5
 POINTS_PER_HZ = 300
 
-FloatArray = NDArray[np.float64]
 
 
 def as_rr_array(rr_ms: ArrayLike, minimum: int = 2) -> FloatArray:
@@ -123,9 +123,14 @@ def resample_rr(
     """
     rr = as_rr_array(rr_ms, minimum=4)
     t = beat_times_s(rr)
-    n = int(np.floor((t[-1] - t[0]) * fs_hz + 1e-9)) + 1
-    grid = t[0] + np.arange(n) / fs_hz
-    return grid, interpolate.CubicSpline(t, rr)(grid)
+    grid = resampling_grid(t, fs_hz)
+    return grid, NotAKnotSpline(t, rr)(grid)
+
+
+def resampling_grid(t_s: FloatArray, fs_hz: float = RESAMPLING_HZ) -> FloatArray:
+    """Kubios' resampling grid: from the first beat, every ``1/fs_hz`` s, to the last beat."""
+    n = int(np.floor((t_s[-1] - t_s[0]) * fs_hz + 1e-9)) + 1
+    return t_s[0] + np.arange(n) / fs_hz
 
 
 def welch_psd(
@@ -148,19 +153,20 @@ def welch_psd(
     0.1
     """
     _, x = resample_rr(rr_ms, fs_hz)
+    return welch_psd_of_samples(x, fs_hz, window_s, overlap, points_per_hz)
+
+
+def welch_psd_of_samples(
+    x: FloatArray,
+    fs_hz: float = RESAMPLING_HZ,
+    window_s: float = WELCH_WINDOW_S,
+    overlap: float = WELCH_OVERLAP,
+    points_per_hz: int = POINTS_PER_HZ,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`welch_psd` of an already resampled tachogram."""
     nperseg = min(x.size, int(round(window_s * fs_hz)))
     nfft = max(nperseg, int(round(points_per_hz * fs_hz)))
-    f, p = sps.welch(
-        x,
-        fs=fs_hz,
-        window="hann",
-        nperseg=nperseg,
-        noverlap=int(round(nperseg * overlap)),
-        nfft=nfft,
-        detrend="constant",
-        scaling="density",
-    )
-    return f, p
+    return welch_density(x, fs_hz, nperseg, int(round(nperseg * overlap)), nfft)
 
 
 def band_power(f_hz: FloatArray, psd: FloatArray, low_hz: float, high_hz: float) -> float:
@@ -171,18 +177,25 @@ def band_power(f_hz: FloatArray, psd: FloatArray, low_hz: float, high_hz: float)
     >>> round(band_power(np.array([0.0, 0.1, 0.2, 0.3]), np.ones(4), 0.1, 0.3), 12)
     0.2
     """
-    eps = 1e-12
-    sel = (f_hz >= low_hz - eps) & (f_hz <= high_hz + eps)
-    if np.count_nonzero(sel) < 2:
+    band = band_slice(f_hz, low_hz, high_hz)
+    if band.stop - band.start < 2:
         return 0.0
-    return float(np.trapezoid(psd[sel], f_hz[sel]))
+    return float(np.trapezoid(psd[band], f_hz[band]))
 
 
 def peak_frequency(f_hz: FloatArray, psd: FloatArray, low_hz: float, high_hz: float) -> float:
     """Frequency of the highest PSD value in ``[low_hz, high_hz]``."""
-    eps = 1e-12
-    sel = np.flatnonzero((f_hz >= low_hz - eps) & (f_hz <= high_hz + eps))
-    return float(f_hz[sel[np.argmax(psd[sel])]])
+    band = band_slice(f_hz, low_hz, high_hz)
+    return float(f_hz[band.start + int(np.argmax(psd[band]))])
+
+
+def band_slice(f_hz: FloatArray, low_hz: float, high_hz: float) -> slice:
+    """The bins of an even grid starting at 0 Hz with ``low_hz <= f <= high_hz``."""
+    df = f_hz[1] - f_hz[0]
+    eps = 1e-9
+    start = max(0, int(np.ceil(low_hz / df - eps)))
+    stop = min(f_hz.size, int(np.floor(high_hz / df + eps)) + 1)
+    return slice(start, max(start, stop))
 
 
 @dataclass(frozen=True, slots=True)

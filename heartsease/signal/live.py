@@ -1,0 +1,283 @@
+"""The streaming analyzer: HRV, coherence and breathing while the beats arrive.
+
+Fed one RR interval at a time, :class:`LiveAnalyzer`
+
+1. passes it through the causal artifact detector (decisions three beats later),
+2. for every decided beat, updates running sums over the last ``time_window_s`` seconds
+   of corrected beats and emits :class:`BeatMetrics` (the time-domain measures of
+   :func:`heartsease.signal.hrv.time_domain` over that window, at O(1) cost per beat),
+3. every ``update_s`` seconds of beat time, emits :class:`SpectralMetrics`: coherence,
+   breathing rate and pacer adherence over the last 64 s and LF/HF over the last
+   ``spectral_window_s`` seconds, equal to the batch functions on the same beats.
+
+It has no clock: time is the cumulative sum of the beats it was given. A gap (link loss)
+is reported with :meth:`LiveAnalyzer.gap`: windows restart after it rather than join two
+stretches of heartbeat with invented beats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from heartsease.signal.artifacts import ArtifactKind, CausalArtifactDetector, DecidedBeat
+from heartsease.signal.breathing import (
+    BREATHING_WINDOW_S,
+    BreathingEstimate,
+    breathing_from_spectrum,
+    pacer_adherence_from_spectrum,
+    search_band_hz,
+)
+from heartsease.signal.coherence import COHERENCE_UPDATE_S, Coherence, coherence_from_spectrum
+from heartsease.signal.hrv import (
+    FrequencyDomainHRV,
+    TimeDomainHRV,
+    beat_times_s,
+    frequency_domain_from_psd,
+    resampling_grid,
+    welch_psd_of_samples,
+)
+from heartsease.signal.interpolation import NotAKnotSpline
+from heartsease.signal.spectrum import last_window_grid, periodogram
+
+TIME_WINDOW_S = 60.0
+SPECTRAL_WINDOW_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class BeatMetrics:
+    """One decided beat and the time-domain HRV of the window ending at it."""
+
+    index: int
+    t_s: float
+    raw_rr_ms: float
+    rr_ms: float
+    artifact: ArtifactKind
+    hrv: TimeDomainHRV | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpectralMetrics:
+    """The 5-second update: coherence, breathing, pacer adherence, LF and HF."""
+
+    t_s: float
+    coherence: Coherence | None
+    breathing: BreathingEstimate
+    pacer_adherence: float | None
+    frequency: FrequencyDomainHRV | None
+
+
+class _RunningTimeDomain:
+    """Sums over a sliding window of RR values from which the time-domain HRV follows.
+
+    Values are kept relative to a reference near the window's mean, so that the variance
+    from sums does not lose precision; the sums are rebuilt exactly on :meth:`rebuild`.
+    """
+
+    def __init__(self) -> None:
+        self.rr: deque[float] = deque()
+        self.t: deque[float] = deque()
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        rr = np.fromiter(self.rr, dtype=np.float64, count=len(self.rr))
+        self.ref = float(rr.mean()) if rr.size else 0.0
+        x = rr - self.ref
+        d = np.diff(rr)
+        s = x[:-1] + x[1:]
+        self.sx, self.sxx = float(x.sum()), float((x * x).sum())
+        self.sd, self.sdd = float(d.sum()), float((d * d).sum())
+        self.ss, self.sss = float(s.sum()), float((s * s).sum())
+        self.n50 = int(np.count_nonzero(np.abs(d) > 50.0))
+        self.n20 = int(np.count_nonzero(np.abs(d) > 20.0))
+
+    def append(self, rr: float, t: float) -> None:
+        if self.rr:
+            self._pair(self.rr[-1], rr, +1)
+        self.rr.append(rr)
+        self.t.append(t)
+        x = rr - self.ref
+        self.sx += x
+        self.sxx += x * x
+
+    def evict_before(self, t_start: float) -> None:
+        while self.t and self.t[0] < t_start:
+            rr = self.rr.popleft()
+            self.t.popleft()
+            if self.rr:
+                self._pair(rr, self.rr[0], -1)
+            x = rr - self.ref
+            self.sx -= x
+            self.sxx -= x * x
+
+    def _pair(self, a: float, b: float, sign: int) -> None:
+        d = b - a
+        s = (a - self.ref) + (b - self.ref)
+        self.sd += sign * d
+        self.sdd += sign * d * d
+        self.ss += sign * s
+        self.sss += sign * s * s
+        self.n50 += sign * (abs(d) > 50.0)
+        self.n20 += sign * (abs(d) > 20.0)
+
+    def metrics(self) -> TimeDomainHRV | None:
+        n = len(self.rr)
+        if n < 3:
+            return None
+        m = n - 1
+        mean_rr = self.ref + self.sx / n
+        return TimeDomainHRV(
+            n_beats=n,
+            mean_rr_ms=mean_rr,
+            mean_hr_bpm=60000.0 / mean_rr,
+            sdnn_ms=_std(self.sx, self.sxx, n),
+            rmssd_ms=math.sqrt(max(self.sdd, 0.0) / m),
+            pnn50_pct=100.0 * self.n50 / m,
+            pnn20_pct=100.0 * self.n20 / m,
+            sd1_ms=_std(self.sd, self.sdd, m) / math.sqrt(2.0),
+            sd2_ms=_std(self.ss, self.sss, m) / math.sqrt(2.0),
+        )
+
+
+def _std(total: float, total_sq: float, n: int) -> float:
+    """Sample standard deviation (ddof=1) from a sum and a sum of squares."""
+    return math.sqrt(max(total_sq - total * total / n, 0.0) / (n - 1))
+
+
+class LiveAnalyzer:
+    """Per-beat and every-5-seconds HRV of a live beat stream.
+
+    Parameters
+    ----------
+    time_window_s : window of the per-beat time-domain measures (60 s: the shortest over
+        which RMSSD is stable, Munoz et al. 2015).
+    spectral_window_s : window of LF and HF (120 s: the Task Force's minimum for LF).
+    update_s : spacing of spectral updates in beat time (5 s, as HeartMath updates coherence).
+    pacer_rate_bpm : the breath pacer's rate, for pacer adherence; may change at any time.
+
+    Examples
+    --------
+    >>> live = LiveAnalyzer()
+    >>> rr = 1000 + 60 * np.sin(2 * np.pi * 0.1 * np.arange(200))
+    >>> beats, spectra = [], []
+    >>> for x in rr:
+    ...     b, s = live.push(x)
+    ...     beats += b; spectra += s
+    >>> len(beats), round(spectra[-1].breathing.rate_bpm, 1)
+    (197, 6.0)
+    """
+
+    def __init__(
+        self,
+        time_window_s: float = TIME_WINDOW_S,
+        spectral_window_s: float = SPECTRAL_WINDOW_S,
+        update_s: float = COHERENCE_UPDATE_S,
+        pacer_rate_bpm: float | None = None,
+    ) -> None:
+        self.time_window_s = time_window_s
+        self.spectral_window_s = spectral_window_s
+        self.update_s = update_s
+        self.pacer_rate_bpm = pacer_rate_bpm
+        self._detector = CausalArtifactDetector()
+        self._running = _RunningTimeDomain()
+        self._spectral_rr: deque[float] = deque()
+        self._spectral_t: deque[float] = deque()
+        self._t_s = 0.0
+        self._next_update_s = update_s
+
+    def push(self, rr_ms: float) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
+        """Add one raw RR interval; return what it made final."""
+        return self._consume(self._detector.push(rr_ms))
+
+    def flush(self) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
+        """Decide the last beats (end of a session or before a gap)."""
+        return self._consume(self._detector.flush())
+
+    def gap(self, duration_s: float) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
+        """A stretch of ``duration_s`` with no beats: finish the beats before it, then start
+        every window afresh after it."""
+        out = self.flush()
+        self._t_s += duration_s
+        self._detector = CausalArtifactDetector()
+        self._running = _RunningTimeDomain()
+        self._spectral_rr.clear()
+        self._spectral_t.clear()
+        self._next_update_s = self._t_s + self.update_s
+        return out
+
+    def spectral_window_rr(self) -> np.ndarray:
+        """The corrected beats the next spectral update reads: the last ``spectral_window_s``
+        seconds (at least 64 s) plus two beats before, so no spline end is extrapolated."""
+        return np.fromiter(self._spectral_rr, dtype=np.float64, count=len(self._spectral_rr))
+
+    def _consume(
+        self, decided: list[DecidedBeat]
+    ) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
+        beats: list[BeatMetrics] = []
+        spectra: list[SpectralMetrics] = []
+        for beat in decided:
+            for rr in beat.corrected_rr_ms:
+                beats.append(self._add_beat(beat, rr))
+                if self._t_s >= self._next_update_s:
+                    spectra.append(self._spectral())
+                    self._next_update_s += self.update_s * (
+                        1 + (self._t_s - self._next_update_s) // self.update_s
+                    )
+        return beats, spectra
+
+    def _add_beat(self, beat: DecidedBeat, rr: float) -> BeatMetrics:
+        self._t_s += rr / 1000.0
+        self._running.append(rr, self._t_s)
+        self._running.evict_before(self._t_s - self.time_window_s)
+        self._spectral_rr.append(rr)
+        self._spectral_t.append(self._t_s)
+        span_s = max(self.spectral_window_s, BREATHING_WINDOW_S)
+        while len(self._spectral_t) > 2 and self._spectral_t[2] < self._t_s - span_s:
+            self._spectral_rr.popleft()
+            self._spectral_t.popleft()
+        return BeatMetrics(
+            index=beat.index,
+            t_s=self._t_s,
+            raw_rr_ms=beat.raw_rr_ms,
+            rr_ms=rr,
+            artifact=beat.kind,
+            hrv=self._running.metrics(),
+        )
+
+    def _spectral(self) -> SpectralMetrics:
+        """The batch functions' results on :meth:`spectral_window_rr`, from one spline.
+
+        ``coherence``, ``breathing_rate``, ``pacer_adherence`` and ``frequency_domain`` each
+        resample the same beats; here the spline is built once and read on both grids.
+        """
+        self._running.rebuild()  # bound floating-point drift of the running sums
+        rr = self.spectral_window_rr()
+        coherence = adherence = None
+        breathing = BreathingEstimate(None, 0.0, None)
+        frequency = None
+        if rr.size >= 4:
+            t = beat_times_s(rr)
+            spline = NotAKnotSpline(t, rr)
+            grid = last_window_grid(t, BREATHING_WINDOW_S)
+            if grid is not None:
+                spectrum = periodogram(spline(grid))
+                coherence = coherence_from_spectrum(spectrum)
+                band = search_band_hz(rr, BREATHING_WINDOW_S)
+                breathing = breathing_from_spectrum(spectrum, band)
+                if self.pacer_rate_bpm is not None:
+                    adherence = pacer_adherence_from_spectrum(
+                        spectrum, band, self.pacer_rate_bpm, BREATHING_WINDOW_S
+                    )
+            if t[-1] - t[0] >= self.spectral_window_s:
+                f, psd = welch_psd_of_samples(spline(resampling_grid(t)))
+                frequency = frequency_domain_from_psd(f, psd)
+        return SpectralMetrics(
+            t_s=self._t_s,
+            coherence=coherence,
+            breathing=breathing,
+            pacer_adherence=adherence,
+            frequency=frequency,
+        )

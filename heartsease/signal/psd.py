@@ -1,0 +1,75 @@
+"""Welch power spectral density, lean enough for a spectral update per strap every 5 s.
+
+Numerically scipy's ``signal.welch`` (periodic Hann window, ``density`` scaling, one-sided,
+mean of segment periodograms; tests pin it to scipy within 1e-9 relative). scipy spends
+~400 us per call on generic argument handling, more than the FFT; here windows are cached
+and each segment is detrended in closed form.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.signal import windows
+
+from heartsease.signal.interpolation import FloatArray
+
+Detrend = Literal["constant", "linear"]
+
+
+@lru_cache(maxsize=64)
+def hann(n: int) -> FloatArray:
+    """The periodic Hann window of ``n`` points (scipy's ``get_window("hann", n)``)."""
+    w = windows.hann(n, sym=False)
+    w.flags.writeable = False
+    return w
+
+
+@lru_cache(maxsize=64)
+def _centred_ramp(n: int) -> tuple[FloatArray, float]:
+    ramp = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    ramp.flags.writeable = False
+    return ramp, float(ramp @ ramp)
+
+
+def welch_density(
+    x: ArrayLike,
+    fs_hz: float,
+    nperseg: int,
+    noverlap: int,
+    nfft: int,
+    detrend: Detrend = "constant",
+) -> tuple[FloatArray, FloatArray]:
+    """One-sided PSD of ``x`` by Welch's method with a periodic Hann window.
+
+    Each segment has its mean (``"constant"``) or least-squares line (``"linear"``) removed,
+    is windowed and zero-padded to ``nfft``; the PSD is the mean of the segments'
+    periodograms, scaled so that ``sum(psd) * fs / nfft`` is the windowed variance.
+
+    Examples
+    --------
+    >>> t = np.arange(1200) / 4.0
+    >>> f, p = welch_density(np.sin(2 * np.pi * 0.25 * t), 4.0, 400, 200, 1200)
+    >>> float(f[np.argmax(p)])
+    0.25
+    """
+    samples = np.asarray(x, dtype=np.float64)
+    w = hann(nperseg)
+    step = nperseg - noverlap
+    starts = range(0, samples.size - nperseg + 1, step)
+    total = np.zeros(nfft // 2 + 1)
+    for start in starts:
+        segment = samples[start : start + nperseg]
+        if detrend == "linear":
+            ramp, ramp_sq = _centred_ramp(nperseg)
+            segment = segment - segment.mean() - ramp * ((ramp @ segment) / ramp_sq)
+        else:
+            segment = segment - segment.mean()
+        spectrum = np.fft.rfft(segment * w, nfft)
+        total += spectrum.real**2 + spectrum.imag**2
+    psd = total / (len(starts) * fs_hz * float(w @ w))
+    psd[1 : (nfft + 1) // 2] *= 2.0  # one-sided: fold negative frequencies, not DC/Nyquist
+    return np.fft.rfftfreq(nfft, 1.0 / fs_hz), psd
