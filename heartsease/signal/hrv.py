@@ -13,6 +13,7 @@ checked against a Kubios report of the same series:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -282,10 +283,13 @@ def nonlinear(rr_ms: ArrayLike) -> NonlinearHRV:
 
     rr = as_rr_array(rr_ms, minimum=70)
     tolerance = 0.2 * rr.std(ddof=1)
-    sampen, _ = nk.entropy_sample(rr, dimension=2, tolerance=tolerance)
-    apen, _ = nk.entropy_approximate(rr, dimension=2, tolerance=tolerance)
-    alpha1, _ = nk.fractal_dfa(rr, scale=np.arange(4, 13), overlap=False)
-    alpha2, _ = nk.fractal_dfa(rr, scale=np.arange(13, 65), overlap=False)
+    with warnings.catch_warnings():
+        # neurokit2 warns (and returns NaN) on a series without variance; NaN says it all.
+        warnings.simplefilter("ignore")
+        sampen, _ = nk.entropy_sample(rr, dimension=2, tolerance=tolerance)
+        apen, _ = nk.entropy_approximate(rr, dimension=2, tolerance=tolerance)
+        alpha1, _ = nk.fractal_dfa(rr, scale=np.arange(4, 13), overlap=False)
+        alpha2, _ = nk.fractal_dfa(rr, scale=np.arange(13, 65), overlap=False)
     return NonlinearHRV(
         sampen=float(sampen), apen=float(apen), dfa_alpha1=float(alpha1), dfa_alpha2=float(alpha2)
     )

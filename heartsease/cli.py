@@ -1,0 +1,98 @@
+"""The ``heartsease`` command."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from heartsease.sensors.files import RecordingError, read_rr_file
+from heartsease.signal.recording import analyze_recording
+
+app = typer.Typer(
+    help="heartsease: HRV biofeedback for compassion-focused therapy.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def main() -> None:
+    """heartsease: HRV biofeedback for compassion-focused therapy."""
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+@app.command()
+def analyze(
+    path: Annotated[Path, typer.Argument(help="RR recording: text, CSV with rr_ms, or export")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    no_correction: Annotated[
+        bool, typer.Option("--no-correction", help="Analyse the raw series, as recorded")
+    ] = False,
+) -> None:
+    """Analyse an RR recording: HRV, coherence and breathing rate, artifacts corrected."""
+    try:
+        recording = read_rr_file(path)
+        analysis = analyze_recording(recording.rr_ms, correct=not no_correction)
+    except RecordingError as exc:
+        err_console.print(f"[bold]Cannot analyse this recording.[/bold] {escape(str(exc))}",
+                          soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    result = analysis.as_dict()
+    if as_json:
+        result = {"file": str(path), "format": recording.format, **result,
+                  "notes": recording.notes}
+        typer.echo(json.dumps(_json_safe(result), indent=2))
+        return
+    _print_table(path, recording.format, recording.notes, result)
+
+
+def _print_table(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:
+    def num(key: str, digits: int = 1) -> str:
+        value = r[key]
+        return "-" if value is None else f"{value:,.{digits}f}"
+
+    table = Table(title=f"{path.name}  ({fmt}, {r['n_beats']} beats, "
+                        f"{float(r['duration_s']) / 60:.1f} min)", show_header=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    rows = [
+        ("Mean RR", num("mean_rr_ms"), "ms"), ("Mean heart rate", num("mean_hr_bpm"), "bpm"),
+        ("SDNN", num("sdnn_ms", 2), "ms"), ("RMSSD", num("rmssd_ms", 2), "ms"),
+        ("pNN50", num("pnn50_pct"), "%"), ("SD1 / SD2", f"{num('sd1_ms')} / {num('sd2_ms')}",
+                                            "ms"),
+        ("VLF power", num("vlf_ms2"), "ms²"), ("LF power", num("lf_ms2"), "ms²"),
+        ("HF power", num("hf_ms2"), "ms²"), ("LF/HF", num("lf_hf", 2), ""),
+        ("Dominant slow rhythm", num("peak_hz", 3), "Hz"),
+        ("Coherence ratio (mean)", num("coherence_ratio", 2), ""),
+        ("Breathing rate", num("breathing_rate_bpm") if r["breathing_rate_bpm"] is not None
+         else "cannot be told from the heartbeat", "breaths/min"),
+        ("Artifacts corrected", f"{r['artifacts_corrected']} ({num('artifact_pct')} %)", ""),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    for note in notes:
+        console.print(f"note: {note}")
+    if float(r["duration_s"]) < 120:
+        console.print("note: under 2 minutes; LF power needs at least 2 minutes to be reliable")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,252 @@
+"""RR recordings on disk: format detection, parsing and plausibility, with errors that name
+the line.
+
+Formats read:
+
+- ``text``: one RR per line in ms, ``#`` comment lines and blank lines allowed (Kubios'
+  ASCII RR import, Elite HRV's RR export, Polar Flow's RR ``.txt``). Values that are all
+  below 10 are taken as seconds (Kubios accepts either) and converted.
+- ``csv``: comma, semicolon or tab separated with a header that has an ``rr_ms`` column
+  (other columns ignored, empty cells skipped); also Polar Sensor Logger's
+  ``RR-interval [ms]`` column.
+- ``timed-csv``: two numeric columns without a header, arrival time in s and RR in ms, as
+  recorded from a Polar H10 by the dont-hold-your-breath app.
+
+RR values outside 200-3000 ms are implausible. One that merges with its neighbour into a
+plausible interval (an extra beat) or splits into whole plausible intervals (missed beats)
+is fixed and noted; any other is an error naming its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+MIN_RR_MS = 200.0
+MAX_RR_MS = 3000.0
+# A strap that misses beats misses one or two; a longer silence is a gap, not beats to invent.
+MAX_SPLIT_PARTS = 3
+RR_COLUMNS = ("rr_ms", "rr-interval [ms]", "rr interval [ms]", "rr (ms)")
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be read or analysed; the message says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RRRecording:
+    """RR intervals read from a file, with where each came from."""
+
+    rr_ms: NDArray[np.float64]
+    source_lines: NDArray[np.int64]
+    format: str
+    arrival_s: NDArray[np.float64] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_rr_file(path: str | Path) -> RRRecording:
+    """Read an RR recording in any supported format and check it is plausible.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+    ...     _ = f.write("# my rest\\n812\\n790\\n805\\n")
+    >>> read_rr_file(f.name).rr_ms.tolist()
+    [812.0, 790.0, 805.0]
+    >>> os.unlink(f.name)
+    """
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"{file}: cannot read the file ({exc.strerror})") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RecordingError(f"{file}: not a text file (byte {exc.start} is not UTF-8)") from exc
+    return parse_rr_text(text, name=str(file))
+
+
+def parse_rr_text(text: str, name: str = "<input>") -> RRRecording:
+    """Parse the text of a recording (see the module docstring for the formats)."""
+    lines = text.splitlines()
+    content = [(i + 1, line.strip()) for i, line in enumerate(lines)]
+    content = [(n, line) for n, line in content if line and not line.startswith("#")]
+    if not content:
+        raise RecordingError(f"{name}: no RR intervals found (the file is empty)")
+    first = content[0][1]
+    if _has_letters(first):
+        recording = _parse_csv(content, name)
+    elif _split(first)[1] is not None and len(_split(first)[0]) >= 2:
+        recording = _parse_timed(content, name)
+    else:
+        recording = _parse_plain(content, name)
+    return _check_plausible(recording, name)
+
+
+def _has_letters(line: str) -> bool:
+    return any(c.isalpha() for c in line.replace("e+", "").replace("e-", "").replace("E", ""))
+
+
+def _split(line: str) -> tuple[list[str], str | None]:
+    for delimiter in (",", ";", "\t"):
+        if delimiter in line:
+            return [cell.strip() for cell in line.split(delimiter)], delimiter
+    return [line], None
+
+
+def _number(cell: str, name: str, line_no: int, what: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise RecordingError(
+            f"{name}, line {line_no}: {what} {cell!r} is not a number"
+        ) from None
+    if not np.isfinite(value):
+        raise RecordingError(f"{name}, line {line_no}: {what} {cell!r} is not a finite number")
+    return value
+
+
+def _parse_plain(content: list[tuple[int, str]], name: str) -> RRRecording:
+    values = [_number(line, name, n, "RR value") for n, line in content]
+    rr = np.asarray(values)
+    notes = []
+    if rr.max() < 10.0:
+        rr = rr * 1000.0
+        notes.append("values read as seconds (all below 10) and converted to ms")
+    return RRRecording(
+        rr_ms=rr,
+        source_lines=np.asarray([n for n, _ in content]),
+        format="text",
+        notes=notes,
+    )
+
+
+def _parse_timed(content: list[tuple[int, str]], name: str) -> RRRecording:
+    times, values = [], []
+    for n, line in content:
+        cells, _ = _split(line)
+        if len(cells) < 2:
+            raise RecordingError(f"{name}, line {n}: expected 'time, RR' but found {line!r}")
+        times.append(_number(cells[0], name, n, "time"))
+        values.append(_number(cells[1], name, n, "RR value"))
+    arrival = np.asarray(times)
+    if np.any(np.diff(arrival) < 0):
+        bad = content[int(np.flatnonzero(np.diff(arrival) < 0)[0]) + 1][0]
+        raise RecordingError(f"{name}, line {bad}: arrival times go backwards")
+    return RRRecording(
+        rr_ms=np.asarray(values),
+        source_lines=np.asarray([n for n, _ in content]),
+        format="timed-csv",
+        arrival_s=arrival,
+    )
+
+
+def _parse_csv(content: list[tuple[int, str]], name: str) -> RRRecording:
+    header_no, header_line = content[0]
+    _, delimiter = _split(header_line)
+    reader = csv.reader(io.StringIO("\n".join(line for _, line in content)),
+                        delimiter=delimiter or ",")
+    rows = list(reader)
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = next((header.index(c) for c in RR_COLUMNS if c in header), None)
+    if column is None:
+        raise RecordingError(
+            f"{name}, line {header_no}: a CSV recording needs an 'rr_ms' column; "
+            f"the header has {', '.join(repr(h) for h in rows[0])}"
+        )
+    values, lines = [], []
+    for (n, _), row in zip(content[1:], rows[1:], strict=True):
+        if column >= len(row):
+            raise RecordingError(f"{name}, line {n}: the row has no '{header[column]}' column")
+        if not row[column].strip():
+            continue  # an R-peak table's first beat has no interval before it
+        values.append(_number(row[column].strip(), name, n, "RR value"))
+        lines.append(n)
+    if not values:
+        raise RecordingError(f"{name}: the CSV has a header but no RR intervals")
+    return RRRecording(rr_ms=np.asarray(values), source_lines=np.asarray(lines), format="csv")
+
+
+def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
+    """Fix the implausible values that have one clear repair, refuse the rest."""
+    rr = [float(v) for v in recording.rr_ms]
+    lines = [int(n) for n in recording.source_lines]
+    notes = list(recording.notes)
+    arrival = None if recording.arrival_s is None else list(recording.arrival_s)
+    i = 0
+    while i < len(rr):
+        value = rr[i]
+        if MIN_RR_MS <= value <= MAX_RR_MS:
+            i += 1
+            continue
+        typical = _typical_rr(rr, i)
+        if value < MIN_RR_MS:
+            merged = _merge_extra(rr, i, typical)
+            if merged is not None:
+                other = i + 1 if merged == i else i - 1
+                notes.append(f"line {lines[i]}: {value:g} ms merged with line {lines[other]}"
+                             " (an extra beat)")
+                first = min(i, other)
+                rr[first] = rr[i] + rr[other]
+                del rr[first + 1], lines[first + 1]
+                if arrival is not None:
+                    del arrival[first]
+                i = first + 1
+                continue
+        elif typical is not None:
+            parts = int(round(value / typical))
+            if 2 <= parts <= MAX_SPLIT_PARTS and MIN_RR_MS <= value / parts <= MAX_RR_MS and (
+                abs(value / parts - typical) < 0.25 * typical
+            ):
+                notes.append(f"line {lines[i]}: {value:g} ms split into {parts} beats"
+                             " (missed beats)")
+                rr[i : i + 1] = [value / parts] * parts
+                lines[i : i + 1] = [lines[i]] * parts
+                if arrival is not None:
+                    arrival[i : i + 1] = [arrival[i]] * parts
+                i += parts
+                continue
+        raise RecordingError(
+            f"{name}, line {lines[i]}: RR {value:g} ms is outside the plausible "
+            f"{MIN_RR_MS:g}-{MAX_RR_MS:g} ms and cannot be repaired "
+            "(is the file in ms, one beat per line?)"
+        )
+    if len(rr) < 3:
+        raise RecordingError(f"{name}: only {len(rr)} RR intervals; at least 3 are needed")
+    return RRRecording(
+        rr_ms=np.asarray(rr),
+        source_lines=np.asarray(lines),
+        format=recording.format,
+        arrival_s=None if arrival is None else np.asarray(arrival),
+        notes=notes,
+    )
+
+
+def _typical_rr(rr: list[float], i: int) -> float | None:
+    near = [v for v in rr[max(0, i - 10) : i + 11] if MIN_RR_MS <= v <= MAX_RR_MS]
+    return float(np.median(near)) if near else None
+
+
+def _merge_extra(rr: list[float], i: int, typical: float | None) -> int | None:
+    """Which neighbour a too-short interval merges with (``i`` for the next, ``i-1`` for the
+    previous), if the sum is a plausible beat near the typical one."""
+    best = None
+    for j, other in ((i, i + 1), (i - 1, i - 1)):
+        if not 0 <= other < len(rr) or other == i:
+            continue
+        total = rr[i] + rr[other]
+        if not MIN_RR_MS <= total <= MAX_RR_MS:
+            continue
+        error = abs(total - typical) if typical is not None else 0.0
+        if typical is not None and error > 0.25 * typical:
+            continue
+        if best is None or error < best[1]:
+            best = (j, error)
+    return None if best is None else best[0]
