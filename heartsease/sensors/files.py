@@ -75,7 +75,7 @@ def read_rr_file(path: str | Path) -> RRRecording:
 
 def parse_rr_text(text: str, name: str = "<input>") -> RRRecording:
     """Parse the text of a recording (see the module docstring for the formats)."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()
     content = [(i + 1, line.strip()) for i, line in enumerate(lines)]
     content = [(n, line) for n, line in content if line and not line.startswith("#")]
     if not content:
@@ -183,6 +183,9 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
     i = 0
     while i < len(rr):
         value = rr[i]
+        if value <= 0:
+            raise RecordingError(f"{name}, line {lines[i]}: RR {value:g} ms is not a positive "
+                                 "interval")
         if MIN_RR_MS <= value <= MAX_RR_MS:
             i += 1
             continue

@@ -25,8 +25,9 @@ Method, as implemented here:
 
 Correction: an ectopic pattern centred on interval ``n`` moves the misplaced beat between
 ``RR[n-1]`` and ``RR[n]`` to their midpoint (both intervals labelled ectopic; total time is
-kept); long/short intervals become the local median; missed beats are split into equal
-parts; extra beats are merged with the next interval.
+kept); long/short intervals become the median of the 11 intervals ending three beats
+later; missed beats are split into equal parts; extra beats are merged with the next
+interval.
 
 Thresholds can be computed over centred windows (the paper's choice, for offline analysis)
 or trailing windows. :class:`CausalArtifactDetector` decides each beat once three later
@@ -138,8 +139,7 @@ class _Normalised:
 
 
 def _normalise(rr: NDArray[np.float64], window: Window, alpha: float) -> _Normalised:
-    drr = np.empty_like(rr)
-    drr[0] = 0.0
+    drr = np.zeros_like(rr)
     drr[1:] = np.diff(rr)
     th1 = _floor(alpha * _rolling(np.abs(drr), QD_WINDOW_BEATS, window, "qd"))
     median_rr = _rolling(rr, MEDIAN_WINDOW_BEATS, window, "median")
@@ -310,8 +310,10 @@ def _corrected_one(
 
 
 def _local_median(rr: Sequence[float], i: int) -> float:
-    half = MEDIAN_WINDOW_BEATS // 2
-    return float(np.median(rr[max(0, i - half) : i + half + 1]))
+    """Median of the 11 raw intervals ending three beats after ``i``: what a live detector
+    has seen when it decides ``i``, so batch and live corrections agree."""
+    stop = i + LOOKAHEAD_BEATS + 1
+    return float(np.median(rr[max(0, stop - MEDIAN_WINDOW_BEATS) : stop]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +337,8 @@ def correct_artifacts(rr_ms: ArrayLike, window: Window = "centered") -> Artifact
     """Detect (:func:`detect_artifacts`) and correct artifacts; the raw series is kept.
 
     Ectopic pairs become their mean (the misplaced beat moves to the midpoint, keeping total
-    time); long and short intervals become the median of the 11 surrounding raw intervals;
+    time); long and short intervals become the median of the 11 raw intervals ending three
+    beats later (what a live detector has seen);
     missed beats are split into equal parts near that median; extra beats are merged with
     the next interval.
 

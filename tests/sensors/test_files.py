@@ -1,0 +1,88 @@
+"""Reading RR recordings: every format, and clear errors that name the line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heartsease.sensors.files import RecordingError, parse_rr_text, read_rr_file
+
+
+def test_kubios_text_and_export_read_the_same(refdata: Path) -> None:
+    plain = read_rr_file(refdata / "rr_reference/kubios/SampleSeries_rr_ms.txt")
+    export = read_rr_file(refdata / "rr_reference/kubios/SampleExport.txt")  # '#' header
+    assert plain.format == export.format == "text"
+    np.testing.assert_array_equal(plain.rr_ms, export.rr_ms)
+    assert plain.rr_ms.size == 423
+
+
+def test_polar_h10_recording_with_arrival_times(refdata: Path) -> None:
+    rec = read_rr_file(refdata / "rr_strap/polar_h10/sample_data_ibi.csv")
+    assert rec.format == "timed-csv"
+    assert rec.rr_ms.size == 620
+    assert rec.arrival_s is not None and rec.arrival_s[0] == pytest.approx(0.2211511)
+
+
+def test_csv_with_rr_ms_column_skips_the_first_empty_cell(refdata: Path) -> None:
+    rec = read_rr_file(refdata / "annotated/mitdb_100/100_rr_from_atr.csv")
+    assert rec.format == "csv"
+    assert rec.rr_ms.size == 2272
+    assert rec.source_lines[0] == 3  # header is line 1, the first beat has no RR
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Phone timestamp;RR-interval [ms]\n2024-01-01T10:00:00;812\n"
+         "2024-01-01T10:00:01;790\n2024-01-01T10:00:02;805\n", [812, 790, 805]),
+        ("time,rr_ms,label\n0.8,812,N\n1.6,790,N\n2.4,805,N\n", [812, 790, 805]),
+        ("0.812\n0.790\n0.805\n", [812, 790, 805]),  # seconds
+        ("\ufeff# Elite HRV\n\n812\n790\n805\n", [812, 790, 805]),
+    ],
+)
+def test_formats(text: str, expected: list[float]) -> None:
+    np.testing.assert_allclose(parse_rr_text(text).rr_ms, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("# only a comment\n", "empty"),
+        ("800\n810\nabc\n820\n", "line 3: RR value 'abc' is not a number"),
+        ("800\n810\nnan\n820\n", "line 3"),
+        ("800\n810\n90000\n800\n", "line 3: RR 90000 ms is outside the plausible"),
+        ("800\n-5\n810\n820\n", "line 2: RR -5 ms is not a positive interval"),
+        ("a,b\n1,2\n", "needs an 'rr_ms' column"),
+        ("time,rr_ms\n1,800\n2,\n", "at least 3"),
+        ("time,rr_ms\n", "no RR intervals"),
+        ("800\n810\n", "at least 3"),
+        ("1.0,800\n0.5,810\n2.0,790\n", "line 2: arrival times go backwards"),
+    ],
+)
+def test_bad_input_names_the_problem(text: str, message: str) -> None:
+    with pytest.raises(RecordingError, match=re.escape(message)):
+        parse_rr_text(text)
+
+
+def test_repairs_only_what_has_one_clear_repair() -> None:
+    extra = parse_rr_text("800\n810\n120\n690\n805\n")  # an extra beat split one interval
+    np.testing.assert_allclose(extra.rr_ms, [800, 810, 810, 805])
+    assert "line 3" in extra.notes[0] and "merged" in extra.notes[0]
+    missed = parse_rr_text("1100\n1120\n3300\n1090\n1105\n")  # two beats lost at 55 bpm
+    np.testing.assert_allclose(missed.rr_ms, [1100, 1120, 1100, 1100, 1100, 1090, 1105])
+    assert "line 3" in missed.notes[0] and "split into 3" in missed.notes[0]
+    with pytest.raises(RecordingError, match=r"line 3: .* cannot be repaired"):
+        parse_rr_text("800\n810\n3300\n820\n")  # four lost beats: a gap, not beats
+
+
+def test_binary_and_missing_files(tmp_path: Path) -> None:
+    binary = tmp_path / "strap.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(RecordingError, match="not a text file"):
+        read_rr_file(binary)
+    with pytest.raises(RecordingError, match="cannot read"):
+        read_rr_file(tmp_path / "missing.txt")
