@@ -31,7 +31,12 @@ from heartsease.signal.breathing import (
     pacer_adherence_from_spectrum,
     search_band_hz,
 )
-from heartsease.signal.coherence import COHERENCE_UPDATE_S, Coherence, coherence_from_spectrum
+from heartsease.signal.coherence import (
+    COHERENCE_UPDATE_S,
+    COHERENCE_WINDOW_S,
+    Coherence,
+    coherence_from_spectrum,
+)
 from heartsease.signal.hrv import (
     FrequencyDomainHRV,
     TimeDomainHRV,
@@ -45,6 +50,10 @@ from heartsease.signal.spectrum import last_window_grid, periodogram
 
 TIME_WINDOW_S = 60.0
 SPECTRAL_WINDOW_S = 120.0
+# Coherence, breathing rate and pacer adherence are all defined on the last 64 s, so one
+# spectrum serves the three.
+SHORT_WINDOW_S = COHERENCE_WINDOW_S
+assert SHORT_WINDOW_S == BREATHING_WINDOW_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +243,7 @@ class LiveAnalyzer:
         self._running.evict_before(self._t_s - self.time_window_s)
         self._spectral_rr.append(rr)
         self._spectral_t.append(self._t_s)
-        span_s = max(self.spectral_window_s, BREATHING_WINDOW_S)
+        span_s = max(self.spectral_window_s, SHORT_WINDOW_S)
         while len(self._spectral_t) > 2 and self._spectral_t[2] < self._t_s - span_s:
             self._spectral_rr.popleft()
             self._spectral_t.popleft()
@@ -261,15 +270,15 @@ class LiveAnalyzer:
         if rr.size >= 4:
             t = beat_times_s(rr)
             spline = NotAKnotSpline(t, rr)
-            grid = last_window_grid(t, BREATHING_WINDOW_S)
+            grid = last_window_grid(t, SHORT_WINDOW_S)
             if grid is not None:
                 spectrum = periodogram(spline(grid))
                 coherence = coherence_from_spectrum(spectrum)
-                band = search_band_hz(rr, BREATHING_WINDOW_S)
+                band = search_band_hz(rr, SHORT_WINDOW_S)
                 breathing = breathing_from_spectrum(spectrum, band)
                 if self.pacer_rate_bpm is not None:
                     adherence = pacer_adherence_from_spectrum(
-                        spectrum, band, self.pacer_rate_bpm, BREATHING_WINDOW_S
+                        spectrum, band, self.pacer_rate_bpm, SHORT_WINDOW_S
                     )
             if t[-1] - t[0] >= self.spectral_window_s:
                 f, psd = welch_psd_of_samples(spline(resampling_grid(t)))
