@@ -80,18 +80,22 @@ def parse_rr_text(text: str, name: str = "<input>") -> RRRecording:
     content = [(n, line) for n, line in content if line and not line.startswith("#")]
     if not content:
         raise RecordingError(f"{name}: no RR intervals found (the file is empty)")
-    first = content[0][1]
-    if _has_letters(first):
+    cells, delimiter = _split(content[0][1])
+    if not all(_is_number(cell) for cell in cells):
         recording = _parse_csv(content, name)
-    elif _split(first)[1] is not None and len(_split(first)[0]) >= 2:
+    elif delimiter is not None and len(cells) >= 2:
         recording = _parse_timed(content, name)
     else:
         recording = _parse_plain(content, name)
     return _check_plausible(recording, name)
 
 
-def _has_letters(line: str) -> bool:
-    return any(c.isalpha() for c in line.replace("e+", "").replace("e-", "").replace("E", ""))
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _split(line: str) -> tuple[list[str], str | None]:

@@ -22,9 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.hrv import beat_times_s
-from heartsease.signal.spectrum import Spectrum, short_window_spectrum
+from heartsease.signal.spectrum import SHORT_WINDOW_S, Spectrum, short_window_spectrum
 
-BREATHING_WINDOW_S = 64.0
+BREATHING_WINDOW_S = SHORT_WINDOW_S
 MIN_RATE_HZ = 0.05
 MAX_RATE_HZ = 0.5
 PEAK_HALF_WIDTH_HZ = 0.015

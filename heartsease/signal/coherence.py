@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass
 
 from numpy.typing import ArrayLike
 
-from heartsease.signal.spectrum import Spectrum, short_window_spectrum
+from heartsease.signal.spectrum import SHORT_WINDOW_S, Spectrum, short_window_spectrum
 
-COHERENCE_WINDOW_S = 64.0
+COHERENCE_WINDOW_S = SHORT_WINDOW_S
 COHERENCE_UPDATE_S = 5.0
 PEAK_SEARCH_HZ = (0.04, 0.26)
 PEAK_HALF_WIDTH_HZ = 0.015

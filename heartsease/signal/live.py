@@ -25,18 +25,12 @@ import numpy as np
 
 from heartsease.signal.artifacts import ArtifactKind, CausalArtifactDetector, DecidedBeat
 from heartsease.signal.breathing import (
-    BREATHING_WINDOW_S,
     BreathingEstimate,
     breathing_from_spectrum,
     pacer_adherence_from_spectrum,
     search_band_hz,
 )
-from heartsease.signal.coherence import (
-    COHERENCE_UPDATE_S,
-    COHERENCE_WINDOW_S,
-    Coherence,
-    coherence_from_spectrum,
-)
+from heartsease.signal.coherence import COHERENCE_UPDATE_S, Coherence, coherence_from_spectrum
 from heartsease.signal.hrv import (
     FrequencyDomainHRV,
     TimeDomainHRV,
@@ -46,14 +40,10 @@ from heartsease.signal.hrv import (
     welch_psd_of_samples,
 )
 from heartsease.signal.interpolation import NotAKnotSpline
-from heartsease.signal.spectrum import last_window_grid, periodogram
+from heartsease.signal.spectrum import SHORT_WINDOW_S, last_window_grid, periodogram
 
 TIME_WINDOW_S = 60.0
 SPECTRAL_WINDOW_S = 120.0
-# Coherence, breathing rate and pacer adherence are all defined on the last 64 s, so one
-# spectrum serves the three.
-SHORT_WINDOW_S = COHERENCE_WINDOW_S
-assert SHORT_WINDOW_S == BREATHING_WINDOW_S
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from heartsease.signal.hrv import RESAMPLING_HZ, band_slice, beat_times_s
 from heartsease.signal.interpolation import FloatArray, NotAKnotSpline
 from heartsease.signal.psd import welch_density
 
+SHORT_WINDOW_S = 64.0  # coherence, breathing rate and pacer adherence all read 64 s
 SHORT_WINDOW_NFFT = 2048
 
 
