@@ -54,7 +54,8 @@ def search_band_hz(rr_ms: ArrayLike, window_s: float = BREATHING_WINDOW_S) -> tu
     half the mean heart rate there, and at most 0.5 Hz."""
     rr = np.asarray(rr_ms, dtype=np.float64)
     t = beat_times_s(rr)
-    mean_hr_hz = 1000.0 / float(np.mean(rr[t >= t[-1] - window_s]))
+    first = int(np.searchsorted(t, t[-1] - window_s, side="left"))
+    mean_hr_hz = 1000.0 / float(rr[first:].mean())
     return MIN_RATE_HZ, min(MAX_RATE_HZ, mean_hr_hz / 2.0)
 
 

@@ -21,9 +21,13 @@ def not_a_knot_slopes(x: FloatArray, y: FloatArray) -> FloatArray:
 
     Needs at least 4 strictly increasing knots.
     """
-    n = x.size
     h = np.diff(x)
-    m = np.diff(y) / h
+    return _slopes(x, h, np.diff(y) / h)
+
+
+def _slopes(x: FloatArray, h: FloatArray, m: FloatArray) -> FloatArray:
+    """:func:`not_a_knot_slopes` from the knot spacings ``h`` and secant slopes ``m``."""
+    n = x.size
     # Row i of the tridiagonal system: h[i] s[i-1] + 2 (h[i-1] + h[i]) s[i] + h[i-1] s[i+1]
     # = 3 (h[i] m[i-1] + h[i-1] m[i]); the first and last rows carry the not-a-knot condition
     # (the third derivative is continuous across the second and next-to-last knots).
@@ -63,19 +67,17 @@ class NotAKnotSpline:
 
     def __init__(self, x: FloatArray, y: FloatArray) -> None:
         self.x = x
-        self.y = y
-        self.slopes = not_a_knot_slopes(x, y)
+        h = np.diff(x)
+        m = np.diff(y) / h
+        slopes = _slopes(x, h, m)
+        # Per-interval polynomial y[i] + c1 dx + c2 dx^2 + c3 dx^3 (the cubic Hermite form).
+        self._c0 = y[:-1]
+        self._c1 = slopes[:-1]
+        self._c2 = (3.0 * m - 2.0 * slopes[:-1] - slopes[1:]) / h
+        self._c3 = (slopes[:-1] + slopes[1:] - 2.0 * m) / (h * h)
 
     def __call__(self, grid: FloatArray) -> FloatArray:
-        x, y, s = self.x, self.y, self.slopes
-        i = np.clip(np.searchsorted(x, grid, side="right") - 1, 0, x.size - 2)
-        h = x[i + 1] - x[i]
-        t = (grid - x[i]) / h
-        t2 = t * t
-        t3 = t2 * t
-        return (
-            (2 * t3 - 3 * t2 + 1) * y[i]
-            + (t3 - 2 * t2 + t) * h * s[i]
-            + (-2 * t3 + 3 * t2) * y[i + 1]
-            + (t3 - t2) * h * s[i + 1]
-        )
+        i = np.searchsorted(self.x, grid, side="right") - 1
+        np.clip(i, 0, self.x.size - 2, out=i)
+        dx = grid - self.x[i]
+        return ((self._c3[i] * dx + self._c2[i]) * dx + self._c1[i]) * dx + self._c0[i]

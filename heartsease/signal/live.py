@@ -44,6 +44,9 @@ from heartsease.signal.spectrum import SHORT_WINDOW_S, last_window_grid, periodo
 
 TIME_WINDOW_S = 60.0
 SPECTRAL_WINDOW_S = 120.0
+# Running sums drift by ~1e-16 relative per beat; a rebuild a minute keeps them exact to
+# far below what any display or test can see.
+REBUILD_EVERY_UPDATES = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,7 @@ class LiveAnalyzer:
         self._spectral_t: deque[float] = deque()
         self._t_s = 0.0
         self._next_update_s = update_s
+        self._updates = 0
 
     def push(self, rr_ms: float) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
         """Add one raw RR interval; return what it made final."""
@@ -252,17 +256,21 @@ class LiveAnalyzer:
         ``coherence``, ``breathing_rate``, ``pacer_adherence`` and ``frequency_domain`` each
         resample the same beats; here the spline is built once and read on both grids.
         """
-        self._running.rebuild()  # bound floating-point drift of the running sums
+        self._updates += 1
+        if self._updates % REBUILD_EVERY_UPDATES == 0:
+            self._running.rebuild()  # bound floating-point drift of the running sums
         rr = self.spectral_window_rr()
         coherence = adherence = None
         breathing = BreathingEstimate(None, 0.0, None)
         frequency = None
         if rr.size >= 4:
             t = beat_times_s(rr)
-            spline = NotAKnotSpline(t, rr)
-            grid = last_window_grid(t, SHORT_WINDOW_S)
-            if grid is not None:
-                spectrum = periodogram(spline(grid))
+            short_grid = last_window_grid(t, SHORT_WINDOW_S)
+            long_grid = resampling_grid(t) if t[-1] - t[0] >= self.spectral_window_s else None
+            grids = [g for g in (short_grid, long_grid) if g is not None]
+            values = NotAKnotSpline(t, rr)(np.concatenate(grids)) if grids else None
+            if short_grid is not None:
+                spectrum = periodogram(values[: short_grid.size])
                 coherence = coherence_from_spectrum(spectrum)
                 band = search_band_hz(rr, SHORT_WINDOW_S)
                 breathing = breathing_from_spectrum(spectrum, band)
@@ -270,8 +278,8 @@ class LiveAnalyzer:
                     adherence = pacer_adherence_from_spectrum(
                         spectrum, band, self.pacer_rate_bpm, SHORT_WINDOW_S
                     )
-            if t[-1] - t[0] >= self.spectral_window_s:
-                f, psd = welch_psd_of_samples(spline(resampling_grid(t)))
+            if long_grid is not None:
+                f, psd = welch_psd_of_samples(values[values.size - long_grid.size :])
                 frequency = frequency_domain_from_psd(f, psd)
         return SpectralMetrics(
             t_s=self._t_s,

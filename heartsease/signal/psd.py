@@ -29,6 +29,19 @@ def hann(n: int) -> FloatArray:
 
 
 @lru_cache(maxsize=64)
+def _window_energy(n: int) -> float:
+    w = hann(n)
+    return float(w @ w)
+
+
+@lru_cache(maxsize=64)
+def _frequencies(nfft: int, fs_hz: float) -> FloatArray:
+    f = np.fft.rfftfreq(nfft, 1.0 / fs_hz)
+    f.flags.writeable = False
+    return f
+
+
+@lru_cache(maxsize=64)
 def _centred_ramp(n: int) -> tuple[FloatArray, float]:
     ramp = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
     ramp.flags.writeable = False
@@ -70,6 +83,6 @@ def welch_density(
             segment = segment - segment.mean()
         spectrum = np.fft.rfft(segment * w, nfft)
         total += spectrum.real**2 + spectrum.imag**2
-    psd = total / (len(starts) * fs_hz * float(w @ w))
+    psd = total / (len(starts) * fs_hz * _window_energy(nperseg))
     psd[1 : (nfft + 1) // 2] *= 2.0  # one-sided: fold negative frequencies, not DC/Nyquist
-    return np.fft.rfftfreq(nfft, 1.0 / fs_hz), psd
+    return _frequencies(nfft, fs_hz), psd

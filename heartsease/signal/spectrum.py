@@ -9,7 +9,7 @@ segment (scipy's "density" scaling). Powers are sums of bins times the bin width
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -24,22 +24,23 @@ SHORT_WINDOW_NFFT = 2048
 
 @dataclass(frozen=True, slots=True)
 class Spectrum:
-    """A one-sided PSD in ms^2/Hz on an even frequency grid."""
+    """A one-sided PSD in ms^2/Hz on an even frequency grid starting at 0 Hz."""
 
     f_hz: FloatArray
     psd: FloatArray
+    df_hz: float = field(init=False)
 
-    @property
-    def df_hz(self) -> float:
-        return float(self.f_hz[1] - self.f_hz[0])
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "df_hz", float(self.f_hz[1]) - float(self.f_hz[0]))
 
     def power(self, low_hz: float, high_hz: float) -> float:
         """Power in ms^2 of the bins with ``low_hz <= f <= high_hz``."""
-        return float(self.psd[band_slice(self.f_hz, low_hz, high_hz)].sum() * self.df_hz)
+        band = band_slice(self.df_hz, self.psd.size, low_hz, high_hz)
+        return float(self.psd[band].sum()) * self.df_hz
 
     def peak_hz(self, low_hz: float, high_hz: float) -> float:
         """Frequency of the highest bin in ``[low_hz, high_hz]``."""
-        band = band_slice(self.f_hz, low_hz, high_hz)
+        band = band_slice(self.df_hz, self.psd.size, low_hz, high_hz)
         return float(self.f_hz[band.start + int(np.argmax(self.psd[band]))])
 
 
