@@ -38,13 +38,14 @@ def record(refdata: Path, name: str) -> tuple[np.ndarray, ...]:
             df.noise_flag.to_numpy())
 
 
-# Measured (centred windows): record 100 sensitivity 100 % (34/34), specificity 99.64 %
-# (8 of 2204 normal intervals flagged); record 105 sensitivity 100 % (41/41), specificity
-# 99.54 %. The paper's 96.96 % sensitivity is met; its 99.94 % specificity is not: the
-# remaining flags are sudden >10 % sinus changes in record 100's very regular rhythm.
+# Measured (centred windows): record 100 sensitivity 100 % (34/34), specificity 99.86 %
+# (3 of 2204 normal intervals flagged); record 105 sensitivity 100 % (41/41), specificity
+# 100 % (0 of 2368). The paper's 96.96 % sensitivity is met; its 99.94 % specificity is
+# not quite on record 100: the 3 flags are a 697 -> 889 ms premature-looking pair the
+# cardiologists labelled normal, and a 742 -> 872 ms swing just before an atrial beat.
 @pytest.mark.parametrize(
     ("name", "min_sensitivity", "min_specificity"),
-    [("100", 96.96, 99.6), ("105", 96.96, 99.5)],
+    [("100", 96.96, 99.85), ("105", 96.96, 99.95)],
 )
 def test_ectopic_detection_against_cardiologist_labels(
     refdata: Path, name: str, min_sensitivity: float, min_specificity: float
@@ -82,8 +83,8 @@ def test_causal_decisions_equal_batch_trailing(refdata: Path, name: str) -> None
     assert np.array_equal([b.kind for b in decided], detect_artifacts(rr, window="trailing"))
     corrected = [v for b in decided for v in b.corrected_rr_ms]
     np.testing.assert_array_equal(corrected, correct_artifacts(rr, window="trailing").rr_ms)
-    # Centred (offline) and trailing (live) windows disagree on few beats (measured 0.22 %
-    # on 100, 0.16 % on 105), all of them borderline sinus changes.
+    # Centred (offline) and trailing (live) windows disagree on few beats (measured none on
+    # 100, 0.23 % on 105), all of them borderline sinus changes.
     assert (detect_artifacts(rr) == detect_artifacts(rr, window="trailing")).mean() > 0.995
 
 
