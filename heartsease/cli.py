@@ -14,6 +14,7 @@ from rich.table import Table
 
 from heartsease.sensors.files import RecordingError, read_rr_file
 from heartsease.signal.recording import analyze_recording
+from heartsease.simulator.scenarios import SCENARIOS, simulate, write_csv
 
 app = typer.Typer(
     help="heartsease: HRV biofeedback for compassion-focused therapy.",
@@ -60,6 +61,31 @@ def analyze(
         typer.echo(json.dumps(_json_safe(result), indent=2))
         return
     _print_table(path, recording.format, recording.notes, result)
+
+
+@app.command(name="simulate")
+def simulate_command(
+    scenario: Annotated[str, typer.Option(help=f"One of: {', '.join(SCENARIOS)}")] = "rest",
+    seconds: Annotated[float, typer.Option(min=10, help="Length of the recording")] = 300.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same beats")] = 0,
+    out: Annotated[Path, typer.Option(help="CSV to write")] = Path("simulated.csv"),
+    resonance: Annotated[
+        float | None, typer.Option(help="The person's resonance rate, breaths/min")
+    ] = None,
+) -> None:
+    """Write a simulated recording with ground truth (state, breathing, artifacts) as CSV."""
+    if scenario not in SCENARIOS:
+        err_console.print(f"Unknown scenario {escape(repr(scenario))}. "
+                          f"Choose one of: {', '.join(SCENARIOS)}.", soft_wrap=True)
+        raise typer.Exit(code=2)
+    beats = simulate(scenario, seconds, seed, resonance)
+    try:
+        write_csv(beats, out)
+    except OSError as exc:
+        err_console.print(f"Cannot write {escape(str(out))}: {exc.strerror}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    console.print(f"Wrote {beats.rr_ms.size} beats ({beats.t_s[-1] / 60:.1f} min, "
+                  f"scenario {scenario}, seed {seed}) to {escape(str(out))}")
 
 
 def _print_table(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:
