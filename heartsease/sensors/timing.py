@@ -1,0 +1,101 @@
+"""Beat times from batched, late notifications on a drifting strap clock.
+
+A strap sends RR intervals, not beat times, about once a second, several at a time and
+sometimes seconds late (STRAPS.md). Beat times are therefore the cumulative RR series,
+exact between beats, mapped onto the host clock by an offset that drifts slowly (the
+strap's crystal runs some tens of ppm off the host's).
+
+Every notification arrives after its last beat, so each ``arrival - cumulative RR`` lies on
+or above the true offset line. The offset is estimated as in Moon, Skelly & Towsley (1999,
+"Estimation and removal of clock skew from network delay measurements"): of the lines lying
+below every point of the last five minutes, the one closest to them on average. That line
+is an edge of the points' lower convex hull. Slopes are bounded to +/-200 ppm, the range of
+real crystals, and the line stays flat until a minute of points shows a drift larger than
+the strap's 1/1024-s resolution.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from itertools import pairwise
+
+ENVELOPE_WINDOW_S = 300.0
+MAX_DRIFT = 200e-6
+MIN_SPAN_FOR_DRIFT_S = 60.0
+MIN_FIT_GAIN_S = 0.5 / 1024
+
+
+class BeatClock:
+    """Turns notifications (arrival time, RR intervals) into beat times on the host clock.
+
+    Examples
+    --------
+    >>> clock = BeatClock()
+    >>> clock.place(10.020, [1000.0])  # first notification, 20 ms after its beat
+    (10.02,)
+    >>> clock.place(11.001, [990.0])   # a faster one shows the offset was 19 ms too high
+    (11.001,)
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the anchor (after a reconnect: beats before and after are unrelated)."""
+        self._strap_s = 0.0  # cumulative RR since the anchor, in strap time
+        self._points: deque[tuple[float, float]] = deque()  # (arrival, arrival - strap)
+
+    def place(self, arrival_s: float, rr_ms: list[float]) -> tuple[float, ...]:
+        """Beat times for the intervals of one notification, oldest first."""
+        if not rr_ms:
+            return ()
+        strap = []
+        for rr in rr_ms:
+            self._strap_s += rr / 1000.0
+            strap.append(self._strap_s)
+        self._points.append((arrival_s, arrival_s - self._strap_s))
+        while self._points[0][0] < arrival_s - ENVELOPE_WINDOW_S:
+            self._points.popleft()
+        offset = self._offset_at(arrival_s)
+        # A beat cannot be later than the notification that reported it.
+        return tuple(round(min(s + offset, arrival_s), 9) for s in strap)
+
+    def _offset_at(self, t: float) -> float:
+        points = list(self._points)
+        n = len(points)
+        sum_t = sum(p[0] for p in points)
+        sum_y = sum(p[1] for p in points)
+        lowest = min(p[1] for p in points)
+        # The flat line through the lowest point is always a candidate (no drift known yet).
+        best_slope, best_intercept = 0.0, lowest
+        best_cost = sum_y - n * lowest
+        # Tilt the line only when the window is long enough to show drift and tilting fits
+        # better by more than the strap's own resolution; otherwise quantisation noise
+        # (+/-0.49 ms per beat) would be read as drift.
+        if points[-1][0] - points[0][0] < MIN_SPAN_FOR_DRIFT_S:
+            return lowest
+        flat_cost = best_cost
+        hull = _lower_hull(points)
+        for (t0, y0), (t1, y1) in pairwise(hull):
+            slope = (y1 - y0) / (t1 - t0)
+            if abs(slope) > MAX_DRIFT:
+                continue
+            intercept = y0 - slope * t0
+            cost = sum_y - n * intercept - slope * sum_t  # mean distance above the line, x n
+            if cost < best_cost and flat_cost - cost > n * MIN_FIT_GAIN_S:
+                best_slope, best_intercept, best_cost = slope, intercept, cost
+        return best_intercept + best_slope * t
+
+
+def _lower_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Lower convex hull of points sorted by time (Andrew's monotone chain)."""
+    hull: list[tuple[float, float]] = []
+    for p in points:
+        while len(hull) >= 2 and _cross(hull[-2], hull[-1], p) <= 0:
+            hull.pop()
+        hull.append(p)
+    return hull
+
+
+def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
