@@ -54,7 +54,10 @@ class Physiology:
 
     resting_hr_bpm: float = 68.0
     resonance_bpm: float = 5.5
-    damping: float = 0.35
+    # 0.25 puts the swing at resonance 6.9x the swing at 12/min, the middle of Lehrer &
+    # Vaschillo's 4-10x; adjacent assessment rates (0.5/min apart) then differ by 5-20 % in
+    # swing, as the assessment literature expects of a person with a clear resonance.
+    damping: float = 0.25
     rsa_at_12_bpm: float = 2.0  # peak RSA swing amplitude (beats/min) breathing at 12/min
     spontaneous_breathing_bpm: float = 13.0
     mayer_amplitude_bpm: float = 1.2
@@ -69,7 +72,11 @@ class Physiology:
 
 
 def _resonance(breathing_bpm: float, p: Physiology) -> float:
-    ratio = breathing_bpm / p.resonance_bpm
+    # A damped oscillator's amplitude peaks below its natural frequency, at
+    # f_n * sqrt(1 - 2 zeta^2); the natural frequency is set so that the peak, the rate an
+    # assessment finds, is ``resonance_bpm``.
+    natural_bpm = p.resonance_bpm / math.sqrt(1.0 - 2.0 * p.damping**2)
+    ratio = breathing_bpm / natural_bpm
     return 1.0 / math.sqrt((1.0 - ratio**2) ** 2 + (2.0 * p.damping * ratio) ** 2)
 
 

@@ -8,7 +8,7 @@ own breathing 11-16/min) with a resonance rate of 5.5/min unless one is given.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +92,53 @@ def simulate(
         raise ValueError("seconds must be positive")
     rng = np.random.default_rng(seed)
     beats = simulate_beats(SCENARIOS[scenario](seconds), person(rng, resonance_bpm), rng)
+    return add_faults(beats, rng) if scenario in NOISY else beats
+
+
+def simulate_following(
+    scenario: str,
+    pacer_schedule: Sequence[tuple[float, float | None]],
+    seed: int,
+    resonance_bpm: float | None = None,
+) -> SimulatedBeats:
+    """A scenario's person and states, breathing with a session's pacer.
+
+    ``pacer_schedule`` is the pacer as ``(seconds, rate or None)`` pieces (a protocol's
+    schedule). The scenario's segments are stretched over the schedule's length; where the
+    scenario has the person following a pacer they follow this one, where the pacer is off
+    they breathe freely, and where they do not follow (backdraft) they keep their own rate.
+    The person is the one :func:`simulate` draws for the same seed.
+
+    Examples
+    --------
+    >>> beats = simulate_following("paced-6", [(60, None), (120, 5.0)], seed=1)
+    >>> sorted(set(np.nan_to_num(beats.pacer_bpm).tolist()))  # free for a minute, then paced
+    [0.0, 5.0]
+    >>> bool(abs(np.median(beats.breathing_rate_bpm[-60:]) - 5.0) < 0.3)
+    True
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    total = sum(seconds for seconds, _ in pacer_schedule)
+    if total <= 0:
+        raise ValueError("the pacer schedule must last longer than zero seconds")
+    story = SCENARIOS[scenario](total)
+    cuts = sorted({0.0, *np.cumsum([s.seconds for s in story])[:-1],
+                   *np.cumsum([seconds for seconds, _ in pacer_schedule])[:-1]})
+    story_ends = np.cumsum([s.seconds for s in story])
+    pacer_ends = np.cumsum([seconds for seconds, _ in pacer_schedule])
+    segments = []
+    for start, end in zip(cuts, [*cuts[1:], total], strict=True):
+        mid = 0.5 * (start + end)
+        part = story[min(int(np.searchsorted(story_ends, mid)), len(story) - 1)]
+        rate = pacer_schedule[min(int(np.searchsorted(pacer_ends, mid)),
+                                  len(pacer_schedule) - 1)][1]
+        breathing = part.breathing
+        if rate is None or breathing is Breathing.FREE:
+            breathing, rate = Breathing.FREE, None
+        segments.append(Segment(end - start, part.state, breathing, rate))
+    rng = np.random.default_rng(seed)
+    beats = simulate_beats(segments, person(rng, resonance_bpm), rng)
     return add_faults(beats, rng) if scenario in NOISY else beats
 
 
