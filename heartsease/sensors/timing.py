@@ -10,8 +10,8 @@ or above the true offset line. The offset is estimated as in Moon, Skelly & Tows
 "Estimation and removal of clock skew from network delay measurements"): of the lines lying
 below every point of the last five minutes, the one closest to them on average. That line
 is an edge of the points' lower convex hull. Slopes are bounded to +/-200 ppm, the range of
-real crystals, and the line stays flat until a minute of points shows a drift larger than
-the strap's 1/1024-s resolution.
+real crystals, and the line stays flat until a minute of points shows a drift that moves
+it by more than two of the strap's 1/1024-s ticks across the window.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ ENVELOPE_WINDOW_S = 300.0
 MAX_DRIFT = 200e-6
 MIN_SPAN_FOR_DRIFT_S = 60.0
 MIN_FIT_GAIN_S = 0.5 / 1024
+MIN_DRIFT_SHOWN_S = 2.0 / 1024
 
 
 class BeatClock:
@@ -82,7 +83,13 @@ class BeatClock:
                 continue
             intercept = y0 - slope * t0
             cost = sum_y - n * intercept - slope * sum_t  # mean distance above the line, x n
-            if cost < best_cost and flat_cost - cost > n * MIN_FIT_GAIN_S:
+            # A drift is believed only when it moves the line by more than two of the
+            # strap's ticks across the window: a slope that quantisation noise can fake
+            # (a few ppm) would otherwise be extrapolated to now and push beats a
+            # millisecond or more late.
+            shown = abs(slope) * (points[-1][0] - points[0][0])
+            if cost < best_cost and flat_cost - cost > n * MIN_FIT_GAIN_S \
+                    and shown > MIN_DRIFT_SHOWN_S:
                 best_slope, best_intercept, best_cost = slope, intercept, cost
         return best_intercept + best_slope * t
 
