@@ -1,0 +1,47 @@
+"""Simulated sessions run through the coaching session, as a replay would."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from heartsease.coaching.classifier import RestingBaseline
+from heartsease.coaching.events import Event
+from heartsease.coaching.loop import replay_session
+from heartsease.coaching.protocols import Protocol, load_protocol
+from heartsease.coaching.session import CoachingSession
+from heartsease.sensors.hrm import SensorContact
+from heartsease.sensors.source import Measurement
+from heartsease.simulator.heart import SimulatedBeats
+from heartsease.simulator.scenarios import simulate, simulate_following
+
+
+async def beats_source(beats: SimulatedBeats) -> AsyncIterator[Measurement]:
+    """One notification per beat, arriving as the beat ends."""
+    for t, rr in zip(beats.t_s.tolist(), beats.rr_ms.tolist(), strict=True):
+        yield Measurement(t, round(60000 / rr), (rr,), (t,), SensorContact.NOT_SUPPORTED)
+
+
+def run_session(beats: SimulatedBeats, session: CoachingSession) -> list[Event]:
+    return asyncio.run(replay_session(beats_source(beats), session))
+
+
+def resting_baseline(seed: int) -> RestingBaseline:
+    """The simulated person's resting baseline from another day: the quiet start of a
+    5-minute rest session (the same seed draws the same person, other moments)."""
+    session = CoachingSession(load_protocol("srb"))
+    run_session(simulate("rest", 300, seed), session)
+    assert session.learned_baseline is not None
+    return session.learned_baseline
+
+
+def coached(
+    scenario: str, seed: int, protocol: Protocol | None = None, with_baseline: bool = True,
+    resonance_bpm: float | None = None,
+) -> tuple[SimulatedBeats, list[Event]]:
+    """A scenario's person breathing with the protocol's pacer, coached."""
+    protocol = protocol or load_protocol("srb")
+    beats = simulate_following(scenario, protocol.schedule(), seed, resonance_bpm)
+    session = CoachingSession(protocol, baseline=resting_baseline(seed) if with_baseline
+                              else None)
+    return beats, run_session(beats, session)
