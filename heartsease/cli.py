@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,12 +16,26 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from heartsease.coaching.classifier import RestingBaseline
+from heartsease.coaching.loop import CoachingLoop, Source, replay_session
+from heartsease.coaching.profile import ClientProfile, load_profile, save_profile
+from heartsease.coaching.protocols import BUILT_IN, Protocol, ProtocolError, load_protocol
+from heartsease.coaching.session import CoachingSession
+from heartsease.coaching.summary import session_record
 from heartsease.sensors.ble import StrapNotFoundError, StrapReader, scan
 from heartsease.sensors.files import RecordingError, read_rr_file
-from heartsease.sensors.source import Gap
+from heartsease.sensors.replay import replay
+from heartsease.sensors.source import Clock, Gap
 from heartsease.signal.recording import analyze_recording
-from heartsease.simulator.scenarios import SCENARIOS, simulate, write_csv
+from heartsease.simulator.scenarios import (
+    SCENARIOS,
+    beats_as_source,
+    simulate,
+    simulate_following,
+    write_csv,
+)
 from heartsease.simulator.virtual_strap import SimulatedClock, VirtualRadio, VirtualStrap
+from heartsease.terminal import EventLog, print_summary, run_breathing_session
 
 app = typer.Typer(
     help="heartsease: HRV biofeedback for compassion-focused therapy.",
@@ -187,6 +202,193 @@ async def _record(device: str, out: Path, seconds: float | None, scenario: str |
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stream(), timeout=seconds)
     return written
+
+
+def data_dir() -> Path:
+    """Where heartsease keeps the profile and session logs (``HEARTSEASE_HOME`` overrides)."""
+    home = os.environ.get("HEARTSEASE_HOME")
+    if home:
+        return Path(home)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "heartsease"
+
+
+def _protocol(name: str, stages: list[str], practice_minutes: float | None) -> Protocol:
+    try:
+        protocol = load_protocol(name).with_stages(stages)
+        if practice_minutes is not None:
+            protocol = protocol.with_practice_minutes(practice_minutes)
+    except ProtocolError as exc:
+        err_console.print(f"Cannot use this protocol: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    return protocol
+
+
+ProtocolOption = Annotated[str, typer.Option(
+    "--protocol", help=f"{' or '.join(BUILT_IN)}, or a protocol .toml file")]
+StageOption = Annotated[list[str], typer.Option(
+    "--stage", help="Add an optional practice stage, e.g. compassionate-imagery")]
+RateOption = Annotated[float | None, typer.Option(
+    "--rate", min=3.0, max=10.0, help="Breathing pace (breaths/min); default: your resonance "
+    "rate if known, else 6")]
+PracticeOption = Annotated[float | None, typer.Option(
+    "--practice-minutes", min=1.0, help="Length of the practice step")]
+
+
+@app.command()
+def breathe(
+    simulated: Annotated[str | None, typer.Option(
+        "--simulate", help=f"A simulated strap: {', '.join(SCENARIOS)}")] = None,
+    device: Annotated[str | None, typer.Option(
+        "--device", help="A chest strap's address or advertised name")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="Replay an RR recording as if it were a strap")] = None,
+    protocol_name: ProtocolOption = "srb",
+    rate: RateOption = None,
+    stages: StageOption = [],  # noqa: B006 (typer reads the default, never mutates it)
+    practice_minutes: PracticeOption = None,
+    speed: Annotated[float, typer.Option(
+        min=0.1, max=100.0, help="With --simulate or --file: run this many times faster")] = 1.0,
+    seed: Annotated[int, typer.Option(help="With --simulate: the simulated person")] = 0,
+    out: Annotated[Path | None, typer.Option(
+        help="Session log (JSON lines: every event and raw beat)")] = None,
+) -> None:
+    """A guided breathing session with a live breathing bar, heart rhythm and cues."""
+    chosen = [x for x in (simulated, device, file) if x is not None]
+    if len(chosen) != 1:
+        err_console.print("Choose one heart source: --simulate SCENARIO (no strap needed), "
+                          "--device NAME_OR_ADDRESS or --file RECORDING.", soft_wrap=True)
+        raise typer.Exit(code=2)
+    if simulated is not None and simulated not in SCENARIOS:
+        err_console.print(f"Unknown scenario {escape(repr(simulated))}. "
+                          f"Choose one of: {', '.join(SCENARIOS)}.", soft_wrap=True)
+        raise typer.Exit(code=2)
+    protocol = _protocol(protocol_name, stages, practice_minutes)
+    if simulated is not None:
+        # A simulated person has a history of their own, kept apart from the real profile.
+        profile_path = data_dir() / "simulated" / f"person-{seed}.json"
+        profile = _simulated_profile(profile_path, seed)
+    else:
+        profile_path = data_dir() / "profile.json"
+        profile = load_profile(profile_path)
+    pace = rate if rate is not None else profile.pace_bpm
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log_path = out or data_dir() / "sessions" / f"{stamp}-{protocol.name}.jsonl"
+    log = EventLog(log_path)
+    try:
+        events = asyncio.run(_breathe(protocol, pace, profile.resting_baseline(), simulated,
+                                      device, file, speed, seed, log))
+    except StrapNotFoundError as exc:
+        err_console.print(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}",
+                          soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except RecordingError as exc:
+        err_console.print(f"Cannot replay this recording. {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        log.close()
+    record = print_summary(console, events)
+    baseline = next((e for e in events if e.kind == "baseline"), None)
+    if baseline is not None:
+        profile.add_baseline(_baseline_of(baseline.as_dict()))
+    if record["resonance"] is not None and record["resonance"]["resonance_bpm"] is not None:
+        profile.pace_bpm = record["resonance"]["resonance_bpm"]
+        profile.pace_confidence = record["resonance"]["confidence"]
+    save_profile(profile, profile_path)
+    console.print(f"The session's events and every heartbeat are saved in "
+                  f"{escape(str(log_path))}.", style="grey58")
+
+
+def _simulated_profile(path: Path, seed: int) -> ClientProfile:
+    """The simulated person's profile; on first use, their resting baseline is measured
+    from a quiet 5-minute rest on another (simulated) day, as a real client's would be."""
+    profile = load_profile(path)
+    if not profile.baselines:
+        session = CoachingSession(load_protocol("srb"))
+        rest = simulate("rest", 300, seed)
+        asyncio.run(replay_session(beats_as_source(rest), session))
+        if session.learned_baseline is not None:
+            profile.add_baseline(session.learned_baseline)
+            save_profile(profile, path)
+    return profile
+
+
+def _baseline_of(d: dict) -> RestingBaseline:
+    return RestingBaseline(**{k: d[k] for k in RestingBaseline.__slots__ if k != "n_epochs"},
+                           n_epochs=0)
+
+
+async def _breathe(
+    protocol: Protocol, pace: float | None, baseline: RestingBaseline | None,
+    simulated: str | None, device: str | None, file: Path | None, speed: float, seed: int,
+    log: EventLog,
+) -> list:
+    session = CoachingSession(protocol, pace_bpm=pace, baseline=baseline)
+    clock: Clock
+    source: Source
+    if simulated is not None:
+        clock = SimulatedClock(speed)
+        radio = VirtualRadio(clock)
+        # The simulated person breathes with this session's pacer; two spare minutes let a
+        # session that slows down for a backdraft run to its end.
+        schedule = [*protocol.schedule(session.pace_bpm), (120.0, None)]
+        strap = radio.add(VirtualStrap(simulate_following(simulated, schedule, seed), clock,
+                                       name="heartsease simulated strap"))
+        strap_task = asyncio.get_running_loop().create_task(strap.run())
+        source = StrapReader(strap.name, client_backend=radio.client_backend,
+                             scanner_backend=radio.scanner_backend, clock=clock).stream()
+    elif file is not None:
+        read_rr_file(file)  # a clear error now rather than mid-session
+        clock = SimulatedClock(speed)
+        source = replay(file, speed=1.0, clock=clock)
+    else:
+        assert device is not None
+        clock = SimulatedClock(1.0)
+        source = StrapReader(device, clock=clock).stream()
+    loop = CoachingLoop(source, session, clock)
+    try:
+        return await run_breathing_session(loop, log, console, protocol.title)
+    finally:
+        if simulated is not None:
+            strap_task.cancel()
+
+
+@app.command(name="replay")
+def replay_command(
+    path: Annotated[Path, typer.Argument(help="RR recording (any format analyze reads)")],
+    protocol_name: ProtocolOption = "srb",
+    rate: RateOption = None,
+    stages: StageOption = [],  # noqa: B006 (typer reads the default, never mutates it)
+    practice_minutes: PracticeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session as JSON")] = False,
+) -> None:
+    """Run the coaching loop over a recording as fast as possible and print the session."""
+    protocol = _protocol(protocol_name, stages, practice_minutes)
+    try:
+        read_rr_file(path)
+        events = asyncio.run(replay_session(replay(path, speed=None),
+                                            CoachingSession(protocol, pace_bpm=rate)))
+    except RecordingError as exc:
+        err_console.print(f"[bold]Cannot replay this recording.[/bold] {escape(str(exc))}",
+                          soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    record = session_record(events)
+    if as_json:
+        typer.echo(json.dumps(_json_safe(record), indent=2))
+        return
+    print_summary(console, events)
+    table = Table("onset", "shift", "after", "HR change", "ln RMSSD change", title="Shift log")
+    for shift in record["shifts"]:
+        before = shift["preceded_by"]
+        table.add_row(f"{shift['onset_s'] / 60:.1f} min", shift["direction"],
+                      "-" if before is None else
+                      f"{before['kind']} ({shift['latency_s']:.0f} s)",
+                      _signed(shift["delta_hr_bpm"], " bpm"), _signed(shift["delta_ln_rmssd"]))
+    console.print(table)
+
+
+def _signed(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:+.2f}{unit}"
 
 
 def _print_table(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:

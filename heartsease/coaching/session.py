@@ -165,6 +165,11 @@ class CoachingSession:
         steps = self.protocol.steps
         return steps[self.step_index] if 0 <= self.step_index < len(steps) else None
 
+    def step_elapsed_s(self, t_s: float) -> float:
+        """How far into the current step the session is (a pause stops the count)."""
+        until = self._paused_at if self._paused_at is not None else t_s
+        return max(until - self.step_start_s, 0.0)
+
     def start(self, t_s: float | None = None) -> list[ev.Event]:
         """Begin the first step at session time ``t_s`` (0 by default)."""
         self.now_s = 0.0 if t_s is None else t_s

@@ -8,11 +8,13 @@ own breathing 11-16/min) with a resonance rate of 5.5/min unless one is given.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from heartsease.sensors.hrm import SensorContact
+from heartsease.sensors.source import Measurement
 from heartsease.simulator.heart import (
     AutonomicState,
     Breathing,
@@ -204,6 +206,13 @@ def add_faults(beats: SimulatedBeats, rng: np.random.Generator) -> SimulatedBeat
         pacer_bpm=beats.pacer_bpm[src],
         artifact=[lab for lab, r in zip(out_label, rows, strict=True) if r],
     )
+
+
+async def beats_as_source(beats: SimulatedBeats) -> AsyncIterator[Measurement]:
+    """Simulated beats as a source, one notification per beat arriving as the beat ends:
+    the ideal strap, for replays that need no radio."""
+    for t, rr in zip(beats.t_s.tolist(), beats.rr_ms.tolist(), strict=True):
+        yield Measurement(t, round(60000 / rr), (rr,), (t,), SensorContact.NOT_SUPPORTED)
 
 
 def write_csv(beats: SimulatedBeats, path: Path) -> None:

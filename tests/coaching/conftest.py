@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 from heartsease.coaching.classifier import RestingBaseline
 from heartsease.coaching.events import Event
 from heartsease.coaching.loop import replay_session
 from heartsease.coaching.protocols import Protocol, load_protocol
 from heartsease.coaching.session import CoachingSession
-from heartsease.sensors.hrm import SensorContact
-from heartsease.sensors.source import Measurement
 from heartsease.simulator.heart import SimulatedBeats
-from heartsease.simulator.scenarios import simulate, simulate_following
-
-
-async def beats_source(beats: SimulatedBeats) -> AsyncIterator[Measurement]:
-    """One notification per beat, arriving as the beat ends."""
-    for t, rr in zip(beats.t_s.tolist(), beats.rr_ms.tolist(), strict=True):
-        yield Measurement(t, round(60000 / rr), (rr,), (t,), SensorContact.NOT_SUPPORTED)
+from heartsease.simulator.scenarios import beats_as_source, simulate, simulate_following
 
 
 def run_session(beats: SimulatedBeats, session: CoachingSession) -> list[Event]:
-    return asyncio.run(replay_session(beats_source(beats), session))
+    return asyncio.run(replay_session(beats_as_source(beats), session))
 
 
 def resting_baseline(seed: int) -> RestingBaseline:

@@ -116,7 +116,7 @@ def test_resonance_assessment_finds_the_persons_rate() -> None:
     hits, results = 0, []
     for seed in SEEDS:
         resonance = float(np.random.default_rng(1000 + seed).uniform(4.5, 6.5))
-        beats, events = coached("resonance-sweep", seed, protocol, with_baseline=False,
+        _, events = coached("resonance-sweep", seed, protocol, with_baseline=False,
                                 resonance_bpm=resonance)
         result = [e for e in events if e.kind == "resonance"]
         assert len(result) == 1

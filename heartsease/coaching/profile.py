@@ -1,0 +1,73 @@
+"""What heartsease remembers about a person between sessions, until the store holds it:
+their breathing pace (from a resonance assessment) and their recent resting baselines.
+
+A small JSON file, written atomically (a new file renamed over the old), so a crash while
+saving never leaves half a profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from heartsease.coaching.classifier import RestingBaseline
+
+KEEP_BASELINES = 7  # a week of daily sessions, as HRV4Training's 7-day baseline
+
+
+@dataclass(slots=True)
+class ClientProfile:
+    """A person's pace and their last few resting baselines (newest last)."""
+
+    pace_bpm: float | None = None
+    pace_confidence: str | None = None
+    baselines: list[dict[str, float]] = field(default_factory=list)
+
+    def resting_baseline(self) -> RestingBaseline | None:
+        """The typical of the stored baselines: medians of each value and of each spread.
+
+        Examples
+        --------
+        >>> p = ClientProfile()
+        >>> p.add_baseline(RestingBaseline(64.0, 3.6, 0.1, 2.0, 0.2, 0.4, 20))
+        >>> p.add_baseline(RestingBaseline(68.0, 3.4, 0.3, 2.0, 0.2, 0.4, 20))
+        >>> p.resting_baseline().hr_bpm
+        66.0
+        """
+        if not self.baselines:
+            return None
+        keys = RestingBaseline.__slots__
+        medians = {k: float(np.median([b[k] for b in self.baselines])) for k in keys}
+        medians["n_epochs"] = int(sum(b["n_epochs"] for b in self.baselines))
+        return RestingBaseline(**medians)
+
+    def add_baseline(self, baseline: RestingBaseline) -> None:
+        self.baselines = [*self.baselines, baseline.as_dict()][-KEEP_BASELINES:]
+
+
+def load_profile(path: Path) -> ClientProfile:
+    """The profile at ``path``; an empty one when there is none or it cannot be read."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return ClientProfile(pace_bpm=data.get("pace_bpm"),
+                             pace_confidence=data.get("pace_confidence"),
+                             baselines=list(data.get("baselines", [])))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return ClientProfile()
+
+
+def save_profile(profile: ClientProfile, path: Path) -> None:
+    """Write ``profile`` to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".profile-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(asdict(profile), f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
