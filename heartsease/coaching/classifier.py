@@ -31,24 +31,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 
-# Floors on the resting spreads. Heart rate at rest wanders by 2-3 beats/min between
-# half-minutes; 30-s ln RMSSD by about 0.15-0.25 within a resting session (Esco & Flatt
-# 2014, ultra-short-term ln RMSSD); ln coherence by about 0.3-0.5 between 64-s windows.
-MIN_HR_SPREAD_BPM = 2.0
-MIN_LN_RMSSD_SPREAD = 0.15
+# Floors on the resting spreads. Within one resting session, heart rate wanders by 2-3
+# beats/min between half-minutes and 30-s ln RMSSD by about 0.15-0.25 (Esco & Flatt 2014,
+# ultra-short-term ln RMSSD); from day to day, resting heart rate varies by about 3 beats/min
+# and ln RMSSD by about 0.25 (a coefficient of variation of 7-10 %, Plews et al. 2012, "Heart
+# rate variability in elite triathletes", Eur J Appl Physiol 112:3729; Buchheit 2014,
+# "Monitoring training status with HR measures", Front Physiol 5:73). A session lasts long
+# enough (15-30 min) for heart rate to drift as far as it does between days, so the
+# day-to-day floors hold for an in-session baseline too. ln coherence varies by about
+# 0.3-0.5 between 64-s windows.
+MIN_HR_SPREAD_BPM = 3.0
+MIN_LN_RMSSD_SPREAD = 0.25
 MIN_LN_COHERENCE_SPREAD = 0.35
-# A baseline stored from another day is further from today's rest than a baseline measured
-# minutes ago: day-to-day, resting heart rate varies by about 3 beats/min and ln RMSSD by
-# about 0.25 (a coefficient of variation of 7-10 %, Plews et al. 2012, "Heart rate
-# variability in elite triathletes", Eur J Appl Physiol 112:3729; Buchheit 2014, "Monitoring
-# training status with HR measures", Front Physiol 5:73).
-DAY_TO_DAY_HR_SPREAD_BPM = 3.0
-DAY_TO_DAY_LN_RMSSD_SPREAD = 0.25
 # Two epochs' confirmation; thresholds in resting spreads (z). A resting person passes 2.0 on
 # both averaged features in well under 1 % of epochs; the hysteresis gap (1.0) is the width
 # of one resting spread.
@@ -100,7 +99,7 @@ class RestingBaseline:
         >>> eps = [EpochFeatures(5.0 * i, 65 + i % 3, 3.6, 1.0, 0.0, True) for i in range(12)]
         >>> b = RestingBaseline.from_epochs(eps)
         >>> b.hr_bpm, b.hr_spread_bpm, round(b.ln_rmssd, 2)
-        (66.0, 2.0, 3.6)
+        (66.0, 3.0, 3.6)
         """
         good = [e for e in epochs if e.signal_ok and e.hr_bpm is not None
                 and e.ln_rmssd is not None]
@@ -120,17 +119,6 @@ class RestingBaseline:
             ln_coherence_spread=max(_spread(coh), MIN_LN_COHERENCE_SPREAD),
             n_epochs=len(good),
         )
-
-    def for_another_day(self) -> RestingBaseline:
-        """This baseline as a reference on another day: spreads at least day-to-day ones.
-
-        Examples
-        --------
-        >>> RestingBaseline(65.0, 3.5, 0.0, 2.0, 0.15, 0.4, 24).for_another_day().hr_spread_bpm
-        3.0
-        """
-        return replace(self, hr_spread_bpm=max(self.hr_spread_bpm, DAY_TO_DAY_HR_SPREAD_BPM),
-                       ln_rmssd_spread=max(self.ln_rmssd_spread, DAY_TO_DAY_LN_RMSSD_SPREAD))
 
     def as_dict(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in self.__slots__}

@@ -20,6 +20,7 @@ import numpy as np
 
 from heartsease.coaching import events as ev
 from heartsease.coaching.classifier import (
+    ENTER_Z,
     EXIT_Z,
     AutonomicState,
     EpochFeatures,
@@ -34,10 +35,12 @@ from heartsease.signal.artifacts import ArtifactKind
 from heartsease.signal.live import BeatMetrics, LiveAnalyzer, SpectralMetrics
 from heartsease.signal.resonance import PacedResponse, assess_resonance, paced_response
 
-# Feature windows: short enough to follow a change of state within two or three breaths;
-# heart rate over a whole slow breath (10 s at 6/min), so RSA averages out of it.
-HR_WINDOW_S = 10.0
-VAGAL_WINDOW_S = 10.0
+# Feature windows: short enough to follow a change of state within two or three breaths,
+# and never shorter than one whole breath, so that RSA averages out of heart rate and RMSSD
+# does not depend on where in the breath the window falls (10 s at 6/min, 15 s at 4/min).
+MIN_FEATURE_WINDOW_S = 10.0
+MAX_FEATURE_WINDOW_S = 20.0
+SHIFT_SIZE_WINDOW_S = 10.0
 MIN_VAGAL_BEATS = 5
 # The share of corrected beats is judged over 30 s: one corrected beat in a 10-s window is
 # not a poor signal, three or more in 30 s are.
@@ -46,7 +49,9 @@ MAX_ARTIFACT_SHARE = 0.10
 MIN_CLEAN_S_AFTER_GAP = 30.0
 # The backdraft guard fires on either of two signs of a sustained return to threat during
 # practice, once the person had settled there:
-# - the classifier confirms threat (two epochs, 10 s, asking to leave the previous state);
+# - the classifier confirms threat (two epochs, 10 s, asking to leave the previous state)
+#   and arousal has risen by at least ENTER_Z resting spreads above its median so far in
+#   the practice (a return, not a practice that hovered at the edge of threat all along);
 # - a sudden return: for two epochs in a row, arousal is above the person's resting level
 #   by a resting spread (the classifier's exit level for threat) and has risen by at least
 #   BACKDRAFT_RISE_Z resting spreads above its median so far in the practice. Someone deep
@@ -96,9 +101,8 @@ class CoachingSession:
     ----------
     protocol : the steps to run.
     pace_bpm : the client's pace (their resonance rate); 6/min when not known.
-    baseline : the person's stored resting baseline (from an earlier day: its spreads are
-        widened to day-to-day ones); without one, the protocol's baseline step provides it
-        and the state is ``unknown`` until then.
+    baseline : the person's stored resting baseline; without one, the protocol's baseline
+        step provides it and the state is ``unknown`` until then.
     origin_s : the source-clock time of the session's start.
 
     Examples
@@ -121,8 +125,8 @@ class CoachingSession:
         self.protocol = protocol
         self.pace_bpm = DEFAULT_PACE_BPM if pace_bpm is None else pace_bpm
         self.origin_s = origin_s
-        self.stored_baseline = None if baseline is None else baseline.for_another_day()
-        self.classifier = StateClassifier(self.stored_baseline)
+        self.stored_baseline = baseline
+        self.classifier = StateClassifier(baseline)
         self.analyzer = LiveAnalyzer()
         self.pacer: BreathPacer | None = None
         self.own_breathing_bpm: float | None = None
@@ -138,6 +142,7 @@ class CoachingSession:
         self._paused_at: float | None = None
         self._raw_times: dict[int, float] = {}  # analyzer's beat index -> session time
         self._pushed = 0
+        self._breathing_bpm: float | None = None
         self.learned_baseline: RestingBaseline | None = None
         self._clean_since_s = 0.0
         self._contact_lost = False
@@ -416,7 +421,7 @@ class CoachingSession:
             del self._raw_times[i]
         if beats:
             last = times[beats[-1].t_s]
-            while self._corrected and self._corrected[0][0] < last - VAGAL_WINDOW_S:
+            while self._corrected and self._corrected[0][0] < last - MAX_FEATURE_WINDOW_S:
                 self._corrected.popleft()
             while self._labels and self._labels[0][0] < last - ARTIFACT_WINDOW_S:
                 self._labels.popleft()
@@ -425,9 +430,19 @@ class CoachingSession:
         pacer_rate = None if self.pacer is None else self.pacer.target_rate_bpm()
         self.analyzer.pacer_rate_bpm = pacer_rate
 
+    def _feature_window_s(self) -> float:
+        """One breath at the breathing rate the heart shows, or else at the pacer's rate."""
+        rate = self._breathing_bpm
+        if rate is None and self.pacer is not None:
+            rate = self.pacer.rate_at(self.now_s)
+        if rate is None or rate <= 0:
+            return MIN_FEATURE_WINDOW_S
+        return min(max(60.0 / rate, MIN_FEATURE_WINDOW_S), MAX_FEATURE_WINDOW_S)
+
     def _features(self, t_s: float, coherence: float | None) -> EpochFeatures:
-        hr_rr = [rr for t, rr in self._corrected if t > t_s - HR_WINDOW_S]
-        vagal_rr = np.array([rr for t, rr in self._corrected if t > t_s - VAGAL_WINDOW_S])
+        window = self._feature_window_s()
+        hr_rr = [rr for t, rr in self._corrected if t > t_s - window]
+        vagal_rr = np.array([rr for t, rr in self._corrected if t > t_s - window])
         labels = [bad for t, bad in self._labels if t > t_s - ARTIFACT_WINDOW_S]
         share = sum(labels) / len(labels) if labels else 1.0
         ln_rmssd = None
@@ -441,6 +456,7 @@ class CoachingSession:
 
     def _epoch(self, t_s: float, s: SpectralMetrics) -> None:
         coherence = None if s.coherence is None else s.coherence.coherence_ratio
+        self._breathing_bpm = s.breathing.rate_bpm
         features = self._features(t_s, coherence)
         step = self.step
         if step is not None and step.baseline and not self.paused:
@@ -529,7 +545,7 @@ class CoachingSession:
                 onset = e.t_s
         after = [e for e in epochs if e.t_s > onset]
         onset = after[0].t_s if after else onset
-        before = [e for e in old_epochs if onset - VAGAL_WINDOW_S <= e.t_s < onset] or \
+        before = [e for e in old_epochs if onset - SHIFT_SIZE_WINDOW_S <= e.t_s < onset] or \
             old_epochs[-1:]
         now = epochs[-1]
         preceded = next((p for p in reversed(self._preceding) if p.at_s <= onset), None)
@@ -560,10 +576,10 @@ class CoachingSession:
             self._settled_in_practice = True
         if not self._settled_in_practice or arousal is None:
             return
-        if state is AutonomicState.THREAT:
+        level = float(np.median(self._practice_arousal)) if self._practice_arousal else arousal
+        if state is AutonomicState.THREAT and arousal - level >= ENTER_Z:
             self._backdraft(t_s, step)
             return
-        level = float(np.median(self._practice_arousal)) if self._practice_arousal else arousal
         rising = arousal >= EXIT_Z and arousal - level >= BACKDRAFT_RISE_Z
         self._rising_epochs = self._rising_epochs + 1 if rising else 0
         if self._rising_epochs >= BACKDRAFT_CONFIRM_EPOCHS:
