@@ -112,7 +112,7 @@ class CoachingSession:
     >>> [e.kind for e in s.start()]
     ['session-started', 'step', 'cue']
     >>> [e.kind for e in s.tick(125.0)]
-    ['cue', 'step', 'pacer', 'cue', 'pacer-phase']
+    ['cue', 'step', 'pacer-phase', 'pacer', 'cue', 'pacer-phase']
     """
 
     def __init__(
@@ -338,6 +338,8 @@ class CoachingSession:
             start = start + (end - start) * elapsed / step.seconds
         if self.pacer is None or fresh:
             self.pacer = BreathPacer(start, t_s, self.protocol.pattern)
+            first = self.pacer.phase(t_s)
+            self._emit(ev.PacerPhase(t_s, first.part.value, 0, first.rate_bpm, first.part_s))
         else:
             self.pacer.set_rate(start, t_s)
             glide_s = max(glide_s, self.pacer.glide_s)
@@ -494,7 +496,8 @@ class CoachingSession:
             return "signal too poor to tell" if features.artifact_share > MAX_ARTIFACT_SHARE or \
                 self._contact_lost else "settling after a gap"
         s = self.classifier.scores
-        assert s is not None
+        if s is None:
+            return "too few beats yet since the start or a gap"
         return (f"heart rate {s.z_hr:+.1f}, vagal (ln RMSSD) {s.z_vagal:+.1f}"
                 + ("" if s.z_coherence is None else f", coherence {s.z_coherence:+.1f}")
                 + " resting spreads from baseline")

@@ -28,11 +28,13 @@ def resting_baseline(seed: int) -> RestingBaseline:
 
 def coached(
     scenario: str, seed: int, protocol: Protocol | None = None, with_baseline: bool = True,
-    resonance_bpm: float | None = None,
+    resonance_bpm: float | None = None, extra_s: float = 0.0,
 ) -> tuple[SimulatedBeats, list[Event]]:
-    """A scenario's person breathing with the protocol's pacer, coached."""
+    """A scenario's person breathing with the protocol's pacer, coached; ``extra_s`` of
+    beats after the protocol's end let it complete rather than run out of beats."""
     protocol = protocol or load_protocol("srb")
-    beats = simulate_following(scenario, protocol.schedule(), seed, resonance_bpm)
+    schedule = protocol.schedule() + ([(extra_s, None)] if extra_s else [])
+    beats = simulate_following(scenario, schedule, seed, resonance_bpm)
     session = CoachingSession(protocol, baseline=resting_baseline(seed) if with_baseline
                               else None)
     return beats, run_session(beats, session)
