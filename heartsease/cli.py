@@ -250,6 +250,8 @@ def breathe(
     speed: Annotated[float, typer.Option(
         min=0.1, max=100.0, help="With --simulate or --file: run this many times faster")] = 1.0,
     seed: Annotated[int, typer.Option(help="With --simulate: the simulated person")] = 0,
+    resonance: Annotated[float | None, typer.Option(
+        min=3.0, max=9.0, help="With --simulate: the simulated person's resonance rate")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Session log (JSON lines: every event and raw beat)")] = None,
 ) -> None:
@@ -277,7 +279,7 @@ def breathe(
     log = EventLog(log_path)
     try:
         events = asyncio.run(_breathe(protocol, pace, profile.resting_baseline(), simulated,
-                                      device, file, speed, seed, log))
+                                      device, file, speed, (seed, resonance), log))
     except StrapNotFoundError as exc:
         err_console.print(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}",
                           soft_wrap=True)
@@ -320,8 +322,8 @@ def _baseline_of(d: dict) -> RestingBaseline:
 
 async def _breathe(
     protocol: Protocol, pace: float | None, baseline: RestingBaseline | None,
-    simulated: str | None, device: str | None, file: Path | None, speed: float, seed: int,
-    log: EventLog,
+    simulated: str | None, device: str | None, file: Path | None, speed: float,
+    person: tuple[int, float | None], log: EventLog,
 ) -> list:
     session = CoachingSession(protocol, pace_bpm=pace, baseline=baseline)
     clock: Clock
@@ -332,7 +334,7 @@ async def _breathe(
         # The simulated person breathes with this session's pacer; two spare minutes let a
         # session that slows down for a backdraft run to its end.
         schedule = [*protocol.schedule(session.pace_bpm), (120.0, None)]
-        strap = radio.add(VirtualStrap(simulate_following(simulated, schedule, seed), clock,
+        strap = radio.add(VirtualStrap(simulate_following(simulated, schedule, *person), clock,
                                        name="heartsease simulated strap"))
         strap_task = asyncio.get_running_loop().create_task(strap.run())
         source = StrapReader(strap.name, client_backend=radio.client_backend,

@@ -261,4 +261,16 @@ def print_summary(console: Console, events: list[Event]) -> dict[str, Any]:
     if resonance is not None:
         table.add_row("Your breathing pace", resonance["explanation"])
     console.print(Panel(table, title="Thank you for taking this time", border_style="grey42"))
+    if resonance is not None and resonance["rates"]:
+        rates = Table("breaths/min", "heart-rate swing", "LF peak", "coherence",
+                      "followed the pacer", title="How your heart answered each pace",
+                      box=None, title_style="grey58")
+        for r in resonance["rates"]:
+            mark = " ◆" if r["pacer_rate_bpm"] == resonance["resonance_bpm"] else ""
+            rates.add_row(f"{r['pacer_rate_bpm']:g}{mark}", f"{r['hr_swing_bpm']:.1f} bpm",
+                          f"{r['lf_peak_power_ms2']:,.0f} ms²",
+                          _num(r["coherence_ratio"], "{:.1f}"),
+                          _num(None if r["pacer_adherence"] is None
+                               else 100 * r["pacer_adherence"], "{:.0f} %"))
+        console.print(rates)
     return record

@@ -43,19 +43,73 @@ def f1(confusion: Counter, state: str) -> float:
     return 2 * tp / (2 * tp + fp + fn)
 
 
-def test_state_f1_for_threat_and_soothing(sessions) -> None:
+def state_confusion(runs: list[tuple[SimulatedBeats, list[Event]]]) -> Counter:
+    """(true state, classified state) counts of the 5-s epochs the issue scores."""
     confusion: Counter = Counter()
-    for runs in sessions.values():
-        for beats, events in runs:
-            changes, _ = transitions(beats)
-            for e in events:
-                if e.kind != "metrics":
-                    continue
-                if changes.size and np.min(np.abs(changes - e.t_s)) < EXCLUDE_NEAR_TRANSITION_S:
-                    continue
-                truth = beats.state[min(np.searchsorted(beats.t_s, e.t_s), beats.t_s.size - 1)]
-                confusion[(truth, e.state)] += 1
-    # Target 0.9 each (measured: threat 0.962, soothing 0.947). Misses are mostly the first
+    for beats, events in runs:
+        changes, _ = transitions(beats)
+        for e in events:
+            if e.kind != "metrics":
+                continue
+            if changes.size and np.min(np.abs(changes - e.t_s)) < EXCLUDE_NEAR_TRANSITION_S:
+                continue
+            truth = beats.state[min(np.searchsorted(beats.t_s, e.t_s), beats.t_s.size - 1)]
+            confusion[(truth, e.state)] += 1
+    return confusion
+
+
+def shift_latencies(runs: list[tuple[SimulatedBeats, list[Event]]]) -> tuple[list, list]:
+    """Seconds from each true threat-to-soothing shift to the logged shift's onset and to
+    its confirmation; ``inf`` for a shift that was not logged."""
+    onset, confirmed = [], []
+    for beats, events in runs:
+        shifts = [e for e in events if e.kind == "shift" and e.direction == "threat-to-soothing"]
+        for at, pair in zip(*transitions(beats), strict=True):
+            if pair != ("threat", "soothing"):
+                continue
+            found = [s for s in shifts if s.t_s > at]
+            onset.append(found[0].onset_s - at if found else np.inf)
+            confirmed.append(found[0].t_s - at if found else np.inf)
+    return onset, confirmed
+
+
+def backdraft_latencies(runs: list[tuple[SimulatedBeats, list[Event]]]) -> list[float]:
+    """Seconds from the return to threat to the backdraft event (``inf`` when none)."""
+    out = []
+    for beats, events in runs:
+        changes, pairs = transitions(beats)
+        returned = next(at for at, p in zip(changes, pairs, strict=True) if p[1] == "threat")
+        raised = [e for e in events if e.kind == "backdraft" and e.t_s > returned]
+        out.append(raised[0].t_s - returned if raised else np.inf)
+    return out
+
+
+def resonance_picks(seeds: range) -> list[tuple[float, float | None, str]]:
+    """(simulated resonance, picked rate, confidence) of a resonance session per seed, the
+    resonance drawn uniformly from 4.5-6.5 breaths/min."""
+    protocol = load_protocol("resonance")
+    out = []
+    for seed in seeds:
+        resonance = float(np.random.default_rng(1000 + seed).uniform(4.5, 6.5))
+        _, events = coached("resonance-sweep", seed, protocol, with_baseline=False,
+                            resonance_bpm=resonance)
+        result = next(e for e in events if e.kind == "resonance")
+        out.append((resonance, result.resonance_bpm, result.confidence))
+    return out
+
+
+def rest_states(seed: int) -> tuple[int, Counter]:
+    """Shifts logged and states seen in 30 minutes of simulated rest."""
+    beats = simulate("rest", 1800, seed)
+    protocol = load_protocol("srb").with_practice_minutes(26)
+    events = run_session(beats, CoachingSession(protocol, baseline=resting_baseline(seed)))
+    return (sum(1 for e in events if e.kind == "shift"),
+            Counter(e.state for e in events if e.kind == "metrics"))
+
+
+def test_state_f1_for_threat_and_soothing(sessions) -> None:
+    confusion = state_confusion([run for runs in sessions.values() for run in runs])
+    # Target 0.9 each (measured: threat 0.962, soothing 0.946). Misses are mostly the first
     # 30 s of each session (unknown until the windows fill) and soothing that the person
     # reaches while breathing freely, before the pacer starts.
     assert f1(confusion, "threat") >= 0.9
@@ -63,64 +117,36 @@ def test_state_f1_for_threat_and_soothing(sessions) -> None:
 
 
 def test_every_threat_to_soothing_shift_is_logged_promptly(sessions) -> None:
-    onset_latency, confirm_latency = [], []
-    for runs in sessions.values():
-        for beats, events in runs:
-            shifts = [e for e in events
-                      if e.kind == "shift" and e.direction == "threat-to-soothing"]
-            for at, (before, after) in zip(*transitions(beats), strict=True):
-                if (before, after) != ("threat", "soothing"):
-                    continue
-                found = [s for s in shifts if s.t_s > at]
-                assert found, "a true threat-to-soothing shift was not logged"
-                onset_latency.append(found[0].onset_s - at)
-                confirm_latency.append(found[0].t_s - at)
-    assert len(onset_latency) == 40  # 20 in threat-then-soothe, 20 in backdraft
+    onset, _ = shift_latencies([run for runs in sessions.values() for run in runs])
+    assert len(onset) == 40 and np.all(np.isfinite(onset))  # 20 + 20 true shifts, all logged
     # Target: median at most 20 s after the true shift (measured: onset 7.6 s; the state is
-    # confirmed a median 27.5 s after, once the 64-s coherence window and hysteresis agree).
-    assert np.median(onset_latency) <= 20.0
-    assert min(onset_latency) > -5.0  # the onset is not dated before the body moved
+    # confirmed a median 27.7 s after, once the 64-s coherence window and hysteresis agree).
+    assert np.median(onset) <= 20.0
+    assert min(onset) > -5.0  # the onset is not dated before the body moved
 
 
 def test_backdraft_is_raised_within_30_s_and_never_in_paced_practice(sessions) -> None:
-    latencies = []
-    for beats, events in sessions["backdraft"]:
-        changes, pairs = transitions(beats)
-        returned = next(at for at, p in zip(changes, pairs, strict=True) if p[1] == "threat")
-        raised = [e for e in events if e.kind == "backdraft" and e.t_s > returned]
-        assert raised, "the return to threat raised no backdraft"
-        latencies.append(raised[0].t_s - returned)
-        assert any(e.kind == "cue" and e.cue_kind == "grounding" for e in events)
-        slowed = [e for e in events if e.kind == "pacer" and e.t_s == raised[0].t_s]
-        assert slowed and slowed[0].rate_bpm < 6.0
     # Target: within 30 s in every seed (measured: 19.5-27.3 s).
-    assert max(latencies) <= 30.0
+    assert max(backdraft_latencies(sessions["backdraft"])) <= 30.0
+    for _, events in sessions["backdraft"]:
+        raised = next(e for e in events if e.kind == "backdraft")
+        assert any(e.kind == "cue" and e.cue_kind == "grounding" for e in events)
+        slowed = [e for e in events if e.kind == "pacer" and e.t_s == raised.t_s]
+        assert slowed and slowed[0].rate_bpm < 6.0
     for _, events in sessions["paced-6"]:
         assert not [e for e in events if e.kind == "backdraft"]
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(100, 103))
 def test_no_false_shifts_in_thirty_minutes_of_rest(seed: int) -> None:
-    beats = simulate("rest", 1800, 100 + seed)
-    protocol = load_protocol("srb").with_practice_minutes(26)
-    events = run_session(beats, CoachingSession(protocol, baseline=resting_baseline(100 + seed)))
-    assert not [e for e in events if e.kind == "shift"]
-    states = Counter(e.state for e in events if e.kind == "metrics")
+    shifts, states = rest_states(seed)
+    assert shifts == 0
     assert states["threat"] == states["soothing"] == 0
 
 
 def test_resonance_assessment_finds_the_persons_rate() -> None:
     """With the simulated resonance anywhere in 4.5-6.5/min, the pick is within 0.5/min in
-    at least 19 of 20 seeded runs (measured: 19 of 20; 59 of 60 over seeds 0-59)."""
-    protocol = load_protocol("resonance")
-    hits, results = 0, []
-    for seed in SEEDS:
-        resonance = float(np.random.default_rng(1000 + seed).uniform(4.5, 6.5))
-        _, events = coached("resonance-sweep", seed, protocol, with_baseline=False,
-                                resonance_bpm=resonance)
-        result = [e for e in events if e.kind == "resonance"]
-        assert len(result) == 1
-        results.append((resonance, result[0].resonance_bpm, result[0].confidence))
-        hits += result[0].resonance_bpm is not None and abs(
-            result[0].resonance_bpm - resonance) <= 0.5
-    assert hits >= 19, results
+    at least 19 of 20 seeded runs (measured: 19 of 20)."""
+    picks = resonance_picks(SEEDS)
+    hits = sum(picked is not None and abs(picked - true) <= 0.5 for true, picked, _ in picks)
+    assert hits >= 19, picks
