@@ -42,10 +42,10 @@ FRAMES_PER_S = 20
 # Words for the states, for the person breathing: what the body seems to be doing, never a
 # score (CFT: no part of this can be done wrong).
 STATE_WORDS = {
-    "threat": ("on alert", "light_salmon1"),
-    "neutral": ("steady", "grey78"),
-    "soothing": ("soothed", "aquamarine3"),
-    "unknown": ("listening", "grey58"),
+    "threat": ("your body seems ", "on alert", "light_salmon1"),
+    "neutral": ("your body seems ", "steady", "grey78"),
+    "soothing": ("your body seems ", "soothed", "aquamarine3"),
+    "unknown": ("", "listening to your heart…", "grey58"),
 }
 PART_WORDS = {"inhale": "breathe in", "hold-in": "hold gently", "exhale": "breathe out",
               "hold-out": "rest"}
@@ -87,7 +87,7 @@ class BreathingScreen:
         self.title = title
         self.step_title = ""
         self.step_seconds = 0.0
-        self.cues: list[tuple[float, str]] = [(0.0, "Connecting to the strap…")]
+        self.cues: list[tuple[float, str]] = []
         self.state = "unknown"
         self.metrics: dict[str, Any] = {}
         self.rhythm: deque[tuple[float, float]] = deque()
@@ -138,7 +138,7 @@ class BreathingScreen:
                 (f"{PART_WORDS[phase.part.value]:<12}", "bold " + colour),
                 ("█" * filled, colour), ("░" * (BAR_WIDTH - filled), "grey23"),
                 (f"  {phase.rate_bpm:.1f} breaths/min", "grey58"))
-        words, colour = STATE_WORDS.get(self.state, STATE_WORDS["unknown"])
+        lead, words, colour = STATE_WORDS.get(self.state, STATE_WORDS["unknown"])
         m = self.metrics
         numbers = Text.assemble(
             ("heart ", "grey58"), (_num(m.get("hr_bpm"), "{:.0f}"), "bold"), (" bpm   ", "grey58"),
@@ -146,7 +146,7 @@ class BreathingScreen:
             ("coherence ", "grey58"), (_num(m.get("coherence_ratio"), "{:.1f}"), "bold"),
             ("   breathing ", "grey58"), (_num(m.get("breathing_rate_bpm"), "{:.1f}"), "bold"),
             ("/min", "grey58"))
-        body = Text.assemble(("your body seems ", "grey58"), (words, "bold " + colour))
+        body = Text.assemble((lead, "grey58"), (words, "bold " + colour))
         elapsed = self.loop.session.step_elapsed_s(now)
         header = f"{self.title} · {self.step_title} · {_clock(elapsed)} of " \
                  f"{_clock(self.step_seconds)}"
@@ -155,7 +155,9 @@ class BreathingScreen:
                                        *(Text(text, style="italic") for _, text in self.cues)]
         if self.alert:
             parts.append(Text(self.alert, style="light_salmon1"))
-        if self.last_beat_s is not None and now - self.last_beat_s > 5.0:
+        if self.last_beat_s is None:
+            parts.append(Text("Connecting to the strap…", style="grey58"))
+        elif now - self.last_beat_s > 5.0:
             parts.append(Text("Waiting for the heartbeat… (is the strap on and moist?)",
                               style="grey58"))
         return Panel(Group(*parts), title=header, subtitle="p pause · q end",
