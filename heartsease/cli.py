@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from heartsease.coaching.classifier import RestingBaseline
 from heartsease.coaching.loop import CoachingLoop, Source, replay_session
 from heartsease.coaching.profile import ClientProfile, load_profile, save_profile
 from heartsease.coaching.protocols import BUILT_IN, Protocol, ProtocolError, load_protocol
@@ -278,8 +277,9 @@ def breathe(
     log_path = out or data_dir() / "sessions" / f"{stamp}-{protocol.name}.jsonl"
     log = EventLog(log_path)
     try:
-        events = asyncio.run(_breathe(protocol, pace, profile.resting_baseline(), simulated,
-                                      device, file, speed, (seed, resonance), log))
+        session = CoachingSession(protocol, pace_bpm=pace, baseline=profile.resting_baseline())
+        events = asyncio.run(_breathe(session, simulated, device, file, speed,
+                                      (seed, resonance), log))
     except StrapNotFoundError as exc:
         err_console.print(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}",
                           soft_wrap=True)
@@ -290,9 +290,8 @@ def breathe(
     finally:
         log.close()
     record = print_summary(console, events)
-    baseline = next((e for e in events if e.kind == "baseline"), None)
-    if baseline is not None:
-        profile.add_baseline(_baseline_of(baseline.as_dict()))
+    if session.learned_baseline is not None:
+        profile.add_baseline(session.learned_baseline)
     if record["resonance"] is not None and record["resonance"]["resonance_bpm"] is not None:
         profile.pace_bpm = record["resonance"]["resonance_bpm"]
         profile.pace_confidence = record["resonance"]["confidence"]
@@ -315,17 +314,11 @@ def _simulated_profile(path: Path, seed: int) -> ClientProfile:
     return profile
 
 
-def _baseline_of(d: dict) -> RestingBaseline:
-    return RestingBaseline(**{k: d[k] for k in RestingBaseline.__slots__ if k != "n_epochs"},
-                           n_epochs=0)
-
-
 async def _breathe(
-    protocol: Protocol, pace: float | None, baseline: RestingBaseline | None,
-    simulated: str | None, device: str | None, file: Path | None, speed: float,
-    person: tuple[int, float | None], log: EventLog,
+    session: CoachingSession, simulated: str | None, device: str | None, file: Path | None,
+    speed: float, person: tuple[int, float | None], log: EventLog,
 ) -> list:
-    session = CoachingSession(protocol, pace_bpm=pace, baseline=baseline)
+    protocol = session.protocol
     clock: Clock
     source: Source
     if simulated is not None:

@@ -11,10 +11,14 @@ baseline in units of its own resting spread (a z-score):
 - ``z_hr``: heart rate over the last 15 s;
 - ``z_vagal``: ln RMSSD over the last 30 s (the log makes RMSSD's spread even; Plews et al.
   2013 use ln RMSSD for the same reason);
-- ``z_coherence``: ln coherence ratio over the last 64 s.
+- ``z_coherence``: ln coherence ratio over the last 64 s;
+- ``z_slow_breathing``: how much slower than at rest the person breathes, from the RSA rate
+  of the last 64 s (slow, even breathing is what the soothing system looks like; fast
+  breathing is not read as threat, because RSA rarely shows the rate then).
 
-``arousal = (z_hr - z_vagal) / 2`` rises in threat; ``calm = (-z_hr + z_vagal + z_coherence) / 3``
-rises in soothing (without a coherence reading yet, the mean of the first two). A state is
+``arousal = (z_hr - z_vagal) / 2`` rises in threat; ``calm`` rises in soothing: the larger of
+``(z_vagal - z_hr) / 2`` and the mean of all four (coherence and breathing, when they can be
+read, only add evidence). A state is
 held until two consecutive epochs ask to leave it, then the state the latest epoch asks
 for is taken; a state is asked for when its score passes :data:`ENTER_Z`, and a held state
 keeps being asked for until its score falls under :data:`EXIT_Z` (hysteresis: no flapping
@@ -48,6 +52,9 @@ import numpy as np
 MIN_HR_SPREAD_BPM = 3.0
 MIN_LN_RMSSD_SPREAD = 0.25
 MIN_LN_COHERENCE_SPREAD = 0.35
+# A resting person's breathing rate wanders by about 2 breaths/min from minute to minute
+# (Tobin et al. 1983, "Breathing patterns. 1. Normal subjects", Chest 84:202).
+BREATHING_SPREAD_BPM = 2.0
 # Two epochs' confirmation; thresholds in resting spreads (z). A resting person passes 2.0 on
 # both averaged features in well under 1 % of epochs; the hysteresis gap (1.0) is the width
 # of one resting spread.
@@ -76,6 +83,7 @@ class EpochFeatures:
     coherence_ratio: float | None
     artifact_share: float
     signal_ok: bool
+    breathing_bpm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,7 @@ class RestingBaseline:
     ln_rmssd_spread: float
     ln_coherence_spread: float
     n_epochs: int
+    breathing_bpm: float | None = None
 
     @classmethod
     def from_epochs(cls, epochs: Sequence[EpochFeatures]) -> RestingBaseline | None:
@@ -110,6 +119,7 @@ class RestingBaseline:
         coh = np.log([e.coherence_ratio for e in good if e.coherence_ratio])
         if coh.size == 0:
             coh = np.zeros(1)
+        breathing = [e.breathing_bpm for e in good if e.breathing_bpm is not None]
         return cls(
             hr_bpm=float(np.median(hr)),
             ln_rmssd=float(np.median(vagal)),
@@ -118,6 +128,7 @@ class RestingBaseline:
             ln_rmssd_spread=max(_spread(vagal), MIN_LN_RMSSD_SPREAD),
             ln_coherence_spread=max(_spread(coh), MIN_LN_COHERENCE_SPREAD),
             n_epochs=len(good),
+            breathing_bpm=float(np.median(breathing)) if breathing else None,
         )
 
     def as_dict(self) -> dict[str, float]:
@@ -136,6 +147,7 @@ class Scores:
     z_hr: float
     z_vagal: float
     z_coherence: float | None
+    z_slow_breathing: float | None
     arousal: float
     calm: float
 
@@ -158,12 +170,17 @@ def score(features: EpochFeatures, baseline: RestingBaseline) -> Scores | None:
     if features.coherence_ratio is not None and features.coherence_ratio > 0:
         z_coh = ((math.log(features.coherence_ratio) - baseline.ln_coherence)
                  / baseline.ln_coherence_spread)
+    z_slow = None
+    if features.breathing_bpm is not None and baseline.breathing_bpm is not None:
+        z_slow = (baseline.breathing_bpm - features.breathing_bpm) / BREATHING_SPREAD_BPM
     calm = (z_vagal - z_hr) / 2.0
-    if z_coh is not None:
-        # Coherence reads the last 64 s, four times longer than the other two: it may only
-        # add evidence of calm, never hold back a change the heart already shows.
-        calm = max(calm, (z_vagal - z_hr + z_coh) / 3.0)
-    return Scores(z_hr, z_vagal, z_coh, (z_hr - z_vagal) / 2.0, calm)
+    support = [z for z in (z_coh, z_slow) if z is not None]
+    if support:
+        # Coherence and the breathing rate read the last 64 s, four times longer than the
+        # other two: they may only add evidence of calm, never hold back a change the heart
+        # already shows.
+        calm = max(calm, (z_vagal - z_hr + sum(support)) / (2 + len(support)))
+    return Scores(z_hr, z_vagal, z_coh, z_slow, (z_hr - z_vagal) / 2.0, calm)
 
 
 class StateClassifier:

@@ -42,10 +42,14 @@ class ClientProfile:
         """
         if not self.baselines:
             return None
-        keys = RestingBaseline.__slots__
-        medians = {k: float(np.median([b[k] for b in self.baselines])) for k in keys}
-        medians["n_epochs"] = int(sum(b["n_epochs"] for b in self.baselines))
-        return RestingBaseline(**medians)
+        values: dict[str, float | None] = {}
+        for key in RestingBaseline.__slots__:
+            known = [b[key] for b in self.baselines if b.get(key) is not None]
+            values[key] = float(np.median(known)) if known else None
+        values["n_epochs"] = int(sum(b.get("n_epochs", 0) for b in self.baselines))
+        if any(v is None for k, v in values.items() if k != "breathing_bpm"):
+            return None  # a damaged profile: better no baseline than a wrong one
+        return RestingBaseline(**values)  # type: ignore[arg-type]
 
     def add_baseline(self, baseline: RestingBaseline) -> None:
         self.baselines = [*self.baselines, baseline.as_dict()][-KEEP_BASELINES:]

@@ -150,7 +150,6 @@ class CoachingSession:
         self._labels: deque[tuple[float, bool]] = deque()  # (t, is artifact)
         self._step_beats: list[float] = []
         self._baseline_epochs: list[EpochFeatures] = []
-        self._baseline_breathing: list[float] = []
         self._epochs: deque[_Epoch] = deque()
         self._last_hrv: BeatMetrics | None = None
         self._preceding: deque[ev.Preceding] = deque()
@@ -385,8 +384,10 @@ class CoachingSession:
         self.responses = []
 
     def _learn_baseline(self, t_s: float) -> None:
-        if self._baseline_breathing:
-            self.own_breathing_bpm = float(np.median(self._baseline_breathing))
+        breathing = [e.breathing_bpm for e in self._baseline_epochs
+                     if e.breathing_bpm is not None]
+        if breathing:
+            self.own_breathing_bpm = float(np.median(breathing))
         learned = RestingBaseline.from_epochs(self._baseline_epochs)
         if learned is None:
             return
@@ -454,7 +455,7 @@ class CoachingSession:
         ok = (share <= MAX_ARTIFACT_SHARE and not self._contact_lost
               and t_s - self._clean_since_s >= MIN_CLEAN_S_AFTER_GAP)
         return EpochFeatures(t_s, 60000.0 / float(np.mean(hr_rr)) if hr_rr else None,
-                             ln_rmssd, coherence, share, ok)
+                             ln_rmssd, coherence, share, ok, self._breathing_bpm)
 
     def _epoch(self, t_s: float, s: SpectralMetrics) -> None:
         coherence = None if s.coherence is None else s.coherence.coherence_ratio
@@ -463,8 +464,6 @@ class CoachingSession:
         step = self.step
         if step is not None and step.baseline and not self.paused:
             self._baseline_epochs.append(features)
-            if s.breathing.rate_bpm is not None:
-                self._baseline_breathing.append(s.breathing.rate_bpm)
         previous = self.classifier.state
         state = self.classifier.update(features)
         scores = self.classifier.scores

@@ -85,3 +85,16 @@ def test_replay_refuses_garbage_clearly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(path)])
     assert result.exit_code == 2
     assert "line 2" in result.output and "Traceback" not in result.output
+
+
+def test_breathe_with_a_recording_as_the_strap(home: Path, tmp_path: Path, refdata: Path) -> None:
+    log = tmp_path / "polar.jsonl"
+    result = runner.invoke(app, ["breathe", "--file",
+                                 str(refdata / "rr_strap/polar_h10/sample_data_ibi.csv"),
+                                 "--speed", "100", "--out", str(log)])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sum(e["kind"] == "beat" for e in events) == 620  # the whole recording, every beat
+    assert events[-1] == {"kind": "session-ended", "t_s": events[-1]["t_s"],
+                          "reason": "source-ended"}
+    assert load_profile(home / "profile.json").baselines  # a real person's profile this time
