@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from heartsease.coaching.classifier import RestingBaseline
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -196,13 +198,10 @@ class ResonanceResult(Event):
 
 @dataclass(frozen=True, slots=True)
 class BaselineLearned(Event):
+    """The resting reference measured in the protocol's baseline step."""
+
     kind: ClassVar[str] = "baseline"
-    hr_bpm: float
-    ln_rmssd: float
-    ln_coherence: float
-    hr_spread_bpm: float
-    ln_rmssd_spread: float
-    ln_coherence_spread: float
+    baseline: RestingBaseline
     own_breathing_bpm: float | None
 
 

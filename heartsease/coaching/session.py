@@ -394,10 +394,7 @@ class CoachingSession:
         if self.stored_baseline is None:
             self.classifier.baseline = learned
         self.learned_baseline = learned
-        self._emit(ev.BaselineLearned(t_s, learned.hr_bpm, learned.ln_rmssd,
-                                      learned.ln_coherence, learned.hr_spread_bpm,
-                                      learned.ln_rmssd_spread, learned.ln_coherence_spread,
-                                      self.own_breathing_bpm))
+        self._emit(ev.BaselineLearned(t_s, learned, self.own_breathing_bpm))
 
     # -- analysis ----------------------------------------------------------------------
 
@@ -444,17 +441,16 @@ class CoachingSession:
 
     def _features(self, t_s: float, coherence: float | None) -> EpochFeatures:
         window = self._feature_window_s()
-        hr_rr = [rr for t, rr in self._corrected if t > t_s - window]
-        vagal_rr = np.array([rr for t, rr in self._corrected if t > t_s - window])
+        recent = np.array([rr for t, rr in self._corrected if t > t_s - window])
         labels = [bad for t, bad in self._labels if t > t_s - ARTIFACT_WINDOW_S]
         share = sum(labels) / len(labels) if labels else 1.0
         ln_rmssd = None
-        if vagal_rr.size >= MIN_VAGAL_BEATS:
-            rmssd = float(np.sqrt(np.mean(np.diff(vagal_rr) ** 2)))
+        if recent.size >= MIN_VAGAL_BEATS:
+            rmssd = float(np.sqrt(np.mean(np.diff(recent) ** 2)))
             ln_rmssd = math.log(rmssd) if rmssd > 0 else None
         ok = (share <= MAX_ARTIFACT_SHARE and not self._contact_lost
               and t_s - self._clean_since_s >= MIN_CLEAN_S_AFTER_GAP)
-        return EpochFeatures(t_s, 60000.0 / float(np.mean(hr_rr)) if hr_rr else None,
+        return EpochFeatures(t_s, 60000.0 / float(recent.mean()) if recent.size else None,
                              ln_rmssd, coherence, share, ok, self._breathing_bpm)
 
     def _epoch(self, t_s: float, s: SpectralMetrics) -> None:
@@ -499,6 +495,8 @@ class CoachingSession:
             return "too few beats yet since the start or a gap"
         return (f"heart rate {s.z_hr:+.1f}, vagal (ln RMSSD) {s.z_vagal:+.1f}"
                 + ("" if s.z_coherence is None else f", coherence {s.z_coherence:+.1f}")
+                + ("" if s.z_slow_breathing is None
+                   else f", slower breathing {s.z_slow_breathing:+.1f}")
                 + " resting spreads from baseline")
 
     # -- shifts and backdraft ------------------------------------------------------------
