@@ -17,7 +17,8 @@ from heartsease.coaching.events import Event
 EPOCH_S = 5.0
 
 
-def state_segments(events: Sequence[Event], end_s: float) -> list[dict[str, Any]]:
+def state_segments(events: Sequence[Event | dict[str, Any]], end_s: float
+                   ) -> list[dict[str, Any]]:
     """Contiguous stretches of one state, from the state changes.
 
     Examples
@@ -32,42 +33,47 @@ def state_segments(events: Sequence[Event], end_s: float) -> list[dict[str, Any]
     """
     segments: list[dict[str, Any]] = []
     state, since = "unknown", 0.0
-    for e in events:
-        if e.kind != "state":
+    for e in _dicts(events):
+        if e["kind"] != "state":
             continue
-        if e.t_s > since:
-            segments.append({"state": state, "start_s": since, "end_s": e.t_s})
-        state, since = e.state, e.t_s  # type: ignore[attr-defined]
+        if e["t_s"] > since:
+            segments.append({"state": state, "start_s": since, "end_s": e["t_s"]})
+        state, since = e["state"], e["t_s"]
     if end_s > since:
         segments.append({"state": state, "start_s": since, "end_s": end_s})
     return segments
 
 
-def session_record(events: Sequence[Event], include_phases: bool = False) -> dict[str, Any]:
-    """The whole session as one JSON-ready object.
+def _dicts(events: Sequence[Event | dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e if isinstance(e, dict) else e.as_dict() for e in events]
+
+
+def session_record(events: Sequence[Event | dict[str, Any]], include_phases: bool = False
+                   ) -> dict[str, Any]:
+    """The whole session as one JSON-ready object, from its events (or their dicts).
 
     Keys: ``protocol``, ``duration_s``, ``n_beats``, ``ended``, ``steps``, ``metrics`` (every
     5-s update), ``states`` (segments), ``shifts``, ``backdrafts``, ``cues``,
     ``annotations``, ``gaps``, ``baseline``, ``resonance`` and ``summary``. Pacer phases are
     left out unless asked for (a UI draws them; a record does not need them).
     """
-    def of(kind: str) -> list[dict[str, Any]]:
-        return [e.as_dict() for e in events if e.kind == kind]
+    rows = _dicts(events)
 
-    started = next((e for e in events if e.kind == "session-started"), None)
-    ended = next((e for e in events if e.kind == "session-ended"), None)
-    end_s = ended.t_s if ended is not None else max((e.t_s for e in events), default=0.0)
-    metrics = of("metrics")
-    segments = state_segments(events, end_s)
+    def of(kind: str) -> list[dict[str, Any]]:
+        return [e for e in rows if e["kind"] == kind]
+
+    started = next(iter(of("session-started")), None)
+    ended = next(iter(of("session-ended")), None)
+    end_s = ended["t_s"] if ended is not None else max((e["t_s"] for e in rows), default=0.0)
     record: dict[str, Any] = {
-        "protocol": None if started is None else started.as_dict()["protocol"],
-        "pace_bpm": None if started is None else started.as_dict()["pace_bpm"],
+        "protocol": None if started is None else started["protocol"],
+        "pace_bpm": None if started is None else started["pace_bpm"],
         "duration_s": end_s,
-        "n_beats": sum(1 for e in events if e.kind == "beat"),
-        "ended": None if ended is None else ended.as_dict()["reason"],
+        "n_beats": len(of("beat")),
+        "ended": None if ended is None else ended["reason"],
         "steps": of("step"),
-        "metrics": metrics,
-        "states": segments,
+        "metrics": of("metrics"),
+        "states": state_segments(rows, end_s),
         "shifts": of("shift"),
         "backdrafts": of("backdraft"),
         "cues": of("cue"),

@@ -1,0 +1,59 @@
+"""Dependencies as ``Annotated`` aliases: the database session, settings, the current user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from heartsease.api.security import user_id_from_token
+from heartsease.api.settings import Settings
+from heartsease.store.models import Role, User
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.db() as db, db.begin():
+        yield db
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def user_for_token(db: Session, settings: Settings, token: str) -> User | None:
+    user_id = user_id_from_token(token, settings.secret_key)
+    return None if user_id is None else db.get(User, user_id)
+
+
+def get_current_user(db: SessionDep, settings: SettingsDep,
+                     token: Annotated[str, Depends(oauth2)]) -> User:
+    user = user_for_token(db, settings, token)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Your sign-in has expired.",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require(*roles: Role) -> Any:
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "This is not open to your role.")
+        return user
+
+    return Depends(check)
+
+
+Clinician = Annotated[User, require(Role.CLINICIAN)]
+Admin = Annotated[User, require(Role.ADMIN)]

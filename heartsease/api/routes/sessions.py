@@ -1,0 +1,171 @@
+"""Sessions: start, stop, list, detail, notes, self-ratings, exports, reports, uploads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile, status
+from sqlalchemy import select
+
+from heartsease.api import services
+from heartsease.api.deps import CurrentUser, SessionDep
+from heartsease.api.schemas import (
+    AnnotationIn,
+    RatingIn,
+    SessionDetail,
+    SessionOut,
+    SessionStart,
+)
+from heartsease.coaching.summary import session_record
+from heartsease.sensors.files import RecordingError, parse_rr_text
+from heartsease.store import exports
+from heartsease.store.models import Annotation, Assignment, Role, SelfRating
+from heartsease.store.repository import audit, beats_of, events_of, sessions_of
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
+
+
+def manager(request: Request):
+    return request.app.state.sessions
+
+
+@router.post("", status_code=201)
+async def start(body: SessionStart, request: Request, db: SessionDep,
+                user: CurrentUser) -> SessionOut:
+    row = services.start_session(db, manager(request), user, body)
+    if user.role is Role.CLINICIAN:
+        audit(db, user, "start-session", "session", row.id, row.client_id)
+    return SessionOut(**services.session_out(row, live=True))
+
+
+@router.post("/{session_id}/stop")
+async def stop(session_id: str, request: Request, db: SessionDep,
+               user: CurrentUser) -> SessionOut:
+    row = services.visible_session(db, user, session_id, "stop-session")
+    db.commit()
+    await manager(request).stop(session_id)
+    db.refresh(row)
+    return SessionOut(**services.session_out(row, live=False))
+
+
+@router.get("")
+def list_sessions(request: Request, db: SessionDep, user: CurrentUser,
+                  client_id: str | None = None, limit: int = 100) -> list[SessionOut]:
+    if user.role is Role.CLIENT:
+        clients = [user.id]
+    elif user.role is Role.CLINICIAN:
+        assigned = [a.client_id for a in db.scalars(
+            select(Assignment).where(Assignment.clinician_id == user.id))]
+        clients = [c for c in assigned if client_id in (None, c)]
+        for c in clients:
+            audit(db, user, "list-sessions", "client", c, c)
+    else:
+        clients = []
+    running = manager(request).running
+    return [SessionOut(**services.session_out(r, r.id in running))
+            for r in sessions_of(db, clients, limit=min(limit, 500))]
+
+
+@router.get("/{session_id}")
+def detail(session_id: str, request: Request, db: SessionDep,
+           user: CurrentUser) -> SessionDetail:
+    row = services.visible_session(db, user, session_id, "read-session")
+    return SessionDetail(**services.session_detail(db, row, session_id in
+                                                    manager(request).running))
+
+
+@router.post("/{session_id}/annotations", status_code=201)
+def annotate(session_id: str, body: AnnotationIn, request: Request, db: SessionDep,
+             user: CurrentUser) -> dict[str, object]:
+    if user.role is not Role.CLINICIAN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Annotations are for clinicians.")
+    row = services.visible_session(db, user, session_id, "annotate")
+    running = manager(request).get(session_id)
+    if running is not None:
+        running.loop.annotate(body.text, user.name)
+        t_s = running.loop.now_s()
+    else:
+        t_s = body.t_s if body.t_s is not None else 0.0
+    db.add(Annotation(session_id=row.id, author_id=user.id, t_s=t_s, text=body.text))
+    return {"t_s": t_s, "text": body.text, "live": running is not None}
+
+
+@router.post("/{session_id}/ratings", status_code=201)
+def rate(session_id: str, body: RatingIn, request: Request, db: SessionDep,
+         user: CurrentUser) -> dict[str, object]:
+    row = services.visible_session(db, user, session_id)
+    if user.id != row.client_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only the client rates their session.")
+    running = manager(request).get(session_id)
+    t_s = running.loop.now_s() if running is not None else 0.0
+    db.add(SelfRating(session_id=row.id, t_s=t_s, scale=body.scale, value=body.value))
+    return {"t_s": t_s, "scale": body.scale, "value": body.value}
+
+
+@router.get("/{session_id}/export")
+def export(session_id: str, db: SessionDep, user: CurrentUser,
+           format: Literal["rr", "csv", "json", "edf"] = "rr") -> Response:
+    row = services.visible_session(db, user, session_id)
+    audit(db, user, "export", "session", row.id, row.client_id, format)
+    beats = [{"seq": b.seq, "t_s": b.t_s, "rr_ms": b.rr_ms, "arrival_s": b.arrival_s}
+             for b in beats_of(db, row.id)]
+    header = services.header_of(row)
+    record = session_record(events_of(db, row.id))
+    name = f"heartsease-{row.started_at:%Y%m%d-%H%M}-{row.id[:8]}"
+    if format == "rr":
+        return _file(exports.rr_text(beats, header), "text/plain", f"{name}.txt")
+    if format == "csv":
+        return _file(exports.beats_csv(beats), "text/csv", f"{name}.csv")
+    if format == "json":
+        return _file(exports.session_json(header, beats, record), "application/json",
+                     f"{name}.json")
+    try:
+        return _file(exports.edf_plus(header, beats, record), "application/octet-stream",
+                     f"{name}.edf")
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+@router.get("/{session_id}/report")
+def report(session_id: str, db: SessionDep, user: CurrentUser,
+           format: Literal["html", "pdf"] = "html") -> Response:
+    row = services.visible_session(db, user, session_id)
+    audit(db, user, "report", "session", row.id, row.client_id, format)
+    beats = [{"seq": b.seq, "t_s": b.t_s, "rr_ms": b.rr_ms, "arrival_s": b.arrival_s}
+             for b in beats_of(db, row.id)]
+    header = services.header_of(row)
+    record = session_record(events_of(db, row.id))
+    if format == "pdf":
+        return _file(exports.report_pdf(header, beats, record), "application/pdf",
+                     f"heartsease-report-{row.id[:8]}.pdf")
+    return Response(exports.report_html(header, beats, record), media_type="text/html")
+
+
+@router.post("/uploads", status_code=201)
+async def upload(db: SessionDep, user: CurrentUser,
+                 file: Annotated[UploadFile, File(description="An RR recording")],
+                 protocol: Annotated[Literal["srb", "resonance"], Form()] = "srb",
+                 ) -> SessionOut:
+    """A recording in any format ``heartsease analyze`` reads, analysed into a session."""
+    if user.role is not Role.CLIENT:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Clients upload their own recordings.")
+    raw = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                            "That file is larger than 2 MB; split it into shorter recordings.")
+    name = file.filename or "upload"
+    try:
+        recording = parse_rr_text(raw.decode("utf-8", errors="strict"), name)
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            f"{name} is not a text file of RR intervals.") from None
+    except RecordingError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    row = await services.analyse_upload(db, user, recording, name, protocol)
+    return SessionOut(**services.session_out(row, live=False))
+
+
+def _file(content: str | bytes, media_type: str, filename: str) -> Response:
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,31 @@
+"""A client's trends over weeks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, status
+
+from heartsease.api import services
+from heartsease.api.deps import CurrentUser, SessionDep
+from heartsease.api.schemas import TrendDay
+from heartsease.store.models import Role
+from heartsease.store.repository import audit, can_see_client
+
+router = APIRouter(prefix="/api/clients", tags=["trends"])
+MAX_DAYS = 731
+
+
+@router.get("/{client_id}/trends")
+def client_trends(client_id: str, db: SessionDep, user: CurrentUser,
+                  start: date | None = None, end: date | None = None) -> list[TrendDay]:
+    if not can_see_client(db, user, client_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such client, or not yours to see.")
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=59)
+    if start > end or (end - start).days >= MAX_DAYS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            f"Choose a range of 1 to {MAX_DAYS} days, start before end.")
+    if user.role is Role.CLINICIAN:
+        audit(db, user, "read-trends", "client", client_id, client_id, f"{start}..{end}")
+    return [TrendDay(**d) for d in services.trends(db, client_id, start, end)]

@@ -1,0 +1,241 @@
+"""What the routers do, kept out of them: starting sessions, building details, trends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from fastapi import HTTPException, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heartsease.api.live import RemoteSource, SessionManager
+from heartsease.api.schemas import SessionStart
+from heartsease.coaching.loop import replay_session
+from heartsease.coaching.profile import ClientProfile
+from heartsease.coaching.protocols import load_protocol
+from heartsease.coaching.session import CoachingSession
+from heartsease.coaching.summary import session_record
+from heartsease.sensors.ble import StrapReader
+from heartsease.sensors.files import RRRecording
+from heartsease.sensors.hrm import SensorContact
+from heartsease.sensors.source import Measurement
+from heartsease.sensors.timing import BeatClock
+from heartsease.simulator.scenarios import simulate_following
+from heartsease.simulator.virtual_strap import SimulatedClock, VirtualRadio, VirtualStrap
+from heartsease.store.models import (
+    BreathingSession,
+    Role,
+    SelfRating,
+    SessionEvent,
+    SessionStatus,
+    User,
+)
+from heartsease.store.repository import (
+    NOT_STORED,
+    beats_of,
+    can_see_client,
+    events_of,
+    finish_session,
+    insert_beats,
+)
+from heartsease.store.repository import audit as write_audit
+
+NOT_FOUND = "No such session, or it is not yours to see."
+
+
+def visible_session(db: Session, user: User, session_id: str, action: str | None = None
+                    ) -> BreathingSession:
+    """The session if ``user`` may see it (404 otherwise, never revealing it exists); a
+    clinician's read is audit-logged as ``action``."""
+    row = db.get(BreathingSession, session_id)
+    if row is None or not can_see_client(db, user, row.client_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    if action is not None and user.role is Role.CLINICIAN:
+        write_audit(db, user, action, "session", row.id, row.client_id)
+    return row
+
+
+def client_for(db: Session, user: User, client_id: str | None) -> User:
+    """Whose session a user may start: their own, or (a clinician) an assigned client's."""
+    if user.role is Role.CLIENT and client_id in (None, user.id):
+        return user
+    if user.role is Role.CLINICIAN and client_id is not None and can_see_client(
+            db, user, client_id):
+        client = db.get(User, client_id)
+        if client is not None:
+            return client
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "You can start sessions only for yourself "
+                        "or, as a clinician, for a client assigned to you.")
+
+
+def profile_of(client: User) -> ClientProfile:
+    return ClientProfile(client.pace_bpm, client.pace_confidence, list(client.baselines or []))
+
+
+def start_session(db: Session, manager: SessionManager, user: User, body: SessionStart
+                  ) -> BreathingSession:
+    client = client_for(db, user, body.client_id)
+    if any(r.client_id == client.id for r in manager.running.values()):
+        raise HTTPException(status.HTTP_409_CONFLICT, "A session is already running.")
+    protocol = load_protocol(body.protocol).with_stages(body.stages)
+    if body.practice_minutes is not None:
+        protocol = protocol.with_practice_minutes(body.practice_minutes)
+    profile = profile_of(client)
+    pace = body.pace_bpm or profile.pace_bpm
+    session = CoachingSession(protocol, pace_bpm=pace, baseline=profile.resting_baseline())
+    detail = {"simulated": f"{body.scenario} (seed {body.seed})", "strap": body.device or "",
+              "remote": "streamed by the client"}[body.source]
+    row = BreathingSession(client_id=client.id, protocol=protocol.name,
+                           pace_bpm=session.pace_bpm, source=body.source, source_detail=detail)
+    db.add(row)
+    db.flush()
+    remote = None
+    extra: list[asyncio.Task[Any]] = []
+    if body.source == "simulated":
+        clock = SimulatedClock(body.speed)
+        radio = VirtualRadio(clock)
+        schedule = [*protocol.schedule(session.pace_bpm), (120.0, None)]
+        strap = radio.add(VirtualStrap(simulate_following(body.scenario, schedule, body.seed),
+                                       clock, name="heartsease simulated strap"))
+        extra.append(asyncio.get_running_loop().create_task(strap.run()))
+        source = StrapReader(strap.name, client_backend=radio.client_backend,
+                             scanner_backend=radio.scanner_backend, clock=clock).stream()
+    elif body.source == "strap":
+        if not body.device:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "Name the strap.")
+        clock = SimulatedClock(1.0)
+        source = StrapReader(body.device, clock=clock).stream()
+    else:
+        clock = SimulatedClock(1.0)
+        remote = RemoteSource()
+        source = remote.stream()
+    db.commit()  # the session exists before its first beat is written
+    manager.start(row, session, source, clock, remote, extra)
+    return row
+
+
+def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, Any]:
+    record = session_record(events_of(db, row.id))
+    ratings = db.scalars(select(SelfRating).where(SelfRating.session_id == row.id)
+                         .order_by(SelfRating.t_s)).all()
+    return {**session_out(row, live), "n_beats": len(beats_of(db, row.id)),
+            **{k: record[k] for k in ("metrics", "states", "shifts", "backdrafts",
+                                      "annotations", "steps", "resonance")},
+            "self_ratings": [{"t_s": r.t_s, "scale": r.scale, "value": r.value}
+                             for r in ratings]}
+
+
+def session_out(row: BreathingSession, live: bool) -> dict[str, Any]:
+    return {"id": row.id, "client_id": row.client_id, "protocol": row.protocol,
+            "pace_bpm": row.pace_bpm, "source": row.source, "source_detail": row.source_detail,
+            "status": row.status, "started_at": row.started_at, "ended_at": row.ended_at,
+            "summary": row.summary or {}, "live": live}
+
+
+def header_of(row: BreathingSession) -> dict[str, Any]:
+    return {"id": row.id, "client_id": row.client_id, "protocol": row.protocol,
+            "pace_bpm": row.pace_bpm, "status": row.status.value,
+            "started_at": row.started_at}
+
+
+async def analyse_upload(db: Session, client: User, recording: RRRecording, name: str,
+                         protocol_name: str) -> BreathingSession:
+    """An uploaded recording, run through the coaching loop into a stored session."""
+    profile = profile_of(client)
+    session = CoachingSession(load_protocol(protocol_name), pace_bpm=profile.pace_bpm,
+                              baseline=profile.resting_baseline())
+    events = await replay_session(_recording_source(recording), session)
+    row = BreathingSession(client_id=client.id, protocol=protocol_name,
+                           pace_bpm=session.pace_bpm, source="upload",
+                           source_detail=f"{name} ({recording.format})")
+    db.add(row)
+    db.flush()
+    store_replayed(db, row, events)
+    return row
+
+
+async def _recording_source(recording: RRRecording) -> AsyncIterator[Measurement]:
+    rr = recording.rr_ms
+    arrival = (np.cumsum(rr) / 1000.0 if recording.arrival_s is None
+               else recording.arrival_s - recording.arrival_s[0] + rr[0] / 1000.0)
+    clock = BeatClock()
+    for a, value in zip(arrival.tolist(), rr.tolist(), strict=True):
+        yield Measurement(a, round(60000 / value), (value,), clock.place(a, [value]),
+                          SensorContact.NOT_SUPPORTED)
+
+
+def store_replayed(db: Session, row: BreathingSession, events: list[Any]) -> None:
+    beats = [e.as_dict() for e in events if e.kind == "beat"]
+    insert_beats(db, [{"session_id": row.id, "seq": b["seq"], "t_s": b["t_s"],
+                       "rr_ms": b["rr_ms"], "arrival_s": b["arrival_s"]} for b in beats])
+    db.add_all(SessionEvent(session_id=row.id, t_s=e.t_s, kind=e.kind, data=e.as_dict())
+               for e in events if e.kind not in NOT_STORED)
+    record = session_record(events)
+    finish_session(db, row, SessionStatus.COMPLETED, record["summary"] | {
+        "duration_s": record["duration_s"], "n_beats": record["n_beats"],
+        "baseline": record["baseline"], "resonance": record["resonance"]})
+
+
+def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str, Any]]:
+    """Per day: resting ln RMSSD (the quiet start of the day's sessions) against the person's
+    own 60-day normal range and its 7-day average (HRV4Training and Elite HRV present it
+    so: Plews et al. 2012), resting heart rate, coherence in practice, minutes soothed,
+    shifts per session and the self-ratings."""
+    history_start = start - timedelta(days=60)
+    rows = db.scalars(select(BreathingSession).where(
+        BreathingSession.client_id == client_id,
+        BreathingSession.started_at >= datetime.combine(history_start, datetime.min.time(),
+                                                        tzinfo=UTC),
+        BreathingSession.started_at < datetime.combine(end + timedelta(days=1),
+                                                       datetime.min.time(), tzinfo=UTC),
+    )).all()
+    by_day: dict[date, list[BreathingSession]] = defaultdict(list)
+    for row in rows:
+        by_day[row.started_at.date()].append(row)
+    daily_ln: dict[date, float] = {}
+    for day, sessions in by_day.items():
+        values = [s.summary["baseline"]["baseline"]["ln_rmssd"] for s in sessions
+                  if (s.summary or {}).get("baseline")]
+        if values:
+            daily_ln[day] = float(np.mean(values))
+    out = []
+    day = start
+    while day <= end:
+        sessions = by_day.get(day, [])
+        window60 = [v for d, v in daily_ln.items() if day - timedelta(days=60) <= d < day]
+        window7 = [v for d, v in daily_ln.items() if day - timedelta(days=6) <= d <= day]
+        mean60, sd60 = (float(np.mean(window60)), float(np.std(window60, ddof=1))) \
+            if len(window60) >= 3 else (None, None)
+        summaries = [s.summary or {} for s in sessions]
+        ratings: dict[str, list[int]] = defaultdict(list)
+        for s in sessions:
+            for r in db.scalars(select(SelfRating).where(SelfRating.session_id == s.id)):
+                ratings[r.scale].append(r.value)
+        baselines = [x["baseline"]["baseline"] for x in summaries if x.get("baseline")]
+        coherence = [step["median_coherence_ratio"] for x in summaries
+                     for step in x.get("by_step", []) if step["step"] == "practice"
+                     and step["median_coherence_ratio"] is not None]
+        out.append({
+            "day": day, "sessions": len(sessions),
+            "resting_ln_rmssd": daily_ln.get(day),
+            "ln_rmssd_7d": float(np.mean(window7)) if window7 else None,
+            # The normal range: the 60-day mean +/- half its SD, the smallest worthwhile
+            # change (Plews et al. 2012; Buchheit 2014).
+            "normal_low": None if mean60 is None else mean60 - 0.5 * sd60,
+            "normal_high": None if mean60 is None else mean60 + 0.5 * sd60,
+            "resting_hr_bpm": float(np.mean([b["hr_bpm"] for b in baselines]))
+            if baselines else None,
+            "coherence": float(np.median(coherence)) if coherence else None,
+            "soothing_minutes": float(sum(x.get("minutes_by_state", {}).get("soothing", 0.0)
+                                          for x in summaries)),
+            "shifts_per_session": float(np.mean([x.get("threat_to_soothing_shifts", 0)
+                                                 for x in summaries])) if summaries else 0.0,
+            "ratings": {k: float(np.mean(v)) for k, v in ratings.items()},
+        })
+        day += timedelta(days=1)
+    return out

@@ -1,0 +1,33 @@
+"""Service settings from the environment (``HEARTSEASE_*``), refusing unsafe defaults.
+
+Outside development the secret key must be set and must not be the development default;
+the service will not start otherwise (as in FastAPI's full-stack template).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-this-is-not-a-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEARTSEASE_")
+
+    environment: Literal["development", "production"] = "development"
+    secret_key: str = DEVELOPMENT_SECRET
+    database_url: str | None = None
+    token_minutes: int = 30
+    demo_data: bool = True  # a demo clinician and client, in development only
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment != "development":
+            if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
+                raise ValueError("set HEARTSEASE_SECRET_KEY to a random secret of at least 32 "
+                                 "characters outside development")
+            self.demo_data = False
+        return self

@@ -1,0 +1,75 @@
+"""The database: an embedded SQLite file by default, PostgreSQL by URL; migrations by Alembic.
+
+``HEARTSEASE_DATABASE_URL`` picks the database (``postgresql+psycopg://...`` for a clinic).
+Without it, heartsease keeps a SQLite file in its data directory, in WAL mode with full
+synchronous commits, so a committed beat survives a crash of the process or the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def data_dir() -> Path:
+    """Where heartsease keeps its files (``HEARTSEASE_HOME``, else the XDG data folder)."""
+    home = os.environ.get("HEARTSEASE_HOME")
+    if home:
+        return Path(home)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "heartsease"
+
+
+def default_url() -> str:
+    return os.environ.get("HEARTSEASE_DATABASE_URL") or f"sqlite:///{data_dir() / 'heartsease.db'}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (the default database when ``None``)."""
+    url = url or default_url()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session committed on success, rolled back on error."""
+    with factory() as db, db.begin():
+        yield db

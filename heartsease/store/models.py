@@ -1,0 +1,164 @@
+"""The tables: people and their roles, sessions, every raw beat, the loop's events, notes,
+self-ratings and an append-only audit log (SQLAlchemy 2, portable to SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    """An enum stored as its value, as a plain string column on every database."""
+    return Enum(kind, native_enum=False, length=16,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class Role(enum.StrEnum):
+    CLIENT = "client"
+    CLINICIAN = "clinician"
+    ADMIN = "admin"
+
+
+class SessionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"  # the server stopped while it ran; its beats are kept
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The client's pace (resonance rate) and recent resting baselines (coaching.profile).
+    pace_bpm: Mapped[float | None] = mapped_column(Float)
+    pace_confidence: Mapped[str | None] = mapped_column(String(16))
+    baselines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class Assignment(Base):
+    """A clinician may see this client's data."""
+
+    __tablename__ = "assignments"
+
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                           primary_key=True)
+
+
+class BreathingSession(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                           index=True)
+    protocol: Mapped[str] = mapped_column(String(64))
+    pace_bpm: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(32))  # simulated, strap, remote, upload
+    source_detail: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus),
+                                                  default=SessionStatus.ACTIVE)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Beat(Base):
+    """One raw RR interval exactly as delivered, before any correction."""
+
+    __tablename__ = "beats"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    t_s: Mapped[float] = mapped_column(Float)
+    rr_ms: Mapped[float] = mapped_column(Float)
+    arrival_s: Mapped[float] = mapped_column(Float)
+
+
+class SessionEvent(Base):
+    """One event of the coaching loop (metrics, state, shift, backdraft, cue, ...)."""
+
+    __tablename__ = "session_events"
+    __table_args__ = (Index("ix_session_events_session_kind", "session_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    t_s: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class Annotation(Base):
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            index=True)
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    t_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SelfRating(Base):
+    """A client's own 0-10 rating during a session (e.g. how harsh the inner critic is)."""
+
+    __tablename__ = "self_ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            index=True)
+    t_s: Mapped[float] = mapped_column(Float)
+    scale: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEntry(Base):
+    """Append-only: who read, annotated or exported whose data, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(32), index=True)  # whose data
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,178 @@
+"""Reading and writing the store: who may see what, sessions and their beats, the audit log.
+
+Every function takes a SQLAlchemy session and leaves committing to the caller, except the
+:class:`SessionRecorder`, which owns its own short transactions so that a live session's
+beats reach the disk within a second of arriving.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from heartsease.coaching.events import Event
+from heartsease.store.models import (
+    Annotation,
+    Assignment,
+    AuditEntry,
+    Beat,
+    BreathingSession,
+    Role,
+    SelfRating,
+    SessionEvent,
+    SessionStatus,
+    User,
+    utcnow,
+)
+
+# Events a UI draws but a record does not need (the pacer's phase is recomputable from the
+# pacer events); everything else the loop emits is stored.
+NOT_STORED = {"pacer-phase", "beat"}
+FLUSH_EVERY_S = 0.5
+
+
+def audit(db: Session, actor: User | None, action: str, object_type: str, object_id: str,
+          subject_id: str | None, detail: str = "") -> None:
+    """Append one line to the audit log."""
+    db.add(AuditEntry(actor_id=None if actor is None else actor.id, action=action,
+                      object_type=object_type, object_id=object_id, subject_id=subject_id,
+                      detail=detail))
+
+
+def is_assigned(db: Session, clinician_id: str, client_id: str) -> bool:
+    return bool(db.scalar(select(exists().where(Assignment.clinician_id == clinician_id,
+                                                Assignment.client_id == client_id))))
+
+
+def can_see_client(db: Session, user: User, client_id: str) -> bool:
+    """Clients see themselves; clinicians their assigned clients; admins no health data."""
+    if user.role is Role.CLIENT:
+        return user.id == client_id
+    if user.role is Role.CLINICIAN:
+        return is_assigned(db, user.id, client_id)
+    return False
+
+
+def assigned_clients(db: Session, clinician_id: str) -> Sequence[User]:
+    return db.scalars(select(User).join(Assignment, Assignment.client_id == User.id)
+                      .where(Assignment.clinician_id == clinician_id)
+                      .order_by(User.name)).all()
+
+
+def sessions_of(db: Session, client_ids: Iterable[str], limit: int = 200,
+                since: datetime | None = None) -> Sequence[BreathingSession]:
+    query = select(BreathingSession).where(BreathingSession.client_id.in_(list(client_ids)))
+    if since is not None:
+        query = query.where(BreathingSession.started_at >= since)
+    return db.scalars(query.order_by(BreathingSession.started_at.desc()).limit(limit)).all()
+
+
+def mark_interrupted(db: Session) -> int:
+    """Sessions left active by a server that stopped: interrupted, beats kept."""
+    result = db.execute(update(BreathingSession)
+                        .where(BreathingSession.status == SessionStatus.ACTIVE)
+                        .values(status=SessionStatus.INTERRUPTED, ended_at=utcnow()))
+    return int(result.rowcount or 0)
+
+
+def beats_of(db: Session, session_id: str) -> Sequence[Beat]:
+    return db.scalars(select(Beat).where(Beat.session_id == session_id)
+                      .order_by(Beat.seq)).all()
+
+
+def events_of(db: Session, session_id: str, kinds: Iterable[str] | None = None
+              ) -> list[dict[str, Any]]:
+    query = select(SessionEvent).where(SessionEvent.session_id == session_id)
+    if kinds is not None:
+        query = query.where(SessionEvent.kind.in_(list(kinds)))
+    return [e.data for e in db.scalars(query.order_by(SessionEvent.id))]
+
+
+def last_seq(db: Session, session_id: str) -> int:
+    return int(db.scalar(select(func.coalesce(func.max(Beat.seq), 0))
+                         .where(Beat.session_id == session_id)) or 0)
+
+
+def insert_beats(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert beats, skipping any ``(session, seq)`` already stored (a re-sent beat)."""
+    if not rows:
+        return
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.execute(insert(Beat).values(rows).on_conflict_do_nothing(
+        index_elements=["session_id", "seq"]))
+
+
+def delete_client_data(db: Session, client_id: str) -> None:
+    """Everything about a client's health, and the client (GDPR erasure). The audit log
+    keeps its lines, which name no health data."""
+    session_ids = select(BreathingSession.id).where(BreathingSession.client_id == client_id)
+    for table in (Beat, SessionEvent, Annotation, SelfRating):
+        db.execute(delete(table).where(table.session_id.in_(session_ids)))
+    db.execute(delete(BreathingSession).where(BreathingSession.client_id == client_id))
+    db.execute(delete(Assignment).where((Assignment.client_id == client_id)
+                                        | (Assignment.clinician_id == client_id)))
+    db.execute(delete(User).where(User.id == client_id))
+
+
+class SessionRecorder:
+    """Writes one live session's events as they come: every raw beat and every stored event
+    committed within :data:`FLUSH_EVERY_S` of arriving (the caller flushes on a timer too).
+    """
+
+    def __init__(self, factory: sessionmaker[Session], session_id: str,
+                 clock: Any = time.monotonic) -> None:
+        self.factory = factory
+        self.session_id = session_id
+        self.clock = clock
+        self._beats: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+        self._oldest: float | None = None
+        self.beats_written = 0
+
+    def add(self, event: Event) -> None:
+        if event.kind == "beat":
+            d = event.as_dict()
+            self._beats.append({"session_id": self.session_id, "seq": d["seq"], "t_s": d["t_s"],
+                                "rr_ms": d["rr_ms"], "arrival_s": d["arrival_s"]})
+        elif event.kind not in NOT_STORED:
+            self._events.append({"session_id": self.session_id, "t_s": event.t_s,
+                                 "kind": event.kind, "data": event.as_dict()})
+        if self._oldest is None:
+            self._oldest = self.clock()
+        if self.clock() - self._oldest >= FLUSH_EVERY_S:
+            self.flush()
+
+    def due(self) -> bool:
+        return self._oldest is not None and self.clock() - self._oldest >= FLUSH_EVERY_S
+
+    def flush(self) -> None:
+        """Commit what is buffered (beats first: they are what must never be lost)."""
+        if not self._beats and not self._events:
+            self._oldest = None
+            return
+        with self.factory() as db, db.begin():
+            insert_beats(db, self._beats)
+            if self._events:
+                db.execute(SessionEvent.__table__.insert(), self._events)
+        self.beats_written += len(self._beats)
+        self._beats, self._events, self._oldest = [], [], None
+
+
+def finish_session(db: Session, session: BreathingSession, status: SessionStatus,
+                   summary: dict[str, Any]) -> None:
+    session.status = status
+    session.ended_at = utcnow()
+    session.summary = summary
+
+
+def engine_of(factory: sessionmaker[Session]) -> Engine:
+    bind = factory.kw["bind"]
+    assert isinstance(bind, Engine)
+    return bind
