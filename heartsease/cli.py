@@ -382,6 +382,32 @@ def replay_command(
     console.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Run the heartsease service (API and live WebSockets) on the embedded SQLite store,
+    or on HEARTSEASE_DATABASE_URL."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from heartsease.api.app import DEMO_PASSWORD, DEMO_PEOPLE, create_app
+    from heartsease.api.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        err_console.print(f"Cannot start: {escape(exc.errors()[0]['msg'])}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    if settings.demo_data:
+        console.print("Development mode. Demo sign-ins (password "
+                      f"[bold]{DEMO_PASSWORD}[/bold]): "
+                      + ", ".join(f"{email} ({role.value})" for email, _, role in DEMO_PEOPLE))
+    console.print(f"heartsease is at http://{host}:{port}/ (API documentation at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
 def _signed(value: float | None, unit: str = "") -> str:
     return "-" if value is None else f"{value:+.2f}{unit}"
 

@@ -21,12 +21,19 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.db() as db, db.begin():
-        yield db
+    """A database session committed when the endpoint returns, before the response goes
+    out (so a client that reads right after a write sees it), rolled back on error."""
+    with request.app.state.db() as db:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_db)]
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def user_for_token(db: Session, settings: Settings, token: str) -> User | None:

@@ -78,10 +78,11 @@ class SimulatedClock:
 
     def __init__(self, speed: float = 1.0) -> None:
         self.speed = speed
-        self._start = asyncio.get_running_loop().time()
+        self._loop = asyncio.get_running_loop()
+        self._start = self._loop.time()
 
     def now(self) -> float:
-        return (asyncio.get_running_loop().time() - self._start) * self.speed
+        return (self._loop.time() - self._start) * self.speed
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, float(seconds)) / self.speed)

@@ -65,14 +65,14 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
             await websocket.send_json(message)
             if message.get("kind") == "closed":
                 break
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the viewer left; the session goes on without them
     finally:
         hub.unsubscribe(session_id, queue)
         receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+        with contextlib.suppress(asyncio.CancelledError, RuntimeError, WebSocketDisconnect):
             await receiver
-        with contextlib.suppress(RuntimeError):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close()
 
 

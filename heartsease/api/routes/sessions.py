@@ -23,6 +23,8 @@ from heartsease.store.models import Annotation, Assignment, Role, SelfRating
 from heartsease.store.repository import audit, beats_of, events_of, sessions_of
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+# Endpoints that touch a live session are ``async``: they run on the event loop that runs
+# the session, never on a worker thread.
 MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
 
 
@@ -76,7 +78,7 @@ def detail(session_id: str, request: Request, db: SessionDep,
 
 
 @router.post("/{session_id}/annotations", status_code=201)
-def annotate(session_id: str, body: AnnotationIn, request: Request, db: SessionDep,
+async def annotate(session_id: str, body: AnnotationIn, request: Request, db: SessionDep,
              user: CurrentUser) -> dict[str, object]:
     if user.role is not Role.CLINICIAN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Annotations are for clinicians.")
@@ -92,7 +94,7 @@ def annotate(session_id: str, body: AnnotationIn, request: Request, db: SessionD
 
 
 @router.post("/{session_id}/ratings", status_code=201)
-def rate(session_id: str, body: RatingIn, request: Request, db: SessionDep,
+async def rate(session_id: str, body: RatingIn, request: Request, db: SessionDep,
          user: CurrentUser) -> dict[str, object]:
     row = services.visible_session(db, user, session_id)
     if user.id != row.client_id:

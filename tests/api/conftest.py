@@ -1,0 +1,79 @@
+"""The service through TestClient against a real database: SQLite, and PostgreSQL where a
+server runs (CI always has one; elsewhere those tests skip and say why)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from heartsease.api.app import DEMO_PASSWORD, create_app
+from heartsease.api.settings import Settings
+
+POSTGRES_URL = os.environ.get("HEARTSEASE_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def fresh_postgres() -> str:
+    """An empty ``public`` schema on the test server, or a skip (a failure in CI)."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.begin() as c:
+            c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    except OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL at {POSTGRES_URL}: {exc}")
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL} (CI runs these)")
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'heartsease.db'}"
+    return fresh_postgres()
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=db_url))) as c:
+        yield c
+
+
+def sign_in(client: TestClient, email: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    r = client.post("/api/auth/token", data={"username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture
+def people(client: TestClient) -> dict[str, dict[str, str]]:
+    """The demo clinician, their client, a second client and a second clinician (neither
+    assigned to the other), and the admin: each as auth headers."""
+    admin = sign_in(client, "admin@example.org")
+    for email, role in (("other.client@example.org", "client"),
+                        ("other.clinician@example.org", "clinician")):
+        r = client.post("/api/users", headers=admin, json={
+            "email": email, "name": email.split("@")[0], "role": role,
+            "password": "a long enough password"})
+        assert r.status_code == 201, r.text
+    return {"admin": admin, "clinician": sign_in(client, "clinician@example.org"),
+            "client": sign_in(client, "client@example.org"),
+            "other_client": sign_in(client, "other.client@example.org",
+                                    "a long enough password"),
+            "other_clinician": sign_in(client, "other.clinician@example.org",
+                                       "a long enough password")}
+
+
+def me(client: TestClient, headers: dict[str, str]) -> dict[str, object]:
+    return client.get("/api/me", headers=headers).json()

@@ -1,0 +1,99 @@
+"""Sign-in, tokens, settings, and who may see what (every check audit-logged)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from sqlalchemy import select, text
+
+from heartsease.api.security import create_token
+from heartsease.api.settings import DEVELOPMENT_SECRET, Settings
+from heartsease.store.models import AuditEntry
+from tests.api.conftest import me, sign_in
+
+
+def test_sign_in_and_tokens(client: TestClient) -> None:
+    bad = client.post("/api/auth/token", data={"username": "client@example.org",
+                                               "password": "wrong"})
+    assert bad.status_code == 401 and "don't match" in bad.json()["detail"]
+    headers = sign_in(client, "client@example.org")
+    assert me(client, headers)["role"] == "client"
+    expired = create_token(me(client, headers)["id"], DEVELOPMENT_SECRET, minutes=-1)
+    r = client.get("/api/me", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+    forged = create_token(me(client, headers)["id"], "x" * 40, minutes=5)
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {forged}"}).status_code \
+        == 401
+    assert client.get("/api/me").status_code == 401
+
+
+def test_settings_refuse_default_secrets_outside_development() -> None:
+    with pytest.raises(ValidationError, match="HEARTSEASE_SECRET_KEY"):
+        Settings(environment="production")
+    with pytest.raises(ValidationError, match="at least 32"):
+        Settings(environment="production", secret_key="short")
+    production = Settings(environment="production", secret_key="s" * 40)
+    assert production.demo_data is False
+
+
+def start(client: TestClient, headers: dict[str, str], **body: object) -> str:
+    body = {"source": "remote", **body}
+    r = client.post("/api/sessions", headers=headers, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_each_person_sees_only_what_is_theirs(client: TestClient, people) -> None:
+    session_id = start(client, people["client"])
+    other_id = start(client, people["other_client"])
+    url = f"/api/sessions/{session_id}"
+    assert client.get(url, headers=people["client"]).status_code == 200
+    assert client.get(url, headers=people["clinician"]).status_code == 200  # assigned
+    for who in ("other_client", "other_clinician", "admin"):  # 404: not even that it exists
+        assert client.get(url, headers=people[who]).status_code == 404, who
+        assert client.get(f"{url}/export", headers=people[who]).status_code == 404, who
+    assert client.get(f"/api/sessions/{other_id}", headers=people["clinician"]).status_code \
+        == 404
+    listed = client.get("/api/sessions", headers=people["clinician"]).json()
+    assert {s["id"] for s in listed} == {session_id}
+    assert [c["email"] for c in client.get("/api/clients", headers=people["clinician"]
+                                           ).json()] == ["client@example.org"]
+    client_id = me(client, people["client"])["id"]
+    assert client.get(f"/api/clients/{client_id}/trends",
+                      headers=people["other_clinician"]).status_code == 404
+    # Roles: only clinicians annotate, only the client rates, only admins manage people.
+    assert client.post(f"{url}/annotations", headers=people["client"],
+                       json={"text": "x"}).status_code == 403
+    assert client.post(f"{url}/ratings", headers=people["clinician"],
+                       json={"scale": "shame", "value": 3}).status_code == 403
+    assert client.post("/api/users", headers=people["clinician"], json={
+        "email": "x@example.org", "name": "x", "role": "admin",
+        "password": "long enough password"}).status_code == 403
+    assert client.post("/api/sessions", headers=people["other_clinician"], json={
+        "source": "remote", "client_id": client_id}).status_code == 403
+    for sid in (session_id, other_id):
+        client.post(f"/api/sessions/{sid}/stop", headers=people["admin"])  # 404, no effect
+    client.post(f"{url}/stop", headers=people["client"])
+    client.post(f"/api/sessions/{other_id}/stop", headers=people["other_client"])
+
+
+def test_every_clinician_read_annotation_and_export_is_audited(client: TestClient,
+                                                               people) -> None:
+    session_id = start(client, people["client"])
+    url = f"/api/sessions/{session_id}"
+    client.get(url, headers=people["clinician"])
+    client.post(f"{url}/annotations", headers=people["clinician"], json={"text": "grounding"})
+    client.get(f"{url}/export?format=csv", headers=people["clinician"])
+    client.get("/api/sessions", headers=people["clinician"])
+    client.post(f"{url}/stop", headers=people["client"])
+    factory = client.app.state.db
+    clinician_id = me(client, people["clinician"])["id"]
+    with factory() as db:
+        actions = [a.action for a in db.scalars(select(AuditEntry).where(
+            AuditEntry.actor_id == clinician_id).order_by(AuditEntry.id))]
+        assert {"read-session", "annotate", "export", "list-sessions"} <= set(actions)
+        entry = db.scalars(select(AuditEntry)).first()
+        assert entry is not None
+    with factory() as db, pytest.raises(Exception, match="append-only"), db.begin():
+        db.execute(text("UPDATE audit_log SET action = 'nothing'"))
