@@ -107,7 +107,7 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
                              scanner_backend=radio.scanner_backend, clock=clock).stream()
     elif body.source == "strap":
         if not body.device:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "Name the strap.")
+            raise HTTPException(422, "Name the strap.")
         clock = SimulatedClock(1.0)
         source = StrapReader(body.device, clock=clock).stream()
     else:

@@ -42,7 +42,7 @@ def assign(body: AssignmentIn, db: SessionDep, admin: Admin) -> dict[str, str]:
     clinician, client = db.get(User, body.clinician_id), db.get(User, body.client_id)
     if clinician is None or clinician.role is not Role.CLINICIAN or client is None \
             or client.role is not Role.CLIENT:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             "Assign a clinician to a client.")
     if db.get(Assignment, (clinician.id, client.id)) is None:
         db.add(Assignment(clinician_id=clinician.id, client_id=client.id))

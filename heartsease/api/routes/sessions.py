@@ -154,16 +154,16 @@ async def upload(db: SessionDep, user: CurrentUser,
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Clients upload their own recordings.")
     raw = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+        raise HTTPException(413,
                             "That file is larger than 2 MB; split it into shorter recordings.")
     name = file.filename or "upload"
     try:
         recording = parse_rr_text(raw.decode("utf-8", errors="strict"), name)
     except UnicodeDecodeError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             f"{name} is not a text file of RR intervals.") from None
     except RecordingError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     row = await services.analyse_upload(db, user, recording, name, protocol)
     return SessionOut(**services.session_out(row, live=False))
 

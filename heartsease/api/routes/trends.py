@@ -24,7 +24,7 @@ def client_trends(client_id: str, db: SessionDep, user: CurrentUser,
     end = end or datetime.now(UTC).date()
     start = start or end - timedelta(days=59)
     if start > end or (end - start).days >= MAX_DAYS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             f"Choose a range of 1 to {MAX_DAYS} days, start before end.")
     if user.role is Role.CLINICIAN:
         audit(db, user, "read-trends", "client", client_id, client_id, f"{start}..{end}")
