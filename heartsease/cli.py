@@ -18,9 +18,22 @@ from rich.table import Table
 
 from heartsease.coaching.loop import CoachingLoop, Source, replay_session
 from heartsease.coaching.profile import ClientProfile, load_profile, save_profile
-from heartsease.coaching.protocols import BUILT_IN, Protocol, ProtocolError, load_protocol
+from heartsease.coaching.protocols import (
+    BUILT_IN,
+    DEFAULT_PACE_BPM,
+    Protocol,
+    ProtocolError,
+    load_protocol,
+)
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
+from heartsease.remote import (
+    ServerError,
+    StreamStats,
+    sign_in,
+    start_remote_session,
+    stream_to_server,
+)
 from heartsease.sensors.ble import StrapNotFoundError, StrapReader, scan
 from heartsease.sensors.files import RecordingError, read_rr_file
 from heartsease.sensors.replay import replay
@@ -34,6 +47,7 @@ from heartsease.simulator.scenarios import (
     write_csv,
 )
 from heartsease.simulator.virtual_strap import SimulatedClock, VirtualRadio, VirtualStrap
+from heartsease.store.db import data_dir
 from heartsease.terminal import EventLog, print_summary, run_breathing_session
 
 app = typer.Typer(
@@ -203,15 +217,6 @@ async def _record(device: str, out: Path, seconds: float | None, scenario: str |
     return written
 
 
-def data_dir() -> Path:
-    """Where heartsease keeps the profile and session logs (``HEARTSEASE_HOME`` overrides)."""
-    home = os.environ.get("HEARTSEASE_HOME")
-    if home:
-        return Path(home)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "heartsease"
-
-
 def _protocol(name: str, stages: list[str], practice_minutes: float | None) -> Protocol:
     try:
         protocol = load_protocol(name).with_stages(stages)
@@ -253,6 +258,11 @@ def breathe(
         min=3.0, max=9.0, help="With --simulate: the simulated person's resonance rate")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Session log (JSON lines: every event and raw beat)")] = None,
+    server: Annotated[str | None, typer.Option(
+        help="Stream to a clinic's heartsease server (URL) instead of coaching here")] = None,
+    email: Annotated[str | None, typer.Option(
+        help="With --server: your sign-in (the password is asked, or HEARTSEASE_PASSWORD)")
+    ] = None,
 ) -> None:
     """A guided breathing session with a live breathing bar, heart rhythm and cues."""
     chosen = [x for x in (simulated, device, file) if x is not None]
@@ -265,6 +275,10 @@ def breathe(
                           f"Choose one of: {', '.join(SCENARIOS)}.", soft_wrap=True)
         raise typer.Exit(code=2)
     protocol = _protocol(protocol_name, stages, practice_minutes)
+    if server is not None:
+        _stream_to_clinic(server.rstrip("/"), email, protocol, rate, stages, practice_minutes,
+                          simulated, device, file, speed, (seed, resonance))
+        return
     if simulated is not None:
         # A simulated person has a history of their own, kept apart from the real profile.
         profile_path = data_dir() / "simulated" / f"person-{seed}.json"
@@ -314,38 +328,96 @@ def _simulated_profile(path: Path, seed: int) -> ClientProfile:
     return profile
 
 
-async def _breathe(
-    session: CoachingSession, simulated: str | None, device: str | None, file: Path | None,
-    speed: float, person: tuple[int, float | None], log: EventLog,
-) -> list:
-    protocol = session.protocol
-    clock: Clock
-    source: Source
+async def _open_source(
+    protocol: Protocol, pace_bpm: float, simulated: str | None, device: str | None,
+    file: Path | None, speed: float, person: tuple[int, float | None],
+) -> tuple[Source, Clock, list[asyncio.Task[None]]]:
+    """The heart source on its clock (and the tasks that feed it, to cancel at the end)."""
     if simulated is not None:
         clock = SimulatedClock(speed)
         radio = VirtualRadio(clock)
         # The simulated person breathes with this session's pacer; two spare minutes let a
         # session that slows down for a backdraft run to its end.
-        schedule = [*protocol.schedule(session.pace_bpm), (120.0, None)]
+        schedule = [*protocol.schedule(pace_bpm), (120.0, None)]
         strap = radio.add(VirtualStrap(simulate_following(simulated, schedule, *person), clock,
                                        name="heartsease simulated strap"))
-        strap_task = asyncio.get_running_loop().create_task(strap.run())
-        source = StrapReader(strap.name, client_backend=radio.client_backend,
-                             scanner_backend=radio.scanner_backend, clock=clock).stream()
-    elif file is not None:
+        task = asyncio.get_running_loop().create_task(strap.run())
+        return StrapReader(strap.name, client_backend=radio.client_backend,
+                           scanner_backend=radio.scanner_backend, clock=clock).stream(), clock, \
+            [task]
+    if file is not None:
         read_rr_file(file)  # a clear error now rather than mid-session
         clock = SimulatedClock(speed)
-        source = replay(file, speed=1.0, clock=clock)
-    else:
-        assert device is not None
-        clock = SimulatedClock(1.0)
-        source = StrapReader(device, clock=clock).stream()
+        return replay(file, speed=1.0, clock=clock), clock, []
+    assert device is not None
+    clock = SimulatedClock(1.0)
+    return StrapReader(device, clock=clock).stream(), clock, []
+
+
+async def _breathe(
+    session: CoachingSession, simulated: str | None, device: str | None, file: Path | None,
+    speed: float, person: tuple[int, float | None], log: EventLog,
+) -> list:
+    source, clock, tasks = await _open_source(session.protocol, session.pace_bpm, simulated,
+                                              device, file, speed, person)
     loop = CoachingLoop(source, session, clock)
     try:
-        return await run_breathing_session(loop, log, console, protocol.title)
+        return await run_breathing_session(loop, log, console, session.protocol.title)
     finally:
-        if simulated is not None:
-            strap_task.cancel()
+        for task in tasks:
+            task.cancel()
+
+
+async def _breathe_with_server(
+    server: str, token: str, protocol: Protocol, pace: float | None, simulated: str | None,
+    device: str | None, file: Path | None, speed: float, person: tuple[int, float | None],
+    options: dict,
+) -> tuple[str, StreamStats]:
+    session_id = start_remote_session(server, token, **options)
+    source, _, tasks = await _open_source(protocol, pace or DEFAULT_PACE_BPM, simulated,
+                                          device, file, speed, person)
+    status_line = console.status("Connecting to the clinic…")
+    status_line.start()
+
+    def progress(stats: StreamStats) -> None:
+        status_line.update(f"Streaming to the clinic: {stats.sent} heartbeats sent, "
+                           f"{stats.acknowledged} safely stored"
+                           + (f" ({stats.reconnects} reconnections)" if stats.reconnects
+                              else ""))
+
+    try:
+        return session_id, await stream_to_server(source, server, token, session_id, progress)
+    finally:
+        status_line.stop()
+        for task in tasks:
+            task.cancel()
+
+
+def _stream_to_clinic(
+    server: str, email: str | None, protocol: Protocol, rate: float | None, stages: list[str],
+    practice_minutes: float | None, simulated: str | None, device: str | None,
+    file: Path | None, speed: float, person: tuple[int, float | None],
+) -> None:
+    if email is None:
+        err_console.print("With --server, give --email to sign in.")
+        raise typer.Exit(code=2)
+    password = os.environ.get("HEARTSEASE_PASSWORD") or typer.prompt("Password",
+                                                                     hide_input=True)
+    options = {"protocol": protocol.name, "stages": stages,
+               "practice_minutes": practice_minutes, "pace_bpm": rate}
+    try:
+        token = sign_in(server, email, password)
+        session_id, stats = asyncio.run(_breathe_with_server(
+            server, token, protocol, rate, simulated, device, file, speed, person, options))
+    except ServerError as exc:
+        err_console.print(f"The clinic's server said: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except StrapNotFoundError as exc:
+        err_console.print(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}",
+                          soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    console.print(f"Done: {stats.acknowledged} heartbeats are stored on the clinic's server "
+                  f"(session {session_id}).")
 
 
 @app.command(name="replay")

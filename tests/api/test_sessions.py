@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -26,7 +22,7 @@ from sqlalchemy import func, select
 from heartsease.sensors.files import parse_rr_text
 from heartsease.simulator.scenarios import simulate
 from heartsease.store.models import AuditEntry, Beat, BreathingSession, SessionStatus
-from tests.api.conftest import me, token_of
+from tests.api.conftest import free_port, me, serve, token_of
 
 
 def run_simulated(client: TestClient, people, **body: object) -> tuple[str, list[dict]]:
@@ -143,28 +139,6 @@ def test_beats_streamed_by_a_remote_client_are_stored_once(client: TestClient,
             raise AssertionError("the clinician could stream beats")
         except Exception as exc:
             assert "4403" in repr(exc) or getattr(exc, "code", None) == 4403
-
-
-def serve(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    """``heartsease serve`` in its own process, ready for requests."""
-    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url}
-    process = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
-                                str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the server did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_server_killed_mid_session_keeps_its_beats(db_url: str) -> None:

@@ -18,7 +18,15 @@ from heartsease.api.deps import user_for_token
 from heartsease.api.live import RunningSession
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
-from heartsease.store.models import Annotation, BreathingSession, Role, SelfRating, User
+from heartsease.store.models import (
+    Annotation,
+    Beat,
+    BreathingSession,
+    Role,
+    SelfRating,
+    SessionStatus,
+    User,
+)
 from heartsease.store.repository import audit, can_see_client, insert_beats, last_seq
 
 router = APIRouter(tags=["live"])
@@ -157,12 +165,19 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
     if allowed is None or allowed[0].id != allowed[1].client_id:
         await websocket.close(CLOSE_NOT_ALLOWED, "only the session's client streams beats")
         return
-    if running is None or running.remote is None:
+    row = allowed[1]
+    resumable = row.source == "remote" and row.status in (SessionStatus.ACTIVE,
+                                                          SessionStatus.INTERRUPTED)
+    if (running is None or running.remote is None) and not resumable:
         await websocket.close(CLOSE_NOT_LIVE, "this session is not taking streamed beats")
         return
     factory = websocket.app.state.db
     with factory() as db:
         next_seq = last_seq(db, session_id) + 1
+        last = db.get(Beat, (session_id, next_seq - 1))
+        # A session the server lost (a restart) keeps taking its beats, stored in order after
+        # the last one, though its live coaching ended with the old process.
+        chain_s = 0.0 if last is None else last.t_s
     offset: float | None = None
     try:
         while True:
@@ -170,7 +185,7 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
             try:
                 if isinstance(raw, dict) and "gap_start_s" in raw:
                     gap = _Gap.model_validate(raw)
-                    if offset is not None:
+                    if offset is not None and running is not None and running.remote:
                         running.remote.put(Gap(gap.gap_start_s + offset, gap.gap_end_s + offset,
                                                gap.reason))
                     continue
@@ -188,19 +203,29 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
                                            "detail": f"beats from {next_seq} are missing"})
                 continue
             skip = next_seq - m.seq
-            if offset is None:
-                offset = running.loop.clock.now() - m.arrival_s
             new = list(zip(m.rr_ms[skip:], times[skip:], strict=True))
-            if new:
+            if new and running is not None and running.remote is not None:
+                if offset is None:
+                    offset = running.loop.clock.now() - m.arrival_s
+                origin = running.loop.session.origin_s
+                rows = [{"session_id": session_id, "seq": next_seq + i,
+                         "t_s": t + offset - origin, "rr_ms": rr,
+                         "arrival_s": m.arrival_s + offset - origin}
+                        for i, (rr, t) in enumerate(new)]
+            else:
+                rows = []
+                for i, (rr, _) in enumerate(new):
+                    chain_s += rr / 1000.0
+                    rows.append({"session_id": session_id, "seq": next_seq + i, "t_s": chain_s,
+                                 "rr_ms": rr, "arrival_s": chain_s})
+            if rows:
                 with factory() as db, db.begin():
-                    insert_beats(db, [{"session_id": session_id, "seq": next_seq + i,
-                                       "t_s": t + offset - running.loop.session.origin_s,
-                                       "rr_ms": rr, "arrival_s": m.arrival_s + offset
-                                       - running.loop.session.origin_s}
-                                      for i, (rr, t) in enumerate(new)])
-                running.remote.put(Measurement(
-                    m.arrival_s + offset, m.hr_bpm, tuple(rr for rr, _ in new),
-                    tuple(t + offset for _, t in new), _contact(m.contact)))
+                    insert_beats(db, rows)
+                if running is not None and running.remote is not None:
+                    assert offset is not None
+                    running.remote.put(Measurement(
+                        m.arrival_s + offset, m.hr_bpm, tuple(rr for rr, _ in new),
+                        tuple(t + offset for _, t in new), _contact(m.contact)))
                 next_seq += len(new)
             await websocket.send_json({"kind": "ack", "seq": next_seq - 1})
     except WebSocketDisconnect:

@@ -1,0 +1,171 @@
+"""Streaming a local strap to a clinic's heartsease server: ``heartsease breathe --server``.
+
+The streamer numbers every beat, sends each notification to the session's ingest WebSocket,
+and keeps what the server has not yet acknowledged. When the connection drops (the network,
+or the server restarting) it reconnects with backoff and sends everything unacknowledged
+again; the server stores each numbered beat once, so nothing is lost and nothing doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+
+from heartsease.sensors.source import Gap, Measurement
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 10.0
+
+
+class ServerError(RuntimeError):
+    """The server refused (wrong password, not allowed) or could not be reached."""
+
+
+def sign_in(base_url: str, email: str, password: str) -> str:
+    try:
+        r = httpx.post(f"{base_url}/api/auth/token",
+                       data={"username": email, "password": password}, timeout=10)
+    except httpx.HTTPError as exc:
+        raise ServerError(f"cannot reach {base_url}: {exc}") from None
+    if r.status_code != 200:
+        raise ServerError(r.json().get("detail", r.text))
+    return str(r.json()["access_token"])
+
+
+def start_remote_session(base_url: str, token: str, **options: Any) -> str:
+    r = httpx.post(f"{base_url}/api/sessions", json={"source": "remote", **options},
+                   headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    if r.status_code != 201:
+        raise ServerError(r.json().get("detail", r.text))
+    return str(r.json()["id"])
+
+
+@dataclass
+class StreamStats:
+    sent: int = 0
+    acknowledged: int = 0
+    reconnects: int = 0
+    unacknowledged: deque[dict[str, Any]] = field(default_factory=deque)
+
+
+async def stream_to_server(
+    source: AsyncIterator[Measurement | Gap], base_url: str, token: str, session_id: str,
+    on_progress: Callable[[StreamStats], None] | None = None,
+) -> StreamStats:
+    """Send every measurement of ``source`` to the session until the source ends and the
+    server has acknowledged every beat."""
+    ws_url = (base_url.replace("http://", "ws://").replace("https://", "wss://")
+              + f"/api/sessions/{session_id}/ingest?token={token}")
+    stats = StreamStats()
+    outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    next_seq = 1
+
+    async def read_source() -> None:
+        nonlocal next_seq
+        async for item in source:
+            if isinstance(item, Gap):
+                message = {"gap_start_s": item.start_s, "gap_end_s": item.end_s,
+                           "reason": item.reason}
+            else:
+                if not item.rr_ms:
+                    continue
+                message = {"seq": next_seq, "arrival_s": item.arrival_s, "hr_bpm": item.hr_bpm,
+                           "rr_ms": list(item.rr_ms), "beat_times_s": list(item.beat_times_s),
+                           "contact": item.contact.value}
+                next_seq += len(item.rr_ms)
+            await outbox.put(message)
+        await outbox.put(None)
+
+    reader = asyncio.create_task(read_source())
+    # One pending read of the outbox survives reconnections: a message taken from it is sent
+    # on the next connection, never dropped between two.
+    pending: list[asyncio.Task[dict[str, Any] | None]] = []
+    finished = False
+    backoff = 0.5
+    try:
+        while True:
+            try:
+                async with websockets.connect(ws_url) as ws:
+                    backoff = 0.5
+                    for message in list(stats.unacknowledged):  # what may not have landed
+                        await ws.send(json.dumps(message))
+                    while not (finished and not stats.unacknowledged):
+                        if finished:
+                            _take_reply(json.loads(await ws.recv()), stats)
+                        else:
+                            message = await _next(outbox, pending, ws, stats)
+                            if message is None:
+                                finished = True
+                            else:
+                                await ws.send(json.dumps(message))
+                                if "seq" in message:
+                                    stats.unacknowledged.append(message)
+                                    stats.sent += len(message["rr_ms"])
+                        if on_progress is not None:
+                            on_progress(stats)
+                    return stats
+            except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake,
+                    _ResendError) as exc:
+                if isinstance(exc, websockets.ConnectionClosed) and exc.rcvd is not None \
+                        and exc.rcvd.code in (4403, 4404):
+                    raise ServerError(exc.rcvd.reason) from None
+                stats.reconnects += 1
+                log.info("connection to %s lost (%s); retrying in %.1f s", base_url, exc,
+                         backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+    finally:
+        for task in (reader, *pending):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class _ResendError(Exception):
+    """The server is missing beats we sent: reconnect and send all unacknowledged again."""
+
+
+async def _next(outbox: asyncio.Queue[dict[str, Any] | None],
+                pending: list[asyncio.Task[dict[str, Any] | None]], ws: Any,
+                stats: StreamStats) -> dict[str, Any] | None:
+    """The next message to send (``None`` at the end of the source), taking the server's
+    replies that arrive meanwhile."""
+    if not pending:
+        pending.append(asyncio.create_task(outbox.get()))
+    get = pending[0]
+    while True:
+        recv = asyncio.create_task(ws.recv())
+        done, _ = await asyncio.wait({get, recv}, return_when=asyncio.FIRST_COMPLETED)
+        if recv in done:
+            _take_reply(json.loads(recv.result()), stats)
+        else:
+            recv.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recv
+        if get in done:
+            pending.clear()
+            return get.result()
+
+
+def _take_reply(reply: dict[str, Any], stats: StreamStats) -> None:
+    if reply.get("kind") == "ack":
+        stats.acknowledged = max(stats.acknowledged, int(reply["seq"]))
+        while stats.unacknowledged and (stats.unacknowledged[0]["seq"]
+                                        + len(stats.unacknowledged[0]["rr_ms"]) - 1
+                                        <= stats.acknowledged):
+            stats.unacknowledged.popleft()
+    elif reply.get("kind") == "error":
+        log.warning("the server refused a message: %s", reply.get("detail"))
+        if "expected_seq" in reply:
+            raise _ResendError(reply["detail"])
+        if stats.unacknowledged:  # a message it will never take: do not resend forever
+            stats.unacknowledged.popleft()

@@ -1,0 +1,65 @@
+"""``heartsease breathe --server``'s streamer against a real server process that is killed
+(SIGKILL) and restarted mid-session: every beat is stored exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterator
+
+import httpx
+import numpy as np
+
+from heartsease.remote import StreamStats, sign_in, start_remote_session, stream_to_server
+from heartsease.sensors.files import parse_rr_text
+from heartsease.sensors.hrm import SensorContact
+from heartsease.sensors.source import Measurement
+from heartsease.simulator.scenarios import simulate
+from tests.api.conftest import free_port, serve
+
+
+async def paced_beats(rr_ms: np.ndarray, every_s: float) -> AsyncIterator[Measurement]:
+    t = 0.0
+    for i in range(0, rr_ms.size, 2):  # two beats a notification, as straps often send
+        values = tuple(float(x) for x in rr_ms[i:i + 2])
+        times = tuple(t + float(np.sum(rr_ms[i:i + k + 1])) / 1000 for k in range(len(values)))
+        t = times[-1]
+        yield Measurement(t, 70, values, times, SensorContact.DETECTED)
+        await asyncio.sleep(every_s)
+
+
+def test_the_streamer_resends_what_a_killed_server_never_acknowledged(db_url: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    servers = [serve(db_url, port)]
+    rr = simulate("rest", 240, seed=11).rr_ms
+    try:
+        token = sign_in(base, "client@example.org", "heartsease-demo")
+        session_id = start_remote_session(base, token, protocol="srb")
+        killed = threading.Event()
+
+        def kill_and_restart() -> None:
+            servers[0].send_signal(signal.SIGKILL)
+            servers[0].wait()
+            servers.append(serve(db_url, port))
+
+        def progress(stats: StreamStats) -> None:
+            if stats.acknowledged >= 60 and not killed.is_set():
+                killed.set()
+                threading.Thread(target=kill_and_restart).start()
+
+        stats = asyncio.run(stream_to_server(paced_beats(rr, 0.01), base, token, session_id,
+                                             progress))
+        assert killed.is_set() and stats.reconnects >= 1
+        assert stats.acknowledged == rr.size and not stats.unacknowledged
+        headers = {"Authorization": f"Bearer {token}"}
+        detail = httpx.get(f"{base}/api/sessions/{session_id}", headers=headers).json()
+        assert detail["n_beats"] == rr.size
+        exported = httpx.get(f"{base}/api/sessions/{session_id}/export?format=rr",
+                             headers=headers).text
+        assert np.allclose(parse_rr_text(exported, "x").rr_ms, rr, atol=0.001)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
