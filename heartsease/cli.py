@@ -385,12 +385,41 @@ async def _breathe_with_server(
                            + (f" ({stats.reconnects} reconnections)" if stats.reconnects
                               else ""))
 
+    ended = asyncio.Event()
+    watcher = asyncio.create_task(_watch_session(server, token, session_id, ended))
     try:
-        return session_id, await stream_to_server(source, server, token, session_id, progress)
+        return session_id, await stream_to_server(source, server, token, session_id, progress,
+                                                  stop=ended)
     finally:
         status_line.stop()
-        for task in tasks:
+        for task in (*tasks, watcher):
             task.cancel()
+
+
+async def _watch_session(server: str, token: str, session_id: str,
+                         ended: asyncio.Event) -> None:
+    """The session as the server coaches it: cues and states as they come; sets ``ended``
+    when it is over."""
+    import websockets
+
+    url = (server.replace("http://", "ws://").replace("https://", "wss://")
+           + f"/api/sessions/{session_id}/live?token={token}")
+    words = {"threat": "on alert", "neutral": "steady", "soothing": "soothed"}
+    while not ended.is_set():
+        try:
+            async with websockets.connect(url) as ws:
+                async for raw in ws:
+                    event = json.loads(raw)
+                    if event["kind"] == "cue":
+                        console.print(escape(event["text"]), style="italic")
+                    elif event["kind"] == "state" and event["state"] in words:
+                        console.print(f"your body seems {words[event['state']]}",
+                                      style="grey58")
+                    elif event["kind"] in ("session-ended", "closed"):
+                        ended.set()
+                        return
+        except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake):
+            await asyncio.sleep(1.0)
 
 
 def _stream_to_clinic(

@@ -60,9 +60,10 @@ class StreamStats:
 async def stream_to_server(
     source: AsyncIterator[Measurement | Gap], base_url: str, token: str, session_id: str,
     on_progress: Callable[[StreamStats], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> StreamStats:
-    """Send every measurement of ``source`` to the session until the source ends and the
-    server has acknowledged every beat."""
+    """Send every measurement of ``source`` to the session until the source ends (or
+    ``stop`` is set: the session ended on the server) and every beat sent is acknowledged."""
     ws_url = (base_url.replace("http://", "ws://").replace("https://", "wss://")
               + f"/api/sessions/{session_id}/ingest?token={token}")
     stats = StreamStats()
@@ -102,7 +103,7 @@ async def stream_to_server(
                         if finished:
                             _take_reply(json.loads(await ws.recv()), stats)
                         else:
-                            message = await _next(outbox, pending, ws, stats)
+                            message = await _next(outbox, pending, ws, stats, stop)
                             if message is None:
                                 finished = True
                             else:
@@ -136,15 +137,23 @@ class _ResendError(Exception):
 
 async def _next(outbox: asyncio.Queue[dict[str, Any] | None],
                 pending: list[asyncio.Task[dict[str, Any] | None]], ws: Any,
-                stats: StreamStats) -> dict[str, Any] | None:
-    """The next message to send (``None`` at the end of the source), taking the server's
-    replies that arrive meanwhile."""
+                stats: StreamStats, stop: asyncio.Event | None) -> dict[str, Any] | None:
+    """The next message to send (``None`` at the end of the source or when ``stop`` is
+    set), taking the server's replies that arrive meanwhile."""
     if not pending:
         pending.append(asyncio.create_task(outbox.get()))
     get = pending[0]
     while True:
+        if stop is not None and stop.is_set():
+            return None
         recv = asyncio.create_task(ws.recv())
-        done, _ = await asyncio.wait({get, recv}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {get, recv}
+        stopped = None if stop is None else asyncio.ensure_future(stop.wait())
+        if stopped is not None:
+            waiting.add(stopped)
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if stopped is not None and stopped not in done:
+            stopped.cancel()
         if recv in done:
             _take_reply(json.loads(recv.result()), stats)
         else:
