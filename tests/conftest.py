@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
 
@@ -31,3 +33,28 @@ def read_annotated(refdata: Path, record: str) -> pd.DataFrame:
     """MIT-BIH beat table: one row per RR interval (the first beat, without one, dropped)."""
     df = pd.read_csv(refdata / f"annotated/mitdb_{record}/{record}_rr_from_atr.csv")
     return df.iloc[1:].reset_index(drop=True)
+
+
+POSTGRES_URL = os.environ.get("HEARTSEASE_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def fresh_postgres() -> str:
+    """An empty ``public`` schema on the test server, or a skip (a failure in CI)."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.begin() as c:
+            c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    except OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL at {POSTGRES_URL}: {exc}")
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL} (CI runs these)")
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'heartsease.db'}"
+    return fresh_postgres()

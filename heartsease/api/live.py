@@ -25,7 +25,12 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.source import Clock, Gap, Measurement
 from heartsease.store.models import BreathingSession, SessionStatus, User
-from heartsease.store.repository import FLUSH_EVERY_S, SessionRecorder, finish_session
+from heartsease.store.repository import (
+    FLUSH_EVERY_S,
+    SessionRecorder,
+    finish_session,
+    label_beats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,7 @@ class SessionManager:
         events: list[Event] = []
         flusher = asyncio.create_task(self._flush_every(running.recorder))
         status = SessionStatus.STOPPED
+        source_error: str | None = None
         try:
             async for event in running.loop.events():
                 events.append(event)
@@ -122,13 +128,14 @@ class SessionManager:
                     status = SessionStatus.COMPLETED
         except Exception as exc:  # the source failed: the session ends, its beats are kept
             log.warning("session %s ended by its source: %s", running.session_id, exc)
+            source_error = str(exc)
             self.hub.publish(running.session_id, {"kind": "source-error", "detail": str(exc)})
         finally:
             flusher.cancel()
             for task in running.extra_tasks:
                 task.cancel()
             running.recorder.flush()
-            self._finish(running, events, status)
+            self._finish(running, events, status, source_error)
             self.running.pop(running.session_id, None)
             self.hub.publish(running.session_id, {"kind": "closed"})
 
@@ -138,7 +145,7 @@ class SessionManager:
             recorder.flush()
 
     def _finish(self, running: RunningSession, events: list[Event],
-                status: SessionStatus) -> None:
+                status: SessionStatus, source_error: str | None) -> None:
         record = session_record(events)
         session = running.loop.session
         with self.factory() as db, db.begin():
@@ -147,7 +154,9 @@ class SessionManager:
                 return
             finish_session(db, row, status, record["summary"] | {
                 "duration_s": record["duration_s"], "n_beats": record["n_beats"],
-                "baseline": record["baseline"], "resonance": record["resonance"]})
+                "baseline": record["baseline"], "resonance": record["resonance"],
+                "source_error": source_error})
+            label_beats(db, row.id)
             client = db.get(User, row.client_id)
             if client is not None:
                 profile = ClientProfile(client.pace_bpm, client.pace_confidence,

@@ -42,6 +42,7 @@ from heartsease.store.repository import (
     events_of,
     finish_session,
     insert_beats,
+    label_beats,
 )
 from heartsease.store.repository import audit as write_audit
 
@@ -179,6 +180,8 @@ def store_replayed(db: Session, row: BreathingSession, events: list[Any]) -> Non
     finish_session(db, row, SessionStatus.COMPLETED, record["summary"] | {
         "duration_s": record["duration_s"], "n_beats": record["n_beats"],
         "baseline": record["baseline"], "resonance": record["resonance"]})
+    db.flush()
+    label_beats(db, row.id)
 
 
 def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str, Any]]:

@@ -37,10 +37,10 @@ def rr_text(beats: list[dict[str, Any]], header: dict[str, Any]) -> str:
 def beats_csv(beats: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["seq", "t_s", "rr_ms", "arrival_s"])
+    writer.writerow(["seq", "t_s", "rr_ms", "arrival_s", "label"])
     for b in beats:
         writer.writerow([b["seq"], f"{b['t_s']:.4f}", f"{b['rr_ms']:.3f}",
-                         f"{b['arrival_s']:.4f}"])
+                         f"{b['arrival_s']:.4f}", b.get("label") or ""])
     return out.getvalue()
 
 

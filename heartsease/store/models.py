@@ -109,6 +109,9 @@ class Beat(Base):
     t_s: Mapped[float] = mapped_column(Float)
     rr_ms: Mapped[float] = mapped_column(Float)
     arrival_s: Mapped[float] = mapped_column(Float)
+    # The artifact label once the session is complete (None while it runs, or if it was
+    # interrupted before its end was processed).
+    label: Mapped[str | None] = mapped_column(String(16))
 
 
 class SessionEvent(Base):

@@ -12,11 +12,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, exists, func, select, update
+import numpy as np
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.coaching.events import Event
+from heartsease.signal.artifacts import ArtifactKind, detect_artifacts
 from heartsease.store.models import (
     Annotation,
     Assignment,
@@ -165,14 +167,20 @@ class SessionRecorder:
         self._beats, self._events, self._oldest = [], [], None
 
 
+def label_beats(db: Session, session_id: str) -> None:
+    """Each stored beat's artifact label (normal, ectopic, long, short, missed, extra) from
+    the whole session, with centred windows (Lipponen & Tarvainen 2019): the best labels the
+    recording allows, decided once it is complete. The RR values are never changed."""
+    beats = beats_of(db, session_id)
+    if len(beats) < 4:
+        return
+    labels = detect_artifacts(np.array([b.rr_ms for b in beats]), window="centered")
+    for beat, label in zip(beats, labels.tolist(), strict=True):
+        beat.label = ArtifactKind(label).name.lower()
+
+
 def finish_session(db: Session, session: BreathingSession, status: SessionStatus,
                    summary: dict[str, Any]) -> None:
     session.status = status
     session.ended_at = utcnow()
     session.summary = summary
-
-
-def engine_of(factory: sessionmaker[Session]) -> Engine:
-    bind = factory.kw["bind"]
-    assert isinstance(bind, Engine)
-    return bind

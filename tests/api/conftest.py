@@ -9,40 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from heartsease.api.app import DEMO_PASSWORD, create_app
 from heartsease.api.settings import Settings
-
-POSTGRES_URL = os.environ.get("HEARTSEASE_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def fresh_postgres() -> str:
-    """An empty ``public`` schema on the test server, or a skip (a failure in CI)."""
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.begin() as c:
-            c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    except OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs PostgreSQL at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL} (CI runs these)")
-    return POSTGRES_URL
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'heartsease.db'}"
-    return fresh_postgres()
 
 
 @pytest.fixture

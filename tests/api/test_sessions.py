@@ -43,6 +43,10 @@ def run_simulated(client: TestClient, people, **body: object) -> tuple[str, list
         hello = observer.receive_json()
         assert hello["kind"] == "hello" and hello["role"] == "observer"
         observer.send_json({"type": "annotation", "text": "compassionate imagery"})
+        with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
+                                      f"{token_of(people['clinician'])}") as second:
+            assert second.receive_json()["role"] == "observer"  # several observers at once
+            assert second.receive_json()["kind"]
         observer.send_json({"type": "pause"})  # not the observer's to send
         while True:
             message = observer.receive_json()
@@ -76,7 +80,10 @@ def test_exports_and_reports_read_back(client: TestClient, people) -> None:
     assert rr.status_code == 200
     assert np.allclose(parse_rr_text(rr.text, "export.txt").rr_ms, streamed, atol=0.001)
     csv = client.get(f"{url}/export?format=csv", headers=people["client"]).text
-    assert len(csv.strip().splitlines()) == len(streamed) + 1
+    lines = csv.strip().splitlines()
+    assert len(lines) == len(streamed) + 1 and lines[0] == "seq,t_s,rr_ms,arrival_s,label"
+    assert {line.rsplit(",", 1)[1] for line in lines[1:]} <= {"normal", "ectopic", "long",
+                                                              "short", "missed", "extra"}
     as_json = client.get(f"{url}/export?format=json", headers=people["client"]).json()
     assert len(as_json["beats"]) == len(streamed) and as_json["metrics"]
     edf = client.get(f"{url}/export?format=edf", headers=people["client"]).content

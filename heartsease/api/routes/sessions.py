@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from heartsease.api import services
 from heartsease.api.deps import CurrentUser, SessionDep
@@ -110,8 +111,7 @@ def export(session_id: str, db: SessionDep, user: CurrentUser,
            format: Literal["rr", "csv", "json", "edf"] = "rr") -> Response:
     row = services.visible_session(db, user, session_id)
     audit(db, user, "export", "session", row.id, row.client_id, format)
-    beats = [{"seq": b.seq, "t_s": b.t_s, "rr_ms": b.rr_ms, "arrival_s": b.arrival_s}
-             for b in beats_of(db, row.id)]
+    beats = _beat_rows(db, row.id)
     header = services.header_of(row)
     record = session_record(events_of(db, row.id))
     name = f"heartsease-{row.started_at:%Y%m%d-%H%M}-{row.id[:8]}"
@@ -134,8 +134,7 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
            format: Literal["html", "pdf"] = "html") -> Response:
     row = services.visible_session(db, user, session_id)
     audit(db, user, "report", "session", row.id, row.client_id, format)
-    beats = [{"seq": b.seq, "t_s": b.t_s, "rr_ms": b.rr_ms, "arrival_s": b.arrival_s}
-             for b in beats_of(db, row.id)]
+    beats = _beat_rows(db, row.id)
     header = services.header_of(row)
     record = session_record(events_of(db, row.id))
     if format == "pdf":
@@ -166,6 +165,11 @@ async def upload(db: SessionDep, user: CurrentUser,
         raise HTTPException(422, str(exc)) from None
     row = await services.analyse_upload(db, user, recording, name, protocol)
     return SessionOut(**services.session_out(row, live=False))
+
+
+def _beat_rows(db: Session, session_id: str) -> list[dict[str, object]]:
+    return [{"seq": b.seq, "t_s": b.t_s, "rr_ms": b.rr_ms, "arrival_s": b.arrival_s,
+             "label": b.label} for b in beats_of(db, session_id)]
 
 
 def _file(content: str | bytes, media_type: str, filename: str) -> Response:
