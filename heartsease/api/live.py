@@ -25,12 +25,7 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.source import Clock, Gap, Measurement
 from heartsease.store.models import BreathingSession, SessionStatus, User
-from heartsease.store.repository import (
-    FLUSH_EVERY_S,
-    SessionRecorder,
-    finish_session,
-    label_beats,
-)
+from heartsease.store.repository import FLUSH_EVERY_S, SessionRecorder, finish_session
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +147,7 @@ class SessionManager:
             row = db.get(BreathingSession, running.session_id)
             if row is None:
                 return
-            finish_session(db, row, status, record["summary"] | {
-                "duration_s": record["duration_s"], "n_beats": record["n_beats"],
-                "baseline": record["baseline"], "resonance": record["resonance"],
-                "source_error": source_error})
-            label_beats(db, row.id)
+            finish_session(db, row, status, record, source_error)
             client = db.get(User, row.client_id)
             if client is not None:
                 profile = ClientProfile(client.pace_bpm, client.pace_confidence,

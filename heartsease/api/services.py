@@ -42,7 +42,6 @@ from heartsease.store.repository import (
     events_of,
     finish_session,
     insert_beats,
-    label_beats,
 )
 from heartsease.store.repository import audit as write_audit
 
@@ -176,12 +175,7 @@ def store_replayed(db: Session, row: BreathingSession, events: list[Any]) -> Non
                        "rr_ms": b["rr_ms"], "arrival_s": b["arrival_s"]} for b in beats])
     db.add_all(SessionEvent(session_id=row.id, t_s=e.t_s, kind=e.kind, data=e.as_dict())
                for e in events if e.kind not in NOT_STORED)
-    record = session_record(events)
-    finish_session(db, row, SessionStatus.COMPLETED, record["summary"] | {
-        "duration_s": record["duration_s"], "n_beats": record["n_beats"],
-        "baseline": record["baseline"], "resonance": record["resonance"]})
-    db.flush()
-    label_beats(db, row.id)
+    finish_session(db, row, SessionStatus.COMPLETED, session_record(events))
 
 
 def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str, Any]]:

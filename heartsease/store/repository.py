@@ -180,7 +180,14 @@ def label_beats(db: Session, session_id: str) -> None:
 
 
 def finish_session(db: Session, session: BreathingSession, status: SessionStatus,
-                   summary: dict[str, Any]) -> None:
+                   record: dict[str, Any], source_error: str | None = None) -> None:
+    """Close a session: its status, end time, the summary of its record (a
+    :func:`heartsease.coaching.summary.session_record`), and its beats' labels."""
     session.status = status
     session.ended_at = utcnow()
-    session.summary = summary
+    session.summary = record["summary"] | {
+        "duration_s": record["duration_s"], "n_beats": record["n_beats"],
+        "baseline": record["baseline"], "resonance": record["resonance"],
+        "source_error": source_error}
+    db.flush()
+    label_beats(db, session.id)
