@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
+from heartsease.api import web
 from heartsease.api.live import LiveHub, SessionManager
 from heartsease.api.routes import auth, live, people, sessions, trends
 from heartsease.api.security import hash_password
@@ -47,11 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     for module in (auth, people, sessions, trends, live):
         app.include_router(module.router)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    web.mount(app)
     return app
 
 

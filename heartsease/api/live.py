@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,9 @@ from heartsease.store.models import BreathingSession, SessionStatus, User
 from heartsease.store.repository import FLUSH_EVERY_S, SessionRecorder, finish_session
 
 log = logging.getLogger(__name__)
+RECENT_EVENTS = 2000  # about twenty minutes of beats and what happened around them
+RECENT_KINDS = {"beat", "step", "pacer", "state", "shift", "backdraft", "backdraft-eased",
+                "annotation", "metrics"}
 
 
 class LiveHub:
@@ -81,6 +84,8 @@ class RunningSession:
     extra_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     last_metrics: dict[str, Any] | None = None
     last_state: str = "unknown"
+    # What a viewer who joins late is shown first: the recent beats and what happened.
+    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
 
 
 class SessionManager:
@@ -118,6 +123,8 @@ class SessionManager:
                 if event.kind == "metrics":
                     running.last_metrics = message
                     running.last_state = message["state"]
+                if event.kind in RECENT_KINDS:
+                    running.recent.append(message)
                 self.hub.publish(running.session_id, message)
                 if event.kind == "session-ended" and message["reason"] == "completed":
                     status = SessionStatus.COMPLETED

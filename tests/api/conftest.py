@@ -3,14 +3,8 @@ server runs (CI always has one; elsewhere those tests skip and say why)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -51,28 +45,6 @@ def people(client: TestClient) -> dict[str, dict[str, str]]:
                                     "a long enough password"),
             "other_clinician": sign_in(client, "other.clinician@example.org",
                                        "a long enough password")}
-
-
-def serve(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    """``heartsease serve`` in its own process, ready for requests."""
-    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url}
-    process = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
-                                str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the server did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def me(client: TestClient, headers: dict[str, str]) -> dict[str, object]:

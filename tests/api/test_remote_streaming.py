@@ -16,7 +16,7 @@ from heartsease.sensors.files import parse_rr_text
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Measurement
 from heartsease.simulator.scenarios import simulate
-from tests.api.conftest import free_port, serve
+from tests.conftest import free_port, serve
 
 
 async def paced_beats(rr_ms: np.ndarray, every_s: float) -> AsyncIterator[Measurement]:

@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from heartsease.sensors.files import parse_rr_text
 from heartsease.simulator.scenarios import simulate
 from heartsease.store.models import AuditEntry, Beat, BreathingSession, SessionStatus
-from tests.api.conftest import free_port, me, serve, token_of
+from tests.api.conftest import me, token_of
+from tests.conftest import free_port, serve
 
 
 def run_simulated(client: TestClient, people, **body: object) -> tuple[str, list[dict]]:

@@ -97,7 +97,7 @@ def _hello(running: RunningSession, role: str) -> dict[str, Any]:
             "pacer": None if pacer is None else {"rate_bpm": pacer.rate_at(now),
                                                  "breaths": pacer.breaths_at(now)},
             "state": running.last_state, "metrics": running.last_metrics,
-            "paused": session.paused}
+            "paused": session.paused, "recent": list(running.recent)}
 
 
 class _ClientMessage(BaseModel):

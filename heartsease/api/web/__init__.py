@@ -1,0 +1,44 @@
+"""The web pages, served by the same app: plain HTML, CSS and JavaScript from this package,
+and plotly.js from the installed plotly package (no CDN, nothing fetched at run time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import plotly
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).with_name("static")
+PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
+PAGES = ("login", "breathe", "observe")
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/login")
+
+
+@router.get("/static/vendor/plotly.min.js")
+def plotly_js() -> FileResponse:
+    return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+
+def _page(path: Path) -> Callable[[], FileResponse]:
+    """An endpoint that serves one fixed file (it takes no parameters at all)."""
+    def serve() -> FileResponse:
+        return FileResponse(path, media_type="text/html")
+
+    return serve
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages, the static files and plotly.js to ``app``."""
+    for page in PAGES:
+        app.add_api_route(f"/{page}", _page(STATIC / f"{page}.html"), include_in_schema=False)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,177 @@
+// The client's breathing screen: a shape that grows on the in-breath, drawn every frame
+// from the pacer's phase (anchored to the server's session clock, so a late message never
+// makes it stutter), the heart's rhythm under it, and the cues as they come.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+const params = new URLSearchParams(location.search);
+let sessionId = null, link = null, paused = false;
+
+// The pacer, as the server describes it.
+const pacer = { on: false, part: "inhale", startS: 0, partS: 4, rate: 6, inhale: 0.4, exhale: 0.6 };
+let offsetS = null;  // local clock minus session clock: the smallest seen (least delayed)
+
+function sessionNow() { return performance.now() / 1000 - (offsetS || 0); }
+
+function lungs() {
+  if (!pacer.on) return 0.35;
+  let part = pacer.part, start = pacer.startS, length = pacer.partS;
+  const now = sessionNow();
+  // No message yet for the next part: carry on with the pattern rather than stop.
+  while (now > start + length && length > 0) {
+    start += length;
+    const cycle = 60 / pacer.rate;
+    if (part === "inhale" || part === "hold-in") { part = "exhale"; length = cycle * pacer.exhale; }
+    else { part = "inhale"; length = cycle * pacer.inhale; }
+  }
+  const p = Math.min(Math.max((now - start) / length, 0), 1);
+  if (part === "inhale") return 0.5 - 0.5 * Math.cos(Math.PI * p);
+  if (part === "exhale") return 0.5 + 0.5 * Math.cos(Math.PI * p);
+  return part === "hold-in" ? 1 : 0;
+}
+
+function draw() {
+  const canvas = $("shape"), g = canvas.getContext("2d");
+  const value = lungs();
+  canvas.dataset.lungs = value.toFixed(3);
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  const c = canvas.width / 2;
+  if (reducedMotion) {  // a gentle filling bar instead of a moving shape
+    g.fillStyle = "#e3ecea"; g.fillRect(40, c - 30, canvas.width - 80, 60);
+    g.fillStyle = "#5f9ea0"; g.fillRect(40, c - 30, (canvas.width - 80) * value, 60);
+  } else {
+    const r = c * (0.38 + 0.52 * value);
+    const gradient = g.createRadialGradient(c, c, r * 0.2, c, c, r);
+    gradient.addColorStop(0, "rgba(143, 199, 196, 0.95)");
+    gradient.addColorStop(1, "rgba(95, 158, 160, 0.55)");
+    g.fillStyle = gradient;
+    g.beginPath(); g.arc(c, c, r, 0, 2 * Math.PI); g.fill();
+  }
+  requestAnimationFrame(draw);
+}
+
+const partWords = { inhale: "Breathe in", "hold-in": "Hold gently", exhale: "Breathe out", "hold-out": "Rest" };
+const beats = [];
+let lastPlot = 0;
+
+function plotRhythm() {
+  const now = performance.now();
+  if (now - lastPlot < 500 || !window.Plotly) return;
+  lastPlot = now;
+  const recent = beats.slice(-90);
+  Plotly.react("rhythm", [{ x: recent.map((b) => b.t), y: recent.map((b) => b.hr), mode: "lines",
+                            line: { color: "#2f7f86", width: 2, shape: "spline" }, hoverinfo: "skip" }],
+    { margin: { l: 36, r: 8, t: 8, b: 24 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+      xaxis: { showgrid: false, ticksuffix: " s" }, yaxis: { title: { text: "bpm" }, gridcolor: "#e6ebe9" } },
+    { displayModeBar: false, staticPlot: true, responsive: true });
+}
+
+function onMessage(m) {
+  if (typeof m.t_s === "number") {
+    const candidate = performance.now() / 1000 - m.t_s;
+    if (offsetS === null || candidate < offsetS) offsetS = candidate;
+  }
+  switch (m.kind) {
+    case "hello":
+      if (m.pacer) { pacer.on = true; pacer.rate = m.pacer.rate_bpm; }
+      if (m.step) $("step").textContent = m.step.title;
+      break;
+    case "step": $("step").textContent = m.title; addToTimeline(m.t_s, m.title); break;
+    case "annotation": addToTimeline(m.t_s, m.author + " noted: " + m.text); break;
+    case "pacer":
+      pacer.on = m.rate_bpm !== null;
+      if (pacer.on) { pacer.rate = m.rate_bpm; pacer.inhale = m.inhale_share; pacer.exhale = m.exhale_share; }
+      else $("part").textContent = "Breathe however feels natural.";
+      break;
+    case "pacer-phase":
+      Object.assign(pacer, { on: true, part: m.part, startS: m.t_s, partS: m.part_s, rate: m.rate_bpm });
+      $("part").textContent = partWords[m.part] || "";
+      break;
+    case "cue": $("cue").textContent = m.text; break;
+    case "beat":
+      beats.push({ t: m.t_s, hr: 60000 / m.rr_ms });
+      $("hr").textContent = Math.round(60000 / m.rr_ms);
+      plotRhythm();
+      break;
+    case "metrics":
+      $("coherence").textContent = m.coherence_ratio === null ? "–" : m.coherence_ratio.toFixed(1);
+      $("breathing").textContent = m.breathing_rate_bpm === null ? "–" : m.breathing_rate_bpm.toFixed(1);
+      setState(m.state);
+      break;
+    case "state": setState(m.state); break;
+    case "paused": paused = m.paused; $("pause").textContent = paused ? "Carry on" : "Pause"; break;
+    case "session-ended": case "closed": finish(); break;
+    case "source-error": $("cue").textContent = "The heart source stopped: " + m.detail; break;
+  }
+}
+
+function addToTimeline(tS, text) {
+  const li = document.createElement("li");
+  li.textContent = Math.floor(tS / 60) + ":" + String(Math.floor(tS % 60)).padStart(2, "0") + " · " + text;
+  $("timeline").append(li);
+}
+
+function setState(state) {
+  const el = $("state");
+  el.dataset.state = state;
+  el.innerHTML = state === "unknown" ? "Listening to your heart…"
+    : "Your body seems <strong>" + Heartsease.stateWords[state] + "</strong>";
+}
+
+async function rate(value) {
+  await Heartsease.api("/api/sessions/" + sessionId + "/ratings",
+                       { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
+}
+
+async function begin() {
+  $("begin").disabled = true;
+  try {
+    const session = await Heartsease.api("/api/sessions", { method: "POST", json: {
+      source: "simulated", scenario: "threat-then-soothe", protocol: "srb",
+      speed: Number(params.get("speed") || 1), practice_minutes: params.get("practice") ? Number(params.get("practice")) : null,
+    } });
+    sessionId = session.id;
+    await rate($("critic-before").value);
+    $("before").classList.add("hidden");
+    $("during").classList.remove("hidden");
+    link = Heartsease.live("/api/sessions/" + sessionId + "/live", onMessage,
+                           (s) => { $("status").textContent = Heartsease.statusText[s]; $("status").dataset.state = s; });
+    requestAnimationFrame(draw);
+  } catch (e) {
+    $("error").textContent = e.message;
+    $("begin").disabled = false;
+  }
+}
+
+let finished = false;
+async function finish() {
+  if (finished) return;
+  finished = true;
+  if (link) link.close();
+  $("during").classList.add("hidden");
+  $("after").classList.remove("hidden");
+  const s = await Heartsease.api("/api/sessions/" + sessionId);
+  const minutes = (s.summary.minutes_by_state || {});
+  const soothed = minutes.soothing || 0, shifts = s.summary.threat_to_soothing_shifts || 0;
+  // Only what went well is counted out loud; nothing here is a score.
+  $("summary").innerHTML = "<p>" + (s.summary.duration_s / 60).toFixed(1) + " minutes of practice. " +
+    (soothed >= 0.5 ? "Your body seemed soothed for about " + Math.round(soothed) + " minutes" +
+      (shifts ? ", and moved from alert into soothing " + (shifts === 1 ? "once" : shifts + " times") : "") + ". "
+      : "Every session is practice, and this one counts. ") + "</p>" +
+    '<p><a href="/api/sessions/' + sessionId + '/report" target="_blank" rel="noopener">Open the session report</a></p>';
+}
+
+for (const id of ["critic-before", "critic-after"]) {
+  $(id).addEventListener("input", () => { $(id + "-value").textContent = $(id).value; });
+}
+$("begin").addEventListener("click", begin);
+$("pause").addEventListener("click", () => link.send({ type: paused ? "resume" : "pause" }));
+$("end").addEventListener("click", () => link.send({ type: "stop" }));
+$("save-rating").addEventListener("click", async () => {
+  await rate($("critic-after").value);
+  $("save-rating").textContent = "Saved";
+  $("save-rating").disabled = true;
+});
+$("signout").addEventListener("click", () => Heartsease.signOut());
+Heartsease.me();

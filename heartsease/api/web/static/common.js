@@ -1,0 +1,61 @@
+// Shared by every page: the signed-in person, API calls, and a WebSocket that reconnects.
+"use strict";
+
+const Heartsease = {
+  token() { return sessionStorage.getItem("heartsease.token"); },
+  signOut(reason) {
+    sessionStorage.removeItem("heartsease.token");
+    location.href = "/login" + (reason ? "?reason=" + encodeURIComponent(reason) : "");
+  },
+  async api(path, options = {}) {
+    const headers = Object.assign({}, options.headers || {});
+    if (this.token()) headers.Authorization = "Bearer " + this.token();
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(options.json);
+    }
+    const response = await fetch(path, Object.assign({}, options, { headers }));
+    if (response.status === 401 && path !== "/api/auth/token") {
+      this.signOut("expired");
+      throw new Error("Your sign-in has expired.");
+    }
+    if (!response.ok) {
+      let detail = response.statusText;
+      try { detail = (await response.json()).detail || detail; } catch (e) { /* not JSON */ }
+      throw new Error(typeof detail === "string" ? detail : "Something went wrong.");
+    }
+    return response.status === 204 ? null : response.json();
+  },
+  async me() {
+    if (!this.token()) { this.signOut(); return null; }
+    return this.api("/api/me");
+  },
+  // A live connection that comes back by itself, telling the page how it is doing.
+  live(path, onMessage, onStatus) {
+    let socket = null, closed = false, delay = 500;
+    const connect = () => {
+      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      socket = new WebSocket(scheme + location.host + path + "?token=" + this.token());
+      onStatus("connecting");
+      socket.onopen = () => { delay = 500; onStatus("live"); };
+      socket.onmessage = (e) => onMessage(JSON.parse(e.data));
+      socket.onclose = (e) => {
+        if (closed || e.code === 4404) { onStatus("ended"); return; }
+        if (e.code === 4403) { onStatus("denied"); return; }
+        onStatus("lost");
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 8000);
+      };
+    };
+    connect();
+    return {
+      send(message) { if (socket && socket.readyState === 1) socket.send(JSON.stringify(message)); },
+      close() { closed = true; if (socket) socket.close(); },
+    };
+  },
+  statusText: {
+    connecting: "Connecting…", live: "Connected", lost: "Connection lost, reconnecting…",
+    ended: "Session ended", denied: "This session isn't yours to see",
+  },
+  stateWords: { threat: "on alert", neutral: "steady", soothing: "soothed", unknown: "listening…" },
+};

@@ -1,0 +1,55 @@
+"""Browser tests: Debian's Chromium (``/usr/bin/chromium``, installed by ``.ci/run``) driven
+by Playwright against ``heartsease serve`` started here on 127.0.0.1. Without Chromium they
+skip and say so, except in CI, where that is a failure. Screenshots go to
+``.e2e-screenshots/`` for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".e2e-screenshots"
+# The flags a closed network needs: no background fetches, no update checks, no sync.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    db = tmp_path_factory.mktemp("e2e") / "heartsease.db"
+    process: subprocess.Popen[bytes] = serve(f"sqlite:///{db}", port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Chromium at {CHROMIUM} (.ci/run installs it)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; CI runs these)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def screenshot(page: object, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]

@@ -1,0 +1,65 @@
+"""A client breathes and a clinician watches, in two real browser contexts."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import screenshot
+
+SPEED = 5  # the simulated strap runs five times faster; the pages do not change
+
+
+def sign_in(context: object, server: str, email: str) -> object:
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{server}/login")
+    page.fill("#email", email)
+    page.fill("#password", "heartsease-demo")
+    page.click("button[type=submit]")
+    return page
+
+
+def test_breathing_with_a_clinician_watching(server: str, browser: object) -> None:
+    client_ctx = browser.new_context(viewport={"width": 900, "height": 1100})  # type: ignore[attr-defined]
+    clinician_ctx = browser.new_context(viewport={"width": 1400, "height": 1100})  # type: ignore[attr-defined]
+    try:
+        bad = client_ctx.new_page()
+        bad.goto(f"{server}/login")
+        bad.fill("#email", "client@example.org")
+        bad.fill("#password", "wrong")
+        bad.click("button[type=submit]")
+        bad.wait_for_selector("#error:has-text(\"don't match\")")
+        screenshot(bad, "login-error")
+
+        client = sign_in(client_ctx, server, "client@example.org")
+        client.wait_for_url("**/breathe")
+        client.goto(f"{server}/breathe?speed={SPEED}&practice=2")
+        screenshot(client, "breathe-before")
+        client.fill("#critic-before", "7")
+        client.click("#begin")
+        client.wait_for_selector("#during:not(.hidden)")
+        client.wait_for_function("document.getElementById('hr').textContent !== '\u2013'",
+                                 timeout=30_000)
+        first_hr = client.inner_text("#hr")
+        client.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)
+        shapes = set()
+        for _ in range(6):  # the breathing shape moves
+            shapes.add(client.eval_on_selector("#shape", "c => c.dataset.lungs"))
+            client.wait_for_timeout(400)
+        assert len(shapes) >= 4
+        assert client.inner_text("#status") == "Connected"
+
+        clinician = sign_in(clinician_ctx, server, "clinician@example.org")
+        clinician.wait_for_url("**/observe")
+        clinician.click("text=Watch the live session")
+        clinician.wait_for_selector(".room .tacho .main-svg", timeout=30_000)
+        clinician.click(".room [data-note='compassionate imagery']")
+        clinician.wait_for_selector(".room .notes li:has-text('compassionate imagery')")
+        client.wait_for_selector("#timeline li:has-text('Dr. Rivera noted: compassionate imagery')")
+        assert client.inner_text("#hr") != "" and first_hr
+        screenshot(client, "breathe-during")
+        screenshot(clinician, "observe")
+        client.click("#end")
+        client.wait_for_selector("#after:not(.hidden)", timeout=30_000)
+        client.wait_for_selector("#summary:has-text('minutes of practice')")
+        screenshot(client, "breathe-after")
+    finally:
+        client_ctx.close()
+        clinician_ctx.close()
