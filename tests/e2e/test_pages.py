@@ -30,7 +30,8 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
 
         client = sign_in(client_ctx, server, "client@example.org")
         client.wait_for_url("**/breathe")
-        client.goto(f"{server}/breathe?speed={SPEED}&practice=2")
+        # A long practice: the session must still run when the clinician joins on a slow machine.
+        client.goto(f"{server}/breathe?speed={SPEED}&practice=10")
         screenshot(client, "breathe-before")
         client.fill("#critic-before", "7")
         client.click("#begin")

@@ -33,11 +33,16 @@ const Heartsease = {
   // A live connection that comes back by itself, telling the page how it is doing.
   live(path, onMessage, onStatus) {
     let socket = null, closed = false, delay = 500;
+    const waiting = [];  // messages written while (re)connecting, sent once connected
     const connect = () => {
       const scheme = location.protocol === "https:" ? "wss://" : "ws://";
       socket = new WebSocket(scheme + location.host + path + "?token=" + this.token());
       onStatus("connecting");
-      socket.onopen = () => { delay = 500; onStatus("live"); };
+      socket.onopen = () => {
+        delay = 500;
+        onStatus("live");
+        while (waiting.length) socket.send(waiting.shift());
+      };
       socket.onmessage = (e) => onMessage(JSON.parse(e.data));
       socket.onclose = (e) => {
         if (closed || e.code === 4404) { onStatus("ended"); return; }
@@ -49,7 +54,10 @@ const Heartsease = {
     };
     connect();
     return {
-      send(message) { if (socket && socket.readyState === 1) socket.send(JSON.stringify(message)); },
+      send(message) {
+        const text = JSON.stringify(message);
+        if (socket && socket.readyState === 1) socket.send(text); else waiting.push(text);
+      },
       close() { closed = true; if (socket) socket.close(); },
     };
   },
