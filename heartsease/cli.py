@@ -43,10 +43,14 @@ from heartsease.simulator.scenarios import (
     SCENARIOS,
     beats_as_source,
     simulate,
-    simulate_following,
     write_csv,
 )
-from heartsease.simulator.virtual_strap import SimulatedClock, VirtualRadio, VirtualStrap
+from heartsease.simulator.virtual_strap import (
+    SimulatedClock,
+    VirtualRadio,
+    VirtualStrap,
+    simulated_session_strap,
+)
 from heartsease.store.db import data_dir
 from heartsease.terminal import EventLog, print_summary, run_breathing_session
 
@@ -335,16 +339,9 @@ async def _open_source(
     """The heart source on its clock (and the tasks that feed it, to cancel at the end)."""
     if simulated is not None:
         clock = SimulatedClock(speed)
-        radio = VirtualRadio(clock)
-        # The simulated person breathes with this session's pacer; two spare minutes let a
-        # session that slows down for a backdraft run to its end.
-        schedule = [*protocol.schedule(pace_bpm), (120.0, None)]
-        strap = radio.add(VirtualStrap(simulate_following(simulated, schedule, *person), clock,
-                                       name="heartsease simulated strap"))
-        task = asyncio.get_running_loop().create_task(strap.run())
-        return StrapReader(strap.name, client_backend=radio.client_backend,
-                           scanner_backend=radio.scanner_backend, clock=clock).stream(), clock, \
-            [task]
+        source, task = simulated_session_strap(simulated, protocol.schedule(pace_bpm), clock,
+                                               *person)
+        return source, clock, [task]
     if file is not None:
         read_rr_file(file)  # a clear error now rather than mid-session
         clock = SimulatedClock(speed)

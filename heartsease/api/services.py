@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,11 +21,8 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.ble import StrapReader
 from heartsease.sensors.files import RRRecording
-from heartsease.sensors.hrm import SensorContact
-from heartsease.sensors.source import Measurement
-from heartsease.sensors.timing import BeatClock
-from heartsease.simulator.scenarios import simulate_following
-from heartsease.simulator.virtual_strap import SimulatedClock, VirtualRadio, VirtualStrap
+from heartsease.sensors.replay import replay_recording
+from heartsease.simulator.virtual_strap import SimulatedClock, simulated_session_strap
 from heartsease.store.models import (
     BreathingSession,
     Role,
@@ -98,13 +94,9 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     extra: list[asyncio.Task[Any]] = []
     if body.source == "simulated":
         clock = SimulatedClock(body.speed)
-        radio = VirtualRadio(clock)
-        schedule = [*protocol.schedule(session.pace_bpm), (120.0, None)]
-        strap = radio.add(VirtualStrap(simulate_following(body.scenario, schedule, body.seed),
-                                       clock, name="heartsease simulated strap"))
-        extra.append(asyncio.get_running_loop().create_task(strap.run()))
-        source = StrapReader(strap.name, client_backend=radio.client_backend,
-                             scanner_backend=radio.scanner_backend, clock=clock).stream()
+        source, strap_task = simulated_session_strap(
+            body.scenario, protocol.schedule(session.pace_bpm), clock, body.seed)
+        extra.append(strap_task)
     elif body.source == "strap":
         if not body.device:
             raise HTTPException(422, "Name the strap.")
@@ -149,7 +141,7 @@ async def analyse_upload(db: Session, client: User, recording: RRRecording, name
     profile = profile_of(client)
     session = CoachingSession(load_protocol(protocol_name), pace_bpm=profile.pace_bpm,
                               baseline=profile.resting_baseline())
-    events = await replay_session(_recording_source(recording), session)
+    events = await replay_session(replay_recording(recording), session)
     row = BreathingSession(client_id=client.id, protocol=protocol_name,
                            pace_bpm=session.pace_bpm, source="upload",
                            source_detail=f"{name} ({recording.format})")
@@ -157,16 +149,6 @@ async def analyse_upload(db: Session, client: User, recording: RRRecording, name
     db.flush()
     store_replayed(db, row, events)
     return row
-
-
-async def _recording_source(recording: RRRecording) -> AsyncIterator[Measurement]:
-    rr = recording.rr_ms
-    arrival = (np.cumsum(rr) / 1000.0 if recording.arrival_s is None
-               else recording.arrival_s - recording.arrival_s[0] + rr[0] / 1000.0)
-    clock = BeatClock()
-    for a, value in zip(arrival.tolist(), rr.tolist(), strict=True):
-        yield Measurement(a, round(60000 / value), (value,), clock.place(a, [value]),
-                          SensorContact.NOT_SUPPORTED)
 
 
 def store_replayed(db: Session, row: BreathingSession, events: list[Any]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from heartsease.sensors.files import read_rr_file
+from heartsease.sensors.files import RRRecording, read_rr_file
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Clock, Gap, Measurement, MonotonicClock
 from heartsease.sensors.timing import BeatClock
@@ -40,7 +40,14 @@ async def replay(
     [(800.0,), (810.0,), (790.0,)]
     >>> os.unlink(f.name)
     """
-    recording = read_rr_file(path)
+    async for item in replay_recording(read_rr_file(path), speed, clock):
+        yield item
+
+
+async def replay_recording(
+    recording: RRRecording, speed: float | None = None, clock: Clock | None = None
+) -> AsyncIterator[Measurement | Gap]:
+    """:func:`replay` of a recording already read (an upload, say)."""
     rr = recording.rr_ms
     if recording.arrival_s is None:
         arrival = np.cumsum(rr) / 1000.0

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -40,6 +40,7 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 
+from heartsease.sensors.ble import StrapReader
 from heartsease.sensors.hrm import (
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
@@ -51,7 +52,9 @@ from heartsease.sensors.hrm import (
     SensorContact,
     encode_hrm,
 )
+from heartsease.sensors.source import Gap, Measurement
 from heartsease.simulator.heart import SimulatedBeats
+from heartsease.simulator.scenarios import simulate_following
 
 MAX_RR_PER_NOTIFICATION = 9  # 23-byte MTU, uint8 heart rate, no energy field
 NOTIFY_INTERVAL_S = 1.0
@@ -393,3 +396,24 @@ class _VirtualBleakScanner(BaseBleakScanner):
                 )
                 self.call_detection_callbacks(device, adv)
             await self._radio.clock.sleep(0.1)
+
+
+# Two spare minutes of heartbeat after the protocol: a session that slows down for a
+# backdraft can still run to its end.
+SPARE_S = 120.0
+
+
+def simulated_session_strap(
+    scenario: str, pacer_schedule: Sequence[tuple[float, float | None]], clock: SimulatedClock,
+    seed: int = 0, resonance_bpm: float | None = None,
+) -> tuple[AsyncIterator[Measurement | Gap], asyncio.Task[None]]:
+    """A scenario's person breathing with a session's pacer, on a virtual strap read through
+    the bleak reader: the source, and the strap's task (cancel it at the end)."""
+    radio = VirtualRadio(clock)
+    beats = simulate_following(scenario, [*pacer_schedule, (SPARE_S, None)], seed,
+                               resonance_bpm)
+    strap = radio.add(VirtualStrap(beats, clock, name="heartsease simulated strap"))
+    task = asyncio.get_running_loop().create_task(strap.run())
+    reader = StrapReader(strap.name, client_backend=radio.client_backend,
+                         scanner_backend=radio.scanner_backend, clock=clock)
+    return reader.stream(), task

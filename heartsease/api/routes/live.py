@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
 
 from heartsease.api.deps import user_for_token
@@ -247,5 +247,3 @@ def _contact(value: str) -> SensorContact:
     except ValueError:
         return SensorContact.NOT_SUPPORTED
 
-
-__all__ = ["router", "status"]
