@@ -490,7 +490,8 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
-    from heartsease.api.app import DEMO_PASSWORD, DEMO_PEOPLE, create_app
+    from heartsease.api.app import create_app
+    from heartsease.api.demo import DEMO_PASSWORD, DEMO_PEOPLE
     from heartsease.api.settings import Settings
 
     try:
@@ -502,6 +503,8 @@ def serve(
         console.print("Development mode. Demo sign-ins (password "
                       f"[bold]{DEMO_PASSWORD}[/bold]): "
                       + ", ".join(f"{email} ({role.value})" for email, _, role in DEMO_PEOPLE))
+        console.print(f"On a first start the demo client's {settings.demo_history_days} days "
+                      "of practice are prepared (a few seconds).")
     console.print(f"heartsease is at http://{host}:{port}/ (API documentation at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 

@@ -103,4 +103,6 @@ class TrendDay(BaseModel):
     coherence: float | None
     soothing_minutes: float
     shifts_per_session: float
-    ratings: dict[str, float]
+    ratings_before: dict[str, float]  # per scale, the mean of sessions' first ratings
+    ratings_after: dict[str, float]  # and of their last, where a session has two
+    session_ids: list[str]  # the day's sessions, earliest first

@@ -164,7 +164,8 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
     """Per day: resting ln RMSSD (the quiet start of the day's sessions) against the person's
     own 60-day normal range and its 7-day average (HRV4Training and Elite HRV present it
     so: Plews et al. 2012), resting heart rate, coherence in practice, minutes soothed,
-    shifts per session and the self-ratings."""
+    shifts per session, the self-ratings at the start and end of sessions, and the day's
+    sessions."""
     history_start = start - timedelta(days=60)
     rows = db.scalars(select(BreathingSession).where(
         BreathingSession.client_id == client_id,
@@ -191,10 +192,7 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
         mean60, sd60 = (float(np.mean(window60)), float(np.std(window60, ddof=1))) \
             if len(window60) >= 3 else (None, None)
         summaries = [s.summary or {} for s in sessions]
-        ratings: dict[str, list[int]] = defaultdict(list)
-        for s in sessions:
-            for r in db.scalars(select(SelfRating).where(SelfRating.session_id == s.id)):
-                ratings[r.scale].append(r.value)
+        before, after = _ratings_before_and_after(db, sessions)
         baselines = [x["baseline"]["baseline"] for x in summaries if x.get("baseline")]
         coherence = [step["median_coherence_ratio"] for x in summaries
                      for step in x.get("by_step", []) if step["step"] == "practice"
@@ -214,7 +212,27 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
                                           for x in summaries)),
             "shifts_per_session": float(np.mean([x.get("threat_to_soothing_shifts", 0)
                                                  for x in summaries])) if summaries else 0.0,
-            "ratings": {k: float(np.mean(v)) for k, v in ratings.items()},
+            "ratings_before": before, "ratings_after": after,
+            "session_ids": [s.id for s in sorted(sessions, key=lambda s: s.started_at)],
         })
         day += timedelta(days=1)
     return out
+
+
+def _ratings_before_and_after(db: Session, sessions: list[BreathingSession]
+                              ) -> tuple[dict[str, float], dict[str, float]]:
+    """Per scale, the mean of each session's first rating and of its last (when it has a
+    second): how the person felt coming in, and going out."""
+    before: dict[str, list[int]] = defaultdict(list)
+    after: dict[str, list[int]] = defaultdict(list)
+    for s in sessions:
+        by_scale: dict[str, list[int]] = defaultdict(list)
+        for r in db.scalars(select(SelfRating).where(SelfRating.session_id == s.id)
+                            .order_by(SelfRating.id)):
+            by_scale[r.scale].append(r.value)
+        for scale, values in by_scale.items():
+            before[scale].append(values[0])
+            if len(values) > 1:
+                after[scale].append(values[-1])
+    return ({k: float(np.mean(v)) for k, v in before.items()},
+            {k: float(np.mean(v)) for k, v in after.items()})

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     token_minutes: int = 30
     demo_data: bool = True  # a demo clinician and client, in development only
+    demo_history_days: int = 42  # of the demo client's practice, made by the simulator
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

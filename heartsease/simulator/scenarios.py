@@ -102,6 +102,7 @@ def simulate_following(
     pacer_schedule: Sequence[tuple[float, float | None]],
     seed: int,
     resonance_bpm: float | None = None,
+    physiology: Physiology | None = None,
 ) -> SimulatedBeats:
     """A scenario's person and states, breathing with a session's pacer.
 
@@ -109,7 +110,8 @@ def simulate_following(
     schedule). The scenario's segments are stretched over the schedule's length; where the
     scenario has the person following a pacer they follow this one, where the pacer is off
     they breathe freely, and where they do not follow (backdraft) they keep their own rate.
-    The person is the one :func:`simulate` draws for the same seed.
+    The person is the one :func:`simulate` draws for the same seed, or ``physiology``
+    (the same person on different days, say).
 
     Examples
     --------
@@ -140,7 +142,8 @@ def simulate_following(
             breathing, rate = Breathing.FREE, None
         segments.append(Segment(end - start, part.state, breathing, rate))
     rng = np.random.default_rng(seed)
-    beats = simulate_beats(segments, person(rng, resonance_bpm), rng)
+    drawn = person(rng, resonance_bpm)  # drawn even when given: the noise stays the seed's
+    beats = simulate_beats(segments, physiology or drawn, rng)
     return add_faults(beats, rng) if scenario in NOISY else beats
 
 

@@ -18,6 +18,7 @@ import pyedflib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from heartsease.coaching.protocols import BUILT_IN, load_protocol
 from heartsease.signal.hrv import beat_times_s
 from heartsease.signal.interpolation import NotAKnotSpline
 
@@ -150,14 +151,19 @@ def report_html(header: dict[str, Any], beats: list[dict[str, Any]],
         f"<td>{html.escape(_preceded(x))}</td><td>{_signed(x['delta_hr_bpm'])}</td>"
         f"<td>{_signed(x['delta_ln_rmssd'])}</td></tr>" for x in record["shifts"])
     notes = "".join(f"<li>{a['t_s'] / 60:.1f} min: {html.escape(a['text'])}</li>"
-                    for a in record["annotations"])
+                    for a in record["annotations"]) or "<li>No notes.</li>"
+    shift_log = (f"<table><tr><th>onset</th><th>shift</th><th>after</th><th>HR change</th>"
+                 f"<th>ln RMSSD change</th></tr>{shifts}</table>" if shifts
+                 else "<p>No shifts in this session.</p>")
+    protocol = (load_protocol(header["protocol"]).title if header["protocol"] in BUILT_IN
+                else header["protocol"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Session report</title><style>
 body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{padding:.25rem .75rem;border-bottom:1px solid #ddd}}
 </style></head><body>
 <h1>Session report</h1>
-<p>{html.escape(str(header['started_at']))} &middot; {html.escape(header['protocol'])} &middot;
+<p>{header['started_at']:%Y-%m-%d %H:%M} UTC &middot; {html.escape(protocol)} &middot;
 pace {header['pace_bpm']:g} breaths/min &middot; {header['status']} &middot;
 {record['duration_s'] / 60:.1f} minutes, {len(beats)} beats</p>
 <p>Soothing {minutes['soothing']:.1f} min, neutral {minutes['neutral']:.1f} min,
@@ -165,8 +171,7 @@ threat {minutes['threat']:.1f} min, unknown {minutes['unknown']:.1f} min;
 {s['threat_to_soothing_shifts']} shift(s) into soothing, {s['backdrafts']} backdraft(s),
 {s['gaps']} gap(s).</p>
 {svg.getvalue()}
-<h2>Shift log</h2><table><tr><th>onset</th><th>shift</th><th>after</th><th>HR change</th>
-<th>ln RMSSD change</th></tr>{shifts}</table>
+<h2>Shift log</h2>{shift_log}
 <h2>Clinician's notes</h2><ul>{notes}</ul></body></html>"""
 
 

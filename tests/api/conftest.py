@@ -8,13 +8,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from heartsease.api.app import DEMO_PASSWORD, create_app
+from heartsease.api.app import create_app
+from heartsease.api.demo import DEMO_PASSWORD
 from heartsease.api.settings import Settings
 
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=db_url))) as c:
+    with TestClient(create_app(Settings(database_url=db_url, demo_history_days=0))) as c:
         yield c
 
 

@@ -217,6 +217,9 @@ def test_trends_by_day_against_the_persons_own_normal_range(client: TestClient,
         text = "\n".join(f"{x:.1f}" for x in simulate("rest", 300, seed=day).rr_ms)
         r = client.post("/api/sessions/uploads", headers=people["client"],
                         files={"file": (f"day{day}.txt", text.encode(), "text/plain")})
+        for value in (7, 4):  # coming in, going out
+            client.post(f"/api/sessions/{r.json()['id']}/ratings", headers=people["client"],
+                        json={"scale": "inner-critic", "value": value - day % 2})
         with factory() as db, db.begin():
             row = db.get(BreathingSession, r.json()["id"])
             today = today or row.started_at
@@ -229,6 +232,9 @@ def test_trends_by_day_against_the_persons_own_normal_range(client: TestClient,
     assert days[-1]["ln_rmssd_7d"] == np.mean(ln[-7:])
     assert np.isclose(days[-1]["normal_low"], np.mean(ln[:-1]) - 0.5 * np.std(ln[:-1], ddof=1))
     assert 55 < days[-1]["resting_hr_bpm"] < 80
+    assert [d["ratings_before"]["inner-critic"] for d in days[:2]] == [7, 6]
+    assert [d["ratings_after"]["inner-critic"] for d in days[:2]] == [4, 3]
+    assert all(len(d["session_ids"]) == 1 for d in days)
     with factory() as db:
         assert db.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "read-trends")) == 1

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import plotly
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 STATIC = Path(__file__).with_name("static")
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
-PAGES = ("login", "breathe", "observe")
+PAGES = ("login", "breathe", "observe", "trends", "report")
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,3 +44,13 @@ def mount(app: FastAPI) -> None:
         app.add_api_route(f"/{page}", _page(STATIC / f"{page}.html"), include_in_schema=False)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(HTTPException, _not_found_page)
+
+
+async def _not_found_page(request: Request, exc: Exception) -> Response:
+    """A person who follows a stale link gets a page that says so; the API keeps JSON."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and not request.url.path.startswith("/api/") \
+            and "text/html" in request.headers.get("accept", ""):
+        return FileResponse(STATIC / "not-found.html", status_code=404, media_type="text/html")
+    return await http_exception_handler(request, exc)

@@ -7,12 +7,15 @@ const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 const params = new URLSearchParams(location.search);
 let sessionId = null, link = null, paused = false;
+// A simulated strap may run faster than real time (a demonstration, a test); the session
+// clock then runs faster too, and so must the drawing.
+const speed = Number(params.get("speed") || 1);
 
 // The pacer, as the server describes it.
 const pacer = { on: false, part: "inhale", startS: 0, partS: 4, rate: 6, inhale: 0.4, exhale: 0.6 };
 let offsetS = null;  // local clock minus session clock: the smallest seen (least delayed)
 
-function sessionNow() { return performance.now() / 1000 - (offsetS || 0); }
+function sessionNow() { return speed * performance.now() / 1000 - (offsetS || 0); }
 
 function lungs() {
   if (!pacer.on) return 0.35;
@@ -35,6 +38,7 @@ function draw() {
   const canvas = $("shape"), g = canvas.getContext("2d");
   const value = lungs();
   canvas.dataset.lungs = value.toFixed(3);
+  canvas.dataset.style = reducedMotion ? "bar" : "shape";
   g.clearRect(0, 0, canvas.width, canvas.height);
   const c = canvas.width / 2;
   if (reducedMotion) {  // a gentle filling bar instead of a moving shape
@@ -69,7 +73,7 @@ function plotRhythm() {
 
 function onMessage(m) {
   if (typeof m.t_s === "number") {
-    const candidate = performance.now() / 1000 - m.t_s;
+    const candidate = speed * performance.now() / 1000 - m.t_s;
     if (offsetS === null || candidate < offsetS) offsetS = candidate;
   }
   switch (m.kind) {
@@ -129,7 +133,7 @@ async function begin() {
   try {
     const session = await Heartsease.api("/api/sessions", { method: "POST", json: {
       source: "simulated", scenario: "threat-then-soothe", protocol: "srb",
-      speed: Number(params.get("speed") || 1), practice_minutes: params.get("practice") ? Number(params.get("practice")) : null,
+      speed, practice_minutes: params.get("practice") ? Number(params.get("practice")) : null,
     } });
     sessionId = session.id;
     await rate($("critic-before").value);
@@ -159,7 +163,7 @@ async function finish() {
     (soothed >= 0.5 ? "Your body seemed soothed for about " + Math.round(soothed) + " minutes" +
       (shifts ? ", and moved from alert into soothing " + (shifts === 1 ? "once" : shifts + " times") : "") + ". "
       : "Every session is practice, and this one counts. ") + "</p>" +
-    '<p><a href="/api/sessions/' + sessionId + '/report" target="_blank" rel="noopener">Open the session report</a></p>';
+    '<p><a href="/report?session=' + sessionId + '">Open the session report</a> · <a href="/trends">See how your practice is going</a></p>';
 }
 
 for (const id of ["critic-before", "critic-after"]) {
@@ -173,5 +177,7 @@ $("save-rating").addEventListener("click", async () => {
   $("save-rating").textContent = "Saved";
   $("save-rating").disabled = true;
 });
-$("signout").addEventListener("click", () => Heartsease.signOut());
-Heartsease.me();
+Heartsease.me().then((me) => {
+  if (me && me.role === "clinician") { location.href = "/observe"; return; }
+  if (me) Heartsease.nav(me, "breathe");
+});

@@ -61,6 +61,21 @@ const Heartsease = {
       close() { closed = true; if (socket) socket.close(); },
     };
   },
+  // The pages this person may use, in the header, and a way to sign out.
+  nav(me, current) {
+    const pages = me.role === "clinician" ? [["observe", "Observation room"], ["trends", "Trends"]]
+      : me.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"]] : [];
+    const nav = document.getElementById("nav");
+    nav.innerHTML = "";
+    for (const [page, title] of pages) {
+      const a = Object.assign(document.createElement("a"), { href: "/" + page, textContent: title });
+      if (page === current) a.setAttribute("aria-current", "page");
+      nav.append(a);
+    }
+    const out = Object.assign(document.createElement("button"), { type: "button", className: "quiet", textContent: "Sign out" });
+    out.addEventListener("click", () => this.signOut());
+    nav.append(out);
+  },
   statusText: {
     connecting: "Connecting…", live: "Connected", lost: "Connection lost, reconnecting…",
     ended: "Session ended", denied: "This session isn't yours to see",

@@ -15,7 +15,10 @@ async function refresh() {
     const live = sessions.find((s) => s.client_id === c.id && s.live);
     const li = document.createElement("li");
     li.innerHTML = "<span></span><span></span>";
-    li.firstChild.textContent = c.name;
+    li.firstChild.textContent = c.name + " ";
+    const trends = Object.assign(document.createElement("a"), { href: "/trends?client=" + c.id, textContent: "trends" });
+    trends.setAttribute("aria-label", "Trends of " + c.name);
+    li.firstChild.append(trends);
     if (live) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "quiet";
@@ -116,9 +119,9 @@ function watch(sessionId, name) {
   refresh();
 }
 
-document.getElementById("signout").addEventListener("click", () => Heartsease.signOut());
 Heartsease.me().then((me) => {
   if (me && me.role !== "clinician") { location.href = "/breathe"; return; }
+  Heartsease.nav(me, "observe");
   refresh();
   setInterval(refresh, 5000);
 });

@@ -1,0 +1,166 @@
+"""Trends drawn from the demo client's weeks of practice, the session report, the error
+pages, and accessibility (axe-core's WCAG 2 A/AA rules, the keyboard, reduced motion, a
+phone's width) in Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_pages import sign_in
+
+# Every page a person can reach, checked by axe-core (shipped inside the
+# axe-playwright-python wheel) against the WCAG 2.0/2.1 A and AA rules, contrast included.
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def assert_accessible(page: object, name: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG_AA)
+    assert results.violations_count == 0, f"{name}: {results.generate_report()}"
+
+
+def test_a_clients_trends_are_drawn_from_their_sessions(server: str, browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})  # type: ignore[attr-defined]
+    try:
+        page = sign_in(context, server, "client@example.org")
+        page.wait_for_url("**/breathe")
+        page.click("nav >> text=Trends")
+        page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
+        # The demo's 6 weeks: a resting value on most days, the usual-range band, the
+        # 7-day average, and every other chart with its points.
+        counts = page.evaluate("""() => Object.fromEntries(
+            [...document.querySelectorAll('.chart')].map((c) => [c.id, c.data.map(
+                (t) => (t.y || []).filter((v) => v !== null).length)]))""")
+        band_high, band_low, average, daily = counts["hrv-chart"]
+        assert daily >= 20 and average >= daily and band_low == band_high >= daily - 3
+        assert all(n >= 20 for name, traces in counts.items() if name != "hrv-chart"
+                   for n in traces), counts
+        assert page.locator("#hrv-chart .main-svg").count() >= 1
+        assert "You practised on" in page.inner_text("#summary")
+        assert page.locator("#sessions tr:visible").count() == 10
+        page.click("#all-sessions")
+        assert page.locator("#sessions tr:visible").count() == page.locator("#sessions tr").count()
+        assert page.locator("#sessions tr").count() >= daily
+        screenshot(page, "trends")
+        assert_accessible(page, "trends")
+
+        # A day on the chart opens its session's report.
+        days = page.locator("#hrv-chart .scatterlayer .trace").last.locator(".point")
+        page.locator("#hrv-chart").scroll_into_view_if_needed()
+        box = days.last.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_url("**/report?session=*")
+        report = page.frame_locator("#report")
+        report.locator("h1:has-text('Session report')").wait_for()
+        assert report.locator("svg").count() >= 1
+        screenshot(page, "report")
+        assert_accessible(page, "report")
+        with page.expect_download() as download:
+            page.click("text=RR intervals (Kubios)")
+        assert download.value.suggested_filename.endswith(".txt")
+        page.go_back()
+        page.wait_for_selector("body[data-drawn=yes]")
+    finally:
+        context.close()
+
+
+def test_clinician_sees_assigned_trends_and_no_one_elses(server: str, browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})  # type: ignore[attr-defined]
+    try:
+        page = sign_in(context, server, "clinician@example.org")
+        page.wait_for_url("**/observe")
+        page.wait_for_selector("#clients a:has-text('trends')")
+        assert_accessible(page, "observe")
+        page.click("#clients a:has-text('trends')")
+        page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
+        assert page.locator("#client option").first.inner_text() == "Sam"
+        page.click(".presets >> text=4 weeks")
+        page.wait_for_function("document.querySelector('#hrv-chart').data[3].x.length <= 28")
+        page.goto(f"{server}/trends?client=not-a-client-of-yours")
+        page.wait_for_selector("#error:has-text('not yours to see')")
+        assert page.locator("#charts").is_hidden()
+        screenshot(page, "trends-no-access")
+    finally:
+        context.close()
+
+
+def test_error_pages_say_what_happened(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/no-such-page")
+        assert page.inner_text("h1") == "This page isn't here"
+        assert_accessible(page, "not found")
+        page.goto(f"{server}/login")
+        page.evaluate("sessionStorage.setItem('heartsease.token', 'expired-or-forged')")
+        page.goto(f"{server}/trends")
+        page.wait_for_url("**/login?reason=expired")
+        assert "signed out after a while" in page.inner_text("#reason")
+        page.goto(f"{server}/report?session=nothing-here")
+        page.fill("#email", "client@example.org")
+        page.fill("#password", "heartsease-demo")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/breathe")
+        page.goto(f"{server}/report?session=nothing-here")
+        page.wait_for_selector("#error:has-text(\"isn't here\")")
+    finally:
+        context.close()
+
+
+def test_keyboard_only_sign_in_with_visible_focus(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/login")
+        assert_accessible(page, "login")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "email"
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none"  # focus is visible, not only present
+        page.keyboard.type("client@example.org")
+        page.keyboard.press("Tab")
+        page.keyboard.type("heartsease-demo")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/breathe")
+        assert_accessible(page, "breathe")
+        for _ in range(12):  # the rating slider and Begin are reachable by Tab alone
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == "critic-before":
+                break
+        page.keyboard.press("ArrowLeft")
+        assert page.inner_text("#critic-before-value") == "4"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["breathe", "trends"])
+def test_readable_on_a_phone_with_reduced_motion(server: str, browser: object,
+                                                 path: str) -> None:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        has_touch=True, reduced_motion="reduce")
+    try:
+        page = sign_in(context, server, "client@example.org")
+        page.wait_for_url("**/breathe")
+        page.goto(f"{server}/{path}")
+        if path == "trends":
+            page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
+        else:
+            page.wait_for_selector("#begin")
+        # Nothing wider than the screen: no sideways scrolling to read a page.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 16
+        screenshot(page, f"{path}-phone")
+        if path == "breathe":  # the gentler pacer: a bar that fills, not a shape that moves
+            page.goto(f"{server}/breathe?speed=5")
+            page.click("#begin")
+            page.wait_for_selector("#shape[data-style=bar]")
+            page.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(page, "breathe-phone-reduced-motion")
+            page.click("#end")
+            page.wait_for_selector("#after:not(.hidden)", timeout=30_000)
+    finally:
+        context.close()
