@@ -484,15 +484,18 @@ def replay_command(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Worker processes (more than one needs HEARTSEASE_REDIS_URL)")] = 1,
 ) -> None:
     """Run the heartsease service (API and live WebSockets) on the embedded SQLite store,
-    or on HEARTSEASE_DATABASE_URL."""
+    or on HEARTSEASE_DATABASE_URL; several workers share live views through Redis."""
     import uvicorn
     from pydantic import ValidationError
 
-    from heartsease.api.app import create_app
+    from heartsease.api.app import create_app, prepare_store
     from heartsease.api.demo import DEMO_PASSWORD, DEMO_PEOPLE
     from heartsease.api.settings import Settings
+    from heartsease.store.db import make_engine
 
     try:
         settings = Settings()
@@ -506,7 +509,25 @@ def serve(
         console.print(f"On a first start the demo client's {settings.demo_history_days} days "
                       "of practice are prepared (a few seconds).")
     console.print(f"heartsease is at http://{host}:{port}/ (API documentation at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                    timeout_graceful_shutdown=GRACEFUL_S)
+        return
+    if not settings.redis_url:
+        err_console.print("Cannot start: several workers share live sessions through Redis; "
+                          "set HEARTSEASE_REDIS_URL (for example redis://127.0.0.1:6379/0).")
+        raise typer.Exit(code=2)
+    engine = make_engine(settings.database_url)
+    asyncio.run(prepare_store(engine, settings))  # once, not in every worker at once
+    engine.dispose()
+    os.environ["HEARTSEASE_PREPARE_STORE"] = "false"
+    uvicorn.run("heartsease.api.app:create_app", factory=True, workers=workers, host=host,
+                port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_S)
+
+
+# On stop, viewers' connections get this long to close before the running sessions are
+# ended and stored; a connection that never closes must not keep the service up.
+GRACEFUL_S = 5
 
 
 def _signed(value: float | None, unit: str = "") -> str:

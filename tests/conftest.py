@@ -65,9 +65,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return fresh_postgres()
 
 
-def serve(db_url: str, port: int) -> subprocess.Popen[bytes]:
+def serve(db_url: str, port: int, **env_vars: str) -> subprocess.Popen[bytes]:
     """``heartsease serve`` in its own process, ready for requests."""
-    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url}
+    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url, **env_vars}
     process = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
                                 str(port)], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -85,3 +85,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+REDIS_URL = os.environ.get("HEARTSEASE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis server, or a skip (a failure in CI)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"no Redis server at {REDIS_URL} (CI runs these)")
+    return REDIS_URL

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from heartsease.api import web
 from heartsease.api.demo import seed_demo
-from heartsease.api.live import LiveHub, SessionManager
-from heartsease.api.routes import auth, live, people, sessions, trends
+from heartsease.api.fanout import make_hub
+from heartsease.api.live import SessionManager
+from heartsease.api.routes import auth, health, live, people, sessions, trends
 from heartsease.api.settings import Settings
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.repository import mark_interrupted
@@ -22,15 +24,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        migrate(engine)
+        if settings.prepare_store:
+            await prepare_store(engine, settings)
         factory = session_factory(engine)
-        with factory() as db, db.begin():
-            mark_interrupted(db)
-            if settings.demo_data:
-                await seed_demo(db, settings.demo_history_days)
         app.state.db = factory
-        app.state.hub = LiveHub()
+        app.state.hub = make_hub(settings.redis_url)
         app.state.sessions = SessionManager(factory, app.state.hub)
+        await app.state.sessions.start_background()
         yield
         await app.state.sessions.shutdown()
         engine.dispose()
@@ -38,7 +38,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="heartsease", version="0.1.0", lifespan=lifespan,
                   description="HRV biofeedback for compassion-focused therapy.")
     app.state.settings = settings
-    for module in (auth, people, sessions, trends, live):
+    for module in (auth, people, sessions, trends, live, health):
         app.include_router(module.router)
     web.mount(app)
     return app
+
+
+async def prepare_store(engine: Engine, settings: Settings) -> None:
+    """Once per start of the service (by the first process, before any worker): the schema
+    brought up to date, sessions a stopped server left active marked interrupted, and the
+    demo people in development."""
+    migrate(engine)
+    with session_factory(engine)() as db, db.begin():
+        if not settings.redis_url:  # with Redis, other workers' sessions may be running:
+            mark_interrupted(db)    # the session manager's sweep tells which are not
+        if settings.demo_data:
+            await seed_demo(db, settings.demo_history_days)

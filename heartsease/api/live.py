@@ -11,49 +11,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict, deque
+import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message
 from heartsease.coaching.events import Event
 from heartsease.coaching.loop import CoachingLoop, Source
 from heartsease.coaching.profile import ClientProfile
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.source import Clock, Gap, Measurement
-from heartsease.store.models import BreathingSession, SessionStatus, User
-from heartsease.store.repository import FLUSH_EVERY_S, SessionRecorder, finish_session
+from heartsease.store.models import BreathingSession, SessionStatus, User, utcnow
+from heartsease.store.repository import (
+    FLUSH_EVERY_S,
+    SessionRecorder,
+    finish_session,
+    mark_interrupted,
+)
 
 log = logging.getLogger(__name__)
 RECENT_EVENTS = 2000  # about twenty minutes of beats and what happened around them
+SWEEP_EVERY_S = 30.0  # with several workers: how often dead workers' sessions are closed
 RECENT_KINDS = {"beat", "step", "pacer", "state", "shift", "backdraft", "backdraft-eased",
                 "annotation", "metrics"}
-
-
-class LiveHub:
-    """In-process fan-out: every subscriber of a session gets every message, in order."""
-
-    def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
-
-    def subscribe(self, session_id: str) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
-        self._subscribers[session_id].add(queue)
-        return queue
-
-    def unsubscribe(self, session_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._subscribers[session_id].discard(queue)
-        if not self._subscribers[session_id]:
-            del self._subscribers[session_id]
-
-    def publish(self, session_id: str, message: dict[str, Any]) -> None:
-        for queue in list(self._subscribers.get(session_id, ())):
-            if queue.full():  # a stalled viewer loses its oldest message, never the store
-                queue.get_nowait()
-            queue.put_nowait(message)
 
 
 class RemoteSource:
@@ -82,6 +69,7 @@ class RunningSession:
     remote: RemoteSource | None = None
     task: asyncio.Task[None] | None = None
     extra_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    fed_seq: int = 0  # the last streamed beat handed to the coaching loop
     last_metrics: dict[str, Any] | None = None
     last_state: str = "unknown"
     # What a viewer who joins late is shown first: the recent beats and what happened.
@@ -89,22 +77,74 @@ class RunningSession:
 
 
 class SessionManager:
-    """The live sessions of this process."""
+    """The live sessions of this process; controls for them may come from any worker."""
 
-    def __init__(self, factory: sessionmaker[Session], hub: LiveHub) -> None:
+    def __init__(self, factory: sessionmaker[Session], hub: LocalHub) -> None:
         self.factory = factory
         self.hub = hub
         self.running: dict[str, RunningSession] = {}
+        self._announcer: asyncio.Task[None] | None = None
+
+    async def start_background(self) -> None:
+        await self.hub.start(self.apply_control)
+        self._announcer = asyncio.create_task(self._announce())
+
+    async def _announce(self) -> None:
+        """Name this worker's sessions now and then; with several workers, also close the
+        sessions of a worker that died (none of the workers names them any more)."""
+        swept_at = time.monotonic()
+        while True:
+            self.hub.announce(self.running)
+            await asyncio.sleep(ALIVE_EVERY_S)
+            if self.hub.distributed and self.hub.degraded is None \
+                    and time.monotonic() - swept_at > SWEEP_EVERY_S:
+                swept_at = time.monotonic()
+                await asyncio.to_thread(self._sweep)
+
+    def _sweep(self) -> None:
+        live = [s for s in self._active_ids() if self.is_live(s)]
+        with self.factory() as db, db.begin():
+            gone = mark_interrupted(db, keep=live,
+                                    started_before=utcnow() - timedelta(seconds=SWEEP_EVERY_S))
+        if gone:
+            log.warning("%d session(s) of a worker that stopped marked interrupted", gone)
+
+    def _active_ids(self) -> list[str]:
+        with self.factory() as db:
+            return list(db.scalars(select(BreathingSession.id).where(
+                BreathingSession.status == SessionStatus.ACTIVE)))
 
     def get(self, session_id: str) -> RunningSession | None:
         return self.running.get(session_id)
+
+    def is_live(self, session_id: str) -> bool:
+        """Running on this worker or, as far as the hub has heard, on another."""
+        return session_id in self.running or self.hub.live_elsewhere(session_id)
+
+    def apply_control(self, session_id: str, command: Message) -> None:
+        """A viewer's command for a session, if it runs here (from any worker)."""
+        running = self.running.get(session_id)
+        if running is None:
+            return
+        loop, kind = running.loop, command.get("type")
+        if kind in ("pause", "resume", "stop"):
+            {"pause": loop.pause, "resume": loop.resume, "stop": loop.stop}[kind]()
+        elif kind == "annotation":
+            loop.annotate(str(command["text"]), str(command["author"]))
+        elif kind == "rating":
+            self.hub.publish(session_id, {"kind": "rating", "t_s": loop.now_s(),
+                                          "scale": command["scale"], "value": command["value"]})
+        elif kind == "hello":
+            self.hub.publish(session_id, hello(running, str(command["role"]))
+                             | {"for": command["for"]})
 
     def start(self, row: BreathingSession, session: CoachingSession, source: Source,
               clock: Clock, remote: RemoteSource | None = None,
               extra_tasks: list[asyncio.Task[Any]] | None = None) -> RunningSession:
         loop = CoachingLoop(source, session, clock)
         running = RunningSession(row.id, row.client_id, loop,
-                                 SessionRecorder(self.factory, row.id), remote,
+                                 SessionRecorder(self.factory, row.id, store_beats=remote is None),
+                                 remote,
                                  extra_tasks=extra_tasks or [])
         running.task = asyncio.create_task(self._run(running))
         self.running[row.id] = running
@@ -142,9 +182,12 @@ class SessionManager:
             self.hub.publish(running.session_id, {"kind": "closed"})
 
     async def _flush_every(self, recorder: SessionRecorder) -> None:
+        # Written in a worker thread: a commit must not hold up every other live session.
         while True:
             await asyncio.sleep(FLUSH_EVERY_S)
-            recorder.flush()
+            batch = recorder.take()
+            if not await asyncio.to_thread(recorder.write, batch):
+                recorder.restore(batch)
 
     def _finish(self, running: RunningSession, events: list[Event],
                 status: SessionStatus, source_error: str | None) -> None:
@@ -183,3 +226,23 @@ class SessionManager:
     async def shutdown(self) -> None:
         for session_id in list(self.running):
             await self.stop(session_id)
+        if self._announcer is not None:
+            self._announcer.cancel()
+        await self.hub.close()
+
+
+def hello(running: RunningSession, role: str) -> Message:
+    """What a viewer is shown on joining: where the session is, and its story so far."""
+    session = running.loop.session
+    step = session.step
+    pacer = session.pacer
+    now = running.loop.now_s()
+    return {"kind": "hello", "role": role, "session_id": running.session_id, "t_s": now,
+            "protocol": session.protocol.name, "pace_bpm": session.pace_bpm,
+            "step": None if step is None else {"name": step.name, "title": step.title,
+                                               "seconds": step.seconds,
+                                               "elapsed_s": session.step_elapsed_s(now)},
+            "pacer": None if pacer is None else {"rate_bpm": pacer.rate_at(now),
+                                                 "breaths": pacer.breaths_at(now)},
+            "state": running.last_state, "metrics": running.last_metrics,
+            "paused": session.paused, "recent": list(running.recent)}

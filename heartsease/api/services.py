@@ -12,7 +12,7 @@ from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heartsease.api.live import RemoteSource, SessionManager
+from heartsease.api.live import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching.loop import replay_session
 from heartsease.coaching.profile import ClientProfile
@@ -78,37 +78,54 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     client = client_for(db, user, body.client_id)
     if any(r.client_id == client.id for r in manager.running.values()):
         raise HTTPException(status.HTTP_409_CONFLICT, "A session is already running.")
-    protocol = load_protocol(body.protocol).with_stages(body.stages)
-    if body.practice_minutes is not None:
-        protocol = protocol.with_practice_minutes(body.practice_minutes)
-    profile = profile_of(client)
-    pace = body.pace_bpm or profile.pace_bpm
-    session = CoachingSession(protocol, pace_bpm=pace, baseline=profile.resting_baseline())
+    session = coaching_session(client, body)
+    protocol = session.protocol
     detail = {"simulated": f"{body.scenario} (seed {body.seed})", "strap": body.device or "",
               "remote": "streamed by the client"}[body.source]
     row = BreathingSession(client_id=client.id, protocol=protocol.name,
                            pace_bpm=session.pace_bpm, source=body.source, source_detail=detail)
     db.add(row)
     db.flush()
-    remote = None
+    if body.source == "remote":
+        # It starts with its first streamed beat, on the worker that receives them.
+        row.summary = {"start": body.model_dump(mode="json")}
+        db.commit()
+        return row
     extra: list[asyncio.Task[Any]] = []
     if body.source == "simulated":
         clock = SimulatedClock(body.speed)
         source, strap_task = simulated_session_strap(
             body.scenario, protocol.schedule(session.pace_bpm), clock, body.seed)
         extra.append(strap_task)
-    elif body.source == "strap":
+    else:
         if not body.device:
             raise HTTPException(422, "Name the strap.")
         clock = SimulatedClock(1.0)
         source = StrapReader(body.device, clock=clock).stream()
-    else:
-        clock = SimulatedClock(1.0)
-        remote = RemoteSource()
-        source = remote.stream()
     db.commit()  # the session exists before its first beat is written
-    manager.start(row, session, source, clock, remote, extra)
+    manager.start(row, session, source, clock, None, extra)
     return row
+
+
+def coaching_session(client: User, body: SessionStart) -> CoachingSession:
+    """The coaching session ``body`` asks for, fitted to the client's pace and baseline."""
+    protocol = load_protocol(body.protocol).with_stages(body.stages)
+    if body.practice_minutes is not None:
+        protocol = protocol.with_practice_minutes(body.practice_minutes)
+    profile = profile_of(client)
+    return CoachingSession(protocol, pace_bpm=body.pace_bpm or profile.pace_bpm,
+                           baseline=profile.resting_baseline())
+
+
+def start_streamed(db: Session, manager: SessionManager, row: BreathingSession
+                   ) -> RunningSession:
+    """A remote client's session, started here as its first beats arrive."""
+    client = db.get(User, row.client_id)
+    assert client is not None
+    body = SessionStart.model_validate((row.summary or {}).get("start", {"source": "remote"}))
+    remote = RemoteSource()
+    return manager.start(row, coaching_session(client, body), remote.stream(),
+                         SimulatedClock(1.0), remote)
 
 
 def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, Any]:

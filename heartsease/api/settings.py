@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     secret_key: str = DEVELOPMENT_SECRET
     database_url: str | None = None
+    redis_url: str | None = None  # live fan-out across workers; in-process without it
     token_minutes: int = 30
+    prepare_store: bool = True  # False in workers whose parent already migrated and seeded
     demo_data: bool = True  # a demo clinician and client, in development only
     demo_history_days: int = 42  # of the demo client's practice, made by the simulator
 

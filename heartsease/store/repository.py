@@ -7,14 +7,16 @@ beats reach the disk within a second of arriving.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.coaching.events import Event
@@ -36,6 +38,7 @@ from heartsease.store.models import (
 # Events a UI draws but a record does not need (the pacer's phase is recomputable from the
 # pacer events); everything else the loop emits is stored.
 NOT_STORED = {"pacer-phase", "beat"}
+log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.5
 
 
@@ -75,11 +78,17 @@ def sessions_of(db: Session, client_ids: Iterable[str], limit: int = 200,
     return db.scalars(query.order_by(BreathingSession.started_at.desc()).limit(limit)).all()
 
 
-def mark_interrupted(db: Session) -> int:
-    """Sessions left active by a server that stopped: interrupted, beats kept."""
-    result = db.execute(update(BreathingSession)
-                        .where(BreathingSession.status == SessionStatus.ACTIVE)
-                        .values(status=SessionStatus.INTERRUPTED, ended_at=utcnow()))
+def mark_interrupted(db: Session, keep: Collection[str] = (),
+                     started_before: datetime | None = None) -> int:
+    """Sessions left active by a server that stopped: interrupted, beats kept. With several
+    workers, ``keep`` names the sessions still running somewhere, and ``started_before``
+    spares the ones too new to have been announced yet."""
+    query = update(BreathingSession).where(BreathingSession.status == SessionStatus.ACTIVE)
+    if keep:
+        query = query.where(BreathingSession.id.not_in(list(keep)))
+    if started_before is not None:
+        query = query.where(BreathingSession.started_at < started_before)
+    result = db.execute(query.values(status=SessionStatus.INTERRUPTED, ended_at=utcnow()))
     return int(result.rowcount or 0)
 
 
@@ -107,8 +116,9 @@ def insert_beats(db: Session, rows: list[dict[str, Any]]) -> None:
         return
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.execute(insert(Beat).values(rows).on_conflict_do_nothing(
-        index_elements=["session_id", "seq"]))
+    # One cached statement, executed for many rows: compiling a VALUES list per call costs
+    # more than the write itself.
+    db.execute(insert(Beat).on_conflict_do_nothing(index_elements=["session_id", "seq"]), rows)
 
 
 def delete_client_data(db: Session, client_id: str) -> None:
@@ -125,46 +135,73 @@ def delete_client_data(db: Session, client_id: str) -> None:
 
 class SessionRecorder:
     """Writes one live session's events as they come: every raw beat and every stored event
-    committed within :data:`FLUSH_EVERY_S` of arriving (the caller flushes on a timer too).
+    committed within :data:`FLUSH_EVERY_S` of arriving (its owner flushes it on that timer).
     """
 
     def __init__(self, factory: sessionmaker[Session], session_id: str,
-                 clock: Any = time.monotonic) -> None:
+                 clock: Any = time.monotonic, store_beats: bool = True) -> None:
         self.factory = factory
         self.session_id = session_id
         self.clock = clock
+        self.store_beats = store_beats  # False where beats are stored as they arrive (ingest)
         self._beats: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
-        self._oldest: float | None = None
         self.beats_written = 0
+        self.unreachable_since: float | None = None
 
     def add(self, event: Event) -> None:
         if event.kind == "beat":
+            if not self.store_beats:
+                return
             d = event.as_dict()
             self._beats.append({"session_id": self.session_id, "seq": d["seq"], "t_s": d["t_s"],
                                 "rr_ms": d["rr_ms"], "arrival_s": d["arrival_s"]})
         elif event.kind not in NOT_STORED:
             self._events.append({"session_id": self.session_id, "t_s": event.t_s,
                                  "kind": event.kind, "data": event.as_dict()})
-        if self._oldest is None:
-            self._oldest = self.clock()
-        if self.clock() - self._oldest >= FLUSH_EVERY_S:
-            self.flush()
 
-    def due(self) -> bool:
-        return self._oldest is not None and self.clock() - self._oldest >= FLUSH_EVERY_S
+    def flush(self) -> bool:
+        """Commit what is buffered (beats first: they are what must never be lost). While the
+        database cannot be reached everything stays buffered, to be written by a later
+        flush; returns whether the buffer is on disk."""
+        batch = self.take()
+        written = self.write(batch)
+        if not written:
+            self.restore(batch)
+        return written
 
-    def flush(self) -> None:
-        """Commit what is buffered (beats first: they are what must never be lost)."""
-        if not self._beats and not self._events:
-            self._oldest = None
-            return
-        with self.factory() as db, db.begin():
-            insert_beats(db, self._beats)
-            if self._events:
-                db.execute(SessionEvent.__table__.insert(), self._events)
-        self.beats_written += len(self._beats)
-        self._beats, self._events, self._oldest = [], [], None
+    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """What is buffered, leaving the buffer empty: to be written by :meth:`write` in
+        another thread while new beats keep arriving here."""
+        batch = (self._beats, self._events)
+        self._beats, self._events = [], []
+        return batch
+
+    def restore(self, batch: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        """Put back a batch that could not be written, ahead of what came since."""
+        self._beats, self._events = batch[0] + self._beats, batch[1] + self._events
+
+    def write(self, batch: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> bool:
+        beats, events = batch
+        if not beats and not events:
+            return True
+        try:
+            with self.factory() as db, db.begin():
+                insert_beats(db, beats)
+                if events:
+                    db.execute(SessionEvent.__table__.insert(), events)
+        except OperationalError as exc:
+            if self.unreachable_since is None:
+                self.unreachable_since = self.clock()
+                log.warning("database unreachable, keeping session %s's beats in memory until "
+                            "it returns: %s", self.session_id, exc.orig or exc)
+            return False
+        if self.unreachable_since is not None:
+            log.warning("database back after %.1f s; %d buffered beats of session %s written",
+                        self.clock() - self.unreachable_since, len(beats), self.session_id)
+            self.unreachable_since = None
+        self.beats_written += len(beats)
+        return True
 
 
 def label_beats(db: Session, session_id: str) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
 
+from heartsease.api import services
 from heartsease.api.deps import user_for_token
-from heartsease.api.live import RunningSession
+from heartsease.api.live import RunningSession, SessionManager, hello
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
 from heartsease.store.models import (
@@ -32,6 +34,9 @@ from heartsease.store.repository import audit, can_see_client, insert_beats, las
 router = APIRouter(tags=["live"])
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_NOT_LIVE = 4404
+CLOSE_ELSEWHERE = 4409
+HELLO_WAIT_S = 5.0  # for the worker running a session to welcome a viewer on another
+START_WAIT_S = 12.0  # for an active session to show up as running (starting, or announced)
 
 
 def _authorise(websocket: WebSocket, session_id: str, token: str,
@@ -57,22 +62,41 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
         await websocket.close(CLOSE_NOT_ALLOWED, "not yours to see, or your sign-in expired")
         return
     user, row = allowed
-    running: RunningSession | None = websocket.app.state.sessions.get(session_id)
-    if running is None:
+    manager: SessionManager = websocket.app.state.sessions
+    hub = websocket.app.state.hub
+    if not await _until_live(manager, row):
         await websocket.send_json({"kind": "closed", "status": row.status.value})
         await websocket.close(CLOSE_NOT_LIVE, "this session is not running")
         return
-    hub = websocket.app.state.hub
-    queue = hub.subscribe(session_id)
     role = "client" if user.id == row.client_id else "observer"
-    await websocket.send_json(_hello(running, role))
-    receiver = asyncio.create_task(_receive(websocket, running, user, role))
+    queue = hub.subscribe(session_id)
+    viewer = uuid.uuid4().hex
+    running = manager.get(session_id)
+    if running is not None:
+        await websocket.send_json(hello(running, role))
+    else:  # it runs on another worker: ask that worker for the story so far
+        hub.control(session_id, {"type": "hello", "for": viewer, "role": role})
+    clock = _SessionClock(running)
+    receiver = asyncio.create_task(_receive(websocket, session_id, user, role, clock))
+    greeted = running is not None
     try:
         while True:
-            message = await queue.get()
+            message = await _next_message(queue, receiver, None if greeted else HELLO_WAIT_S)
+            if message is None:
+                break  # the viewer left (a quiet session would not have told us)
+            if message.get("kind") == "hello" and "for" in message:
+                if message["for"] != viewer or greeted:
+                    continue  # another viewer's welcome
+                greeted = True
+            elif not greeted:
+                continue  # already in the story the welcome will bring
+            clock.seen(message)
             await websocket.send_json(message)
             if message.get("kind") == "closed":
                 break
+    except TimeoutError:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(CLOSE_NOT_LIVE, "the worker running this session is silent")
     except (WebSocketDisconnect, RuntimeError):
         pass  # the viewer left; the session goes on without them
     finally:
@@ -84,20 +108,47 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
             await websocket.close()
 
 
-def _hello(running: RunningSession, role: str) -> dict[str, Any]:
-    session = running.loop.session
-    step = session.step
-    pacer = session.pacer
-    now = running.loop.now_s()
-    return {"kind": "hello", "role": role, "session_id": running.session_id, "t_s": now,
-            "protocol": session.protocol.name, "pace_bpm": session.pace_bpm,
-            "step": None if step is None else {"name": step.name, "title": step.title,
-                                               "seconds": step.seconds,
-                                               "elapsed_s": session.step_elapsed_s(now)},
-            "pacer": None if pacer is None else {"rate_bpm": pacer.rate_at(now),
-                                                 "breaths": pacer.breaths_at(now)},
-            "state": running.last_state, "metrics": running.last_metrics,
-            "paused": session.paused, "recent": list(running.recent)}
+async def _next_message(queue: asyncio.Queue[dict[str, Any]], receiver: asyncio.Task[None],
+                        timeout_s: float | None) -> dict[str, Any] | None:
+    """The next message for a viewer, or None once the viewer's side has closed."""
+    getting = asyncio.ensure_future(queue.get())
+    done, _ = await asyncio.wait({getting, receiver}, timeout=timeout_s,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if getting in done:
+        return getting.result()
+    getting.cancel()
+    if not done:
+        raise TimeoutError
+    return None
+
+
+async def _until_live(manager: SessionManager, row: BreathingSession) -> bool:
+    """Whether the session runs on some worker. An active one may just be starting
+    elsewhere (not yet announced) or, streamed by a remote client, wait for its first beat:
+    give it a moment."""
+    waits = 0
+    while not manager.is_live(row.id):
+        if row.status is not SessionStatus.ACTIVE or waits >= START_WAIT_S / 0.25:
+            return False
+        await asyncio.sleep(0.25)
+        waits += 1
+    return True
+
+
+class _SessionClock:
+    """Session time for what a viewer writes: the running loop's clock here, or the latest
+    time seen in the stream when the session runs on another worker."""
+
+    def __init__(self, running: RunningSession | None) -> None:
+        self.running = running
+        self.latest_s = 0.0
+
+    def seen(self, message: dict[str, Any]) -> None:
+        if isinstance(message.get("t_s"), (int, float)):
+            self.latest_s = max(self.latest_s, float(message["t_s"]))
+
+    def now_s(self) -> float:
+        return self.running.loop.now_s() if self.running is not None else self.latest_s
 
 
 class _ClientMessage(BaseModel):
@@ -107,32 +158,34 @@ class _ClientMessage(BaseModel):
     text: str | None = Field(None, max_length=500)
 
 
-async def _receive(websocket: WebSocket, running: RunningSession, user: User,
-                   role: str) -> None:
+async def _receive(websocket: WebSocket, session_id: str, user: User, role: str,
+                   clock: _SessionClock) -> None:
     app = websocket.app
+    hub = app.state.hub
     while True:
         try:
             message = _ClientMessage.model_validate(await websocket.receive_json())
         except (ValidationError, ValueError):
             await websocket.send_json({"kind": "error", "detail": "not a message I know"})
             continue
-        loop = running.loop
         if role == "client" and message.type in ("pause", "resume", "stop"):
-            {"pause": loop.pause, "resume": loop.resume, "stop": loop.stop}[message.type]()
+            hub.control(session_id, {"type": message.type})
         elif role == "client" and message.type == "rating" and message.scale \
                 and message.value is not None:
             with app.state.db() as db, db.begin():
-                db.add(SelfRating(session_id=running.session_id, t_s=loop.now_s(),
+                db.add(SelfRating(session_id=session_id, t_s=clock.now_s(),
                                   scale=message.scale, value=message.value))
-            app.state.hub.publish(running.session_id, {
-                "kind": "rating", "t_s": loop.now_s(), "scale": message.scale,
-                "value": message.value})
+            hub.control(session_id, {"type": "rating", "scale": message.scale,
+                                     "value": message.value})
         elif role == "observer" and message.type == "annotation" and message.text:
-            loop.annotate(message.text, user.name)
             with app.state.db() as db, db.begin():
-                db.add(Annotation(session_id=running.session_id, author_id=user.id,
-                                  t_s=loop.now_s(), text=message.text))
-                audit(db, user, "annotate", "session", running.session_id, running.client_id)
+                row = db.get(BreathingSession, session_id)
+                db.add(Annotation(session_id=session_id, author_id=user.id,
+                                  t_s=clock.now_s(), text=message.text))
+                if row is not None:
+                    audit(db, user, "annotate", "session", session_id, row.client_id)
+            hub.control(session_id, {"type": "annotation", "text": message.text,
+                                     "author": user.name})
         else:
             await websocket.send_json({"kind": "error",
                                        "detail": f"{message.type} is not yours to send"})
@@ -161,7 +214,8 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
     a beat sent twice is stored once."""
     allowed = _authorise(websocket, session_id, token, "ingest")
     await websocket.accept()
-    running = websocket.app.state.sessions.get(session_id)
+    manager: SessionManager = websocket.app.state.sessions
+    running = manager.get(session_id)
     if allowed is None or allowed[0].id != allowed[1].client_id:
         await websocket.close(CLOSE_NOT_ALLOWED, "only the session's client streams beats")
         return
@@ -171,9 +225,14 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
     if (running is None or running.remote is None) and not resumable:
         await websocket.close(CLOSE_NOT_LIVE, "this session is not taking streamed beats")
         return
+    if running is None and manager.hub.live_elsewhere(session_id):
+        await websocket.close(CLOSE_ELSEWHERE, "this session streams over another connection")
+        return
     factory = websocket.app.state.db
     with factory() as db:
         next_seq = last_seq(db, session_id) + 1
+        if running is None and next_seq == 1 and row.status is SessionStatus.ACTIVE:
+            running = services.start_streamed(db, manager, db.merge(row))
         last = db.get(Beat, (session_id, next_seq - 1))
         # A session the server lost (a restart) keeps taking its beats, stored in order after
         # the last one, though its live coaching ended with the old process.
@@ -219,17 +278,27 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
                     rows.append({"session_id": session_id, "seq": next_seq + i, "t_s": chain_s,
                                  "rr_ms": rr, "arrival_s": chain_s})
             if rows:
-                with factory() as db, db.begin():
-                    insert_beats(db, rows)
-                if running is not None and running.remote is not None:
+                fresh = [(rr, t) for k, (rr, t) in enumerate(new, start=next_seq)
+                         if running is not None and k > running.fed_seq]
+                if fresh and running is not None and running.remote is not None:
+                    # The live view does not wait for the disk (the acknowledgement does),
+                    # and a beat re-sent after a failed write is not coached twice.
                     assert offset is not None
                     running.remote.put(Measurement(
-                        m.arrival_s + offset, m.hr_bpm, tuple(rr for rr, _ in new),
-                        tuple(t + offset for _, t in new), _contact(m.contact)))
+                        m.arrival_s + offset, m.hr_bpm, tuple(rr for rr, _ in fresh),
+                        tuple(t + offset for _, t in fresh), _contact(m.contact)))
+                    running.fed_seq = next_seq + len(new) - 1
+                # Committed in a worker thread, so other sessions go on meanwhile.
+                await asyncio.to_thread(_store_beats, factory, rows)
                 next_seq += len(new)
             await websocket.send_json({"kind": "ack", "seq": next_seq - 1})
     except WebSocketDisconnect:
         return
+
+
+def _store_beats(factory: Any, rows: list[dict[str, Any]]) -> None:
+    with factory() as db, db.begin():
+        insert_beats(db, rows)
 
 
 def _times_from(m: _Measurement) -> list[float]:

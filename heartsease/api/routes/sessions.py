@@ -47,6 +47,8 @@ async def stop(session_id: str, request: Request, db: SessionDep,
                user: CurrentUser) -> SessionOut:
     row = services.visible_session(db, user, session_id, "stop-session")
     db.commit()
+    if manager(request).get(session_id) is None:
+        request.app.state.hub.control(session_id, {"type": "stop"})  # on another worker
     await manager(request).stop(session_id)
     db.refresh(row)
     return SessionOut(**services.session_out(row, live=False))
@@ -65,8 +67,8 @@ def list_sessions(request: Request, db: SessionDep, user: CurrentUser,
             audit(db, user, "list-sessions", "client", c, c)
     else:
         clients = []
-    running = manager(request).running
-    return [SessionOut(**services.session_out(r, r.id in running))
+    live = manager(request).is_live
+    return [SessionOut(**services.session_out(r, live(r.id)))
             for r in sessions_of(db, clients, limit=min(limit, 500))]
 
 
@@ -74,8 +76,7 @@ def list_sessions(request: Request, db: SessionDep, user: CurrentUser,
 def detail(session_id: str, request: Request, db: SessionDep,
            user: CurrentUser) -> SessionDetail:
     row = services.visible_session(db, user, session_id, "read-session")
-    return SessionDetail(**services.session_detail(db, row, session_id in
-                                                    manager(request).running))
+    return SessionDetail(**services.session_detail(db, row, manager(request).is_live(session_id)))
 
 
 @router.post("/{session_id}/annotations", status_code=201)

@@ -7,7 +7,14 @@ const watching = new Map();
 const colours = { threat: "#e8b49c", neutral: "#dfe4e2", soothing: "#a9d3d1", unknown: "#f2f2f2" };
 
 async function refresh() {
-  const [clients, sessions] = await Promise.all([Heartsease.api("/api/clients"), Heartsease.api("/api/sessions")]);
+  const [clients, sessions, health] = await Promise.all([Heartsease.api("/api/clients"), Heartsease.api("/api/sessions"),
+                                                         Heartsease.api("/api/health")]);
+  // Said plainly when part of the service is struggling; sessions and storage go on.
+  const degraded = document.getElementById("degraded");
+  degraded.classList.toggle("hidden", health.status === "ok");
+  degraded.textContent = health.database !== "ok"
+    ? "The database is not answering just now. Live sessions go on and their beats are kept; they are written as soon as it returns."
+    : "Live views reach only the viewers on this server just now (" + health.live + "). Sessions and their records are not affected.";
   const list = document.getElementById("clients");
   list.innerHTML = "";
   if (!clients.length) list.innerHTML = "<li>No clients are assigned to you yet.</li>";

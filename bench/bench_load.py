@@ -1,0 +1,250 @@
+"""Many sessions at once: simulated straps streaming into the ingest WebSocket, each session
+watched by its client and by a clinician, against a real ``heartsease serve``.
+
+Run (PostgreSQL and Redis on 127.0.0.1, as on this project's machines)::
+
+    python bench/bench_load.py --sessions 50 200 500 1000 --seconds 60 --workers 2
+
+For each step it prints the sessions, beats/s stored, the latency from a beat leaving its
+strap to its arrival at the clinician's page (p50, p99, max), beats lost (sent but never
+acknowledged as stored, and stored but never seen by the clinician), and the server's memory
+over time. The strap side and the server share this machine's cores, so the figures are a
+floor for what the server alone would do; the benchmark's own CPU time is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+import websockets
+from sqlalchemy import create_engine, text
+
+from heartsease.api.security import create_token, hash_password
+from heartsease.api.settings import DEVELOPMENT_SECRET
+from heartsease.store.db import make_engine, migrate, session_factory
+from heartsease.store.models import Assignment, Role, User
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@dataclass
+class Session:
+    client_id: str
+    token: str
+    session_id: str = ""
+    sent_at: dict[int, float] = field(default_factory=dict)
+    acknowledged: int = 0
+    latencies_s: list[tuple[float, float]] = field(default_factory=list)  # (sent, latency)
+    seen: set[int] = field(default_factory=set)
+    watched_from: float = float("inf")  # when the clinician's view was welcomed
+
+
+def prepare(db_url: str, clients: int) -> tuple[str, list[Session]]:
+    """A clean database with one clinician and ``clients`` assigned clients, and tokens."""
+    if db_url.startswith("postgresql"):
+        engine = create_engine(db_url)
+        with engine.begin() as c:
+            c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    engine = make_engine(db_url)
+    migrate(engine)
+    password = hash_password("bench-only")  # one hash: argon2 per person would take minutes
+    with session_factory(engine)() as db, db.begin():
+        clinician = User(email="clinician@bench.example", name="Bench clinician",
+                         role=Role.CLINICIAN, password_hash=password)
+        db.add(clinician)
+        people = [User(email=f"c{i}@bench.example", name=f"client {i}", role=Role.CLIENT,
+                       password_hash=password) for i in range(clients)]
+        db.add_all(people)
+        db.flush()
+        db.add_all(Assignment(clinician_id=clinician.id, client_id=p.id) for p in people)
+        clinician_token = create_token(clinician.id, DEVELOPMENT_SECRET, 600)
+        sessions = [Session(p.id, create_token(p.id, DEVELOPMENT_SECRET, 600))
+                    for p in people]
+    engine.dispose()
+    return clinician_token, sessions
+
+
+def rss_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        for path in (f"/proc/{pid}/status", *(f"/proc/{c}/status" for c in _children(pid))):
+            try:
+                for line in Path(path).read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+    return total / 1024
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
+async def strap(base: str, s: Session, seconds: float, seed: int) -> None:
+    """One strap: an RR series (resting heart with slow breathing) sent beat by beat in real
+    time, each beat's send time kept for the latency."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 1.3)
+    t = np.arange(n)
+    rr = 850 + 60 * np.sin(2 * np.pi * t / 10 + rng.uniform(0, 6)) + rng.normal(0, 15, n)
+    ws_url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/ingest?token={s.token}"
+    async with websockets.connect(ws_url, max_queue=None) as ws:
+        async def acks() -> None:
+            async for raw in ws:
+                reply = json.loads(raw)
+                if reply.get("kind") == "ack":
+                    s.acknowledged = max(s.acknowledged, reply["seq"])
+
+        reader = asyncio.create_task(acks())
+        # Sessions start when people do, not in lockstep: spread over the first 5 s.
+        start = time.monotonic() + rng.uniform(0, 5)
+        beat_s = 0.0
+        for i, value in enumerate(rr, start=1):
+            beat_s += value / 1000
+            if beat_s > seconds:
+                break
+            await asyncio.sleep(max(0.0, start + beat_s - time.monotonic()))
+            s.sent_at[i] = time.monotonic()
+            await ws.send(json.dumps({"seq": i, "arrival_s": beat_s, "hr_bpm": 70,
+                                      "rr_ms": [float(value)], "beat_times_s": [beat_s]}))
+        deadline = time.monotonic() + 10
+        while s.acknowledged < len(s.sent_at) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        reader.cancel()
+
+
+async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
+                 measure: bool) -> None:
+    url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/live?token={token}"
+    async with websockets.connect(url, max_queue=None) as ws:
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            if not measure:
+                continue
+            message = json.loads(raw)
+            if message.get("kind") == "hello":
+                s.watched_from = time.monotonic()
+            if message.get("kind") == "beat" and message["seq"] in s.sent_at:
+                s.seen.add(message["seq"])
+                sent = s.sent_at[message["seq"]]
+                s.latencies_s.append((sent, time.monotonic() - sent))
+
+
+async def step(base: str, clinician: str, sessions: list[Session], seconds: float,
+               pids: list[int]) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for s in sessions:  # created one by one: a clinic's sessions do not start at once
+            r = await http.post("/api/sessions", json={"source": "remote"},
+                                headers={"Authorization": f"Bearer {s.token}"})
+            r.raise_for_status()
+            s.session_id = r.json()["id"]
+    stop = asyncio.Event()
+    straps = [asyncio.create_task(strap(base, s, seconds, i)) for i, s in enumerate(sessions)]
+    await asyncio.sleep(6.0)  # each session starts with its first beat
+    viewers = [asyncio.create_task(viewer(base, s, token, stop, measure))
+               for s in sessions for token, measure in ((s.token, False), (clinician, True))]
+    memory = []
+    cpu_start = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    while not all(t.done() for t in straps):
+        memory.append((time.monotonic() - started, rss_mib(pids)))
+        await asyncio.wait(straps, timeout=10)
+    await asyncio.sleep(2.0)  # the last beats reach the viewers
+    stop.set()
+    await asyncio.gather(*viewers, return_exceptions=True)
+    for task in straps:
+        if task.exception() is not None:
+            print("  strap failed:", task.exception())
+    cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for s in sessions:
+            await http.post(f"/api/sessions/{s.session_id}/stop",
+                            headers={"Authorization": f"Bearer {s.token}"})
+    sent = sum(len(s.sent_at) for s in sessions)
+    stored = sum(s.acknowledged for s in sessions)
+    # Beats sent once the clinician was watching that never reached them.
+    unseen = sum(1 for s in sessions for seq, t in s.sent_at.items()
+                 if t > s.watched_from and seq not in s.seen)
+    pairs = np.array([x for s in sessions for x in s.latencies_s])
+    latencies = pairs[:, 1] * 1000
+    # Steady state: once every viewer has connected (the connection storm of a benchmark
+    # that opens all its sessions at once is reported by the "all" column).
+    ready = max(s.watched_from for s in sessions) + 2.0
+    steady = latencies[pairs[:, 0] > ready]
+    elapsed = time.monotonic() - started
+    return {"sessions": len(sessions), "beats_per_s": stored / seconds, "sent": sent,
+            "unacknowledged": sent - stored, "unseen": unseen,
+            "p50_ms": float(np.percentile(steady, 50)),
+            "p99_ms": float(np.percentile(steady, 99)), "max_ms": float(steady.max()),
+            "p99_all_ms": float(np.percentile(latencies, 99)),
+            "bench_cpu_pct": 100 * (cpu_end.ru_utime + cpu_end.ru_stime - cpu_start.ru_utime
+                                    - cpu_start.ru_stime) / elapsed,
+            "memory": memory}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--sqlite", action="store_true", help="the embedded store instead")
+    args = parser.parse_args()
+    print("latency: a beat leaving its strap to the clinician's view, in steady state; "
+          "p99 all: including the minute every session and viewer connected at once")
+    print(f"{'sessions':>8} {'beats/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+          f"{'p99 all':>7} "
+          f"{'unacked':>7} {'unseen':>7} {'bench CPU':>9}  server memory (MiB) over time")
+    for n in args.sessions:
+        db_url = (f"sqlite:///{Path('/tmp/heartsease-bench.db')}" if args.sqlite else POSTGRES)
+        if args.sqlite:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"/tmp/heartsease-bench.db{suffix}").unlink(missing_ok=True)
+        clinician, sessions = prepare(db_url, n)
+        port = 8700 + n % 100
+        env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url, "HEARTSEASE_DEMO_DATA": "false"}
+        if args.workers > 1:
+            env["HEARTSEASE_REDIS_URL"] = REDIS
+        server = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
+                                   str(port), "--workers", str(args.workers)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    if httpx.get(base + "/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            r = asyncio.run(step(base, clinician, sessions, args.seconds, [server.pid]))
+        finally:
+            server.terminate()
+            server.wait()
+        memory = " ".join(f"{m:.0f}" for _, m in r["memory"])
+        print(f"{r['sessions']:>8} {r['beats_per_s']:>8.0f} {r['p50_ms']:>7.1f} "
+              f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.0f} {r['p99_all_ms']:>7.0f} "
+              f"{r['unacknowledged']:>7} "
+              f"{r['unseen']:>7} {r['bench_cpu_pct']:>8.0f}%  {memory}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

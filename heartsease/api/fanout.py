@@ -1,0 +1,189 @@
+"""Live fan-out: every viewer of a session gets every message of it, in order, whichever
+worker runs the session and whichever worker the viewer is connected to.
+
+:class:`LocalHub` is one process; :class:`RedisHub` adds Redis pub/sub between workers
+(``HEARTSEASE_REDIS_URL``). Both take *controls* (pause, stop, a note, a late joiner's
+request for the story so far) addressed to a session and hand them to the worker running it.
+When Redis is unreachable the hub says so (:attr:`degraded`), keeps serving the viewers on
+its own worker, and reconnects by itself; storage never depends on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+Message = dict[str, Any]
+ControlHandler = Callable[[str, Message], None]
+ALIVE_EVERY_S = 5.0  # how often a worker names the sessions it runs
+ALIVE_FOR_S = 3 * ALIVE_EVERY_S  # after which a silent worker's sessions count as gone
+VIEWER_QUEUE = 10_000
+CLOSE_WAIT_S = 2.0
+
+
+class LocalHub:
+    """In-process fan-out: every subscriber of a session gets every message, in order."""
+
+    degraded: str | None = None
+    distributed = False
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[Message]]] = defaultdict(set)
+        self._on_control: ControlHandler | None = None
+
+    async def start(self, on_control: ControlHandler) -> None:
+        self._on_control = on_control
+
+    async def close(self) -> None:
+        self._on_control = None
+
+    def subscribe(self, session_id: str) -> asyncio.Queue[Message]:
+        queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=VIEWER_QUEUE)
+        self._subscribers[session_id].add(queue)
+        return queue
+
+    def unsubscribe(self, session_id: str, queue: asyncio.Queue[Message]) -> None:
+        self._subscribers[session_id].discard(queue)
+        if not self._subscribers[session_id]:
+            del self._subscribers[session_id]
+
+    def publish(self, session_id: str, message: Message) -> None:
+        self._deliver(session_id, message)
+
+    def _deliver(self, session_id: str, message: Message) -> None:
+        for queue in list(self._subscribers.get(session_id, ())):
+            if queue.full():  # a stalled viewer loses its oldest message, never the store
+                queue.get_nowait()
+            queue.put_nowait(message)
+
+    def control(self, session_id: str, command: Message) -> None:
+        """Hand ``command`` to the worker running the session (here, this one)."""
+        if self._on_control is not None:
+            self._on_control(session_id, command)
+
+    def announce(self, session_ids: Iterable[str]) -> None:
+        """Say which sessions this worker runs (nothing to say with one worker)."""
+
+    def live_elsewhere(self, session_id: str) -> bool:
+        return False
+
+
+class RedisHub(LocalHub):
+    """Fan-out across workers through Redis pub/sub; the local hub when Redis is away."""
+
+    distributed = True
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.worker_id = uuid.uuid4().hex[:12]
+        self.degraded = "connecting to Redis"
+        self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=100_000)
+        self._elsewhere: dict[str, tuple[float, set[str]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, on_control: ControlHandler) -> None:
+        await super().start(on_control)
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._send())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        # A Redis connection cancelled mid-command may never finish closing: do not let it
+        # hold up the service's shutdown.
+        await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
+        await super().close()
+
+    def publish(self, session_id: str, message: Message) -> None:
+        self._deliver(session_id, message)
+        self._post(f"heartsease:live:{session_id}", {"w": self.worker_id, "m": message})
+
+    def control(self, session_id: str, command: Message) -> None:
+        super().control(session_id, command)  # the session may run here
+        self._post("heartsease:control", {"w": self.worker_id, "s": session_id, "c": command})
+
+    def announce(self, session_ids: Iterable[str]) -> None:
+        self._post("heartsease:alive", {"w": self.worker_id, "sessions": sorted(session_ids)})
+
+    def live_elsewhere(self, session_id: str) -> bool:
+        now = time.monotonic()
+        return any(now - seen < ALIVE_FOR_S and session_id in sessions
+                   for seen, sessions in self._elsewhere.values())
+
+    def _post(self, channel: str, payload: Message) -> None:
+        if self.degraded is not None and self.degraded != "connecting to Redis":
+            return  # local viewers already have it; nothing piles up while Redis is away
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outbox.put_nowait((channel, json.dumps(payload, default=str)))
+
+    def _down(self, exc: BaseException) -> None:
+        if self.degraded is None:
+            log.warning("Redis unreachable (%s): live views now reach only viewers on this "
+                        "worker; sessions and storage go on", exc)
+        self.degraded = f"Redis unreachable: {exc}"
+
+    async def _send(self) -> None:
+        from redis import asyncio as aioredis
+        from redis.exceptions import RedisError
+
+        client = aioredis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            while True:
+                batch = [await self._outbox.get()]
+                while not self._outbox.empty() and len(batch) < 500:
+                    batch.append(self._outbox.get_nowait())
+                try:
+                    async with client.pipeline(transaction=False) as pipe:
+                        for channel, payload in batch:
+                            pipe.publish(channel, payload)
+                        await pipe.execute()
+                except (RedisError, OSError) as exc:
+                    self._down(exc)
+        finally:
+            await client.aclose()
+
+    async def _listen(self) -> None:
+        from redis import asyncio as aioredis
+        from redis.exceptions import RedisError
+
+        while True:
+            client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2)
+            try:
+                pubsub = client.pubsub()
+                await pubsub.psubscribe("heartsease:live:*")
+                await pubsub.subscribe("heartsease:control", "heartsease:alive")
+                if self.degraded is not None:
+                    log.info("Redis reachable: live views reach every worker again")
+                self.degraded = None
+                async for item in pubsub.listen():
+                    if item["type"] in ("message", "pmessage"):
+                        self._received(item["channel"].decode(), json.loads(item["data"]))
+            except (RedisError, OSError) as exc:
+                self._down(exc)
+                await asyncio.sleep(2.0)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await client.aclose()
+
+    def _received(self, channel: str, payload: Message) -> None:
+        if payload.get("w") == self.worker_id:
+            return
+        if channel == "heartsease:alive":
+            self._elsewhere[payload["w"]] = (time.monotonic(), set(payload["sessions"]))
+        elif channel == "heartsease:control":
+            if self._on_control is not None:
+                self._on_control(payload["s"], payload["c"])
+        else:
+            self._deliver(channel.removeprefix("heartsease:live:"), payload["m"])
+
+
+def make_hub(redis_url: str | None) -> LocalHub:
+    return RedisHub(redis_url) if redis_url else LocalHub()

@@ -1,0 +1,26 @@
+"""How the service is doing, for a load balancer, a monitor and the pages' status line."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+router = APIRouter(prefix="/api", tags=["health"])
+
+
+@router.get("/health")
+def health(request: Request) -> dict[str, str]:
+    """``database``: ok or unreachable; ``live``: how live views reach viewers (this process
+    only, every worker through Redis, or degraded to this worker and why)."""
+    try:
+        with request.app.state.db() as db:
+            db.execute(text("SELECT 1"))
+        database = "ok"
+    except SQLAlchemyError:
+        database = "unreachable"
+    hub = request.app.state.hub
+    live = (f"this worker only ({hub.degraded})" if hub.degraded is not None
+            else "every worker, through Redis" if hub.distributed else "in-process")
+    return {"status": "ok" if database == "ok" and hub.degraded is None else "degraded",
+            "database": database, "live": live}

@@ -1,0 +1,105 @@
+"""Two service processes over one PostgreSQL database and Redis, as workers behind a load
+balancer: a session streamed into one is watched, annotated and paused from the other."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import websockets
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from heartsease.api.app import create_app
+from heartsease.api.settings import Settings
+from heartsease.remote import sign_in, start_remote_session, stream_to_server
+from heartsease.simulator.scenarios import simulate
+from heartsease.store.models import Beat
+from tests.api.conftest import sign_in as sign_in_headers
+from tests.api.conftest import token_of
+from tests.api.test_remote_streaming import paced_beats
+from tests.conftest import free_port, fresh_postgres, serve
+
+
+async def next_kind(ws: Any, kind: str, timeout_s: float = 15.0, **match: Any) -> dict[str, Any]:
+    """The next message of ``kind`` (with the given fields) on a live WebSocket."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            message = json.loads(await ws.recv())
+            if message.get("kind") == kind and all(message.get(k) == v
+                                                   for k, v in match.items()):
+                return message
+
+
+def test_a_session_on_one_worker_is_watched_and_steered_from_another(redis_url: str) -> None:
+    db_url = fresh_postgres()
+    ports = free_port(), free_port()
+    servers = [serve(db_url, port, HEARTSEASE_REDIS_URL=redis_url,
+                     HEARTSEASE_DEMO_HISTORY_DAYS="0") for port in ports]
+    a, b = (f"http://127.0.0.1:{port}" for port in ports)
+    rr = simulate("rest", 900, seed=4).rr_ms
+    try:
+        client = sign_in(a, "client@example.org", "heartsease-demo")
+        clinician = sign_in(b, "clinician@example.org", "heartsease-demo")
+        session_id = start_remote_session(a, client, protocol="srb")
+
+        async def scenario() -> None:
+            stop = asyncio.Event()
+            streaming = asyncio.create_task(
+                stream_to_server(paced_beats(rr, 0.05), a, client, session_id, stop=stop))
+            live = f"/api/sessions/{session_id}/live?token="
+            async with websockets.connect(b.replace("http", "ws") + live + clinician) as watch, \
+                    websockets.connect(a.replace("http", "ws") + live + client) as own, \
+                    websockets.connect(b.replace("http", "ws") + live + client) as own_b:
+                hello = await next_kind(watch, "hello", role="observer")
+                assert hello["session_id"] == session_id  # from worker A, through Redis
+                first = await next_kind(watch, "beat")
+                later = await next_kind(watch, "beat")
+                assert later["seq"] > first["seq"]
+                await watch.send(json.dumps({"type": "annotation", "text": "grounding"}))
+                note = await next_kind(own, "annotation")  # seen by the client on worker A
+                assert note["text"] == "grounding" and note["author"] == "Dr. Rivera"
+                await own_b.send(json.dumps({"type": "pause"}))
+                assert (await next_kind(own, "paused"))["paused"] is True
+                assert (await next_kind(watch, "paused"))["paused"] is True
+                listed = httpx.get(f"{b}/api/sessions", headers={
+                    "Authorization": f"Bearer {clinician}"}).json()
+                assert [s["live"] for s in listed if s["id"] == session_id] == [True]
+            stop.set()
+            stats = await streaming
+            assert stats.acknowledged == stats.sent  # every beat sent is stored
+
+        asyncio.run(scenario())
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)  # a stop must not hang on Redis or a quiet viewer
+
+
+def test_without_redis_live_views_stay_on_the_worker_and_storage_goes_on(tmp_path) -> None:
+    """Redis away (nothing listens on port 1): a session runs, its viewer on the same worker
+    sees it, every beat is stored, and the service says it is degraded and why."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                        redis_url="redis://127.0.0.1:1/0", demo_history_days=0)
+    with TestClient(create_app(settings)) as client:
+        headers = sign_in_headers(client, "client@example.org")
+        r = client.post("/api/sessions", headers=headers, json={
+            "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 1})
+        session_id = r.json()["id"]
+        with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
+                                      f"{token_of(headers)}") as ws:
+            assert ws.receive_json()["kind"] == "hello"
+            seen = 0
+            while seen < 60:
+                m = ws.receive_json()
+                if m["kind"] == "beat":
+                    seen = m["seq"]
+        health = client.get("/api/health").json()
+        assert health["status"] == "degraded" and health["database"] == "ok"
+        assert health["live"].startswith("this worker only (Redis unreachable")
+        client.post(f"/api/sessions/{session_id}/stop", headers=headers)
+        with client.app.state.db() as db:
+            stored = db.scalar(select(func.max(Beat.seq)).where(Beat.session_id == session_id))
+        assert stored >= seen
