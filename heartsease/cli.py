@@ -511,7 +511,7 @@ def serve(
     console.print(f"heartsease is at http://{host}:{port}/ (API documentation at /docs)")
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=GRACEFUL_S)
+                    timeout_graceful_shutdown=GRACEFUL_S, ws_max_size=WS_MAX_BYTES)
         return
     if not settings.redis_url:
         err_console.print("Cannot start: several workers share live sessions through Redis; "
@@ -522,12 +522,16 @@ def serve(
     engine.dispose()
     os.environ["HEARTSEASE_PREPARE_STORE"] = "false"
     uvicorn.run("heartsease.api.app:create_app", factory=True, workers=workers, host=host,
-                port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_S)
+                port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_S,
+                ws_max_size=WS_MAX_BYTES)
 
 
 # On stop, viewers' connections get this long to close before the running sessions are
 # ended and stored; a connection that never closes must not keep the service up.
 GRACEFUL_S = 5
+# The largest WebSocket message taken (a strap notification is under 300 bytes; a client's
+# note 500 characters): anything bigger closes the connection with 1009, message too big.
+WS_MAX_BYTES = 64 * 1024
 
 
 def _signed(value: float | None, unit: str = "") -> str:

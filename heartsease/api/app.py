@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="heartsease", version="0.1.0", lifespan=lifespan,
                   description="HRV biofeedback for compassion-focused therapy.")
     app.state.settings = settings
+    app.state.sign_in_limiter = auth.SignInLimiter()
     for module in (auth, people, sessions, trends, live, health):
         app.include_router(module.router)
     web.mount(app)

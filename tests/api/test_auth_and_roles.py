@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import select, text
 
+from heartsease.api.demo import DEMO_PASSWORD
 from heartsease.api.security import create_token
 from heartsease.api.settings import DEVELOPMENT_SECRET, Settings
 from heartsease.store.models import AuditEntry
@@ -26,6 +27,17 @@ def test_sign_in_and_tokens(client: TestClient) -> None:
     assert client.get("/api/me", headers={"Authorization": f"Bearer {forged}"}).status_code \
         == 401
     assert client.get("/api/me").status_code == 401
+
+
+def test_password_guessing_is_slowed(client: TestClient) -> None:
+    for _ in range(5):
+        client.post("/api/auth/token", data={"username": "client@example.org",
+                                             "password": "guess"})
+    r = client.post("/api/auth/token", data={"username": "Client@example.org",
+                                              "password": DEMO_PASSWORD})
+    assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 300
+    assert "wait" in r.json()["detail"]
+    sign_in(client, "clinician@example.org")  # another person is not held up
 
 
 def test_settings_refuse_default_secrets_outside_development() -> None:

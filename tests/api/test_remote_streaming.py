@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 from collections.abc import AsyncIterator
 
 import httpx
 import numpy as np
+import pytest
+import websockets
 
 from heartsease.remote import StreamStats, sign_in, start_remote_session, stream_to_server
 from heartsease.sensors.files import parse_rr_text
@@ -63,3 +66,25 @@ def test_the_streamer_resends_what_a_killed_server_never_acknowledged(db_url: st
         for server in servers:
             server.terminate()
             server.wait()
+
+
+def test_an_oversized_ingest_message_is_refused(db_url: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = serve(db_url, port, HEARTSEASE_DEMO_HISTORY_DAYS="0")
+    try:
+        token = sign_in(base, "client@example.org", "heartsease-demo")
+        session_id = start_remote_session(base, token, protocol="srb")
+
+        async def flood() -> int:
+            url = f"ws://127.0.0.1:{port}/api/sessions/{session_id}/ingest?token={token}"
+            async with websockets.connect(url, max_size=None) as ws:
+                await ws.send(json.dumps({"seq": 1, "note": "x" * 100_000}))
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await ws.recv()
+                return closed.value.rcvd.code
+
+        assert asyncio.run(flood()) == 1009  # message too big
+    finally:
+        server.terminate()
+        server.wait()
