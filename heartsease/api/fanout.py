@@ -27,6 +27,8 @@ ALIVE_EVERY_S = 5.0  # how often a worker names the sessions it runs
 ALIVE_FOR_S = 3 * ALIVE_EVERY_S  # after which a silent worker's sessions count as gone
 VIEWER_QUEUE = 10_000
 CLOSE_WAIT_S = 2.0
+LIVE_PREFIX = "heartsease:live:"  # one channel a session
+CONNECTING = "connecting to Redis"
 
 
 class LocalHub:
@@ -85,7 +87,7 @@ class RedisHub(LocalHub):
         super().__init__()
         self.url = url
         self.worker_id = uuid.uuid4().hex[:12]
-        self.degraded = "connecting to Redis"
+        self.degraded = CONNECTING
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=100_000)
         self._elsewhere: dict[str, tuple[float, set[str]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -104,7 +106,7 @@ class RedisHub(LocalHub):
 
     def publish(self, session_id: str, message: Message) -> None:
         self._deliver(session_id, message)
-        self._post(f"heartsease:live:{session_id}", {"w": self.worker_id, "m": message})
+        self._post(LIVE_PREFIX + session_id, {"w": self.worker_id, "m": message})
 
     def control(self, session_id: str, command: Message) -> None:
         super().control(session_id, command)  # the session may run here
@@ -119,7 +121,7 @@ class RedisHub(LocalHub):
                    for seen, sessions in self._elsewhere.values())
 
     def _post(self, channel: str, payload: Message) -> None:
-        if self.degraded is not None and self.degraded != "connecting to Redis":
+        if self.degraded not in (None, CONNECTING):
             return  # local viewers already have it; nothing piles up while Redis is away
         with contextlib.suppress(asyncio.QueueFull):
             self._outbox.put_nowait((channel, json.dumps(payload, default=str)))
@@ -158,14 +160,14 @@ class RedisHub(LocalHub):
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2)
             try:
                 pubsub = client.pubsub()
-                await pubsub.psubscribe("heartsease:live:*")
+                await pubsub.psubscribe(LIVE_PREFIX + "*")
                 await pubsub.subscribe("heartsease:control", "heartsease:alive")
                 if self.degraded is not None:
                     log.info("Redis reachable: live views reach every worker again")
                 self.degraded = None
                 async for item in pubsub.listen():
                     if item["type"] in ("message", "pmessage"):
-                        self._received(item["channel"].decode(), json.loads(item["data"]))
+                        self._received(item["channel"].decode(), item["data"])
             except (RedisError, OSError) as exc:
                 self._down(exc)
                 await asyncio.sleep(2.0)
@@ -173,7 +175,11 @@ class RedisHub(LocalHub):
                 with contextlib.suppress(RedisError, OSError):
                     await client.aclose()
 
-    def _received(self, channel: str, payload: Message) -> None:
+    def _received(self, channel: str, data: bytes) -> None:
+        session_id = channel.removeprefix(LIVE_PREFIX)
+        if session_id != channel and session_id not in self._subscribers:
+            return  # every worker hears every beat: only decode what someone here watches
+        payload = json.loads(data)
         if payload.get("w") == self.worker_id:
             return
         if channel == "heartsease:alive":
@@ -182,7 +188,7 @@ class RedisHub(LocalHub):
             if self._on_control is not None:
                 self._on_control(payload["s"], payload["c"])
         else:
-            self._deliver(channel.removeprefix("heartsease:live:"), payload["m"])
+            self._deliver(session_id, payload["m"])
 
 
 def make_hub(redis_url: str | None) -> LocalHub:

@@ -191,6 +191,10 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
         BreathingSession.started_at < datetime.combine(end + timedelta(days=1),
                                                        datetime.min.time(), tzinfo=UTC),
     )).all()
+    ratings_of: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for r in db.scalars(select(SelfRating).where(SelfRating.session_id.in_([x.id for x in rows]))
+                        .order_by(SelfRating.id)):
+        ratings_of[r.session_id][r.scale].append(r.value)
     by_day: dict[date, list[BreathingSession]] = defaultdict(list)
     for row in rows:
         by_day[row.started_at.date()].append(row)
@@ -209,7 +213,7 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
         mean60, sd60 = (float(np.mean(window60)), float(np.std(window60, ddof=1))) \
             if len(window60) >= 3 else (None, None)
         summaries = [s.summary or {} for s in sessions]
-        before, after = _ratings_before_and_after(db, sessions)
+        before, after = _ratings_before_and_after([ratings_of[x.id] for x in sessions])
         baselines = [x["baseline"]["baseline"] for x in summaries if x.get("baseline")]
         coherence = [step["median_coherence_ratio"] for x in summaries
                      for step in x.get("by_step", []) if step["step"] == "practice"
@@ -236,17 +240,14 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
     return out
 
 
-def _ratings_before_and_after(db: Session, sessions: list[BreathingSession]
+def _ratings_before_and_after(sessions: list[dict[str, list[int]]]
                               ) -> tuple[dict[str, float], dict[str, float]]:
     """Per scale, the mean of each session's first rating and of its last (when it has a
-    second): how the person felt coming in, and going out."""
+    second): how the person felt coming in, and going out. ``sessions`` holds each
+    session's ratings by scale, in the order given."""
     before: dict[str, list[int]] = defaultdict(list)
     after: dict[str, list[int]] = defaultdict(list)
-    for s in sessions:
-        by_scale: dict[str, list[int]] = defaultdict(list)
-        for r in db.scalars(select(SelfRating).where(SelfRating.session_id == s.id)
-                            .order_by(SelfRating.id)):
-            by_scale[r.scale].append(r.value)
+    for by_scale in sessions:
         for scale, values in by_scale.items():
             before[scale].append(values[0])
             if len(values) > 1:

@@ -7,7 +7,9 @@ const Heartsease = {
     sessionStorage.removeItem("heartsease.token");
     location.href = "/login" + (reason ? "?reason=" + encodeURIComponent(reason) : "");
   },
-  async api(path, options = {}) {
+  // A signed-in request, its response as it is (a report, a file); an expired sign-in
+  // sends the person to sign in again.
+  async request(path, options = {}) {
     const headers = Object.assign({}, options.headers || {});
     if (this.token()) headers.Authorization = "Bearer " + this.token();
     if (options.json !== undefined) {
@@ -19,6 +21,10 @@ const Heartsease = {
       this.signOut("expired");
       throw new Error("Your sign-in has expired.");
     }
+    return response;
+  },
+  async api(path, options = {}) {
+    const response = await this.request(path, options);
     if (!response.ok) {
       let detail = response.statusText;
       try { detail = (await response.json()).detail || detail; } catch (e) { /* not JSON */ }
