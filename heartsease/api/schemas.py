@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, BeforeValidator, EmailStr, Field
 
 from heartsease.simulator.scenarios import SCENARIOS
 from heartsease.store.models import Role, SessionStatus
 
 ScenarioName = Literal[tuple(SCENARIOS)]  # type: ignore[valid-type]
+
+
+class Problem(BaseModel):
+    """Every error: what went wrong, in words a person can act on (for a request that
+    failed validation, FastAPI's list of what was wrong where)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+_PROBLEMS = {
+    400: "The body is not well-formed (JSON or form data that cannot be parsed).",
+    401: "Not signed in, or the sign-in has expired or was signed out.",
+    403: "Signed in, but this is not open to your role.",
+    404: "No such thing, or it is not yours to see (which of the two is not said).",
+    409: "It conflicts with the current state (say, a session already running).",
+    413: "Too large.",
+    422: "The request is not one this endpoint can act on; the detail says why.",
+    429: "Too many attempts; Retry-After says when to try again.",
+}
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
+
+
+# A date as the schema states it: pydantic would also take a number as seconds since 1970.
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error codes, each a :class:`Problem`."""
+    return {code: {"model": Problem, "description": _PROBLEMS[code]} for code in codes}
 
 
 class Token(BaseModel):
@@ -46,13 +81,13 @@ class SessionStart(BaseModel):
 
     source: Literal["simulated", "strap", "remote"] = "simulated"
     scenario: ScenarioName = "threat-then-soothe"  # type: ignore[valid-type]
-    seed: int = 0
+    seed: int = Field(0, strict=True)
     device: str | None = Field(None, max_length=200)
     protocol: Literal["srb", "resonance"] = "srb"
     stages: list[Literal["compassionate-imagery", "compassionate-letter"]] = []
-    practice_minutes: float | None = Field(None, ge=1, le=60)
-    pace_bpm: float | None = Field(None, ge=3, le=10)
-    speed: float = Field(1.0, ge=0.1, le=100.0)  # simulated only: faster than real time
+    practice_minutes: float | None = Field(None, ge=1, le=60, strict=True)
+    pace_bpm: float | None = Field(None, ge=3, le=10, strict=True)
+    speed: float = Field(1.0, ge=0.1, le=100.0, strict=True)  # simulated: faster than real
     client_id: str | None = None  # a clinician starting a session for an assigned client
 
 
@@ -84,12 +119,12 @@ class SessionDetail(SessionOut):
 
 class AnnotationIn(BaseModel):
     text: str = Field(min_length=1, max_length=500)
-    t_s: float | None = Field(None, ge=0)
+    t_s: float | None = Field(None, ge=0, strict=True)
 
 
 class RatingIn(BaseModel):
     scale: Literal["inner-critic", "shame", "self-compassion", "calm"]
-    value: int = Field(ge=0, le=10)
+    value: int = Field(ge=0, le=10, strict=True)
 
 
 class TrendDay(BaseModel):

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -31,9 +33,28 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, read back with its zone on every database: SQLite keeps no zone, and
+    a naive time reaches a browser as the viewer's local time."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect
+                             ) -> datetime | None:
+        if value is not None:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
-        dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+        dict[str, Any]: JSON, datetime: UTCDateTime()}
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:

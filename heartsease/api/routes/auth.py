@@ -12,11 +12,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
 from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep
-from heartsease.api.schemas import Token, UserOut
+from heartsease.api.schemas import Token, UserOut, problems
 from heartsease.api.security import create_token, verify_password
 from heartsease.store.models import User
 
-router = APIRouter(prefix="/api", tags=["auth"])
+router = APIRouter(prefix="/api", tags=["auth"], responses=problems(400, 401, 422))
 
 
 MAX_FAILED_SIGN_INS = 5  # per email and address, within FAILED_SIGN_IN_WINDOW_S
@@ -46,7 +46,7 @@ class SignInLimiter:
         self._failures[key].append(now)
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=problems(429))
 def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request,
             db: SessionDep, settings: SettingsDep) -> Token:
     limiter: SignInLimiter = request.app.state.sign_in_limiter

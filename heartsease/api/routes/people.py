@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from heartsease.api.deps import Admin, Clinician, CurrentUser, SessionDep
-from heartsease.api.schemas import AssignmentIn, UserCreate, UserOut
+from heartsease.api.schemas import AssignmentIn, UserCreate, UserOut, problems
 from heartsease.api.security import hash_password
 from heartsease.store.models import Assignment, Role, User
 from heartsease.store.repository import (
@@ -21,10 +21,10 @@ from heartsease.store.repository import (
     sessions_of,
 )
 
-router = APIRouter(prefix="/api", tags=["people"])
+router = APIRouter(prefix="/api", tags=["people"], responses=problems(400, 401, 403, 422))
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=problems(409))
 def create_user(body: UserCreate, db: SessionDep, admin: Admin) -> UserOut:
     user = User(email=body.email.lower(), name=body.name, role=body.role,
                 password_hash=hash_password(body.password))

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +26,7 @@ from heartsease.api.schemas import (
     SessionDetail,
     SessionOut,
     SessionStart,
+    problems,
 )
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.files import RecordingError, parse_rr_text
@@ -23,7 +34,8 @@ from heartsease.store import exports
 from heartsease.store.models import Annotation, Assignment, Role, SelfRating
 from heartsease.store.repository import audit, beats_of, events_of, sessions_of
 
-router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+router = APIRouter(prefix="/api/sessions", tags=["sessions"],
+                   responses=problems(400, 401, 404, 422))
 # Endpoints that touch a live session are ``async``: they run on the event loop that runs
 # the session, never on a worker thread.
 MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
@@ -33,7 +45,7 @@ def manager(request: Request):
     return request.app.state.sessions
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems(403, 409))
 async def start(body: SessionStart, request: Request, db: SessionDep,
                 user: CurrentUser) -> SessionOut:
     row = services.start_session(db, manager(request), user, body)
@@ -56,7 +68,8 @@ async def stop(session_id: str, request: Request, db: SessionDep,
 
 @router.get("")
 def list_sessions(request: Request, db: SessionDep, user: CurrentUser,
-                  client_id: str | None = None, limit: int = 100) -> list[SessionOut]:
+                  client_id: str | None = None,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[SessionOut]:
     if user.role is Role.CLIENT:
         clients = [user.id]
     elif user.role is Role.CLINICIAN:
@@ -69,7 +82,7 @@ def list_sessions(request: Request, db: SessionDep, user: CurrentUser,
         clients = []
     live = manager(request).is_live
     return [SessionOut(**services.session_out(r, live(r.id)))
-            for r in sessions_of(db, clients, limit=min(limit, 500))]
+            for r in sessions_of(db, clients, limit=limit)]
 
 
 @router.get("/{session_id}")
@@ -79,7 +92,7 @@ def detail(session_id: str, request: Request, db: SessionDep,
     return SessionDetail(**services.session_detail(db, row, manager(request).is_live(session_id)))
 
 
-@router.post("/{session_id}/annotations", status_code=201)
+@router.post("/{session_id}/annotations", status_code=201, responses=problems(403))
 async def annotate(session_id: str, body: AnnotationIn, request: Request, db: SessionDep,
              user: CurrentUser) -> dict[str, object]:
     if user.role is not Role.CLINICIAN:
@@ -95,7 +108,7 @@ async def annotate(session_id: str, body: AnnotationIn, request: Request, db: Se
     return {"t_s": t_s, "text": body.text, "live": running is not None}
 
 
-@router.post("/{session_id}/ratings", status_code=201)
+@router.post("/{session_id}/ratings", status_code=201, responses=problems(403))
 async def rate(session_id: str, body: RatingIn, request: Request, db: SessionDep,
          user: CurrentUser) -> dict[str, object]:
     row = services.visible_session(db, user, session_id)
@@ -107,7 +120,10 @@ async def rate(session_id: str, body: RatingIn, request: Request, db: SessionDep
     return {"t_s": t_s, "scale": body.scale, "value": body.value}
 
 
-@router.get("/{session_id}/export")
+@router.get("/{session_id}/export", response_class=Response, responses={
+    **problems(409), 200: {"description": "The beats as a file, in the format asked for.",
+                           "content": {"text/plain": {}, "text/csv": {},
+                                       "application/json": {}, "application/octet-stream": {}}}})
 def export(session_id: str, db: SessionDep, user: CurrentUser,
            format: Literal["rr", "csv", "json", "edf"] = "rr") -> Response:
     row = services.visible_session(db, user, session_id)
@@ -130,7 +146,9 @@ def export(session_id: str, db: SessionDep, user: CurrentUser,
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
-@router.get("/{session_id}/report")
+@router.get("/{session_id}/report", response_class=Response, responses={
+    200: {"description": "The session's report.",
+          "content": {"text/html": {}, "application/pdf": {}}}})
 def report(session_id: str, db: SessionDep, user: CurrentUser,
            format: Literal["html", "pdf"] = "html") -> Response:
     row = services.visible_session(db, user, session_id)
@@ -144,7 +162,7 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
     return Response(exports.report_html(header, beats, record), media_type="text/html")
 
 
-@router.post("/uploads", status_code=201)
+@router.post("/uploads", status_code=201, responses=problems(403, 413))
 async def upload(db: SessionDep, user: CurrentUser,
                  file: Annotated[UploadFile, File(description="An RR recording")],
                  protocol: Annotated[Literal["srb", "resonance"], Form()] = "srb",

@@ -8,19 +8,25 @@ from fastapi import APIRouter, HTTPException, status
 
 from heartsease.api import services
 from heartsease.api.deps import CurrentUser, SessionDep
-from heartsease.api.schemas import TrendDay
+from heartsease.api.schemas import IsoDate, TrendDay, problems
 from heartsease.store.models import Role
 from heartsease.store.repository import audit, can_see_client
 
-router = APIRouter(prefix="/api/clients", tags=["trends"])
+router = APIRouter(prefix="/api/clients", tags=["trends"], responses=problems(401, 404, 422))
 MAX_DAYS = 731
+# Far enough either way for any practice, near enough that the 60-day history before a
+# range and the day after it are still dates.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 
 
 @router.get("/{client_id}/trends")
 def client_trends(client_id: str, db: SessionDep, user: CurrentUser,
-                  start: date | None = None, end: date | None = None) -> list[TrendDay]:
+                  start: IsoDate | None = None, end: IsoDate | None = None) -> list[TrendDay]:
     if not can_see_client(db, user, client_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such client, or not yours to see.")
+    for day in (start, end):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise HTTPException(422, f"Choose dates from {FIRST_DAY} to {LAST_DAY}.")
     end = end or datetime.now(UTC).date()
     start = start or end - timedelta(days=59)
     if start > end or (end - start).days >= MAX_DAYS:

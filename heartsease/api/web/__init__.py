@@ -12,10 +12,12 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 STATIC = Path(__file__).with_name("static")
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
 PAGES = ("login", "breathe", "observe", "trends", "report")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,12 +46,18 @@ def mount(app: FastAPI) -> None:
         app.add_api_route(f"/{page}", _page(STATIC / f"{page}.html"), include_in_schema=False)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_exception_handler(HTTPException, _not_found_page)
+    app.add_exception_handler(HTTPException, _http_error)
 
 
-async def _not_found_page(request: Request, exc: Exception) -> Response:
-    """A person who follows a stale link gets a page that says so; the API keeps JSON."""
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """A person who follows a stale link gets a page that says so; the API keeps JSON. A
+    405 names every method the path takes (Starlette names only the first route's)."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = [method for method in _METHODS if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes)]
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
     if exc.status_code == 404 and not request.url.path.startswith("/api/") \
             and "text/html" in request.headers.get("accept", ""):
         return FileResponse(STATIC / "not-found.html", status_code=404, media_type="text/html")
