@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from heartsease.api import web
 from heartsease.api.demo import seed_demo
@@ -16,6 +19,8 @@ from heartsease.api.routes import auth, health, live, people, sessions, trends
 from heartsease.api.settings import Settings
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.repository import mark_interrupted
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,7 +47,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, people, sessions, trends, live, health):
         app.include_router(module.router)
     web.mount(app)
+    app.add_exception_handler(DataError, _unstorable)
     return app
+
+
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """The last guard for input the schema let through but the database refuses (a NUL in
+    an id, a number past the column's range): the sender's mistake, said as one."""
+    logger.warning("%s %s: refused what the database cannot store: %s", request.method,
+                   request.url.path, getattr(exc, "orig", exc))
+    return JSONResponse({"detail": "Some of what was sent cannot be stored (a control "
+                         "character, or a number out of range)."}, status_code=422)
 
 
 async def prepare_store(engine: Engine, settings: Settings) -> None:

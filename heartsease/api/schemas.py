@@ -6,12 +6,20 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, EmailStr, Field
+from pydantic import BaseModel, BeforeValidator, EmailStr, Field, StringConstraints
 
 from heartsease.simulator.scenarios import SCENARIOS
 from heartsease.store.models import Role, SessionStatus
 
 ScenarioName = Literal[tuple(SCENARIOS)]  # type: ignore[valid-type]
+
+
+# Text a person typed: line breaks and tabs, but no other control characters (PostgreSQL
+# cannot store NUL, and none of them belongs in a name or a note).
+PlainText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+
+
+RatingScale = Literal["inner-critic", "shame", "self-compassion", "calm"]
 
 
 class Problem(BaseModel):
@@ -64,7 +72,7 @@ class UserOut(BaseModel):
 
 class UserCreate(BaseModel):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     role: Role
     password: str = Field(min_length=10, max_length=200)
 
@@ -82,7 +90,7 @@ class SessionStart(BaseModel):
     source: Literal["simulated", "strap", "remote"] = "simulated"
     scenario: ScenarioName = "threat-then-soothe"  # type: ignore[valid-type]
     seed: int = Field(0, strict=True)
-    device: str | None = Field(None, max_length=200)
+    device: PlainText | None = Field(None, max_length=200)
     protocol: Literal["srb", "resonance"] = "srb"
     stages: list[Literal["compassionate-imagery", "compassionate-letter"]] = []
     practice_minutes: float | None = Field(None, ge=1, le=60, strict=True)
@@ -118,12 +126,12 @@ class SessionDetail(SessionOut):
 
 
 class AnnotationIn(BaseModel):
-    text: str = Field(min_length=1, max_length=500)
+    text: PlainText = Field(min_length=1, max_length=500)
     t_s: float | None = Field(None, ge=0, strict=True)
 
 
 class RatingIn(BaseModel):
-    scale: Literal["inner-critic", "shame", "self-compassion", "calm"]
+    scale: RatingScale
     value: int = Field(ge=0, le=10, strict=True)
 
 

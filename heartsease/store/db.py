@@ -7,6 +7,8 @@ synchronous commits, so a committed beat survives a crash of the process or the 
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,10 +43,32 @@ def make_engine(url: str | None = None) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=finite_json)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=finite_json)
+
+
+def finite_json(value: Any) -> str:
+    """JSON for a column. A measure that could not be computed (NaN, say, for RMSSD of a
+    flat series) is stored as null: JSON has no NaN, PostgreSQL refuses it, and a response
+    carrying one could not be sent.
+
+    >>> finite_json({"rmssd_ms": float("nan"), "beats": [800.0, float("inf")]})
+    '{"rmssd_ms": null, "beats": [800.0, null]}'
+    """
+    return json.dumps(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

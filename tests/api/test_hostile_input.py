@@ -37,3 +37,27 @@ def test_a_wrong_method_names_every_method_the_path_takes(client: TestClient) ->
     r = client.request("PUT", "/api/me")
     assert r.status_code == 405
     assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "DELETE"}
+
+
+def test_text_that_cannot_be_stored_is_refused_not_a_crash(client: TestClient,
+                                                           people) -> None:
+    """PostgreSQL cannot store NUL in text: a 500 there before, on every field of text."""
+    session = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
+    url = f"/api/sessions/{session.json()['id']}"
+    assert client.post(f"{url}/annotations", headers=people["clinician"],
+                       json={"text": "a\u0000b"}).status_code == 422
+    assert client.post("/api/users", headers=people["admin"], json={
+        "email": "nul@example.org", "name": "a\u0000b", "role": "client",
+        "password": "long enough password"}).status_code == 422
+    for path in ("/api/sessions/a%00b", "/api/sessions?client_id=a%00b",
+                 "/api/clients/a%00b/trends"):
+        assert client.get(path, headers=people["clinician"]).status_code < 500, path
+    # A flat recording (RMSSD 0, some measures NaN) named with a raw NUL, as httpx won't send.
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a\x00b.txt"\r\n\r\n'
+            + b"\n".join([b"800"] * 300) + b"\r\n--b--\r\n")
+    upload = client.post("/api/sessions/uploads", content=body, headers={
+        **people["client"], "Content-Type": "multipart/form-data; boundary=b"})
+    assert upload.status_code == 201, upload.text
+    assert upload.json()["source_detail"].startswith("ab.txt")
+    detail = client.get(f"/api/sessions/{upload.json()['id']}", headers=people["client"])
+    assert detail.status_code == 200  # its NaN measures stored and sent as null

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from heartsease.api import services
 from heartsease.api.deps import user_for_token
 from heartsease.api.live import RunningSession, SessionManager, hello
+from heartsease.api.schemas import PlainText, RatingScale
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
 from heartsease.store.models import (
@@ -153,9 +154,9 @@ class _SessionClock:
 
 class _ClientMessage(BaseModel):
     type: str = Field(pattern="^(rating|pause|resume|stop|annotation)$")
-    scale: str | None = Field(None, max_length=32)
+    scale: RatingScale | None = None
     value: int | None = Field(None, ge=0, le=10)
-    text: str | None = Field(None, max_length=500)
+    text: PlainText | None = Field(None, max_length=500)
 
 
 async def _receive(websocket: WebSocket, session_id: str, user: User, role: str,
@@ -203,7 +204,7 @@ class _Measurement(BaseModel):
 class _Gap(BaseModel):
     gap_start_s: float
     gap_end_s: float
-    reason: str = Field("link lost", max_length=200)
+    reason: PlainText = Field("link lost", max_length=200)
 
 
 @router.websocket("/api/sessions/{session_id}/ingest")

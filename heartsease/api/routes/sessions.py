@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import (
@@ -174,7 +175,7 @@ async def upload(db: SessionDep, user: CurrentUser,
     if len(raw) > MAX_UPLOAD_BYTES:
         raise HTTPException(413,
                             "That file is larger than 2 MB; split it into shorter recordings.")
-    name = file.filename or "upload"
+    name = re.sub(r"[\x00-\x1f\x7f]", "", file.filename or "")[:200] or "upload"
     try:
         recording = parse_rr_text(raw.decode("utf-8", errors="strict"), name)
     except UnicodeDecodeError:
