@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError
 from heartsease.api import web
 from heartsease.api.demo import seed_demo
 from heartsease.api.fanout import make_hub
+from heartsease.api.limits import make_sign_in_limiter
 from heartsease.api.live import SessionManager
 from heartsease.api.routes import auth, health, live, people, sessions, trends
 from heartsease.api.settings import Settings
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="heartsease", version="0.1.0", lifespan=lifespan,
                   description="HRV biofeedback for compassion-focused therapy.")
     app.state.settings = settings
-    app.state.sign_in_limiter = auth.SignInLimiter()
+    app.state.sign_in_limiter = make_sign_in_limiter(settings.redis_url)
     for module in (auth, people, sessions, trends, live, health):
         app.include_router(module.router)
     web.mount(app)

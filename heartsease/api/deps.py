@@ -9,9 +9,9 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from heartsease.api.security import user_id_from_token
+from heartsease.api.security import token_claims
 from heartsease.api.settings import Settings
-from heartsease.store.models import Role, User
+from heartsease.store.models import RevokedToken, Role, User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
 
@@ -37,8 +37,16 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def user_for_token(db: Session, settings: Settings, token: str) -> User | None:
-    user_id = user_id_from_token(token, settings.secret_key)
-    return None if user_id is None else db.get(User, user_id)
+    """The person a token signs in: signed by us, unexpired, not signed out, and not from
+    before the person's last "sign out everywhere"."""
+    claims = token_claims(token, settings.secret_key)
+    if claims is None or db.get(RevokedToken, claims.token_id) is not None:
+        return None
+    user = db.get(User, claims.user_id)
+    if user is None or (user.tokens_valid_after is not None
+                        and claims.issued_at < user.tokens_valid_after):
+        return None
+    return user
 
 
 def get_current_user(db: SessionDep, settings: SettingsDep,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -26,16 +27,31 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 def create_token(user_id: str, secret: str, minutes: int) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": user_id, "iat": now, "exp": now + timedelta(minutes=minutes),
+    # iat to the microsecond, so "sign out everywhere" refuses a token from earlier in the
+    # same second and accepts the next sign-in.
+    claims = {"sub": user_id, "iat": now.timestamp(), "exp": now + timedelta(minutes=minutes),
               "jti": uuid.uuid4().hex}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def user_id_from_token(token: str, secret: str) -> str | None:
-    """The user a valid, unexpired token names; ``None`` for anything else."""
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    token_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+def token_claims(token: str, secret: str) -> TokenClaims | None:
+    """What a validly signed, unexpired token says; ``None`` for anything else. Whether it
+    was revoked since is for the caller, who holds the database."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp"]})
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                            options={"require": ["exp", "iat", "sub", "jti"]})
     except jwt.PyJWTError:
         return None
-    sub = claims.get("sub")
-    return sub if isinstance(sub, str) else None
+    if not isinstance(claims["jti"], str):
+        return None
+    return TokenClaims(claims["sub"], claims["jti"],
+                       datetime.fromtimestamp(claims["iat"], UTC),
+                       datetime.fromtimestamp(claims["exp"], UTC))

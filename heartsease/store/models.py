@@ -89,6 +89,18 @@ class User(Base):
     pace_bpm: Mapped[float | None] = mapped_column(Float)
     pace_confidence: Mapped[str | None] = mapped_column(String(16))
     baselines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Tokens issued before this moment are refused ("sign out everywhere", an account closed
+    # by an administrator); None: every unexpired token counts.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column()
+
+
+class RevokedToken(Base):
+    """A token signed out before it expired. Kept until then, and then forgotten."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Assignment(Base):

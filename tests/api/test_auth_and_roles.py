@@ -6,12 +6,15 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import select, text
+from starlette.websockets import WebSocketDisconnect
 
+from heartsease.api.app import create_app
 from heartsease.api.demo import DEMO_PASSWORD
+from heartsease.api.limits import MAX_FAILED_SIGN_INS, SIGN_IN_PREFIX, RedisSignInLimiter
 from heartsease.api.security import create_token
 from heartsease.api.settings import DEVELOPMENT_SECRET, Settings
 from heartsease.store.models import AuditEntry
-from tests.api.conftest import me, sign_in
+from tests.api.conftest import me, sign_in, token_of
 
 
 def test_sign_in_and_tokens(client: TestClient) -> None:
@@ -29,6 +32,37 @@ def test_sign_in_and_tokens(client: TestClient) -> None:
     assert client.get("/api/me").status_code == 401
 
 
+def test_tokens_can_be_signed_out(client: TestClient, people) -> None:
+    phone, laptop = people["client"], sign_in(client, "client@example.org")
+    assert client.post("/api/auth/sign-out", headers=phone).status_code == 204
+    r = client.get("/api/me", headers=phone)
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+    assert client.get("/api/me", headers=laptop).status_code == 200  # only that token
+    with client.websocket_connect(f"/api/sessions/x/live?token={token_of(phone)}") as ws, \
+            pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 4403
+
+    # Everywhere: every token issued before, this one too; the next sign-in works.
+    assert client.post("/api/me/sign-out-everywhere", headers=laptop).status_code == 204
+    assert client.get("/api/me", headers=laptop).status_code == 401
+    assert me(client, sign_in(client, "client@example.org"))["role"] == "client"
+
+    # An administrator ends someone else's sign-ins (audited); nobody else may.
+    clinician_id = me(client, people["clinician"])["id"]
+    url = f"/api/users/{clinician_id}/sign-out-everywhere"
+    for who in ("other_clinician", "other_client"):
+        assert client.post(url, headers=people[who]).status_code == 403
+    assert client.get("/api/me", headers=people["clinician"]).status_code == 200
+    assert client.post(url, headers=people["admin"]).status_code == 204
+    assert client.get("/api/me", headers=people["clinician"]).status_code == 401
+    assert client.post("/api/users/nobody/sign-out-everywhere", headers=people["admin"]
+                       ).status_code == 404
+    with client.app.state.db() as db:
+        assert db.scalar(select(AuditEntry).where(AuditEntry.action == "revoke-tokens")
+                         ).object_id == clinician_id
+
+
 def test_password_guessing_is_slowed(client: TestClient) -> None:
     for _ in range(5):
         client.post("/api/auth/token", data={"username": "client@example.org",
@@ -38,6 +72,29 @@ def test_password_guessing_is_slowed(client: TestClient) -> None:
     assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 300
     assert "wait" in r.json()["detail"]
     sign_in(client, "clinician@example.org")  # another person is not held up
+
+
+def test_password_guessing_is_counted_across_workers(db_url: str, redis_url: str) -> None:
+    """Two workers sharing Redis count one guesser's failures together; with Redis away a
+    worker still counts its own."""
+    import redis
+
+    redis.Redis.from_url(redis_url).delete(
+        f"{SIGN_IN_PREFIX}testclient:client@example.org")
+    settings = Settings(database_url=db_url, redis_url=redis_url, demo_history_days=0)
+    with TestClient(create_app(settings)) as first, \
+            TestClient(create_app(settings.model_copy(update={"prepare_store": False}))) \
+            as second:
+        for worker in (first, second, first, second, first):
+            assert worker.post("/api/auth/token", data={
+                "username": "client@example.org", "password": "guess"}).status_code == 401
+        r = second.post("/api/auth/token", data={"username": "client@example.org",
+                                                  "password": DEMO_PASSWORD})
+        assert r.status_code == 429
+    away = RedisSignInLimiter("redis://127.0.0.1:1/0")
+    for _ in range(MAX_FAILED_SIGN_INS):
+        away.failed(("a@example.org", "x"), now=100.0)
+    assert away.retry_after_s(("a@example.org", "x"), now=160.0) == 240.0
 
 
 def test_settings_refuse_default_secrets_outside_development() -> None:

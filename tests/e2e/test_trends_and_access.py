@@ -4,6 +4,9 @@ phone's width) in Chromium."""
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
 
 from tests.e2e.conftest import screenshot
@@ -105,6 +108,25 @@ def test_error_pages_say_what_happened(server: str, browser: object) -> None:
         page.wait_for_url("**/breathe")
         page.goto(f"{server}/report?session=nothing-here")
         page.wait_for_selector("#error:has-text(\"isn't here\")")
+    finally:
+        context.close()
+
+
+def test_signing_out_ends_the_token_on_the_server(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = sign_in(context, server, "clinician@example.org")
+        page.wait_for_url("**/observe")
+        token = page.evaluate("sessionStorage.getItem('heartsease.token')")
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{server}/api/me", headers=headers).status_code == 200
+        page.click("nav >> text=Sign out")
+        page.wait_for_url("**/login")
+        for _ in range(50):  # the page does not wait for the sign-out request to land
+            if httpx.get(f"{server}/api/me", headers=headers).status_code == 401:
+                break
+            time.sleep(0.1)
+        assert httpx.get(f"{server}/api/me", headers=headers).status_code == 401
     finally:
         context.close()
 

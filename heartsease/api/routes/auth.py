@@ -4,46 +4,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict, deque
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep
+from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep, oauth2
+from heartsease.api.limits import SignInLimiter
 from heartsease.api.schemas import Token, UserOut, problems
-from heartsease.api.security import create_token, verify_password
-from heartsease.store.models import User
+from heartsease.api.security import create_token, token_claims, verify_password
+from heartsease.store.models import RevokedToken, User
 
 router = APIRouter(prefix="/api", tags=["auth"], responses=problems(400, 401, 422))
-
-
-MAX_FAILED_SIGN_INS = 5  # per email and address, within FAILED_SIGN_IN_WINDOW_S
-FAILED_SIGN_IN_WINDOW_S = 300.0
-
-
-class SignInLimiter:
-    """Failed sign-ins per (email, address) over a sliding window: password guessing slows
-    to a few tries every five minutes, while a person who mistypes is not locked out for
-    long. Kept per process (with several workers each counts its own)."""
-
-    def __init__(self) -> None:
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-
-    def retry_after_s(self, key: tuple[str, str], now: float) -> float:
-        failures = self._failures.get(key)
-        while failures and now - failures[0] > FAILED_SIGN_IN_WINDOW_S:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-            return 0.0
-        if len(failures) < MAX_FAILED_SIGN_INS:
-            return 0.0
-        return FAILED_SIGN_IN_WINDOW_S - (now - failures[0])
-
-    def failed(self, key: tuple[str, str], now: float) -> None:
-        self._failures[key].append(now)
 
 
 @router.post("/auth/token", responses=problems(429))
@@ -51,7 +25,7 @@ def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Requ
             db: SessionDep, settings: SettingsDep) -> Token:
     limiter: SignInLimiter = request.app.state.sign_in_limiter
     key = (form.username.lower(), request.client.host if request.client else "")
-    wait_s = limiter.retry_after_s(key, time.monotonic())
+    wait_s = limiter.retry_after_s(key, time.time())
     if wait_s > 0:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             f"Too many attempts. Please wait {math.ceil(wait_s / 60)} "
@@ -59,7 +33,7 @@ def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Requ
                             headers={"Retry-After": str(math.ceil(wait_s))})
     user = db.scalar(select(User).where(User.email == form.username.lower()))
     if user is None or not verify_password(form.password, user.password_hash):
-        limiter.failed(key, time.monotonic())
+        limiter.failed(key, time.time())
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "That email and password don't match an account.")
     return Token(access_token=create_token(user.id, settings.secret_key,
@@ -70,3 +44,22 @@ def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Requ
 @router.get("/me")
 def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.post("/auth/sign-out", status_code=204)
+def sign_out(token: Annotated[str, Depends(oauth2)], user: CurrentUser, db: SessionDep,
+             settings: SettingsDep) -> Response:
+    """This token stops working now, not when it expires (a shared or lost device)."""
+    claims = token_claims(token, settings.secret_key)
+    assert claims is not None  # CurrentUser has checked it
+    now = datetime.now(UTC)
+    db.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    db.add(RevokedToken(jti=claims.token_id, expires_at=claims.expires_at))
+    return Response(status_code=204)
+
+
+@router.post("/me/sign-out-everywhere", status_code=204)
+def sign_out_everywhere(user: CurrentUser) -> Response:
+    """Every token this person holds stops working, on every device (this one too)."""
+    user.tokens_valid_after = datetime.now(UTC)
+    return Response(status_code=204)

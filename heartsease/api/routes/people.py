@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
@@ -85,6 +86,19 @@ def delete_me(db: SessionDep, user: CurrentUser) -> Response:
                             "clinician's or administrator's account.")
     audit(db, user, "erase", "client", user.id, user.id)
     delete_client_data(db, user.id)
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/sign-out-everywhere", status_code=204,
+             responses=problems(404))
+def revoke_tokens(user_id: str, db: SessionDep, admin: Admin) -> Response:
+    """An administrator ends every sign-in of a person (a lost phone, someone who left)."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such person.")
+    user.tokens_valid_after = datetime.now(UTC)
+    audit(db, admin, "revoke-tokens", "user", user.id, user.id if user.role is Role.CLIENT
+          else None)
     return Response(status_code=204)
 
 

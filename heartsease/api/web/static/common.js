@@ -3,7 +3,14 @@
 
 const Heartsease = {
   token() { return sessionStorage.getItem("heartsease.token"); },
+  // Signing out by choice ends the token on the server too (keepalive: the request outlives
+  // the page); an expired one has nothing left to end.
   signOut(reason) {
+    const token = this.token();
+    if (token && !reason) {
+      fetch("/api/auth/sign-out", { method: "POST", keepalive: true,
+        headers: { Authorization: "Bearer " + token } }).catch(() => {});
+    }
     sessionStorage.removeItem("heartsease.token");
     location.href = "/login" + (reason ? "?reason=" + encodeURIComponent(reason) : "");
   },
