@@ -92,13 +92,14 @@ def make_sign_in_limiter(redis_url: str | None) -> SignInLimiter:
 
 class MessageRate:
     """A token bucket for one connection: ``per_s`` messages a second on average, bursts of
-    up to ``burst``. :meth:`allow` says whether the next message is within it.
+    up to ``burst``. :meth:`wait_s` counts a message in and says how long to hold it so
+    that the rate holds (0: at once).
 
     >>> rate = MessageRate(per_s=2, burst=3)
-    >>> [rate.allow(now=0.0) for _ in range(4)]
-    [True, True, True, False]
-    >>> rate.allow(now=0.5)
-    True
+    >>> [rate.wait_s(now=0.0) for _ in range(4)]
+    [0.0, 0.0, 0.0, 0.5]
+    >>> rate.wait_s(now=1.0)  # the held one went at 0.5; one more token by 1.0
+    0.0
     """
 
     def __init__(self, per_s: float, burst: float) -> None:
@@ -107,11 +108,9 @@ class MessageRate:
         self._tokens = burst
         self._at: float | None = None
 
-    def allow(self, now: float) -> bool:
+    def wait_s(self, now: float) -> float:
         if self._at is not None:
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.per_s)
         self._at = now
-        if self._tokens < 1.0:
-            return False
         self._tokens -= 1.0
-        return True
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.per_s

@@ -3,7 +3,16 @@ stay fixed whatever the fuzzer happens to generate next time."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from starlette.websockets import WebSocketDisconnect
+
+from heartsease.api.routes import live as live_routes
+from heartsease.store.models import Beat
+from tests.api.conftest import token_of
 
 
 def test_out_of_range_and_loosely_typed_values_are_refused(client: TestClient,
@@ -61,3 +70,56 @@ def test_text_that_cannot_be_stored_is_refused_not_a_crash(client: TestClient,
     assert upload.json()["source_detail"].startswith("ab.txt")
     detail = client.get(f"/api/sessions/{upload.json()['id']}", headers=people["client"])
     assert detail.status_code == 200  # its NaN measures stored and sent as null
+
+
+def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
+        client: TestClient, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held to the rate, then closed; what it had sent and was acknowledged is stored once,
+    and a reconnection resends the rest (as heartsease.remote does)."""
+    # Scaled down from 20/s, bursts of 600 and a minute, so the test takes two seconds.
+    monkeypatch.setattr(live_routes, "INGEST_PER_S", 50.0)
+    monkeypatch.setattr(live_routes, "INGEST_BURST", 20.0)
+    monkeypatch.setattr(live_routes, "INGEST_THROTTLE_LIMIT_S", 1.0)
+    r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
+    session_id = r.json()["id"]
+    url = f"/api/sessions/{session_id}/ingest?token={token_of(people['client'])}"
+    messages = [{"seq": i, "arrival_s": 0.8 * i, "hr_bpm": 75, "rr_ms": [800.0],
+                 "beat_times_s": [0.8 * i]} for i in range(1, 161)]
+    acknowledged = 0
+    started = time.monotonic()
+    with client.websocket_connect(url) as ws:
+        for m in messages:
+            ws.send_json(m)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                reply = ws.receive_json()
+                assert reply["kind"] == "ack"
+                acknowledged = reply["seq"]
+    elapsed_s = time.monotonic() - started
+    assert closed.value.code == 1008 and "faster than a strap" in closed.value.reason
+    # 20 at once, then 50 a second for the one second it may go on so: about 70 taken.
+    assert 50 <= acknowledged <= 130 and elapsed_s >= 0.9, (acknowledged, elapsed_s)
+    with client.websocket_connect(url) as ws:
+        for m in messages[acknowledged:]:
+            ws.send_json(m)
+            time.sleep(0.02)  # within the rate
+            assert ws.receive_json() == {"kind": "ack", "seq": m["seq"]}
+    client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
+    with client.app.state.db() as db:
+        seqs = db.scalars(select(Beat.seq).where(Beat.session_id == session_id)
+                          .order_by(Beat.seq)).all()
+    assert seqs == list(range(1, 161))
+
+
+def test_a_viewer_sending_a_flood_of_messages_is_closed(client: TestClient, people) -> None:
+    r = client.post("/api/sessions", headers=people["client"], json={
+        "source": "simulated", "scenario": "rest", "speed": 10})
+    url = f"/api/sessions/{r.json()['id']}/live?token={token_of(people['clinician'])}"
+    with client.websocket_connect(url) as ws:
+        for _ in range(40):  # twice the burst a person could want
+            ws.send_json({"type": "annotation", "text": "again"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
+    assert closed.value.code == 1008
+    client.post(f"/api/sessions/{r.json()['id']}/stop", headers=people["client"])

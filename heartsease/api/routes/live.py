@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from heartsease.api import services
 from heartsease.api.deps import user_for_token
+from heartsease.api.limits import MessageRate
 from heartsease.api.live import RunningSession, SessionManager, hello
 from heartsease.api.schemas import PlainText, RatingScale
 from heartsease.sensors.hrm import SensorContact
@@ -36,6 +38,13 @@ router = APIRouter(tags=["live"])
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_NOT_LIVE = 4404
 CLOSE_ELSEWHERE = 4409
+CLOSE_TOO_FAST = 1008  # policy violation
+# A strap sends about one message a second; a client back from an outage resends its
+# backlog (ten minutes of it at once), then is held to 20 a second until it has caught up.
+INGEST_PER_S, INGEST_BURST = 20.0, 600.0
+INGEST_THROTTLE_LIMIT_S = 60.0
+# A person watching or breathing sends a note, a rating, a pause: a few, now and then.
+VIEWER_PER_S, VIEWER_BURST = 2.0, 20.0
 HELLO_WAIT_S = 5.0  # for the worker running a session to welcome a viewer on another
 START_WAIT_S = 12.0  # for an active session to show up as running (starting, or announced)
 
@@ -105,11 +114,16 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, RuntimeError, WebSocketDisconnect):
             await receiver
+        flooded = receiver.done() and not receiver.cancelled() \
+            and receiver.exception() is None
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close()
+            if flooded:
+                await websocket.close(CLOSE_TOO_FAST, receiver.result())
+            else:
+                await websocket.close()
 
 
-async def _next_message(queue: asyncio.Queue[dict[str, Any]], receiver: asyncio.Task[None],
+async def _next_message(queue: asyncio.Queue[dict[str, Any]], receiver: asyncio.Task[str],
                         timeout_s: float | None) -> dict[str, Any] | None:
     """The next message for a viewer, or None once the viewer's side has closed."""
     getting = asyncio.ensure_future(queue.get())
@@ -160,12 +174,17 @@ class _ClientMessage(BaseModel):
 
 
 async def _receive(websocket: WebSocket, session_id: str, user: User, role: str,
-                   clock: _SessionClock) -> None:
+                   clock: _SessionClock) -> str:
+    """The viewer's messages, until they send too many: why the connection should close."""
     app = websocket.app
     hub = app.state.hub
+    rate = MessageRate(VIEWER_PER_S, VIEWER_BURST)
     while True:
+        raw = await websocket.receive_json()
+        if rate.wait_s(time.monotonic()) > 0:
+            return "too many messages; a person sends a few"  # the handler closes
         try:
-            message = _ClientMessage.model_validate(await websocket.receive_json())
+            message = _ClientMessage.model_validate(raw)
         except (ValidationError, ValueError):
             await websocket.send_json({"kind": "error", "detail": "not a message I know"})
             continue
@@ -239,9 +258,23 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
         # the last one, though its live coaching ended with the old process.
         chain_s = 0.0 if last is None else last.t_s
     offset: float | None = None
+    rate = MessageRate(INGEST_PER_S, INGEST_BURST)
+    throttled_since: float | None = None
     try:
         while True:
             raw = await websocket.receive_json()
+            # Faster than a strap: slowed to the rate (the sender waits, nothing is dropped),
+            # and after a minute of that, closed; the streamer resends what was not taken.
+            now = time.monotonic()
+            wait_s = rate.wait_s(now)
+            if wait_s > 0:
+                throttled_since = throttled_since or now
+                if now - throttled_since > INGEST_THROTTLE_LIMIT_S:
+                    await websocket.close(CLOSE_TOO_FAST, "sending faster than a strap can")
+                    return
+                await asyncio.sleep(wait_s)
+            else:
+                throttled_since = None
             try:
                 if isinstance(raw, dict) and "gap_start_s" in raw:
                     gap = _Gap.model_validate(raw)
