@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
@@ -24,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -130,6 +133,41 @@ async def strap(base: str, s: Session, seconds: float, seed: int) -> None:
         reader.cancel()
 
 
+async def flooder(ws_url: str, stop_at: float, answered: Any) -> None:
+    """A client stuck resending the same 16 beats as fast as the connection takes them
+    (duplicates, so its session never runs out), reconnecting whenever it is closed, until
+    ``stop_at``; the replies it got are counted in ``answered``."""
+    message = json.dumps({"seq": 1, "arrival_s": 12.8, "hr_bpm": 75, "rr_ms": [800.0] * 16,
+                          "beat_times_s": [0.8 * i for i in range(1, 17)]})
+    while time.monotonic() < stop_at:
+        try:
+            async with websockets.connect(ws_url, max_queue=None) as ws:
+                async def replies() -> None:
+                    with contextlib.suppress(websockets.ConnectionClosed):
+                        async for _ in ws:
+                            with answered.get_lock():
+                                answered.value += 1
+
+                reader = asyncio.create_task(replies())
+                while time.monotonic() < stop_at and not reader.done():
+                    await ws.send(message)
+                    await asyncio.sleep(0)
+                reader.cancel()
+        except (OSError, websockets.ConnectionClosed):
+            await asyncio.sleep(0.5)
+
+
+def flood_process(ws_urls: list[str], seconds: float, answered: Any) -> None:
+    """The flooders, in a process of their own: a client that floods spends its own CPU,
+    not the benchmark's (whose straps and viewers measure the latency)."""
+    stop_at = time.monotonic() + seconds
+
+    async def run() -> None:
+        await asyncio.gather(*(flooder(url, stop_at, answered) for url in ws_urls))
+
+    asyncio.run(run())
+
+
 async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
                  measure: bool) -> None:
     url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/live?token={token}"
@@ -151,14 +189,20 @@ async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
 
 
 async def step(base: str, clinician: str, sessions: list[Session], seconds: float,
-               pids: list[int]) -> dict[str, float]:
+               pids: list[int], flooding: list[Session]) -> dict[str, float]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        for s in sessions:  # created one by one: a clinic's sessions do not start at once
+        for s in sessions + flooding:  # one by one: a clinic's sessions do not start at once
             r = await http.post("/api/sessions", json={"source": "remote"},
                                 headers={"Authorization": f"Bearer {s.token}"})
             r.raise_for_status()
             s.session_id = r.json()["id"]
     stop = asyncio.Event()
+    answered = multiprocessing.Value("i", 0)
+    flood = multiprocessing.Process(target=flood_process, args=(
+        [base.replace("http", "ws") + f"/api/sessions/{s.session_id}/ingest?token={s.token}"
+         for s in flooding], seconds + 8, answered), daemon=True)
+    if flooding:
+        flood.start()
     straps = [asyncio.create_task(strap(base, s, seconds, i)) for i, s in enumerate(sessions)]
     await asyncio.sleep(6.0)  # each session starts with its first beat
     viewers = [asyncio.create_task(viewer(base, s, token, stop, measure))
@@ -172,12 +216,14 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
     await asyncio.sleep(2.0)  # the last beats reach the viewers
     stop.set()
     await asyncio.gather(*viewers, return_exceptions=True)
+    if flooding:
+        flood.join()
     for task in straps:
         if task.exception() is not None:
             print("  strap failed:", task.exception())
     cpu_end = resource.getrusage(resource.RUSAGE_SELF)
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        for s in sessions:
+        for s in sessions + flooding:
             await http.post(f"/api/sessions/{s.session_id}/stop",
                             headers={"Authorization": f"Bearer {s.token}"})
     sent = sum(len(s.sent_at) for s in sessions)
@@ -197,6 +243,7 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
             "p50_ms": float(np.percentile(steady, 50)),
             "p99_ms": float(np.percentile(steady, 99)), "max_ms": float(steady.max()),
             "p99_all_ms": float(np.percentile(latencies, 99)),
+            "flood_per_s": answered.value / elapsed,
             "bench_cpu_pct": 100 * (cpu_end.ru_utime + cpu_end.ru_stime - cpu_start.ru_utime
                                     - cpu_start.ru_stime) / elapsed,
             "memory": memory}
@@ -208,6 +255,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--sqlite", action="store_true", help="the embedded store instead")
+    parser.add_argument("--flood", type=int, default=0, metavar="K",
+                        help="run each step twice, the second time with K more clients "
+                        "sending beats as fast as the server takes them")
     args = parser.parse_args()
     print("latency: a beat leaving its strap to the clinician's view, in steady state; "
           "p99 all: including the minute every session and viewer connected at once")
@@ -215,35 +265,52 @@ def main() -> None:
           f"{'p99 all':>7} "
           f"{'unacked':>7} {'unseen':>7} {'bench CPU':>9}  server memory (MiB) over time")
     for n in args.sessions:
-        db_url = (f"sqlite:///{Path('/tmp/heartsease-bench.db')}" if args.sqlite else POSTGRES)
-        if args.sqlite:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"/tmp/heartsease-bench.db{suffix}").unlink(missing_ok=True)
-        clinician, sessions = prepare(db_url, n)
-        port = 8700 + n % 100
-        env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url, "HEARTSEASE_DEMO_DATA": "false"}
-        if args.workers > 1:
-            env["HEARTSEASE_REDIS_URL"] = REDIS
-        server = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
-                                   str(port), "--workers", str(args.workers)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(base + "/api/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            r = asyncio.run(step(base, clinician, sessions, args.seconds, [server.pid]))
-        finally:
-            server.terminate()
-            server.wait()
-        memory = " ".join(f"{m:.0f}" for _, m in r["memory"])
-        print(f"{r['sessions']:>8} {r['beats_per_s']:>8.0f} {r['p50_ms']:>7.1f} "
-              f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.0f} {r['p99_all_ms']:>7.0f} "
-              f"{r['unacknowledged']:>7} "
-              f"{r['unseen']:>7} {r['bench_cpu_pct']:>8.0f}%  {memory}", flush=True)
+        baseline = None
+        for flood in ([0, args.flood] if args.flood else [0]):
+            r = run_step(n, flood, args)
+            memory = " ".join(f"{m:.0f}" for _, m in r["memory"])
+            print(f"{r['sessions']:>8} {r['beats_per_s']:>8.0f} {r['p50_ms']:>7.1f} "
+                  f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.0f} {r['p99_all_ms']:>7.0f} "
+                  f"{r['unacknowledged']:>7} "
+                  f"{r['unseen']:>7} {r['bench_cpu_pct']:>8.0f}%  {memory}", flush=True)
+            if flood:
+                assert baseline is not None
+                print(f"{'':>8} with {flood} flooding client(s), each answered "
+                      f"{r['flood_per_s'] / flood:.0f} messages/s: the others' p50 "
+                      f"x{r['p50_ms'] / baseline['p50_ms']:.2f}, p99 "
+                      f"x{r['p99_ms'] / baseline['p99_ms']:.2f} of the run without",
+                      flush=True)
+            baseline = r
+
+
+def run_step(n: int, flood: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One step against a fresh server and database: ``n`` sessions, ``flood`` flooders."""
+    db_url = (f"sqlite:///{Path('/tmp/heartsease-bench.db')}" if args.sqlite else POSTGRES)
+    if args.sqlite:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"/tmp/heartsease-bench.db{suffix}").unlink(missing_ok=True)
+    clinician, everyone = prepare(db_url, n + flood)
+    sessions, flooding = everyone[:n], everyone[n:]
+    port = 8700 + n % 100
+    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url, "HEARTSEASE_DEMO_DATA": "false"}
+    if args.workers > 1:
+        env["HEARTSEASE_REDIS_URL"] = REDIS
+    server = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
+                               str(port), "--workers", str(args.workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        return asyncio.run(step(base, clinician, sessions, args.seconds, [server.pid],
+                                flooding))
+    finally:
+        server.terminate()
+        server.wait()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message
-from heartsease.coaching.events import Event
+from heartsease.api.limits import MessageRate
 from heartsease.coaching.loop import CoachingLoop, Source
 from heartsease.coaching.profile import ClientProfile
 from heartsease.coaching.session import CoachingSession
@@ -32,6 +32,7 @@ from heartsease.store.models import BreathingSession, SessionStatus, User, utcno
 from heartsease.store.repository import (
     FLUSH_EVERY_S,
     SessionRecorder,
+    events_of,
     finish_session,
     mark_interrupted,
 )
@@ -70,6 +71,9 @@ class RunningSession:
     task: asyncio.Task[None] | None = None
     extra_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     fed_seq: int = 0  # the last streamed beat handed to the coaching loop
+    # The streamed session's message budget, kept across its connections: reconnecting
+    # does not buy a sender a fresh burst.
+    ingest_rate: MessageRate | None = None
     last_metrics: dict[str, Any] | None = None
     last_state: str = "unknown"
     # What a viewer who joins late is shown first: the recent beats and what happened.
@@ -151,13 +155,14 @@ class SessionManager:
         return running
 
     async def _run(self, running: RunningSession) -> None:
-        events: list[Event] = []
+        n_beats = 0  # the record at the end is read back from the disk, so a long session
+        # holds no more in memory than a short one
         flusher = asyncio.create_task(self._flush_every(running.recorder))
         status = SessionStatus.STOPPED
         source_error: str | None = None
         try:
             async for event in running.loop.events():
-                events.append(event)
+                n_beats += event.kind == "beat"
                 running.recorder.add(event)
                 message = event.as_dict()
                 if event.kind == "metrics":
@@ -177,7 +182,7 @@ class SessionManager:
             for task in running.extra_tasks:
                 task.cancel()
             running.recorder.flush()
-            self._finish(running, events, status, source_error)
+            self._finish(running, n_beats, status, source_error)
             self.running.pop(running.session_id, None)
             self.hub.publish(running.session_id, {"kind": "closed"})
 
@@ -189,14 +194,14 @@ class SessionManager:
             if not await asyncio.to_thread(recorder.write, batch):
                 recorder.restore(batch)
 
-    def _finish(self, running: RunningSession, events: list[Event],
-                status: SessionStatus, source_error: str | None) -> None:
-        record = session_record(events)
+    def _finish(self, running: RunningSession, n_beats: int, status: SessionStatus,
+                source_error: str | None) -> None:
         session = running.loop.session
         with self.factory() as db, db.begin():
             row = db.get(BreathingSession, running.session_id)
             if row is None:
                 return
+            record = session_record(events_of(db, running.session_id), n_beats=n_beats)
             finish_session(db, row, status, record, source_error)
             client = db.get(User, row.client_id)
             if client is not None:

@@ -48,14 +48,15 @@ def _dicts(events: Sequence[Event | dict[str, Any]]) -> list[dict[str, Any]]:
     return [e if isinstance(e, dict) else e.as_dict() for e in events]
 
 
-def session_record(events: Sequence[Event | dict[str, Any]], include_phases: bool = False
-                   ) -> dict[str, Any]:
+def session_record(events: Sequence[Event | dict[str, Any]], include_phases: bool = False,
+                   n_beats: int | None = None) -> dict[str, Any]:
     """The whole session as one JSON-ready object, from its events (or their dicts).
 
     Keys: ``protocol``, ``duration_s``, ``n_beats``, ``ended``, ``steps``, ``metrics`` (every
     5-s update), ``states`` (segments), ``shifts``, ``backdrafts``, ``cues``,
     ``annotations``, ``gaps``, ``baseline``, ``resonance`` and ``summary``. Pacer phases are
-    left out unless asked for (a UI draws them; a record does not need them).
+    left out unless asked for (a UI draws them; a record does not need them). ``n_beats``
+    counts the beats where their events were not kept (a long live session's).
     """
     rows = _dicts(events)
 
@@ -69,7 +70,7 @@ def session_record(events: Sequence[Event | dict[str, Any]], include_phases: boo
         "protocol": None if started is None else started["protocol"],
         "pace_bpm": None if started is None else started["pace_bpm"],
         "duration_s": end_s,
-        "n_beats": len(of("beat")),
+        "n_beats": len(of("beat")) if n_beats is None else n_beats,
         "ended": None if ended is None else ended["reason"],
         "steps": of("step"),
         "metrics": of("metrics"),

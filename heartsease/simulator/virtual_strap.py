@@ -405,14 +405,16 @@ SPARE_S = 120.0
 
 def simulated_session_strap(
     scenario: str, pacer_schedule: Sequence[tuple[float, float | None]], clock: SimulatedClock,
-    seed: int = 0, resonance_bpm: float | None = None,
+    seed: int = 0, resonance_bpm: float | None = None, drops: Sequence[LinkDrop] = (),
 ) -> tuple[AsyncIterator[Measurement | Gap], asyncio.Task[None]]:
     """A scenario's person breathing with a session's pacer, on a virtual strap read through
-    the bleak reader: the source, and the strap's task (cancel it at the end)."""
+    the bleak reader (whose link goes down at ``drops``): the source, and the strap's task
+    (cancel it at the end)."""
     radio = VirtualRadio(clock)
     beats = simulate_following(scenario, [*pacer_schedule, (SPARE_S, None)], seed,
                                resonance_bpm)
-    strap = radio.add(VirtualStrap(beats, clock, name="heartsease simulated strap"))
+    strap = radio.add(VirtualStrap(beats, clock, name="heartsease simulated strap",
+                                   drops=list(drops)))
     task = asyncio.get_running_loop().create_task(strap.run())
     reader = StrapReader(strap.name, client_backend=radio.client_backend,
                          scanner_backend=radio.scanner_backend, clock=clock)

@@ -40,8 +40,8 @@ CLOSE_NOT_LIVE = 4404
 CLOSE_ELSEWHERE = 4409
 CLOSE_TOO_FAST = 1008  # policy violation
 # A strap sends about one message a second; a client back from an outage resends its
-# backlog (ten minutes of it at once), then is held to 20 a second until it has caught up.
-INGEST_PER_S, INGEST_BURST = 20.0, 600.0
+# backlog at 20 a second (ten minutes of it in half a minute), after a burst of one minute's.
+INGEST_PER_S, INGEST_BURST = 20.0, 60.0
 INGEST_THROTTLE_LIMIT_S = 60.0
 # A person watching or breathing sends a note, a rating, a pause: a few, now and then.
 VIEWER_PER_S, VIEWER_BURST = 2.0, 20.0
@@ -258,7 +258,11 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
         # the last one, though its live coaching ended with the old process.
         chain_s = 0.0 if last is None else last.t_s
     offset: float | None = None
-    rate = MessageRate(INGEST_PER_S, INGEST_BURST)
+    rate = running.ingest_rate if running is not None else None
+    if rate is None:
+        rate = MessageRate(INGEST_PER_S, INGEST_BURST)
+        if running is not None:
+            running.ingest_rate = rate
     throttled_since: float | None = None
     try:
         while True:
@@ -275,6 +279,7 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
                 await asyncio.sleep(wait_s)
             else:
                 throttled_since = None
+                await asyncio.sleep(0)  # a burst read from the buffer lets others go between
             try:
                 if isinstance(raw, dict) and "gap_start_s" in raw:
                     gap = _Gap.model_validate(raw)
