@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message
@@ -38,6 +39,7 @@ from heartsease.store.repository import (
 )
 
 log = logging.getLogger(__name__)
+FINISH_RETRY_S, FINISH_RETRY_MAX_S = 0.5, 10.0  # while the database is away at the end
 RECENT_EVENTS = 2000  # about twenty minutes of beats and what happened around them
 SWEEP_EVERY_S = 30.0  # with several workers: how often dead workers' sessions are closed
 RECENT_KINDS = {"beat", "step", "pacer", "state", "shift", "backdraft", "backdraft-eased",
@@ -157,7 +159,8 @@ class SessionManager:
     async def _run(self, running: RunningSession) -> None:
         n_beats = 0  # the record at the end is read back from the disk, so a long session
         # holds no more in memory than a short one
-        flusher = asyncio.create_task(self._flush_every(running.recorder))
+        stop_flushing = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_every(running.recorder, stop_flushing))
         status = SessionStatus.STOPPED
         source_error: str | None = None
         try:
@@ -178,18 +181,38 @@ class SessionManager:
             source_error = str(exc)
             self.hub.publish(running.session_id, {"kind": "source-error", "detail": str(exc)})
         finally:
-            flusher.cancel()
+            stop_flushing.set()
+            await flusher  # not cancelled: a write in progress must finish (or be restored)
             for task in running.extra_tasks:
                 task.cancel()
-            running.recorder.flush()
-            self._finish(running, n_beats, status, source_error)
+            await self._close_out(running, n_beats, status, source_error)
             self.running.pop(running.session_id, None)
             self.hub.publish(running.session_id, {"kind": "closed"})
 
-    async def _flush_every(self, recorder: SessionRecorder) -> None:
+    async def _close_out(self, running: RunningSession, n_beats: int, status: SessionStatus,
+                         source_error: str | None) -> None:
+        """The last beats and the session's record, written. While the database is away
+        they wait in memory and this tries again (a shutdown's cancel is the only way out)."""
+        delay_s = FINISH_RETRY_S
+        while True:
+            try:
+                if await asyncio.to_thread(running.recorder.flush):
+                    await asyncio.to_thread(self._finish, running, n_beats, status,
+                                            source_error)
+                    return
+            except OperationalError as exc:
+                log.warning("session %s ended while the database is unreachable (%s); its "
+                            "record will be written when it returns", running.session_id, exc)
+            await asyncio.sleep(delay_s)
+            delay_s = min(2 * delay_s, FINISH_RETRY_MAX_S)
+
+    async def _flush_every(self, recorder: SessionRecorder, stop: asyncio.Event) -> None:
         # Written in a worker thread: a commit must not hold up every other live session.
         while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FLUSH_EVERY_S)
+            if stop.is_set():
+                return
             batch = recorder.take()
             if not await asyncio.to_thread(recorder.write, batch):
                 recorder.restore(batch)

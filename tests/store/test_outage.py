@@ -1,18 +1,33 @@
-"""The database going away mid-session: the recorder keeps every beat in memory and writes
-them all, exactly once, when it returns."""
+"""The database going away mid-session, or as it ends: every beat waits in memory and is
+written, exactly once, when it returns."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import OperationalError
+import asyncio
+from collections.abc import AsyncIterator
 
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from heartsease.api.fanout import LocalHub
+from heartsease.api.live import SessionManager
 from heartsease.coaching.events import Beat as BeatEvent
+from heartsease.coaching.protocols import load_protocol
+from heartsease.coaching.session import CoachingSession
+from heartsease.sensors.source import Measurement
+from heartsease.simulator.scenarios import beats_as_source, simulate
+from heartsease.simulator.virtual_strap import SimulatedClock
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.models import Beat, BreathingSession, Role, User
 from heartsease.store.repository import SessionRecorder
 
 
-def test_ten_seconds_without_the_database_lose_nothing(db_url: str) -> None:
+def _store_that_can_go_away(db_url: str, source: str
+                            ) -> tuple[Engine, sessionmaker[Session], BreathingSession,
+                                       dict[str, bool]]:
+    """A store with one client's session, and a switch: while ``down["now"]`` every
+    statement fails as a dropped connection does."""
     engine = make_engine(db_url)
     migrate(engine)
     factory = session_factory(engine)
@@ -21,16 +36,23 @@ def test_ten_seconds_without_the_database_lose_nothing(db_url: str) -> None:
         db.add(user)
         db.flush()
         row = BreathingSession(client_id=user.id, protocol="srb", pace_bpm=6.0,
-                               source="remote")
+                               source=source)
         db.add(row)
         db.flush()
-        session_id = row.id
+        db.expunge(row)
     down = {"now": False}
 
     @event.listens_for(engine, "before_cursor_execute")
-    def refuse(*_: object) -> None:  # what a dropped connection looks like to the store
+    def refuse(*_: object) -> None:
         if down["now"]:
             raise OperationalError("INSERT", {}, ConnectionRefusedError("server closed"))
+
+    return engine, factory, row, down
+
+
+def test_ten_seconds_without_the_database_lose_nothing(db_url: str) -> None:
+    engine, factory, row, down = _store_that_can_go_away(db_url, "remote")
+    session_id = row.id
 
     now = {"s": 0.0}
     recorder = SessionRecorder(factory, session_id, clock=lambda: now["s"])
@@ -47,4 +69,41 @@ def test_ten_seconds_without_the_database_lose_nothing(db_url: str) -> None:
                             .order_by(Beat.seq)).all()
         assert list(stored) == list(range(1, seq + 1))
         assert db.scalar(select(func.count()).select_from(Beat)) == seq
+    engine.dispose()
+
+
+def test_a_session_ending_while_the_database_is_away_is_written_when_it_returns(
+        db_url: str) -> None:
+    engine, factory, row, down = _store_that_can_go_away(db_url, "simulated")
+
+    beats = simulate("rest", 90, seed=3)
+
+    async def source() -> AsyncIterator[Measurement]:
+        async for m in beats_as_source(beats):
+            await asyncio.sleep(0.001)
+            yield m
+        down["now"] = True  # the strap stops as the database goes
+
+    async def run() -> str:
+        manager = SessionManager(factory, LocalHub())
+        await manager.start_background()
+        session = CoachingSession(load_protocol("srb"), pace_bpm=6.0)
+        running = manager.start(row, session, source(), SimulatedClock(1000.0))
+        while not down["now"]:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.5)  # a few tries while it is away
+        assert not running.task.done()
+        down["now"] = False
+        await asyncio.wait_for(running.task, 30)
+        await manager.shutdown()
+        with factory() as db:
+            return db.get(BreathingSession, row.id).status.value
+
+    assert asyncio.run(run()) == "stopped"
+    with factory() as db:
+        stored = db.scalars(select(Beat.seq).where(Beat.session_id == row.id)
+                            .order_by(Beat.seq)).all()
+        assert list(stored) == list(range(1, beats.rr_ms.size + 1))
+        finished = db.get(BreathingSession, row.id)
+        assert finished.summary["n_beats"] == beats.rr_ms.size
     engine.dispose()
