@@ -43,6 +43,7 @@ def run_simulated(client: TestClient, people, **body: object) -> tuple[str, list
         own.send_json({"type": "rating", "scale": "inner-critic", "value": 7})
         hello = observer.receive_json()
         assert hello["kind"] == "hello" and hello["role"] == "observer"
+        received.extend(hello["recent"])  # what happened before the observer got in
         observer.send_json({"type": "annotation", "text": "compassionate imagery"})
         with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
                                       f"{token_of(people['clinician'])}") as second:
