@@ -1,6 +1,6 @@
 """Limits on what one sender may ask of the service: failed sign-ins per person and address
-(shared by every worker through Redis when there is one), and messages per second on one
-WebSocket connection."""
+(shared by every worker through Redis when there is one), and messages per second from one
+sender over a WebSocket (a streamed session, a viewer)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def make_sign_in_limiter(redis_url: str | None) -> SignInLimiter:
 
 
 class MessageRate:
-    """A token bucket for one connection: ``per_s`` messages a second on average, bursts of
+    """A token bucket for one sender: ``per_s`` messages a second on average, bursts of
     up to ``burst``. :meth:`wait_s` counts a message in and says how long to hold it so
     that the rate holds (0: at once).
 
