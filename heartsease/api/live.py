@@ -157,8 +157,9 @@ class SessionManager:
         return running
 
     async def _run(self, running: RunningSession) -> None:
-        n_beats = 0  # the record at the end is read back from the disk, so a long session
-        # holds no more in memory than a short one
+        # Only the beats are counted: the record at the end is read back from the disk, so a
+        # long session holds no more in memory than a short one.
+        n_beats = 0
         stop_flushing = asyncio.Event()
         flusher = asyncio.create_task(self._flush_every(running.recorder, stop_flushing))
         status = SessionStatus.STOPPED
