@@ -9,7 +9,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -510,8 +510,7 @@ def serve(
                       "of practice are prepared (a few seconds).")
     console.print(f"heartsease is at http://{host}:{port}/ (API documentation at /docs)")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=GRACEFUL_S, ws_max_size=WS_MAX_BYTES)
+        uvicorn.run(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
         return
     if not settings.redis_url:
         err_console.print("Cannot start: several workers share live sessions through Redis; "
@@ -522,8 +521,7 @@ def serve(
     engine.dispose()
     os.environ["HEARTSEASE_PREPARE_STORE"] = "false"
     uvicorn.run("heartsease.api.app:create_app", factory=True, workers=workers, host=host,
-                port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_S,
-                ws_max_size=WS_MAX_BYTES)
+                port=port, **UVICORN_OPTIONS)
 
 
 # On stop, viewers' connections get this long to close before the running sessions are
@@ -532,6 +530,11 @@ GRACEFUL_S = 5
 # The largest WebSocket message taken (a strap notification is under 300 bytes; a client's
 # note 500 characters): anything bigger closes the connection with 1009, message too big.
 WS_MAX_BYTES = 64 * 1024
+# Live messages are a few hundred bytes each: compressing them would cost the server more CPU
+# per viewer than the bytes it saves.
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "warning",
+                                   "timeout_graceful_shutdown": GRACEFUL_S,
+                                   "ws_max_size": WS_MAX_BYTES, "ws_per_message_deflate": False}
 
 
 def _signed(value: float | None, unit: str = "") -> str:

@@ -29,6 +29,7 @@ from heartsease.coaching.profile import ClientProfile
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.source import Clock, Gap, Measurement
+from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession, SessionStatus, User, utcnow
 from heartsease.store.repository import (
     FLUSH_EVERY_S,
@@ -89,11 +90,19 @@ class SessionManager:
         self.factory = factory
         self.hub = hub
         self.running: dict[str, RunningSession] = {}
+        # Every live session's rows go through one writer: a commit for all of them at a
+        # time, not one per session (see GroupCommitter).
+        self.writer = GroupCommitter(factory)
+        # One flush at a time, so a batch put back after a failed write stays ahead of
+        # what its session recorded since.
+        self._flushing = asyncio.Lock()
         self._announcer: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start_background(self) -> None:
         await self.hub.start(self.apply_control)
         self._announcer = asyncio.create_task(self._announce())
+        self._flusher = asyncio.create_task(self._flush_every())
 
     async def _announce(self) -> None:
         """Name this worker's sessions now and then; with several workers, also close the
@@ -149,7 +158,7 @@ class SessionManager:
               extra_tasks: list[asyncio.Task[Any]] | None = None) -> RunningSession:
         loop = CoachingLoop(source, session, clock)
         running = RunningSession(row.id, row.client_id, loop,
-                                 SessionRecorder(self.factory, row.id, store_beats=remote is None),
+                                 SessionRecorder(row.id, store_beats=remote is None),
                                  remote,
                                  extra_tasks=extra_tasks or [])
         running.task = asyncio.create_task(self._run(running))
@@ -160,8 +169,6 @@ class SessionManager:
         # Only the beats are counted: the record at the end is read back from the disk, so a
         # long session holds no more in memory than a short one.
         n_beats = 0
-        stop_flushing = asyncio.Event()
-        flusher = asyncio.create_task(self._flush_every(running.recorder, stop_flushing))
         status = SessionStatus.STOPPED
         source_error: str | None = None
         try:
@@ -182,8 +189,6 @@ class SessionManager:
             source_error = str(exc)
             self.hub.publish(running.session_id, {"kind": "source-error", "detail": str(exc)})
         finally:
-            stop_flushing.set()
-            await flusher  # not cancelled: a write in progress must finish (or be restored)
             for task in running.extra_tasks:
                 task.cancel()
             await self._close_out(running, n_beats, status, source_error)
@@ -197,7 +202,7 @@ class SessionManager:
         delay_s = FINISH_RETRY_S
         while True:
             try:
-                if await asyncio.to_thread(running.recorder.flush):
+                if await self.flush([running.recorder]):
                     await asyncio.to_thread(self._finish, running, n_beats, status,
                                             source_error)
                     return
@@ -207,16 +212,29 @@ class SessionManager:
             await asyncio.sleep(delay_s)
             delay_s = min(2 * delay_s, FINISH_RETRY_MAX_S)
 
-    async def _flush_every(self, recorder: SessionRecorder, stop: asyncio.Event) -> None:
-        # Written in a worker thread: a commit must not hold up every other live session.
+    async def _flush_every(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), FLUSH_EVERY_S)
-            if stop.is_set():
-                return
-            batch = recorder.take()
-            if not await asyncio.to_thread(recorder.write, batch):
-                recorder.restore(batch)
+            await asyncio.sleep(FLUSH_EVERY_S)
+            await self.flush([r.recorder for r in self.running.values()])
+
+    async def flush(self, recorders: list[SessionRecorder]) -> bool:
+        """Write what the recorders hold, all in one commit. While the database is away each
+        keeps its rows for a later flush; returns whether everything is on disk."""
+        async with self._flushing:
+            batches = [(r, batch) for r in recorders if any(batch := r.take())]
+            outcomes = await asyncio.gather(*(self.writer.write(*batch) for _, batch in batches),
+                                            return_exceptions=True)
+            on_disk = True
+            for (recorder, batch), outcome in zip(batches, outcomes, strict=True):
+                if isinstance(outcome, OperationalError):
+                    recorder.restore(batch)
+                    on_disk = False
+                elif isinstance(outcome, BaseException):
+                    # Refused, not delayed (its session was erased while it ran): writing
+                    # it again would fail again.
+                    log.error("session %s: %d beats and %d events refused by the store: %s",
+                              recorder.session_id, len(batch[0]), len(batch[1]), outcome)
+            return on_disk
 
     def _finish(self, running: RunningSession, n_beats: int, status: SessionStatus,
                 source_error: str | None) -> None:
@@ -257,6 +275,10 @@ class SessionManager:
             await self.stop(session_id)
         if self._announcer is not None:
             self._announcer.cancel()
+        if self._flusher is not None:
+            async with self._flushing:  # not in the middle of a write
+                self._flusher.cancel()
+        await self.writer.close()
         await self.hub.close()
 
 

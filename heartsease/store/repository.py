@@ -1,14 +1,12 @@
 """Reading and writing the store: who may see what, sessions and their beats, the audit log.
 
-Every function takes a SQLAlchemy session and leaves committing to the caller, except the
-:class:`SessionRecorder`, which owns its own short transactions so that a live session's
-beats reach the disk within a second of arriving.
+Every function takes a SQLAlchemy session and leaves committing to the caller (for live
+sessions, the group committer of ``store/group_commit.py``, which writes their beats within
+a second of arriving).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,8 +14,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from heartsease.coaching.events import Event
 from heartsease.signal.artifacts import ArtifactKind, detect_artifacts
@@ -38,7 +35,6 @@ from heartsease.store.models import (
 # Events a UI draws but a record does not need (the pacer's phase is recomputable from the
 # pacer events); everything else the loop emits is stored.
 NOT_STORED = {"pacer-phase", "beat"}
-log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.5
 
 
@@ -134,20 +130,16 @@ def delete_client_data(db: Session, client_id: str) -> None:
 
 
 class SessionRecorder:
-    """Writes one live session's events as they come: every raw beat and every stored event
-    committed within :data:`FLUSH_EVERY_S` of arriving (its owner flushes it on that timer).
+    """One live session's rows waiting to be written: every raw beat and every stored event.
+    Its owner takes them and commits them within :data:`FLUSH_EVERY_S` of arriving, and puts
+    them back when the database cannot be reached, so they are written by a later flush.
     """
 
-    def __init__(self, factory: sessionmaker[Session], session_id: str,
-                 clock: Any = time.monotonic, store_beats: bool = True) -> None:
-        self.factory = factory
+    def __init__(self, session_id: str, store_beats: bool = True) -> None:
         self.session_id = session_id
-        self.clock = clock
         self.store_beats = store_beats  # False where beats are stored as they arrive (ingest)
         self._beats: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
-        self.beats_written = 0
-        self.unreachable_since: float | None = None
 
     def add(self, event: Event) -> None:
         if event.kind == "beat":
@@ -160,19 +152,8 @@ class SessionRecorder:
             self._events.append({"session_id": self.session_id, "t_s": event.t_s,
                                  "kind": event.kind, "data": event.as_dict()})
 
-    def flush(self) -> bool:
-        """Commit what is buffered (beats first: they are what must never be lost). While the
-        database cannot be reached everything stays buffered, to be written by a later
-        flush; returns whether the buffer is on disk."""
-        batch = self.take()
-        written = self.write(batch)
-        if not written:
-            self.restore(batch)
-        return written
-
     def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """What is buffered, leaving the buffer empty: to be written by :meth:`write` in
-        another thread while new beats keep arriving here."""
+        """The beats and events waiting, leaving none: to be written while new ones arrive."""
         batch = (self._beats, self._events)
         self._beats, self._events = [], []
         return batch
@@ -180,28 +161,6 @@ class SessionRecorder:
     def restore(self, batch: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
         """Put back a batch that could not be written, ahead of what came since."""
         self._beats, self._events = batch[0] + self._beats, batch[1] + self._events
-
-    def write(self, batch: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> bool:
-        beats, events = batch
-        if not beats and not events:
-            return True
-        try:
-            with self.factory() as db, db.begin():
-                insert_beats(db, beats)
-                if events:
-                    db.execute(SessionEvent.__table__.insert(), events)
-        except OperationalError as exc:
-            if self.unreachable_since is None:
-                self.unreachable_since = self.clock()
-                log.warning("database unreachable, keeping session %s's beats in memory until "
-                            "it returns: %s", self.session_id, exc.orig or exc)
-            return False
-        if self.unreachable_since is not None:
-            log.warning("database back after %.1f s; %d buffered beats of session %s written",
-                        self.clock() - self.unreachable_since, len(beats), self.session_id)
-            self.unreachable_since = None
-        self.beats_written += len(beats)
-        return True
 
 
 def label_beats(db: Session, session_id: str) -> None:

@@ -54,21 +54,25 @@ def test_ten_seconds_without_the_database_lose_nothing(db_url: str) -> None:
     engine, factory, row, down = _store_that_can_go_away(db_url, "remote")
     session_id = row.id
 
-    now = {"s": 0.0}
-    recorder = SessionRecorder(factory, session_id, clock=lambda: now["s"])
-    seq = 0
-    for second in range(30):
-        down["now"] = 10 <= second < 20  # ten seconds without a database
-        for _ in range(2):
-            seq += 1
-            recorder.add(BeatEvent(second + seq / 10, seq, 800.0, second + 0.5, 75))
-        now["s"] = float(second + 1)
-        assert recorder.flush() is not down["now"]
+    async def run() -> int:
+        manager = SessionManager(factory, LocalHub())
+        recorder = SessionRecorder(session_id)
+        seq = 0
+        for second in range(30):
+            down["now"] = 10 <= second < 20  # ten seconds without a database
+            for _ in range(2):
+                seq += 1
+                recorder.add(BeatEvent(second + seq / 10, seq, 800.0, second + 0.5, 75))
+            assert await manager.flush([recorder]) is not down["now"]
+        await manager.writer.close()
+        return seq
+
+    sent = asyncio.run(run())
     with factory() as db:
         stored = db.scalars(select(Beat.seq).where(Beat.session_id == session_id)
                             .order_by(Beat.seq)).all()
-        assert list(stored) == list(range(1, seq + 1))
-        assert db.scalar(select(func.count()).select_from(Beat)) == seq
+        assert list(stored) == list(range(1, sent + 1))
+        assert db.scalar(select(func.count()).select_from(Beat)) == sent
     engine.dispose()
 
 

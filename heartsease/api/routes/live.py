@@ -32,7 +32,7 @@ from heartsease.store.models import (
     SessionStatus,
     User,
 )
-from heartsease.store.repository import audit, can_see_client, insert_beats, last_seq
+from heartsease.store.repository import audit, can_see_client, last_seq
 
 router = APIRouter(tags=["live"])
 CLOSE_NOT_ALLOWED = 4403
@@ -327,17 +327,12 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
                         m.arrival_s + offset, m.hr_bpm, tuple(rr for rr, _ in fresh),
                         tuple(t + offset for _, t in fresh), _contact(m.contact)))
                     running.fed_seq = next_seq + len(new) - 1
-                # Committed in a worker thread, so other sessions go on meanwhile.
-                await asyncio.to_thread(_store_beats, factory, rows)
+                # Committed with the other sessions' rows (one transaction for many).
+                await manager.writer.write(rows)
                 next_seq += len(new)
             await websocket.send_json({"kind": "ack", "seq": next_seq - 1})
     except WebSocketDisconnect:
         return
-
-
-def _store_beats(factory: Any, rows: list[dict[str, Any]]) -> None:
-    with factory() as db, db.begin():
-        insert_beats(db, rows)
 
 
 def _times_from(m: _Measurement) -> list[float]:
