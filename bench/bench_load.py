@@ -237,6 +237,8 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
     # that opens all its sessions at once is reported by the "all" column).
     ready = max(s.watched_from for s in sessions) + 2.0
     steady = latencies[pairs[:, 0] > ready]
+    if steady.size == 0:  # the viewers were still connecting when the straps stopped
+        steady = np.array([np.nan])
     elapsed = time.monotonic() - started
     return {"sessions": len(sessions), "beats_per_s": stored / seconds, "sent": sent,
             "unacknowledged": sent - stored, "unseen": unseen,

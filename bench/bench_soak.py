@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import resource
 import tempfile
 import time
@@ -92,8 +91,8 @@ async def soak(hours: float, n_drops: int, speed: float, seed: int) -> list[dict
 
     async def viewer() -> None:
         nonlocal sent_bytes
-        while True:
-            sent_bytes += len(json.dumps(await viewer_queue.get()))
+        while (outgoing := await viewer_queue.get()) is not None:
+            sent_bytes += len(outgoing.text)
 
     watching = asyncio.create_task(viewer())
     running = manager.start(row, session, source, clock, None, [strap_task])

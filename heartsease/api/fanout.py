@@ -18,7 +18,10 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
+
+from heartsease.store.db import finite_json
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]
@@ -31,6 +34,18 @@ LIVE_PREFIX = "heartsease:live:"  # one channel a session
 CONNECTING = "connecting to Redis"
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A live message and its JSON text, made once however many viewers it goes to."""
+
+    message: Message
+    text: str
+
+    @classmethod
+    def of(cls, message: Message) -> Outgoing:
+        return cls(message, finite_json(message))
+
+
 class LocalHub:
     """In-process fan-out: every subscriber of a session gets every message, in order."""
 
@@ -38,7 +53,7 @@ class LocalHub:
     distributed = False
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[Message]]] = defaultdict(set)
+        self._subscribers: dict[str, set[asyncio.Queue[Outgoing | None]]] = defaultdict(set)
         self._on_control: ControlHandler | None = None
 
     async def start(self, on_control: ControlHandler) -> None:
@@ -47,24 +62,26 @@ class LocalHub:
     async def close(self) -> None:
         self._on_control = None
 
-    def subscribe(self, session_id: str) -> asyncio.Queue[Message]:
-        queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=VIEWER_QUEUE)
+    def subscribe(self, session_id: str) -> asyncio.Queue[Outgoing | None]:
+        """A viewer's queue of the session's messages (``None`` is the viewer's own, to
+        wake it when it should stop: see :func:`put_dropping_oldest`)."""
+        queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize=VIEWER_QUEUE)
         self._subscribers[session_id].add(queue)
         return queue
 
-    def unsubscribe(self, session_id: str, queue: asyncio.Queue[Message]) -> None:
+    def unsubscribe(self, session_id: str, queue: asyncio.Queue[Outgoing | None]) -> None:
         self._subscribers[session_id].discard(queue)
         if not self._subscribers[session_id]:
             del self._subscribers[session_id]
 
-    def publish(self, session_id: str, message: Message) -> None:
-        self._deliver(session_id, message)
+    def publish(self, session_id: str, message: Message) -> Outgoing:
+        outgoing = Outgoing.of(message)
+        self._deliver(session_id, outgoing)
+        return outgoing
 
-    def _deliver(self, session_id: str, message: Message) -> None:
+    def _deliver(self, session_id: str, outgoing: Outgoing) -> None:
         for queue in list(self._subscribers.get(session_id, ())):
-            if queue.full():  # a stalled viewer loses its oldest message, never the store
-                queue.get_nowait()
-            queue.put_nowait(message)
+            put_dropping_oldest(queue, outgoing)
 
     def control(self, session_id: str, command: Message) -> None:
         """Hand ``command`` to the worker running the session (here, this one)."""
@@ -76,6 +93,13 @@ class LocalHub:
 
     def live_elsewhere(self, session_id: str) -> bool:
         return False
+
+
+def put_dropping_oldest(queue: asyncio.Queue[Any], item: Any) -> None:
+    """A stalled viewer loses its oldest message (never the store's copy)."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)
 
 
 class RedisHub(LocalHub):
@@ -104,9 +128,12 @@ class RedisHub(LocalHub):
         await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
         await super().close()
 
-    def publish(self, session_id: str, message: Message) -> None:
-        self._deliver(session_id, message)
-        self._post(LIVE_PREFIX + session_id, {"w": self.worker_id, "m": message})
+    def publish(self, session_id: str, message: Message) -> Outgoing:
+        outgoing = super().publish(session_id, message)
+        # {"w": ..., "m": message}, without making the message's JSON again
+        self._post_text(LIVE_PREFIX + session_id,
+                        f'{{"w":"{self.worker_id}","m":{outgoing.text}}}')
+        return outgoing
 
     def control(self, session_id: str, command: Message) -> None:
         super().control(session_id, command)  # the session may run here
@@ -121,10 +148,13 @@ class RedisHub(LocalHub):
                    for seen, sessions in self._elsewhere.values())
 
     def _post(self, channel: str, payload: Message) -> None:
+        self._post_text(channel, json.dumps(payload, default=str))
+
+    def _post_text(self, channel: str, text: str) -> None:
         if self.degraded not in (None, CONNECTING):
             return  # local viewers already have it; nothing piles up while Redis is away
         with contextlib.suppress(asyncio.QueueFull):
-            self._outbox.put_nowait((channel, json.dumps(payload, default=str)))
+            self._outbox.put_nowait((channel, text))
 
     def _down(self, exc: BaseException) -> None:
         if self.degraded is None:
@@ -188,7 +218,7 @@ class RedisHub(LocalHub):
             if self._on_control is not None:
                 self._on_control(payload["s"], payload["c"])
         else:
-            self._deliver(session_id, payload["m"])
+            self._deliver(session_id, Outgoing.of(payload["m"]))
 
 
 def make_hub(redis_url: str | None) -> LocalHub:

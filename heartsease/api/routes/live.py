@@ -18,11 +18,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from heartsease.api import services
 from heartsease.api.deps import user_for_token
+from heartsease.api.fanout import put_dropping_oldest
 from heartsease.api.limits import MessageRate
 from heartsease.api.live import RunningSession, SessionManager, hello
 from heartsease.api.schemas import PlainText, RatingScale
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
+from heartsease.store.db import finite_json
 from heartsease.store.models import (
     Annotation,
     Beat,
@@ -83,17 +85,21 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
     viewer = uuid.uuid4().hex
     running = manager.get(session_id)
     if running is not None:
-        await websocket.send_json(hello(running, role))
+        await websocket.send_text(finite_json(hello(running, role)))
     else:  # it runs on another worker: ask that worker for the story so far
         hub.control(session_id, {"type": "hello", "for": viewer, "role": role})
     clock = _SessionClock(running)
     receiver = asyncio.create_task(_receive(websocket, session_id, user, role, clock))
+    # The viewer leaving (a quiet session would not tell us) or flooding wakes the loop below.
+    receiver.add_done_callback(lambda _: put_dropping_oldest(queue, None))
     greeted = running is not None
     try:
         while True:
-            message = await _next_message(queue, receiver, None if greeted else HELLO_WAIT_S)
-            if message is None:
-                break  # the viewer left (a quiet session would not have told us)
+            outgoing = await (queue.get() if greeted
+                              else asyncio.wait_for(queue.get(), HELLO_WAIT_S))
+            if outgoing is None:
+                break
+            message = outgoing.message
             if message.get("kind") == "hello" and "for" in message:
                 if message["for"] != viewer or greeted:
                     continue  # another viewer's welcome
@@ -101,7 +107,7 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
             elif not greeted:
                 continue  # already in the story the welcome will bring
             clock.seen(message)
-            await websocket.send_json(message)
+            await websocket.send_text(outgoing.text)
             if message.get("kind") == "closed":
                 break
     except TimeoutError:
@@ -121,20 +127,6 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
                 await websocket.close(CLOSE_TOO_FAST, receiver.result())
             else:
                 await websocket.close()
-
-
-async def _next_message(queue: asyncio.Queue[dict[str, Any]], receiver: asyncio.Task[str],
-                        timeout_s: float | None) -> dict[str, Any] | None:
-    """The next message for a viewer, or None once the viewer's side has closed."""
-    getting = asyncio.ensure_future(queue.get())
-    done, _ = await asyncio.wait({getting, receiver}, timeout=timeout_s,
-                                 return_when=asyncio.FIRST_COMPLETED)
-    if getting in done:
-        return getting.result()
-    getting.cancel()
-    if not done:
-        raise TimeoutError
-    return None
 
 
 async def _until_live(manager: SessionManager, row: BreathingSession) -> bool:
