@@ -52,6 +52,7 @@ class Session:
     latencies_s: list[tuple[float, float]] = field(default_factory=list)  # (sent, latency)
     seen: set[int] = field(default_factory=set)
     watched_from: float = float("inf")  # when the clinician's view was welcomed
+    reconnects: int = 0  # of either viewer, after its connection was closed
 
 
 def prepare(db_url: str, clients: int) -> tuple[str, list[Session]]:
@@ -91,6 +92,19 @@ def rss_mib(pids: list[int]) -> float:
             except OSError:
                 pass
     return total / 1024
+
+
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds used so far by the server's processes (its workers included)."""
+    total = 0
+    for pid in pids:
+        for path in (f"/proc/{pid}/stat", *(f"/proc/{c}/stat" for c in _children(pid))):
+            try:
+                fields = Path(path).read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[str]:
@@ -170,22 +184,32 @@ def flood_process(ws_urls: list[str], seconds: float, answered: Any) -> None:
 
 async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
                  measure: bool) -> None:
+    """A page watching the session; like the observation room, it connects again when its
+    connection is closed (a worker too busy to welcome it in time closes it)."""
     url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/live?token={token}"
-    async with websockets.connect(url, max_queue=None) as ws:
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), 0.5)
-            except TimeoutError:
-                continue
-            if not measure:
-                continue
-            message = json.loads(raw)
-            if message.get("kind") == "hello":
-                s.watched_from = time.monotonic()
-            if message.get("kind") == "beat" and message["seq"] in s.sent_at:
-                s.seen.add(message["seq"])
-                sent = s.sent_at[message["seq"]]
-                s.latencies_s.append((sent, time.monotonic() - sent))
+    while not stop.is_set():
+        try:
+            async with websockets.connect(url, max_queue=None) as ws:
+                while not stop.is_set():
+                    try:
+                        raw = await asyncio.wait_for(ws.recv(), 0.5)
+                    except TimeoutError:
+                        continue
+                    if not measure:
+                        continue
+                    message = json.loads(raw)
+                    if message.get("kind") == "hello":
+                        # After a reconnection, what was missed comes in the welcome.
+                        s.seen.update(e["seq"] for e in message.get("recent", ())
+                                      if e.get("kind") == "beat")
+                        s.watched_from = min(s.watched_from, time.monotonic())
+                    if message.get("kind") == "beat" and message["seq"] in s.sent_at:
+                        s.seen.add(message["seq"])
+                        sent = s.sent_at[message["seq"]]
+                        s.latencies_s.append((sent, time.monotonic() - sent))
+        except (OSError, websockets.ConnectionClosed):
+            s.reconnects += 1
+            await asyncio.sleep(1.0)
 
 
 async def step(base: str, clinician: str, sessions: list[Session], seconds: float,
@@ -209,6 +233,7 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
                for s in sessions for token, measure in ((s.token, False), (clinician, True))]
     memory = []
     cpu_start = resource.getrusage(resource.RUSAGE_SELF)
+    server_cpu_start = cpu_s(pids)
     started = time.monotonic()
     while not all(t.done() for t in straps):
         memory.append((time.monotonic() - started, rss_mib(pids)))
@@ -222,6 +247,7 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
         if task.exception() is not None:
             print("  strap failed:", task.exception())
     cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+    server_cpu = cpu_s(pids) - server_cpu_start
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         for s in sessions + flooding:
             await http.post(f"/api/sessions/{s.session_id}/stop",
@@ -246,6 +272,9 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
             "p99_ms": float(np.percentile(steady, 99)), "max_ms": float(steady.max()),
             "p99_all_ms": float(np.percentile(latencies, 99)),
             "flood_per_s": answered.value / elapsed,
+            "ready_s": ready - 2.0 - started,
+            "reconnects": sum(s.reconnects for s in sessions),
+            "server_cpu_pct": 100 * server_cpu / elapsed,
             "bench_cpu_pct": 100 * (cpu_end.ru_utime + cpu_end.ru_stime - cpu_start.ru_utime
                                     - cpu_start.ru_stime) / elapsed,
             "memory": memory}
@@ -263,9 +292,13 @@ def main() -> None:
     args = parser.parse_args()
     print("latency: a beat leaving its strap to the clinician's view, in steady state; "
           "p99 all: including the minute every session and viewer connected at once")
+    print("ready: seconds from the straps' start until the last viewer was welcomed; CPU: "
+          "percent of one core, the server's processes and the benchmark's own")
     print(f"{'sessions':>8} {'beats/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
           f"{'p99 all':>7} "
-          f"{'unacked':>7} {'unseen':>7} {'bench CPU':>9}  server memory (MiB) over time")
+          f"{'unacked':>7} {'unseen':>7} {'ready s':>7} {'reconn':>6} {'server CPU':>10} "
+          f"{'bench CPU':>9}"
+          "  server memory (MiB) over time")
     for n in args.sessions:
         baseline = None
         for flood in ([0, args.flood] if args.flood else [0]):
@@ -274,7 +307,9 @@ def main() -> None:
             print(f"{r['sessions']:>8} {r['beats_per_s']:>8.0f} {r['p50_ms']:>7.1f} "
                   f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.0f} {r['p99_all_ms']:>7.0f} "
                   f"{r['unacknowledged']:>7} "
-                  f"{r['unseen']:>7} {r['bench_cpu_pct']:>8.0f}%  {memory}", flush=True)
+                  f"{r['unseen']:>7} {r['ready_s']:>7.0f} {r['reconnects']:>6} "
+                  f"{r['server_cpu_pct']:>9.0f}% "
+                  f"{r['bench_cpu_pct']:>8.0f}%  {memory}", flush=True)
             if flood:
                 assert baseline is not None
                 print(f"{'':>8} with {flood} flooding client(s), each answered "

@@ -1,24 +1,28 @@
 """The coaching loop: a source, a clock and a :class:`CoachingSession`, as one async task.
 
 :class:`CoachingLoop` runs a live session: it reads the source (a strap, the simulator's
-virtual strap, or a recording replayed in real time), ticks the session on the clock so the
-protocol moves on and the pacer keeps its rhythm even when no beat arrives, and yields one
-stream of events. :func:`replay_session` runs the same session over a source as fast as it
-can deliver, with time taken from the beats themselves: deterministic, for ``heartsease
-replay`` and for tests.
+virtual strap, or a recording replayed in real time), wakes the session on the clock when
+its next step, cue or pacer phase is due, so the protocol moves on and the pacer keeps its
+rhythm even when no beat arrives, and yields one stream of events. :func:`replay_session`
+runs the same session over a source as fast as it can deliver, with time taken from the
+beats themselves: deterministic, for ``heartsease replay`` and for tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator
 
 from heartsease.coaching.events import Event
 from heartsease.coaching.session import CoachingSession
 from heartsease.sensors.source import Clock, Gap, Measurement, MonotonicClock
 
-TICK_S = 0.1
+# The clock wakes a session when its next event is due (a thousand live sessions polling
+# ten times a second would cost a server more than their beats); this only bounds how late
+# a wake-up could be if a change of schedule were missed.
+TICK_MAX_S = 1.0
 
 Source = AsyncIterator[Measurement | Gap]
 
@@ -50,13 +54,13 @@ class CoachingLoop:
         source: Source,
         session: CoachingSession,
         clock: Clock | None = None,
-        tick_s: float = TICK_S,
     ) -> None:
         self.source = source
         self.session = session
         self.clock = clock or MonotonicClock()
-        self.tick_s = tick_s
         self._queue: asyncio.Queue[Event | BaseException | None] = asyncio.Queue()
+        self._ticker: asyncio.Task[None] | None = None
+        self._tick_at_s = math.inf  # session time the ticker sleeps until
 
     def now_s(self) -> float:
         """Session time now."""
@@ -74,17 +78,24 @@ class CoachingLoop:
     def stop(self) -> None:
         self._put(self.session.finish(self.now_s(), "stopped"))
 
-    def _put(self, events: list[Event]) -> None:
+    def _put(self, events: list[Event], from_ticker: bool = False) -> None:
         for e in events:
             self._queue.put_nowait(e)
         if self.session.ended:
             self._queue.put_nowait(None)
+        elif not from_ticker and self._ticker is not None \
+                and self.session.next_due_s() < self._tick_at_s:
+            # A resume, or a pacer slowed by the backdraft guard, brought the next phase
+            # forward: the ticker sleeps again, until then.
+            self._ticker.cancel()
+            self._ticker = asyncio.create_task(self._tick())
 
     async def events(self) -> AsyncIterator[Event]:
         """The session's events as they happen, until it ends."""
         self.session.origin_s = self.clock.now()
         self._put(self.session.start(0.0))
-        tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._tick())]
+        reader = asyncio.create_task(self._read())
+        self._ticker = asyncio.create_task(self._tick())
         try:
             while True:
                 item = await self._queue.get()
@@ -94,6 +105,8 @@ class CoachingLoop:
                     raise item
                 yield item
         finally:
+            tasks = [reader, self._ticker]
+            self._ticker = None
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -116,5 +129,7 @@ class CoachingLoop:
 
     async def _tick(self) -> None:
         while not self.session.ended:
-            self._put(self.session.tick(self.now_s()))
-            await self.clock.sleep(self.tick_s)
+            self._put(self.session.tick(self.now_s()), from_ticker=True)
+            now = self.now_s()
+            self._tick_at_s = min(self.session.next_due_s(), now + TICK_MAX_S)
+            await self.clock.sleep(self._tick_at_s - now)

@@ -70,6 +70,7 @@ SHIFT_LOOKBACK_S = 300.0
 ONSET_FALL_SHARE = 0.25
 REFLECTION_EVERY_S = 180.0
 SIGNAL_CUE_EVERY_S = 60.0
+PACER_LOOKAHEAD_S = 30.0  # longer than any part of a breath (20 s at 3/min, all in)
 
 CUE_GROUNDING = ("Let's slow right down. Feel your feet on the floor and the chair holding "
                  "you. You are safe here.")
@@ -188,6 +189,22 @@ class CoachingSession:
         """Advance session time to ``t_s``: steps, cues and pacer phases up to then."""
         self._advance(t_s)
         return self._drain()
+
+    def next_due_s(self) -> float:
+        """Session time of the next event that time alone brings (the step's end, a cue, the
+        pacer's next phase), or infinity while paused or ended: a live loop sleeps until
+        then rather than polling."""
+        step = self.step
+        if self.ended or self.paused or step is None:
+            return math.inf
+        due = self.step_start_s + step.seconds
+        if self._cue_index < len(step.cues):
+            due = min(due, self.step_start_s + step.cues[self._cue_index].at_s)
+        if self.pacer is not None:
+            ahead = self.pacer.transitions(self.now_s, self.now_s + PACER_LOOKAHEAD_S)
+            if ahead:
+                due = min(due, ahead[0][0])
+        return due
 
     def measurement(self, m: Measurement) -> list[ev.Event]:
         """A strap notification (times on the source clock)."""

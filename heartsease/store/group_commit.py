@@ -69,7 +69,7 @@ class GroupCommitter:
         write = _Write(beats, events, asyncio.get_running_loop().create_future())
         self._pending.append(write)
         self._wake.set()
-        await asyncio.shield(write.done)  # a caller that leaves does not cancel the others
+        await write.done  # a caller that leaves cancels only its own future
 
     async def close(self) -> None:
         """Finish what was handed in (the commit running included), then stop."""
