@@ -114,7 +114,7 @@ def _children(pid: int) -> list[str]:
         return []
 
 
-async def strap(base: str, s: Session, seconds: float, seed: int) -> None:
+async def strap(base: str, s: Session, seconds: float, seed: int, delay_s: float) -> None:
     """One strap: an RR series (resting heart with slow breathing) sent beat by beat in real
     time, each beat's send time kept for the latency."""
     rng = np.random.default_rng(seed)
@@ -130,8 +130,7 @@ async def strap(base: str, s: Session, seconds: float, seed: int) -> None:
                     s.acknowledged = max(s.acknowledged, reply["seq"])
 
         reader = asyncio.create_task(acks())
-        # Sessions start when people do, not in lockstep: spread over the first 5 s.
-        start = time.monotonic() + rng.uniform(0, 5)
+        start = time.monotonic() + delay_s
         beat_s = 0.0
         for i, value in enumerate(rr, start=1):
             beat_s += value / 1000
@@ -183,10 +182,11 @@ def flood_process(ws_urls: list[str], seconds: float, answered: Any) -> None:
 
 
 async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
-                 measure: bool) -> None:
-    """A page watching the session; like the observation room, it connects again when its
-    connection is closed (a worker too busy to welcome it in time closes it)."""
+                 measure: bool, delay_s: float) -> None:
+    """A page watching the session from ``delay_s``; like the observation room, it connects
+    again when its connection is closed (a worker too busy to welcome it in time closes it)."""
     url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/live?token={token}"
+    await asyncio.sleep(delay_s)
     while not stop.is_set():
         try:
             async with websockets.connect(url, max_queue=None) as ws:
@@ -213,7 +213,7 @@ async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
 
 
 async def step(base: str, clinician: str, sessions: list[Session], seconds: float,
-               pids: list[int], flooding: list[Session]) -> dict[str, float]:
+               pids: list[int], flooding: list[Session], ramp_s: float) -> dict[str, float]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         for s in sessions + flooding:  # one by one: a clinic's sessions do not start at once
             r = await http.post("/api/sessions", json={"source": "remote"},
@@ -227,10 +227,14 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
          for s in flooding], seconds + 8, answered), daemon=True)
     if flooding:
         flood.start()
-    straps = [asyncio.create_task(strap(base, s, seconds, i)) for i, s in enumerate(sessions)]
-    await asyncio.sleep(6.0)  # each session starts with its first beat
-    viewers = [asyncio.create_task(viewer(base, s, token, stop, measure))
-               for s in sessions for token, measure in ((s.token, False), (clinician, True))]
+    # Sessions start when people do, one after another over the ramp, and their client and
+    # clinician open their pages once it runs (it starts with its first beat).
+    delays = np.random.default_rng(0).uniform(0, ramp_s, len(sessions))
+    straps = [asyncio.create_task(strap(base, s, seconds, i, delays[i]))
+              for i, s in enumerate(sessions)]
+    viewers = [asyncio.create_task(viewer(base, s, token, stop, measure, delays[i] + 3.0))
+               for i, s in enumerate(sessions)
+               for token, measure in ((s.token, False), (clinician, True))]
     memory = []
     cpu_start = resource.getrusage(resource.RUSAGE_SELF)
     server_cpu_start = cpu_s(pids)
@@ -259,8 +263,8 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
                  if t > s.watched_from and seq not in s.seen)
     pairs = np.array([x for s in sessions for x in s.latencies_s])
     latencies = pairs[:, 1] * 1000
-    # Steady state: once every viewer has connected (the connection storm of a benchmark
-    # that opens all its sessions at once is reported by the "all" column).
+    # Steady state: once every viewer has joined (the ramp, while sessions start and their
+    # pages connect, is in the "all" column).
     ready = max(s.watched_from for s in sessions) + 2.0
     steady = latencies[pairs[:, 0] > ready]
     if steady.size == 0:  # the viewers were still connecting when the straps stopped
@@ -285,6 +289,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--ramp", type=float, default=20.0, metavar="S",
+                        help="sessions start one after another over S seconds (default 20)")
     parser.add_argument("--sqlite", action="store_true", help="the embedded store instead")
     parser.add_argument("--flood", type=int, default=0, metavar="K",
                         help="run each step twice, the second time with K more clients "
@@ -344,7 +350,7 @@ def run_step(n: int, flood: int, args: argparse.Namespace) -> dict[str, Any]:
             except httpx.HTTPError:
                 time.sleep(0.2)
         return asyncio.run(step(base, clinician, sessions, args.seconds, [server.pid],
-                                flooding))
+                                flooding, args.ramp))
     finally:
         server.terminate()
         server.wait()
