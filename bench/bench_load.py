@@ -3,13 +3,16 @@ watched by its client and by a clinician, against a real ``heartsease serve``.
 
 Run (PostgreSQL and Redis on 127.0.0.1, as on this project's machines)::
 
-    python bench/bench_load.py --sessions 50 200 500 1000 --seconds 60 --workers 2
+    python bench/bench_load.py --sessions 50 200 500 1000 --seconds 150 --workers 2
 
-For each step it prints the sessions, beats/s stored, the latency from a beat leaving its
-strap to its arrival at the clinician's page (p50, p99, max), beats lost (sent but never
-acknowledged as stored, and stored but never seen by the clinician), and the server's memory
-over time. The strap side and the server share this machine's cores, so the figures are a
-floor for what the server alone would do; the benchmark's own CPU time is printed too.
+Sessions start one after another over ``--ramp`` seconds, and each one's two pages join as
+it starts. For each step it prints the sessions, beats/s stored, the latency from a beat
+leaving its strap to its arrival at the clinician's page (p50, p99, max) once every page
+has joined, and over the whole run; beats lost (sent but never acknowledged as stored, and
+stored but never seen by the clinician); when the last page was welcomed and how often pages
+had to connect again; the CPU of the server's processes and of the benchmark; and the
+server's memory over time. The strap side and the server share this machine's cores, so
+the figures are a floor for what the server alone would do.
 """
 
 from __future__ import annotations
@@ -297,7 +300,7 @@ def main() -> None:
                         "sending beats as fast as the server takes them")
     args = parser.parse_args()
     print("latency: a beat leaving its strap to the clinician's view, in steady state; "
-          "p99 all: including the minute every session and viewer connected at once")
+          "p99 all: including the ramp, while sessions start and their viewers join")
     print("ready: seconds from the straps' start until the last viewer was welcomed; CPU: "
           "percent of one core, the server's processes and the benchmark's own")
     print(f"{'sessions':>8} {'beats/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
