@@ -125,6 +125,7 @@ async def strap(base: str, s: Session, seconds: float, seed: int, delay_s: float
     t = np.arange(n)
     rr = 850 + 60 * np.sin(2 * np.pi * t / 10 + rng.uniform(0, 6)) + rng.normal(0, 15, n)
     ws_url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/ingest?token={s.token}"
+    await asyncio.sleep(delay_s)  # a person starts a session, then their strap connects
     async with websockets.connect(ws_url, max_queue=None) as ws:
         async def acks() -> None:
             async for raw in ws:
@@ -133,7 +134,7 @@ async def strap(base: str, s: Session, seconds: float, seed: int, delay_s: float
                     s.acknowledged = max(s.acknowledged, reply["seq"])
 
         reader = asyncio.create_task(acks())
-        start = time.monotonic() + delay_s
+        start = time.monotonic()
         beat_s = 0.0
         for i, value in enumerate(rr, start=1):
             beat_s += value / 1000
@@ -264,7 +265,7 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
     # Beats sent once the clinician was watching that never reached them.
     unseen = sum(1 for s in sessions for seq, t in s.sent_at.items()
                  if t > s.watched_from and seq not in s.seen)
-    pairs = np.array([x for s in sessions for x in s.latencies_s])
+    pairs = np.array([x for s in sessions for x in s.latencies_s]).reshape(-1, 2)
     latencies = pairs[:, 1] * 1000
     # Steady state: once every viewer has joined (the ramp, while sessions start and their
     # pages connect, is in the "all" column).
@@ -272,6 +273,8 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
     steady = latencies[pairs[:, 0] > ready]
     if steady.size == 0:  # the viewers were still connecting when the straps stopped
         steady = np.array([np.nan])
+    if latencies.size == 0:  # no clinician saw a beat
+        latencies = np.array([np.nan])
     elapsed = time.monotonic() - started
     return {"sessions": len(sessions), "beats_per_s": stored / seconds, "sent": sent,
             "unacknowledged": sent - stored, "unseen": unseen,
