@@ -6,25 +6,14 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.group_commit import GroupCommitter
-from heartsease.store.models import Beat, BreathingSession, Role, User
+from heartsease.store.models import Beat
+from tests.store.stores import store_with_sessions
 
 
 def _sessions(db_url: str, n: int) -> tuple[GroupCommitter, list[str]]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    factory = session_factory(engine)
-    with factory() as db, db.begin():
-        user = User(email="c@example.org", name="c", role=Role.CLIENT, password_hash="x")
-        db.add(user)
-        db.flush()
-        rows = [BreathingSession(client_id=user.id, protocol="srb", pace_bpm=6.0,
-                                 source="remote") for _ in range(n)]
-        db.add_all(rows)
-        db.flush()
-        ids = [r.id for r in rows]
-    return GroupCommitter(factory), ids
+    _, factory, rows = store_with_sessions(db_url, ["remote"] * n)
+    return GroupCommitter(factory), [r.id for r in rows]
 
 
 def _beats(session_id: str, first: int, n: int) -> list[dict[str, object]]:

@@ -18,9 +18,9 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.sensors.source import Measurement
 from heartsease.simulator.scenarios import beats_as_source, simulate
 from heartsease.simulator.virtual_strap import SimulatedClock
-from heartsease.store.db import make_engine, migrate, session_factory
-from heartsease.store.models import Beat, BreathingSession, Role, User
+from heartsease.store.models import Beat, BreathingSession
 from heartsease.store.repository import SessionRecorder
+from tests.store.stores import store_with_sessions
 
 
 def _store_that_can_go_away(db_url: str, source: str
@@ -28,18 +28,7 @@ def _store_that_can_go_away(db_url: str, source: str
                                        dict[str, bool]]:
     """A store with one client's session, and a switch: while ``down["now"]`` every
     statement fails as a dropped connection does."""
-    engine = make_engine(db_url)
-    migrate(engine)
-    factory = session_factory(engine)
-    with factory() as db, db.begin():
-        user = User(email="c@example.org", name="c", role=Role.CLIENT, password_hash="x")
-        db.add(user)
-        db.flush()
-        row = BreathingSession(client_id=user.id, protocol="srb", pace_bpm=6.0,
-                               source=source)
-        db.add(row)
-        db.flush()
-        db.expunge(row)
+    engine, factory, (row,) = store_with_sessions(db_url, [source])
     down = {"now": False}
 
     @event.listens_for(engine, "before_cursor_execute")
