@@ -74,10 +74,6 @@ class LocalHub:
         if not self._subscribers[session_id]:
             del self._subscribers[session_id]
 
-    async def watching(self, session_id: str) -> None:
-        """Return once messages of the session published anywhere reach this process's
-        subscribers (here, at once)."""
-
     def publish(self, session_id: str, message: Message) -> Outgoing:
         outgoing = Outgoing.of(message)
         self._deliver(session_id, outgoing)
@@ -119,12 +115,6 @@ class RedisHub(LocalHub):
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=100_000)
         self._elsewhere: dict[str, tuple[float, set[str]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        # A worker hears only the sessions someone here watches: subscriptions change as
-        # viewers come and go (every worker hearing every beat cost each of them a parse per
-        # beat of the whole service).
-        self._channel_changes: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()
-        self._own = f'{{"w":"{self.worker_id}"'.encode()
-        self._confirmed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
     async def start(self, on_control: ControlHandler) -> None:
         await super().start(on_control)
@@ -137,29 +127,6 @@ class RedisHub(LocalHub):
         # hold up the service's shutdown.
         await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
         await super().close()
-
-    def subscribe(self, session_id: str) -> asyncio.Queue[Outgoing | None]:
-        first = session_id not in self._subscribers
-        queue = super().subscribe(session_id)
-        if first:
-            self._channel_changes.put_nowait((True, LIVE_PREFIX + session_id))
-        return queue
-
-    def unsubscribe(self, session_id: str, queue: asyncio.Queue[Outgoing | None]) -> None:
-        super().unsubscribe(session_id, queue)
-        if session_id not in self._subscribers:
-            self._confirmed.pop(LIVE_PREFIX + session_id, None)
-            self._channel_changes.put_nowait((False, LIVE_PREFIX + session_id))
-
-    async def watching(self, session_id: str) -> None:
-        """Return once Redis has confirmed this worker's subscription to the session (a
-        welcome asked of another worker must not be published before it), or at once
-        while Redis is away."""
-        if self.degraded is not None:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._confirmed[LIVE_PREFIX + session_id].wait(),
-                                   CLOSE_WAIT_S)
 
     def publish(self, session_id: str, message: Message) -> Outgoing:
         outgoing = super().publish(session_id, message)
@@ -223,20 +190,14 @@ class RedisHub(LocalHub):
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2)
             try:
                 pubsub = client.pubsub()
-                watched = [LIVE_PREFIX + session_id for session_id in self._subscribers]
-                await pubsub.subscribe("heartsease:control", "heartsease:alive", *watched)
+                await pubsub.psubscribe(LIVE_PREFIX + "*")
+                await pubsub.subscribe("heartsease:control", "heartsease:alive")
                 if self.degraded is not None:
                     log.info("Redis reachable: live views reach every worker again")
                 self.degraded = None
-                follower = asyncio.create_task(self._follow_viewers(pubsub))
-                try:
-                    async for item in pubsub.listen():
-                        if item["type"] == "message":
-                            self._received(item["channel"].decode(), item["data"])
-                        elif item["type"] == "subscribe":
-                            self._confirmed[item["channel"].decode()].set()
-                finally:
-                    follower.cancel()
+                async for item in pubsub.listen():
+                    if item["type"] in ("message", "pmessage"):
+                        self._received(item["channel"].decode(), item["data"])
             except (RedisError, OSError) as exc:
                 self._down(exc)
                 await asyncio.sleep(2.0)
@@ -244,22 +205,10 @@ class RedisHub(LocalHub):
                 with contextlib.suppress(RedisError, OSError):
                     await client.aclose()
 
-    async def _follow_viewers(self, pubsub: Any) -> None:
-        """Subscribe to a session's channel when its first viewer here arrives, and leave it
-        when the last one goes (the listener's connection only reads; this one only sends)."""
-        while True:
-            wanted, channel = await self._channel_changes.get()
-            session_id = channel.removeprefix(LIVE_PREFIX)
-            if wanted and session_id in self._subscribers:
-                await pubsub.subscribe(channel)
-            elif not wanted and session_id not in self._subscribers:
-                await pubsub.unsubscribe(channel)
-
     def _received(self, channel: str, data: bytes) -> None:
         session_id = channel.removeprefix(LIVE_PREFIX)
-        if session_id != channel and (session_id not in self._subscribers
-                                      or data.startswith(self._own)):
-            return  # a session no one here watches any more, or one this worker published
+        if session_id != channel and session_id not in self._subscribers:
+            return  # every worker hears every beat: only decode what someone here watches
         payload = json.loads(data)
         if payload.get("w") == self.worker_id:
             return

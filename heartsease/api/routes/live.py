@@ -87,7 +87,6 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
     if running is not None:
         await websocket.send_text(finite_json(hello(running, role)))
     else:  # it runs on another worker: ask that worker for the story so far
-        await hub.watching(session_id)
         hub.control(session_id, {"type": "hello", "for": viewer, "role": role})
     clock = _SessionClock(running)
     receiver = asyncio.create_task(_receive(websocket, session_id, user, role, clock))
