@@ -23,6 +23,9 @@ from heartsease.sensors.source import Clock, Gap, Measurement, MonotonicClock
 # ten times a second would cost a server more than their beats); this only bounds how late
 # a wake-up could be if a change of schedule were missed.
 TICK_MAX_S = 1.0
+# Only these change when the next step, cue or pacer phase is due (checked per event, not
+# per beat: the look-ahead is not free).
+RESCHEDULING_KINDS = frozenset({"pacer", "paused", "step"})
 
 Source = AsyncIterator[Measurement | Gap]
 
@@ -84,6 +87,7 @@ class CoachingLoop:
         if self.session.ended:
             self._queue.put_nowait(None)
         elif not from_ticker and self._ticker is not None \
+                and any(e.kind in RESCHEDULING_KINDS for e in events) \
                 and self.session.next_due_s() < self._tick_at_s:
             # A resume, or a pacer slowed by the backdraft guard, brought the next phase
             # forward: the ticker sleeps again, until then.
