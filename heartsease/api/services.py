@@ -117,11 +117,9 @@ def coaching_session(client: User, body: SessionStart) -> CoachingSession:
                            baseline=profile.resting_baseline())
 
 
-def start_streamed(db: Session, manager: SessionManager, row: BreathingSession
+def start_streamed(manager: SessionManager, client: User, row: BreathingSession
                    ) -> RunningSession:
     """A remote client's session, started here as its first beats arrive."""
-    client = db.get(User, row.client_id)
-    assert client is not None
     body = SessionStart.model_validate((row.summary or {}).get("start", {"source": "remote"}))
     remote = RemoteSource()
     return manager.start(row, coaching_session(client, body), remote.stream(),

@@ -53,6 +53,8 @@ START_WAIT_S = 12.0  # for an active session to show up as running (starting, or
 
 def _authorise(websocket: WebSocket, session_id: str, token: str,
                action: str) -> tuple[User, BreathingSession] | None:
+    """The user and their session, if they may see it (run in a thread: its queries would
+    hold up every stream on the worker while many people connect at once)."""
     app = websocket.app
     with app.state.db() as db, db.begin():
         user = user_for_token(db, app.state.settings, token)
@@ -68,7 +70,7 @@ def _authorise(websocket: WebSocket, session_id: str, token: str,
 
 @router.websocket("/api/sessions/{session_id}/live")
 async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
-    allowed = _authorise(websocket, session_id, token, "observe")
+    allowed = await asyncio.to_thread(_authorise, websocket, session_id, token, "observe")
     await websocket.accept()
     if allowed is None:
         await websocket.close(CLOSE_NOT_ALLOWED, "not yours to see, or your sign-in expired")
@@ -224,14 +226,14 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
     "beat_times_s", "contact"}`` per notification, ``seq`` numbering its first beat. Each
     message is acknowledged with ``{"kind": "ack", "seq": last}`` once its beats are on disk;
     a beat sent twice is stored once."""
-    allowed = _authorise(websocket, session_id, token, "ingest")
+    position = await asyncio.to_thread(_ingest_position, websocket, session_id, token)
     await websocket.accept()
     manager: SessionManager = websocket.app.state.sessions
-    running = manager.get(session_id)
-    if allowed is None or allowed[0].id != allowed[1].client_id:
+    if position is None:
         await websocket.close(CLOSE_NOT_ALLOWED, "only the session's client streams beats")
         return
-    row = allowed[1]
+    client, row, next_seq, chain_s = position
+    running = manager.get(session_id)
     resumable = row.source == "remote" and row.status in (SessionStatus.ACTIVE,
                                                           SessionStatus.INTERRUPTED)
     if (running is None or running.remote is None) and not resumable:
@@ -240,15 +242,8 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
     if running is None and manager.hub.live_elsewhere(session_id):
         await websocket.close(CLOSE_ELSEWHERE, "this session streams over another connection")
         return
-    factory = websocket.app.state.db
-    with factory() as db:
-        next_seq = last_seq(db, session_id) + 1
-        if running is None and next_seq == 1 and row.status is SessionStatus.ACTIVE:
-            running = services.start_streamed(db, manager, db.merge(row))
-        last = db.get(Beat, (session_id, next_seq - 1))
-        # A session the server lost (a restart) keeps taking its beats, stored in order after
-        # the last one, though its live coaching ended with the old process.
-        chain_s = 0.0 if last is None else last.t_s
+    if running is None and next_seq == 1 and row.status is SessionStatus.ACTIVE:
+        running = services.start_streamed(manager, client, row)
     offset: float | None = None
     rate = running.ingest_rate if running is not None else None
     if rate is None:
@@ -325,6 +320,21 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
             await websocket.send_json({"kind": "ack", "seq": next_seq - 1})
     except WebSocketDisconnect:
         return
+
+
+def _ingest_position(websocket: WebSocket, session_id: str, token: str
+                     ) -> tuple[User, BreathingSession, int, float] | None:
+    """The session's client and session, the next sequence number it takes and the time of
+    its last stored beat; None when the token is not that client's."""
+    allowed = _authorise(websocket, session_id, token, "ingest")
+    if allowed is None or allowed[0].id != allowed[1].client_id:
+        return None
+    with websocket.app.state.db() as db:
+        next_seq = last_seq(db, session_id) + 1
+        last = db.get(Beat, (session_id, next_seq - 1))
+    # A session the server lost (a restart) keeps taking its beats, stored in order after the
+    # last one, though its live coaching ended with the old process.
+    return *allowed, next_seq, 0.0 if last is None else last.t_s
 
 
 def _times_from(m: _Measurement) -> list[float]:
