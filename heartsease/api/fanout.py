@@ -76,8 +76,11 @@ class LocalHub:
 
     def publish(self, session_id: str, message: Message) -> Outgoing:
         outgoing = Outgoing.of(message)
-        self._deliver(session_id, outgoing)
+        self.publish_outgoing(session_id, outgoing)
         return outgoing
+
+    def publish_outgoing(self, session_id: str, outgoing: Outgoing) -> None:
+        self._deliver(session_id, outgoing)
 
     def _deliver(self, session_id: str, outgoing: Outgoing) -> None:
         for queue in list(self._subscribers.get(session_id, ())):
@@ -128,12 +131,11 @@ class RedisHub(LocalHub):
         await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
         await super().close()
 
-    def publish(self, session_id: str, message: Message) -> Outgoing:
-        outgoing = super().publish(session_id, message)
+    def publish_outgoing(self, session_id: str, outgoing: Outgoing) -> None:
+        super().publish_outgoing(session_id, outgoing)
         # {"w": ..., "m": message}, without making the message's JSON again
         self._post_text(LIVE_PREFIX + session_id,
                         f'{{"w":"{self.worker_id}","m":{outgoing.text}}}')
-        return outgoing
 
     def control(self, session_id: str, command: Message) -> None:
         super().control(session_id, command)  # the session may run here
@@ -218,7 +220,9 @@ class RedisHub(LocalHub):
             if self._on_control is not None:
                 self._on_control(payload["s"], payload["c"])
         else:
-            self._deliver(session_id, Outgoing.of(payload["m"]))
+            # The message's text as the other worker made it: its bytes after {"w":..,"m":
+            text = data.decode()
+            self._deliver(session_id, Outgoing(payload["m"], text[text.index('"m":') + 4:-1]))
 
 
 def make_hub(redis_url: str | None) -> LocalHub:

@@ -22,13 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message
+from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message, Outgoing
 from heartsease.api.limits import MessageRate
 from heartsease.coaching.loop import CoachingLoop, Source
 from heartsease.coaching.profile import ClientProfile
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.source import Clock, Gap, Measurement
+from heartsease.store.db import finite_json
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession, SessionStatus, User, utcnow
 from heartsease.store.repository import (
@@ -79,8 +80,10 @@ class RunningSession:
     ingest_rate: MessageRate | None = None
     last_metrics: dict[str, Any] | None = None
     last_state: str = "unknown"
-    # What a viewer who joins late is shown first: the recent beats and what happened.
-    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    # What a viewer who joins late is shown first: the recent beats and what happened, as
+    # the JSON text sent live (thousands of dicts a session would be thousands of objects
+    # for the garbage collector to walk, and several times the memory).
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
 
 
 class SessionManager:
@@ -150,8 +153,8 @@ class SessionManager:
             self.hub.publish(session_id, {"kind": "rating", "t_s": loop.now_s(),
                                           "scale": command["scale"], "value": command["value"]})
         elif kind == "hello":
-            self.hub.publish(session_id, hello(running, str(command["role"]))
-                             | {"for": command["for"]})
+            self.hub.publish_outgoing(session_id, hello(running, str(command["role"]),
+                                                        str(command["for"])))
 
     def start(self, row: BreathingSession, session: CoachingSession, source: Source,
               clock: Clock, remote: RemoteSource | None = None,
@@ -179,9 +182,9 @@ class SessionManager:
                 if event.kind == "metrics":
                     running.last_metrics = message
                     running.last_state = message["state"]
+                outgoing = self.hub.publish(running.session_id, message)
                 if event.kind in RECENT_KINDS:
-                    running.recent.append(message)
-                self.hub.publish(running.session_id, message)
+                    running.recent.append(outgoing.text)
                 if event.kind == "session-ended" and message["reason"] == "completed":
                     status = SessionStatus.COMPLETED
         except Exception as exc:  # the source failed: the session ends, its beats are kept
@@ -282,18 +285,24 @@ class SessionManager:
         await self.hub.close()
 
 
-def hello(running: RunningSession, role: str) -> Message:
-    """What a viewer is shown on joining: where the session is, and its story so far."""
+def hello(running: RunningSession, role: str, for_viewer: str | None = None) -> Outgoing:
+    """What a viewer is shown on joining: where the session is, and its story so far
+    (``recent``, spliced in as the texts already sent, so it is not in ``message``)."""
     session = running.loop.session
     step = session.step
     pacer = session.pacer
     now = running.loop.now_s()
-    return {"kind": "hello", "role": role, "session_id": running.session_id, "t_s": now,
-            "protocol": session.protocol.name, "pace_bpm": session.pace_bpm,
-            "step": None if step is None else {"name": step.name, "title": step.title,
-                                               "seconds": step.seconds,
-                                               "elapsed_s": session.step_elapsed_s(now)},
-            "pacer": None if pacer is None else {"rate_bpm": pacer.rate_at(now),
-                                                 "breaths": pacer.breaths_at(now)},
-            "state": running.last_state, "metrics": running.last_metrics,
-            "paused": session.paused, "recent": list(running.recent)}
+    message: Message = {
+        "kind": "hello", "role": role, "session_id": running.session_id, "t_s": now,
+        "protocol": session.protocol.name, "pace_bpm": session.pace_bpm,
+        "step": None if step is None else {"name": step.name, "title": step.title,
+                                           "seconds": step.seconds,
+                                           "elapsed_s": session.step_elapsed_s(now)},
+        "pacer": None if pacer is None else {"rate_bpm": pacer.rate_at(now),
+                                             "breaths": pacer.breaths_at(now)},
+        "state": running.last_state, "metrics": running.last_metrics,
+        "paused": session.paused}
+    if for_viewer is not None:
+        message["for"] = for_viewer
+    text = finite_json(message)[:-1] + ', "recent": [' + ", ".join(running.recent) + "]}"
+    return Outgoing(message, text)

@@ -24,7 +24,6 @@ from heartsease.api.live import RunningSession, SessionManager, hello
 from heartsease.api.schemas import PlainText, RatingScale
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
-from heartsease.store.db import finite_json
 from heartsease.store.models import (
     Annotation,
     Beat,
@@ -87,7 +86,7 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
     viewer = uuid.uuid4().hex
     running = manager.get(session_id)
     if running is not None:
-        await websocket.send_text(finite_json(hello(running, role)))
+        await websocket.send_text(hello(running, role).text)
     else:  # it runs on another worker: ask that worker for the story so far
         hub.control(session_id, {"type": "hello", "for": viewer, "role": role})
     clock = _SessionClock(running)
