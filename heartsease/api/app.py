@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,8 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = make_hub(settings.redis_url)
         app.state.sessions = SessionManager(factory, app.state.hub)
         await app.state.sessions.start_background()
-        _settle_collector()
-        yield
+        async with _collector_on_schedule():
+            yield
         await app.state.sessions.shutdown()
         engine.dispose()
 
@@ -54,20 +56,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _settle_collector() -> None:
-    """The garbage collector's full passes stop every live session for as long as they take
-    (measured with 600 sessions: 0.2-0.46 s, every few seconds while sessions start). What
-    exists once the service is up (modules, the app, the demo) lives as long as the process:
-    it is left out of those passes. Young passes run after 50,000 new objects, not 700, so
-    that the messages in flight at each pass are not promoted to the old generation, whose
-    growth is what triggers a full pass. The price, measured: each young pass takes 10-30 ms
-    at 600 sessions and 50-120 ms at 1,000 (bench_load; README)."""
+@asynccontextmanager
+async def _collector_on_schedule() -> AsyncIterator[None]:
+    """The garbage collector, run every :data:`COLLECT_EVERY_S` instead of by object counts.
+
+    Every pass stops every live session for as long as it takes, and at a thousand sessions
+    (3,000 WebSockets) even the young passes were long: what is young at each pass is mostly
+    the connections' pending reads, alive, so nothing is freed and all of it is walked
+    (measured with bench_load and a probe on ``gc.callbacks``: 50-110 ms every 3-4 s, about
+    100,000 objects, none collected; a middle pass 0.35-0.52 s every half minute). Reference
+    counting frees almost everything here, so a full pass now and then keeps memory flat
+    (README: what it finds and what it costs). What exists once the service is up (modules,
+    the app, the demo) is left out of the passes for good."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(YOUNG_GC_OBJECTS, *gc.get_threshold()[1:])
+    gc.disable()
+
+    async def collect() -> None:
+        while True:
+            await asyncio.sleep(COLLECT_EVERY_S)
+            started = time.perf_counter()
+            found = gc.collect()
+            logger.info("garbage collector: %d unreachable objects freed in %.0f ms", found,
+                        1000 * (time.perf_counter() - started))
+
+    task = asyncio.create_task(collect())
+    try:
+        yield
+    finally:
+        task.cancel()
+        gc.enable()
+        gc.unfreeze()
 
 
-YOUNG_GC_OBJECTS = 50_000
+COLLECT_EVERY_S = 300.0
 
 
 async def _unstorable(request: Request, exc: Exception) -> JSONResponse:

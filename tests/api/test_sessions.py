@@ -4,11 +4,13 @@ uploads, trends, durability and erasure."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import signal
 import tempfile
 import time
+import types
 from datetime import timedelta
 from pathlib import Path
 
@@ -276,3 +278,26 @@ def test_durable_within_a_second_while_live(client: TestClient, people) -> None:
             stored = db.scalar(select(func.max(Beat.seq)).where(Beat.session_id == session_id))
         assert stored >= seen  # what was streamed a second ago is on disk
     client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
+
+
+def test_a_viewer_who_leaves_leaves_no_reference_cycle(client: TestClient, people) -> None:
+    """The service runs its garbage collector only every few minutes (heartsease.api.app),
+    so what a connection leaves behind must be freed by reference counting: a frame of ours
+    found in a cycle would be memory held until the next pass, for every viewer who left."""
+    r = client.post("/api/sessions", headers=people["client"], json={"source": "simulated"})
+    session_id = r.json()["id"]
+    gc.collect()  # while the app runs, nothing else collects (its lifespan disables it)
+    for who in ("client", "clinician", "clinician"):
+        with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
+                                      f"{token_of(people[who])}") as viewer:
+            assert viewer.receive_json()["kind"] == "hello"
+    client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        ours = [o.f_code.co_name for o in gc.garbage if isinstance(o, types.FrameType)
+                and "heartsease/api" in o.f_code.co_filename]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert ours == []

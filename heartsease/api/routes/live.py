@@ -119,8 +119,10 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
     finally:
         hub.unsubscribe(session_id, queue)
         receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, RuntimeError, WebSocketDisconnect):
-            await receiver
+        # Waited for, not awaited: the viewer's disconnection raised again in this frame
+        # would put the frame in its traceback, a cycle only the garbage collector frees.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([receiver])
         flooded = receiver.done() and not receiver.cancelled() \
             and receiver.exception() is None
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
