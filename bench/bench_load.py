@@ -192,9 +192,11 @@ async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
     again when its connection is closed (a worker too busy to welcome it in time closes it)."""
     url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/live?token={token}"
     await asyncio.sleep(delay_s)
+    backoff_s = 0.5  # as the page's: doubling to 8 s, from 0.5 s again once connected
     while not stop.is_set():
         try:
             async with websockets.connect(url, max_queue=None) as ws:
+                backoff_s = 0.5
                 while not stop.is_set():
                     try:
                         raw = await asyncio.wait_for(ws.recv(), 0.5)
@@ -214,7 +216,8 @@ async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
                         s.latencies_s.append((sent, time.monotonic() - sent))
         except (OSError, websockets.ConnectionClosed):
             s.reconnects += 1
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(backoff_s)
+            backoff_s = min(2 * backoff_s, 8.0)
 
 
 async def step(base: str, clinician: str, sessions: list[Session], seconds: float,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,19 +83,26 @@ class GroupCommitter:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            group, self._pending = self._pending, []
-            if group:
-                try:
-                    failures = await asyncio.to_thread(self._commit, group)
-                except Exception as exc:  # a refused lone write, or a driver's own error
-                    failures = [exc] * len(group)
-                for write, failure in zip(group, failures, strict=True):
-                    _settle(write.done, failure)
-            if self._closing and not self._pending:
-                return
+        # Its own thread: a commit never waits behind other work handed to threads (a crowd
+        # of connections being authorised, say), and the commits are one at a time anyway.
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                group, self._pending = self._pending, []
+                if group:
+                    try:
+                        failures = await asyncio.get_running_loop().run_in_executor(
+                            thread, self._commit, group)
+                    except Exception as exc:  # a refused lone write, or a driver's own error
+                        failures = [exc] * len(group)
+                    for write, failure in zip(group, failures, strict=True):
+                        _settle(write.done, failure)
+                if self._closing and not self._pending:
+                    return
+        finally:
+            thread.shutdown(wait=False)
 
     def _commit(self, group: list[_Write]) -> list[BaseException | None]:
         try:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -99,11 +99,6 @@ def events_of(db: Session, session_id: str, kinds: Iterable[str] | None = None
     if kinds is not None:
         query = query.where(SessionEvent.kind.in_(list(kinds)))
     return [e.data for e in db.scalars(query.order_by(SessionEvent.id))]
-
-
-def last_seq(db: Session, session_id: str) -> int:
-    return int(db.scalar(select(func.coalesce(func.max(Beat.seq), 0))
-                         .where(Beat.session_id == session_id)) or 0)
 
 
 def insert_beats(db: Session, rows: list[dict[str, Any]]) -> None:

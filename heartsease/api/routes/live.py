@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
 
 from heartsease.api import services
 from heartsease.api.deps import user_for_token
@@ -33,7 +34,7 @@ from heartsease.store.models import (
     SessionStatus,
     User,
 )
-from heartsease.store.repository import audit, can_see_client, last_seq
+from heartsease.store.repository import audit, can_see_client
 
 router = APIRouter(tags=["live"])
 CLOSE_NOT_ALLOWED = 4403
@@ -331,11 +332,11 @@ def _ingest_position(websocket: WebSocket, session_id: str, token: str
     if allowed is None or allowed[0].id != allowed[1].client_id:
         return None
     with websocket.app.state.db() as db:
-        next_seq = last_seq(db, session_id) + 1
-        last = db.get(Beat, (session_id, next_seq - 1))
+        last = db.execute(select(Beat.seq, Beat.t_s).where(Beat.session_id == session_id)
+                          .order_by(Beat.seq.desc()).limit(1)).first()
     # A session the server lost (a restart) keeps taking its beats, stored in order after the
     # last one, though its live coaching ended with the old process.
-    return *allowed, next_seq, 0.0 if last is None else last.t_s
+    return (*allowed, 1, 0.0) if last is None else (*allowed, last.seq + 1, last.t_s)
 
 
 def _times_from(m: _Measurement) -> list[float]:
