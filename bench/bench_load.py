@@ -224,7 +224,10 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
                pids: list[int], flooding: list[Session], ramp_s: float) -> dict[str, float]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         for s in sessions + flooding:  # one by one: a clinic's sessions do not start at once
-            r = await http.post("/api/sessions", json={"source": "remote"},
+            # Practice long enough that no session completes its protocol (about 15 minutes
+            # by default) while its strap still streams: the pages would be closed.
+            body = {"source": "remote", "practice_minutes": min(60.0, seconds / 60 + 2)}
+            r = await http.post("/api/sessions", json=body,
                                 headers={"Authorization": f"Bearer {s.token}"})
             r.raise_for_status()
             s.session_id = r.json()["id"]
