@@ -294,7 +294,13 @@ async def step(base: str, clinician: str, sessions: list[Session], seconds: floa
             "server_cpu_pct": 100 * server_cpu / elapsed,
             "bench_cpu_pct": 100 * (cpu_end.ru_utime + cpu_end.ru_stime - cpu_start.ru_utime
                                     - cpu_start.ru_stime) / elapsed,
-            "memory": memory}
+            "memory": memory,
+            "p99_by_window_ms": [
+                float(np.percentile(latencies[(pairs[:, 0] - started) // WINDOW_S == w], 99))
+                for w in np.unique((pairs[:, 0] - started) // WINDOW_S)]}
+
+
+WINDOW_S = 300.0
 
 
 def main() -> None:
@@ -308,6 +314,8 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=0, metavar="K",
                         help="run each step twice, the second time with K more clients "
                         "sending beats as fast as the server takes them")
+    parser.add_argument("--server-log", type=Path, metavar="FILE",
+                        help="the server's log (its collector's passes, say); none without")
     args = parser.parse_args()
     print("latency: a beat leaving its strap to the clinician's view, in steady state; "
           "p99 all: including the ramp, while sessions start and their viewers join")
@@ -329,6 +337,9 @@ def main() -> None:
                   f"{r['unseen']:>7} {r['ready_s']:>7.0f} {r['reconnects']:>6} "
                   f"{r['server_cpu_pct']:>9.0f}% "
                   f"{r['bench_cpu_pct']:>8.0f}%  {memory}", flush=True)
+            if len(r["p99_by_window_ms"]) > 1:
+                print(f"{'':>8} p99 ms by {WINDOW_S / 60:.0f} minutes: " + " ".join(
+                    f"{p:.0f}" for p in r["p99_by_window_ms"]), flush=True)
             if flood:
                 assert baseline is not None
                 print(f"{'':>8} with {flood} flooding client(s), each answered "
@@ -351,9 +362,10 @@ def run_step(n: int, flood: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url, "HEARTSEASE_DEMO_DATA": "false"}
     if args.workers > 1:
         env["HEARTSEASE_REDIS_URL"] = REDIS
+    log = args.server_log.open("a") if args.server_log else subprocess.DEVNULL
     server = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
                                str(port), "--workers", str(args.workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
