@@ -35,9 +35,9 @@ from heartsease.remote import (
     stream_to_server,
 )
 from heartsease.sensors.ble import StrapNotFoundError, StrapReader, scan
-from heartsease.sensors.files import RecordingError, read_rr_file
+from heartsease.sensors.files import RecordingError, read_rr_file, record_text
 from heartsease.sensors.replay import replay
-from heartsease.sensors.source import Clock, Gap
+from heartsease.sensors.source import Clock, Measurement
 from heartsease.signal.recording import analyze_recording
 from heartsease.simulator.scenarios import (
     SCENARIOS,
@@ -207,12 +207,8 @@ async def _record(device: str, out: Path, seconds: float | None, scenario: str |
         async def stream() -> None:
             nonlocal written
             async for item in reader.stream():
-                if isinstance(item, Gap):
-                    f.write(f"# gap {item.start_s:.3f}-{item.end_s:.3f} s: {item.reason}\n")
-                    continue
-                for rr, t in zip(item.rr_ms, item.beat_times_s, strict=True):
-                    f.write(f"{item.arrival_s:.6f},{rr:.3f},{t:.6f}\n")
-                    written += 1
+                f.write(record_text(item))
+                written += len(item.rr_ms) if isinstance(item, Measurement) else 0
                 f.flush()
                 os.fsync(f.fileno())  # durable before the next notification
 

@@ -10,7 +10,8 @@ Formats read:
   (other columns ignored, empty cells skipped); also Polar Sensor Logger's
   ``RR-interval [ms]`` column.
 - ``timed-csv``: two numeric columns without a header, arrival time in s and RR in ms, as
-  recorded from a Polar H10 by the dont-hold-your-breath app.
+  recorded from a Polar H10 by the dont-hold-your-breath app; also ``heartsease record``'s
+  output (:func:`record_text`), whose third column, the beat time placed live, is ignored.
 
 RR values outside 200-3000 ms are implausible. One that merges with its neighbour into a
 plausible interval (an extra beat) or splits into whole plausible intervals (missed beats)
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from heartsease.sensors.source import Gap, Measurement
 
 MIN_RR_MS = 200.0
 MAX_RR_MS = 3000.0
@@ -47,6 +50,24 @@ class RRRecording:
     format: str
     arrival_s: NDArray[np.float64] | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def record_text(item: Measurement | Gap) -> str:
+    """``heartsease record``'s lines for one notification (``arrival_s,rr_ms,beat_time_s``
+    per beat) or gap (a comment), as written to disk the moment it arrives.
+
+    Examples
+    --------
+    >>> from heartsease.sensors.hrm import SensorContact
+    >>> print(record_text(Measurement(12.0, 60, (1000.0, 990.0), (10.99, 11.98),
+    ...                               SensorContact.DETECTED)), end="")
+    12.000000,1000.000,10.990000
+    12.000000,990.000,11.980000
+    """
+    if isinstance(item, Gap):
+        return f"# gap {item.start_s:.3f}-{item.end_s:.3f} s: {item.reason}\n"
+    return "".join(f"{item.arrival_s:.6f},{rr:.3f},{t:.6f}\n"
+                   for rr, t in zip(item.rr_ms, item.beat_times_s, strict=True))
 
 
 def read_rr_file(path: str | Path) -> RRRecording:

@@ -2,10 +2,11 @@
 
 A recording with arrival times (a Polar H10 capture, or ``heartsease record``'s output) is
 replayed notification by notification: rows that arrived within a millisecond of each other
-came in one notification, and beat times are rebuilt by the same
-:class:`~heartsease.sensors.timing.BeatClock` the live reader uses. A plain RR recording
-becomes one notification per beat, arriving as the beat ends. Replay runs in real time,
-``speed`` times faster, or (``speed=None``) as fast as the consumer takes it.
+came in one notification, and beat times are rebuilt from the whole of each stretch between
+gaps (:func:`~heartsease.sensors.timing.retime_segment`), which the live reader cannot do.
+A plain RR recording becomes one notification per beat, arriving as the beat ends. Replay
+runs in real time, ``speed`` times faster, or (``speed=None``) as fast as the consumer
+takes it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from heartsease.sensors.files import RRRecording, read_rr_file
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Clock, Gap, Measurement, MonotonicClock
-from heartsease.sensors.timing import BeatClock
+from heartsease.sensors.timing import retime_segment
 
 SAME_NOTIFICATION_S = 0.001
 GAP_FACTOR = 3.0  # arrivals this much further apart than their RR mark lost beats
@@ -55,28 +56,44 @@ async def replay_recording(
     else:
         arrival = recording.arrival_s - recording.arrival_s[0] + rr[0] / 1000.0
         groups = _notifications(arrival)
+    at = [float(arrival[group[-1]]) for group in groups]
+    values = [[float(rr[i]) for i in group] for group in groups]
+    gap_after = [at[k + 1] - at[k] > GAP_FACTOR * (sum(values[k + 1]) / 1000.0 + 1.0)
+                 for k in range(len(groups) - 1)] + [False]
+    beat_times = _beat_times(at, values, gap_after, recording.arrival_s is not None)
     clock = clock or MonotonicClock()
     start = clock.now()
-    beat_clock = BeatClock()
-    previous_arrival: float | None = None
-    for group in groups:
-        at = float(arrival[group[-1]])
-        values = [float(rr[i]) for i in group]
-        if previous_arrival is not None and at - previous_arrival > GAP_FACTOR * (
-            sum(values) / 1000.0 + 1.0
-        ):
-            yield Gap(previous_arrival, at, "no beats in the recording")
-            beat_clock.reset()
+    for k in range(len(groups)):
         if speed is not None:
-            await clock.sleep(start + at / speed - clock.now())
+            await clock.sleep(start + at[k] / speed - clock.now())
         yield Measurement(
-            arrival_s=at,
-            hr_bpm=round(60000.0 / float(np.mean(values))),
-            rr_ms=tuple(values),
-            beat_times_s=beat_clock.place(at, values),
+            arrival_s=at[k],
+            hr_bpm=round(60000.0 / float(np.mean(values[k]))),
+            rr_ms=tuple(values[k]),
+            beat_times_s=beat_times[k],
             contact=SensorContact.NOT_SUPPORTED,
         )
-        previous_arrival = at
+        if gap_after[k]:
+            yield Gap(at[k], at[k + 1], "no beats in the recording")
+
+
+def _beat_times(at: list[float], values: list[list[float]], gap_after: list[bool],
+                captured: bool) -> list[tuple[float, ...]]:
+    """Each notification's beat times. A capture's are fitted to each stretch between gaps
+    whole (:func:`~heartsease.sensors.timing.retime_segment`): the file holds every
+    notification, so the replay need not guess as the live reader must; a plain RR
+    recording's beats end where the intervals add up to."""
+    if not captured:
+        return [(a,) for a in at]
+    placed: list[tuple[float, ...]] = []
+    ends = [k + 1 for k, gap in enumerate(gap_after) if gap or k == len(at) - 1]
+    for first, last in zip([0, *ends[:-1]], ends, strict=True):
+        times = retime_segment([at[k] for k in range(first, last) for _ in values[k]],
+                               [v for k in range(first, last) for v in values[k]])
+        offsets = np.cumsum([0] + [len(values[k]) for k in range(first, last)])
+        placed += [tuple(round(float(t), 9) for t in times[offsets[i]:offsets[i + 1]])
+                   for i in range(last - first)]
+    return placed
 
 
 def _notifications(arrival: np.ndarray) -> list[list[int]]:

@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections import deque
 from itertools import pairwise
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 ENVELOPE_WINDOW_S = 300.0
 MAX_DRIFT = 200e-6
 MIN_SPAN_FOR_DRIFT_S = 60.0
@@ -106,3 +109,93 @@ def _lower_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
     return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def retime_segment(arrival_s: ArrayLike, rr_ms: ArrayLike) -> NDArray[np.float64]:
+    """Beat times for one connected stretch of a strap's recording, seen whole.
+
+    The live :class:`BeatClock` places each beat as it arrives, from the notifications so
+    far: in the first minute it cannot yet know how late the link delivers, and a drift it
+    has seen it must extrapolate to now. Once the stretch is over (the link dropped, the
+    session ended), every notification of it is known, and the offset line is the one Moon,
+    Skelly & Towsley (1999) fit offline: of the lines below every point ``arrival -
+    cumulative RR``, the one closest to them on average, which is the lower hull's edge
+    above the points' mean arrival time (slopes bounded to +/-200 ppm, as live).
+
+    The points lowest above that line are those whose beats the strap stamped about half a
+    tick late (its RR are in 1/1024 s, so its beat stamps are off by up to a tick, evenly
+    spread): beats lie, on average, half a tick above the line, and that is where they are
+    placed, so that the stamps' error is centred whether the strap rounds or truncates.
+
+    Parameters
+    ----------
+    arrival_s : array_like
+        For each beat, when the notification that carried it arrived (the same for the beats
+        of one notification), on the host clock, non-decreasing.
+    rr_ms : array_like
+        The RR interval that each beat ends, as the strap sent it.
+
+    Returns
+    -------
+    numpy.ndarray
+        Each beat's time on the host clock, never later than its notification.
+
+    Examples
+    --------
+    Three notifications, 9, 2 and 5 ms after their last beat (the fastest sets the line):
+
+    >>> import numpy as np
+    >>> t = retime_segment([1.009, 2.002, 2.002, 3.005], [1000.0, 500.0, 500.0, 1000.0])
+    >>> np.round(t, 4).tolist()
+    [1.0025, 1.5025, 2.002, 3.0025]
+    """
+    arrival = np.asarray(arrival_s, dtype=np.float64)
+    strap = np.cumsum(np.asarray(rr_ms, dtype=np.float64)) / 1000.0
+    if arrival.size == 0:
+        return arrival
+    # Of a notification's beats, its last is the one its arrival bounds most tightly.
+    last = np.flatnonzero(np.append(np.diff(arrival) != 0, True))
+    x, y = arrival[last], arrival[last] - strap[last]
+    slope, intercept = _support_line(x, y, float(x.mean()))
+    placed = strap + intercept + slope * arrival + HALF_TICK_S - _expected_gap_s(
+        y - intercept - slope * x)
+    return np.minimum(placed, arrival)
+
+
+HALF_TICK_S = 0.5 / 1024
+TICK_S = 1.0 / 1024
+
+
+def _expected_gap_s(residual_s: NDArray[np.float64]) -> float:
+    """How far the lowest points are expected to sit above the edge they bound.
+
+    A point's height above the true edge is its link latency plus how early the strap
+    stamped its beat (up to a tick): near the edge, with latencies of any smooth density,
+    the count of points within ``e`` of it grows as ``e**2``. Fitted to the count within a
+    tick of the line, that gives the lowest point's expected height, half of
+    ``sqrt(pi / (n c))``, with ``n c`` points per squared second: the mean of the smallest of
+    ``n`` such heights (a Weibull law of shape 2)."""
+    near = int(np.count_nonzero(residual_s < TICK_S))
+    if near == 0:
+        return 0.0
+    return float(min(0.5 * TICK_S * np.sqrt(np.pi / near), HALF_TICK_S))
+
+
+def _support_line(x: NDArray[np.float64], y: NDArray[np.float64],
+                  at: float) -> tuple[float, float]:
+    """The highest line at ``at`` lying below every point (``x`` ascending), its slope within
+    +/-MAX_DRIFT."""
+    hull = _lower_hull(list(zip(x.tolist(), y.tolist(), strict=True)))
+    slope = 0.0
+    span = float(x[-1] - x[0])
+    for (t0, y0), (t1, y1) in pairwise(hull):
+        if t0 <= at <= t1 and t1 > t0:
+            slope = float(np.clip((y1 - y0) / (t1 - t0), -MAX_DRIFT, MAX_DRIFT))
+            break
+    # As live: a drift is believed only over a long enough stretch, and when it moves the
+    # line by more than the strap's quantisation can fake.
+    if span < MIN_SPAN_FOR_DRIFT_S or abs(slope) * span <= MIN_DRIFT_SHOWN_S:
+        slope = 0.0
+    intercept = float(np.min(y - slope * x))
+    return slope, intercept
+
