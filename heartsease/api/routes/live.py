@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -37,6 +40,7 @@ from heartsease.store.models import (
 from heartsease.store.repository import audit, can_see_client
 
 router = APIRouter(tags=["live"])
+log = logging.getLogger(__name__)
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_NOT_LIVE = 4404
 CLOSE_ELSEWHERE = 4409
@@ -68,7 +72,31 @@ def _authorise(websocket: WebSocket, session_id: str, token: str,
         return user, row
 
 
+def _may_leave_before_accept(
+    route: Callable[..., Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """A WebSocket route whose visitor may leave while it is being authorised.
+
+    Authorisation runs before the handshake completes, and a page closed (or a network
+    gone) meanwhile makes uvicorn ignore the accept and refuse the first message sent, with
+    a ``RuntimeError`` (not the ``OSError`` the ASGI spec asks for; Kludex/uvicorn#2312),
+    which it would log as a server error with its traceback. Nobody is there to tell."""
+
+    @functools.wraps(route)
+    async def guarded(**kwargs: Any) -> None:
+        try:
+            await route(**kwargs)
+        except RuntimeError as exc:
+            if "'websocket.accept'" not in str(exc):
+                raise
+            log.info("%s: the visitor left before the connection was accepted",
+                     kwargs["websocket"].url.path)
+
+    return guarded
+
+
 @router.websocket("/api/sessions/{session_id}/live")
+@_may_leave_before_accept
 async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
     allowed = await asyncio.to_thread(_authorise, websocket, session_id, token, "observe")
     await websocket.accept()
@@ -223,6 +251,7 @@ class _Gap(BaseModel):
 
 
 @router.websocket("/api/sessions/{session_id}/ingest")
+@_may_leave_before_accept
 async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None:
     """A remote client's strap, streamed: ``{"seq", "arrival_s", "hr_bpm", "rr_ms",
     "beat_times_s", "contact"}`` per notification, ``seq`` numbering its first beat. Each
