@@ -78,6 +78,10 @@ class RunningSession:
     # The streamed session's message budget, kept across its connections: reconnecting
     # does not buy a sender a fresh burst.
     ingest_rate: MessageRate | None = None
+    # The streaming client's clock on ours (ours minus theirs), kept across its connections.
+    # A message can reach us late (a backlog resent after a reconnection arrives seconds
+    # after its beats) but never early, so the smallest difference seen is the best.
+    client_clock_offset_s: float | None = None
     last_metrics: dict[str, Any] | None = None
     last_state: str = "unknown"
     # What a viewer who joins late is shown first: the recent beats and what happened, as

@@ -275,7 +275,6 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
         return
     if running is None and next_seq == 1 and row.status is SessionStatus.ACTIVE:
         running = services.start_streamed(manager, client, row)
-    offset: float | None = None
     rate = running.ingest_rate if running is not None else None
     if rate is None:
         rate = MessageRate(INGEST_PER_S, INGEST_BURST)
@@ -301,6 +300,7 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
             try:
                 if isinstance(raw, dict) and "gap_start_s" in raw:
                     gap = _Gap.model_validate(raw)
+                    offset = running.client_clock_offset_s if running is not None else None
                     if offset is not None and running is not None and running.remote:
                         running.remote.put(Gap(gap.gap_start_s + offset, gap.gap_end_s + offset,
                                                gap.reason))
@@ -321,8 +321,10 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
             skip = next_seq - m.seq
             new = list(zip(m.rr_ms[skip:], times[skip:], strict=True))
             if new and running is not None and running.remote is not None:
-                if offset is None:
-                    offset = running.loop.clock.now() - m.arrival_s
+                seen = running.loop.clock.now() - m.arrival_s
+                if running.client_clock_offset_s is None or seen < running.client_clock_offset_s:
+                    running.client_clock_offset_s = seen
+                offset = running.client_clock_offset_s
                 origin = running.loop.session.origin_s
                 rows = [{"session_id": session_id, "seq": next_seq + i,
                          "t_s": t + offset - origin, "rr_ms": rr,
