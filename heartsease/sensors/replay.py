@@ -3,7 +3,7 @@
 A recording with arrival times (a Polar H10 capture, or ``heartsease record``'s output) is
 replayed notification by notification: rows that arrived within a millisecond of each other
 came in one notification, and beat times are rebuilt from the whole of each stretch between
-gaps (:func:`~heartsease.sensors.timing.retime_segment`), which the live reader cannot do.
+gaps (:func:`~heartsease.sensors.timing.retime`), which the live reader cannot do.
 A plain RR recording becomes one notification per beat, arriving as the beat ends. Replay
 runs in real time, ``speed`` times faster, or (``speed=None``) as fast as the consumer
 takes it.
@@ -19,7 +19,7 @@ import numpy as np
 from heartsease.sensors.files import RRRecording, read_rr_file
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Clock, Gap, Measurement, MonotonicClock
-from heartsease.sensors.timing import retime_segment
+from heartsease.sensors.timing import retime
 
 SAME_NOTIFICATION_S = 0.001
 GAP_FACTOR = 3.0  # arrivals this much further apart than their RR mark lost beats
@@ -80,20 +80,17 @@ async def replay_recording(
 def _beat_times(at: list[float], values: list[list[float]], gap_after: list[bool],
                 captured: bool) -> list[tuple[float, ...]]:
     """Each notification's beat times. A capture's are fitted to each stretch between gaps
-    whole (:func:`~heartsease.sensors.timing.retime_segment`): the file holds every
-    notification, so the replay need not guess as the live reader must; a plain RR
-    recording's beats end where the intervals add up to."""
+    whole (:func:`~heartsease.sensors.timing.retime`): the file holds every notification,
+    so the replay need not guess as the live reader must; a plain RR recording's beats end
+    where the intervals add up to."""
     if not captured:
         return [(a,) for a in at]
-    placed: list[tuple[float, ...]] = []
-    ends = [k + 1 for k, gap in enumerate(gap_after) if gap or k == len(at) - 1]
-    for first, last in zip([0, *ends[:-1]], ends, strict=True):
-        times = retime_segment([at[k] for k in range(first, last) for _ in values[k]],
-                               [v for k in range(first, last) for v in values[k]])
-        offsets = np.cumsum([0] + [len(values[k]) for k in range(first, last)])
-        placed += [tuple(round(float(t), 9) for t in times[offsets[i]:offsets[i + 1]])
-                   for i in range(last - first)]
-    return placed
+    times = retime([at[k] for k, group in enumerate(values) for _ in group],
+                   [v for group in values for v in group],
+                   [at[k] for k, gap in enumerate(gap_after) if gap])
+    ends = np.cumsum([len(group) for group in values])
+    return [tuple(round(float(t), 9) for t in times[end - len(group):end])
+            for end, group in zip(ends, values, strict=True)]
 
 
 def _notifications(arrival: np.ndarray) -> list[list[int]]:

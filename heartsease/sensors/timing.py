@@ -142,12 +142,13 @@ def retime_segment(arrival_s: ArrayLike, rr_ms: ArrayLike) -> NDArray[np.float64
 
     Examples
     --------
-    Three notifications, 9, 2 and 5 ms after their last beat (the fastest sets the line):
+    Three notifications, 9, 2 and 5 ms after their last beat: the fastest sets the line
+    (too few to tell how far above the edge it lies, so no centring):
 
     >>> import numpy as np
     >>> t = retime_segment([1.009, 2.002, 2.002, 3.005], [1000.0, 500.0, 500.0, 1000.0])
     >>> np.round(t, 4).tolist()
-    [1.0025, 1.5025, 2.002, 3.0025]
+    [1.002, 1.502, 2.002, 3.002]
     """
     arrival = np.asarray(arrival_s, dtype=np.float64)
     strap = np.cumsum(np.asarray(rr_ms, dtype=np.float64)) / 1000.0
@@ -160,6 +161,30 @@ def retime_segment(arrival_s: ArrayLike, rr_ms: ArrayLike) -> NDArray[np.float64
     placed = strap + intercept + slope * arrival + HALF_TICK_S - _expected_gap_s(
         y - intercept - slope * x)
     return np.minimum(placed, arrival)
+
+
+def retime(arrival_s: ArrayLike, rr_ms: ArrayLike, gap_starts_s: ArrayLike = ()
+           ) -> NDArray[np.float64]:
+    """:func:`retime_segment` over a whole recording, stretch by stretch: a new stretch
+    begins after each gap (the strap reconnected: its RR series restarts, with the beats of
+    the gap missing) and wherever arrival times go back (two recordings joined).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = retime([1.002, 2.003, 10.004, 11.002], [1000.0] * 4, gap_starts_s=[5.0])
+    >>> np.round(t, 4).tolist()
+    [1.002, 2.002, 10.002, 11.002]
+    """
+    arrival = np.asarray(arrival_s, dtype=np.float64)
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    stretch = np.searchsorted(np.sort(np.asarray(gap_starts_s, dtype=np.float64)), arrival)
+    stretch = stretch + np.cumsum(np.r_[0, np.diff(arrival) < 0])
+    placed = np.empty_like(arrival)
+    for k in np.unique(stretch):
+        these = stretch == k
+        placed[these] = retime_segment(arrival[these], rr[these])
+    return placed
 
 
 HALF_TICK_S = 0.5 / 1024

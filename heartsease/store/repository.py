@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from heartsease.coaching.events import Event
+from heartsease.sensors.timing import retime
 from heartsease.signal.artifacts import ArtifactKind, detect_artifacts
 from heartsease.store.models import (
     Annotation,
@@ -160,16 +161,28 @@ class SessionRecorder:
         self._beats, self._events = batch[0] + self._beats, batch[1] + self._events
 
 
-def label_beats(db: Session, session_id: str) -> None:
+def label_beats(beats: Sequence[Beat]) -> None:
     """Each stored beat's artifact label (normal, ectopic, long, short, missed, extra) from
     the whole session, with centred windows (Lipponen & Tarvainen 2019): the best labels the
     recording allows, decided once it is complete. The RR values are never changed."""
-    beats = beats_of(db, session_id)
     if len(beats) < 4:
         return
     labels = detect_artifacts(np.array([b.rr_ms for b in beats]), window="centered")
     for beat, label in zip(beats, labels.tolist(), strict=True):
         beat.label = ArtifactKind(label).name.lower()
+
+
+def place_beats(db: Session, session_id: str, beats: Sequence[Beat]) -> None:
+    """Each stored beat's time from every notification of its stretch between gaps
+    (:func:`heartsease.sensors.timing.retime`), once the session is complete: live, a beat
+    is placed from what had arrived, and in the first seconds after a connection that can
+    be tens of milliseconds late (README, Beat times)."""
+    if not beats:
+        return
+    gaps = [event["t_s"] for event in events_of(db, session_id, ["gap"])]
+    placed = retime([b.arrival_s for b in beats], [b.rr_ms for b in beats], gaps)
+    for beat, t in zip(beats, placed.tolist(), strict=True):
+        beat.t_s = round(t, 9)
 
 
 def finish_session(db: Session, session: BreathingSession, status: SessionStatus,
@@ -183,4 +196,6 @@ def finish_session(db: Session, session: BreathingSession, status: SessionStatus
         "baseline": record["baseline"], "resonance": record["resonance"],
         "source_error": source_error}
     db.flush()
-    label_beats(db, session.id)
+    beats = beats_of(db, session.id)
+    label_beats(beats)
+    place_beats(db, session.id, beats)

@@ -16,6 +16,7 @@ from heartsease.sensors.files import record_text
 from heartsease.sensors.hrm import MalformedMeasurementError, parse_hrm
 from heartsease.sensors.replay import replay
 from heartsease.sensors.source import Gap, Measurement
+from heartsease.sensors.timing import retime
 from heartsease.simulator.scenarios import simulate
 from heartsease.simulator.virtual_strap import (
     LinkDrop,
@@ -143,6 +144,15 @@ def test_twenty_link_drops_in_thirty_minutes() -> None:
     # Every RR delivered while connected arrives exactly once and in order; none invented.
     assert [rr for m in measurements for rr in m.rr_ms] == delivered_rr(strap)
     assert strap.discarded_beats > 0
+    # Placed afterwards, stretch by stretch between the gaps (as a stored session is when
+    # it ends): measured, every beat within 2.93 ms of the model's, median 0.33 ms; live,
+    # 34.8 ms and 0.49 ms. Each reconnection starts a stretch that knows nothing of the
+    # link's latency; the shortest stretches, a few notifications long, set the largest.
+    placed = retime([m.arrival_s for m in measurements for _ in m.rr_ms],
+                    [rr for m in measurements for rr in m.rr_ms], [g.start_s for g in gaps])
+    error_ms = np.abs(placed - [t for d in strap.delivered for t in d.beat_times_s]) * 1000
+    assert error_ms.max() < 3.5
+    assert np.median(error_ms) < 0.4
 
 
 def test_junk_packets_are_reported_and_skipped() -> None:
