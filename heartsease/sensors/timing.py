@@ -124,8 +124,11 @@ def retime_segment(arrival_s: ArrayLike, rr_ms: ArrayLike) -> NDArray[np.float64
 
     The points lowest above that line are those whose beats the strap stamped about half a
     tick late (its RR are in 1/1024 s, so its beat stamps are off by up to a tick, evenly
-    spread): beats lie, on average, half a tick above the line, and that is where they are
-    placed, so that the stamps' error is centred whether the strap rounds or truncates.
+    spread): beats lie, on average, half a tick above the edge of the points, and that is
+    where they are placed, so that the stamps' error is centred whether the strap rounds or
+    truncates. The line itself lies above that edge by the lowest point's height, which
+    shrinks as points accumulate; its expected value, estimated from how many points lie
+    within a tick of the line, is taken off (:func:`_expected_gap_s`).
 
     Parameters
     ----------
@@ -223,4 +226,3 @@ def _support_line(x: NDArray[np.float64], y: NDArray[np.float64],
         slope = 0.0
     intercept = float(np.min(y - slope * x))
     return slope, intercept
-
