@@ -88,9 +88,8 @@ def _beat_times(at: list[float], values: list[list[float]], gap_after: list[bool
     times = retime([at[k] for k, group in enumerate(values) for _ in group],
                    [v for group in values for v in group],
                    [at[k] for k, gap in enumerate(gap_after) if gap])
-    ends = np.cumsum([len(group) for group in values])
-    return [tuple(round(float(t), 9) for t in times[end - len(group):end])
-            for end, group in zip(ends, values, strict=True)]
+    per_notification = np.split(times, np.cumsum([len(group) for group in values])[:-1])
+    return [tuple(round(float(t), 9) for t in ts) for ts in per_notification]
 
 
 def _notifications(arrival: np.ndarray) -> list[list[int]]:

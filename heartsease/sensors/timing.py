@@ -22,6 +22,8 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from heartsease.sensors.hrm import RR_UNITS_PER_S
+
 ENVELOPE_WINDOW_S = 300.0
 MAX_DRIFT = 200e-6
 MIN_SPAN_FOR_DRIFT_S = 60.0
@@ -190,8 +192,8 @@ def retime(arrival_s: ArrayLike, rr_ms: ArrayLike, gap_starts_s: ArrayLike = ()
     return placed
 
 
-HALF_TICK_S = 0.5 / 1024
-TICK_S = 1.0 / 1024
+TICK_S = 1.0 / RR_UNITS_PER_S  # the strap's RR resolution
+HALF_TICK_S = TICK_S / 2
 
 
 def _expected_gap_s(residual_s: NDArray[np.float64]) -> float:
