@@ -13,6 +13,7 @@ Times are session seconds: the source's clock minus ``origin_s``.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from dataclasses import dataclass
 
@@ -149,14 +150,16 @@ class CoachingSession:
         self._contact_lost = False
         self._corrected: deque[tuple[float, float]] = deque()  # (t, rr) for features
         self._labels: deque[tuple[float, bool]] = deque()  # (t, is artifact)
-        self._step_beats: list[float] = []
+        # Kept as compact arrays, and the step's beats only while a step that measures the
+        # paced response runs: a long practice holds 8 bytes an epoch, not a list of floats.
+        self._step_beats: array[float] | None = None
         self._baseline_epochs: list[EpochFeatures] = []
         self._epochs: deque[_Epoch] = deque()
         self._last_hrv: BeatMetrics | None = None
         self._preceding: deque[ev.Preceding] = deque()
         self._threat_since_s: float | None = None
         self._settled_in_practice = False
-        self._practice_arousal: list[float] = []
+        self._practice_arousal: array[float] = array("d")
         self._rising_epochs = 0
         self._backdraft_at: float | None = None
         self._calm_since_s: float | None = None
@@ -323,7 +326,7 @@ class CoachingSession:
     def _begin_step(self, index: int, t_s: float) -> None:
         self.step_index, self.step_start_s, self._cue_index = index, t_s, 0
         step = self.protocol.steps[index]
-        self._step_beats = []
+        self._step_beats = array("d") if _measures_response(step) else None
         rates = step.pacer_rates(self.pace_bpm, self.own_breathing_bpm)
         self._emit(ev.StepStarted(t_s, step.name, step.title, step.seconds, step.practice,
                                   None if rates is None else rates[0],
@@ -331,7 +334,7 @@ class CoachingSession:
         self._remember(ev.Preceding("step", step.name, t_s))
         if not step.practice:
             self._settled_in_practice = False
-            self._practice_arousal = []
+            self._practice_arousal = array("d")
             self._rising_epochs = 0
         self._start_pacer(t_s, fresh=False)
         self._run_until(t_s)
@@ -370,8 +373,8 @@ class CoachingSession:
         assert step is not None
         if step.baseline:
             self._learn_baseline(t_s)
-        if step.assess and step.pacer is not None and not isinstance(step.pacer, str):
-            response = paced_response(np.asarray(self._step_beats), float(step.pacer))
+        if self._step_beats is not None:
+            response = paced_response(np.frombuffer(self._step_beats), float(step.pacer))
             if response is not None:
                 self.responses.append(response)
             if not any(s.assess for s in self.protocol.steps[self.step_index + 1:]):
@@ -432,7 +435,8 @@ class CoachingSession:
             times[b.t_s] = t
             self._corrected.append((t, b.rr_ms))
             self._labels.append((t, b.artifact is not ArtifactKind.NORMAL))
-            self._step_beats.append(b.rr_ms)
+            if self._step_beats is not None:
+                self._step_beats.append(b.rr_ms)
             self._last_hrv = b
         for i in [k for k in self._raw_times if beats and k < beats[-1].index]:
             del self._raw_times[i]
@@ -661,6 +665,11 @@ class CoachingSession:
     def _drain(self) -> list[ev.Event]:
         out, self._out = self._out, []
         return out
+
+
+def _measures_response(step: Step) -> bool:
+    """An assessment step at a fixed pacer rate: its beats give a paced response."""
+    return step.assess and step.pacer is not None and not isinstance(step.pacer, str)
 
 
 def _delta(now: float | None, before: list[float | None]) -> float | None:
