@@ -66,12 +66,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def serve(db_url: str, port: int, **env_vars: str) -> subprocess.Popen[bytes]:
-    """``heartsease serve`` in its own process, ready for requests."""
-    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url, **env_vars}
+    """``heartsease serve`` in its own process, ready for requests. Its demo people have no
+    history unless ``HEARTSEASE_DEMO_HISTORY_DAYS`` asks: preparing the default weeks
+    takes 20-40 s on a 2-core machine."""
+    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url,
+           "HEARTSEASE_DEMO_HISTORY_DAYS": "0", **env_vars}
     process = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
                                 str(port)], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    for _ in range(200):
+    for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
                 return process

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from heartsease.api.security import token_claims
+from heartsease.api.security import TokenClaims, token_claims
 from heartsease.api.settings import Settings
-from heartsease.store.models import RevokedToken, Role, User
+from heartsease.store.models import Assignment, BreathingSession, RevokedToken, Role, User
+from heartsease.store.repository import may_see_client
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
 
@@ -43,10 +45,35 @@ def user_for_token(db: Session, settings: Settings, token: str) -> User | None:
     if claims is None or db.get(RevokedToken, claims.token_id) is not None:
         return None
     user = db.get(User, claims.user_id)
-    if user is None or (user.tokens_valid_after is not None
-                        and claims.issued_at < user.tokens_valid_after):
+    return user if user is not None and _still_signed_in(user, claims) else None
+
+
+def viewer_of_session(db: Session, settings: Settings, token: str, session_id: str
+                      ) -> tuple[User, BreathingSession] | None:
+    """The person a token signs in (as :func:`user_for_token`) and the session, if that
+    person may see its client's data. One query where the two apart take four: WebSockets
+    are authorised in threads while many people connect at once, and each round trip to the
+    database waits its turn for the interpreter again."""
+    claims = token_claims(token, settings.secret_key)
+    if claims is None:
         return None
-    return user
+    revoked = exists().where(RevokedToken.jti == claims.token_id)
+    assigned = exists().where(Assignment.clinician_id == User.id,
+                              Assignment.client_id == BreathingSession.client_id)
+    found = db.execute(select(User, BreathingSession, revoked, assigned)
+                       .join(BreathingSession, BreathingSession.id == session_id)
+                       .where(User.id == claims.user_id)).first()
+    if found is None:
+        return None
+    user, row, is_revoked, is_assigned = found
+    if is_revoked or not _still_signed_in(user, claims) \
+            or not may_see_client(user, row.client_id, is_assigned):
+        return None
+    return user, row
+
+
+def _still_signed_in(user: User, claims: TokenClaims) -> bool:
+    return user.tokens_valid_after is None or claims.issued_at >= user.tokens_valid_after
 
 
 def get_current_user(db: SessionDep, settings: SettingsDep,

@@ -52,13 +52,17 @@ def is_assigned(db: Session, clinician_id: str, client_id: str) -> bool:
                                                 Assignment.client_id == client_id))))
 
 
-def can_see_client(db: Session, user: User, client_id: str) -> bool:
-    """Clients see themselves; clinicians their assigned clients; admins no health data."""
+def may_see_client(user: User, client_id: str, assigned: bool) -> bool:
+    """Clients see themselves; clinicians their assigned clients; admins no health data.
+    ``assigned``: whether ``user`` is assigned to the client, as the caller found it."""
     if user.role is Role.CLIENT:
         return user.id == client_id
-    if user.role is Role.CLINICIAN:
-        return is_assigned(db, user.id, client_id)
-    return False
+    return user.role is Role.CLINICIAN and assigned
+
+
+def can_see_client(db: Session, user: User, client_id: str) -> bool:
+    return may_see_client(user, client_id, user.role is Role.CLINICIAN
+                          and is_assigned(db, user.id, client_id))
 
 
 def assigned_clients(db: Session, clinician_id: str) -> Sequence[User]:

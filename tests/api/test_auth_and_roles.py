@@ -63,6 +63,48 @@ def test_tokens_can_be_signed_out(client: TestClient, people) -> None:
                          ).object_id == clinician_id
 
 
+def test_a_running_session_is_shown_only_to_its_client_and_their_clinician(
+        client: TestClient, people) -> None:
+    """The WebSocket's one-query check (user, revocation, session and assignment at once)
+    against each way of not being allowed."""
+    r = client.post("/api/sessions", headers=people["client"], json={
+        "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 2})
+    assert r.status_code == 201, r.text
+    session_id = r.json()["id"]
+    url = f"/api/sessions/{session_id}/live?token="
+    signed_out = sign_in(client, "client@example.org")
+    assert client.post("/api/auth/sign-out", headers=signed_out).status_code == 204
+    expired = create_token(me(client, people["client"])["id"], DEVELOPMENT_SECRET, minutes=-1)
+    before_everywhere = token_of(sign_in(client, "clinician@example.org"))
+    assert client.post("/api/me/sign-out-everywhere",
+                       headers={"Authorization": f"Bearer {before_everywhere}"}
+                       ).status_code == 204
+    clinician = sign_in(client, "clinician@example.org")
+
+    for allowed, role in ((people["client"], "client"), (clinician, "observer")):
+        with client.websocket_connect(url + token_of(allowed)) as ws:
+            hello = ws.receive_json()
+            assert (hello["kind"], hello["role"]) == ("hello", role)
+    for refused in (token_of(people["other_client"]), token_of(people["other_clinician"]),
+                    token_of(people["admin"]), token_of(signed_out), expired,
+                    before_everywhere, "not a token"):
+        with client.websocket_connect(url + refused) as ws, \
+                pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4403, refused
+    with client.websocket_connect(f"/api/sessions/{session_id}/ingest?token="
+                                  f"{token_of(clinician)}") as ws, \
+            pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 4403  # only the client streams beats into their session
+    client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
+    with client.app.state.db() as db:
+        observed = db.scalars(select(AuditEntry).where(AuditEntry.object_id == session_id)
+                              ).all()
+    assert [(e.action, e.actor_id) for e in observed] == [
+        ("observe", me(client, clinician)["id"]), ("ingest", me(client, clinician)["id"])]
+
+
 def test_password_guessing_is_slowed(client: TestClient) -> None:
     for _ in range(5):
         client.post("/api/auth/token", data={"username": "client@example.org",

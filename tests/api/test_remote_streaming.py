@@ -71,7 +71,7 @@ def test_the_streamer_resends_what_a_killed_server_never_acknowledged(db_url: st
 def test_an_oversized_ingest_message_is_refused(db_url: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = serve(db_url, port, HEARTSEASE_DEMO_HISTORY_DAYS="0")
+    server = serve(db_url, port)
     try:
         token = sign_in(base, "client@example.org", "heartsease-demo")
         session_id = start_remote_session(base, token, protocol="srb")

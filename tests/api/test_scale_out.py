@@ -36,8 +36,7 @@ async def next_kind(ws: Any, kind: str, timeout_s: float = 15.0, **match: Any) -
 def test_a_session_on_one_worker_is_watched_and_steered_from_another(redis_url: str) -> None:
     db_url = fresh_postgres()
     ports = free_port(), free_port()
-    servers = [serve(db_url, port, HEARTSEASE_REDIS_URL=redis_url,
-                     HEARTSEASE_DEMO_HISTORY_DAYS="0") for port in ports]
+    servers = [serve(db_url, port, HEARTSEASE_REDIS_URL=redis_url) for port in ports]
     a, b = (f"http://127.0.0.1:{port}" for port in ports)
     rr = simulate("rest", 900, seed=4).rr_ms
     try:

@@ -33,7 +33,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     db_url = (f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'heartsease.db'}"
               if request.param == "sqlite" else fresh_postgres())
     port = free_port()
-    process = serve(db_url, port, HEARTSEASE_DEMO_HISTORY_DAYS="0")
+    process = serve(db_url, port)
     base = f"http://127.0.0.1:{port}"
     try:
         tokens = {role: _token(base, f"{role}@example.org") for role in ROLES[1:]}

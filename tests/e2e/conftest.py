@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from heartsease.api.settings import Settings
 from tests.conftest import free_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,7 +27,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     db = tmp_path_factory.mktemp("e2e") / "heartsease.db"
-    process: subprocess.Popen[bytes] = serve(f"sqlite:///{db}", port)
+    history_days = Settings.model_fields["demo_history_days"].default  # the trends pages'
+    process: subprocess.Popen[bytes] = serve(f"sqlite:///{db}", port,
+                                             HEARTSEASE_DEMO_HISTORY_DAYS=str(history_days))
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -19,9 +19,10 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from heartsease.api import services
-from heartsease.api.deps import user_for_token
+from heartsease.api.deps import viewer_of_session
 from heartsease.api.fanout import put_dropping_oldest
 from heartsease.api.limits import MessageRate
 from heartsease.api.live import RunningSession, SessionManager, hello
@@ -37,7 +38,7 @@ from heartsease.store.models import (
     SessionStatus,
     User,
 )
-from heartsease.store.repository import audit, can_see_client
+from heartsease.store.repository import audit
 
 router = APIRouter(tags=["live"])
 log = logging.getLogger(__name__)
@@ -59,17 +60,21 @@ def _authorise(websocket: WebSocket, session_id: str, token: str,
                action: str) -> tuple[User, BreathingSession] | None:
     """The user and their session, if they may see it (run in a thread: its queries would
     hold up every stream on the worker while many people connect at once)."""
-    app = websocket.app
-    with app.state.db() as db, db.begin():
-        user = user_for_token(db, app.state.settings, token)
-        row = db.get(BreathingSession, session_id)
-        if user is None or row is None or not can_see_client(db, user, row.client_id):
-            return None
-        if user.role is Role.CLINICIAN:
-            audit(db, user, action, "session", row.id, row.client_id)
-        db.expunge(user)
-        db.expunge(row)
-        return user, row
+    with websocket.app.state.db() as db, db.begin():
+        return _authorised(db, websocket, session_id, token, action)
+
+
+def _authorised(db: Session, websocket: WebSocket, session_id: str, token: str,
+                action: str) -> tuple[User, BreathingSession] | None:
+    allowed = viewer_of_session(db, websocket.app.state.settings, token, session_id)
+    if allowed is None:
+        return None
+    user, row = allowed
+    if user.role is Role.CLINICIAN:
+        audit(db, user, action, "session", row.id, row.client_id)
+    db.expunge(user)
+    db.expunge(row)
+    return user, row
 
 
 def _visitor_may_leave(
@@ -363,10 +368,10 @@ def _ingest_position(websocket: WebSocket, session_id: str, token: str
                      ) -> tuple[User, BreathingSession, int, float] | None:
     """The session's client and session, the next sequence number it takes and the time of
     its last stored beat; None when the token is not that client's."""
-    allowed = _authorise(websocket, session_id, token, "ingest")
-    if allowed is None or allowed[0].id != allowed[1].client_id:
-        return None
-    with websocket.app.state.db() as db:
+    with websocket.app.state.db() as db, db.begin():
+        allowed = _authorised(db, websocket, session_id, token, "ingest")
+        if allowed is None or allowed[0].id != allowed[1].client_id:
+            return None
         last = db.execute(select(Beat.seq, Beat.t_s).where(Beat.session_id == session_id)
                           .order_by(Beat.seq.desc()).limit(1)).first()
     # A session the server lost (a restart) keeps taking its beats, stored in order after the
