@@ -52,8 +52,10 @@ def test_the_streamer_resends_what_a_killed_server_never_acknowledged(db_url: st
                 killed.set()
                 threading.Thread(target=kill_and_restart).start()
 
-        stats = asyncio.run(stream_to_server(paced_beats(rr, 0.01), base, token, session_id,
-                                             progress))
+        # The streamer retries for as long as its user waits: here a server that did not
+        # come back would hang the suite, so it has two minutes (it needs about ten seconds).
+        stats = asyncio.run(asyncio.wait_for(stream_to_server(
+            paced_beats(rr, 0.01), base, token, session_id, progress), timeout=120))
         assert killed.is_set() and stats.reconnects >= 1
         assert stats.acknowledged == rr.size and not stats.unacknowledged
         headers = {"Authorization": f"Bearer {token}"}
