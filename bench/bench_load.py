@@ -364,6 +364,8 @@ def main() -> None:
     parser.add_argument("--server-log", type=Path, metavar="FILE",
                         help="the server's log (its collector's passes, say); none without")
     args = parser.parse_args()
+    print(f"this machine: a 10-million-step Python loop takes {machine_speed_s():.2f} s "
+          "(to compare runs on other machines)")
     print("latency: a beat leaving its strap to the clinician's view, in steady state; "
           "p99 all: including the ramp, while sessions start and their viewers join")
     print("ready: seconds from the straps' start until the last viewer was welcomed; CPU: "
@@ -397,6 +399,16 @@ def main() -> None:
                       f"x{r['p99_ms'] / baseline['p99_ms']:.2f} of the run without",
                       flush=True)
             baseline = r
+
+
+def machine_speed_s() -> float:
+    """Seconds for a fixed pure-Python loop: the same server is several times slower on
+    one 2-core machine than on another of the same kind."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - started
 
 
 def run_step(n: int, flood: int, args: argparse.Namespace) -> dict[str, Any]:
