@@ -9,6 +9,7 @@ import io
 import json
 import signal
 import tempfile
+import threading
 import time
 import types
 from datetime import timedelta
@@ -151,6 +152,46 @@ def test_beats_streamed_by_a_remote_client_are_stored_once(client: TestClient,
             raise AssertionError("the clinician could stream beats")
         except Exception as exc:
             assert "4403" in repr(exc) or getattr(exc, "code", None) == 4403
+
+
+def test_streamed_beats_reach_the_live_view_without_waiting_for_the_disk(
+        client: TestClient, people) -> None:
+    """A commit held up (under load one can take seconds) delays only the acknowledgement:
+    the next messages are read, and their beats shown, meanwhile."""
+    r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
+    session_id = r.json()["id"]
+    writer = client.app.state.sessions.writer
+    disk_open = threading.Event()
+    # Opened by the test once the beats are seen, or after 5 s so a server that waits for
+    # the disk fails the test below instead of hanging it.
+    threading.Timer(5.0, disk_open.set).start()
+    write = writer.write
+
+    async def held_write(*args: object, **kwargs: object) -> None:
+        await asyncio.to_thread(disk_open.wait)
+        await write(*args, **kwargs)
+
+    writer.write = held_write
+    token = token_of(people["client"])
+    with client.websocket_connect(f"/api/sessions/{session_id}/ingest?token={token}") as ws, \
+            client.websocket_connect(f"/api/sessions/{session_id}/live?token="
+                                     f"{token_of(people['clinician'])}") as observer:
+        assert observer.receive_json()["kind"] == "hello"
+        for seq in (1, 3, 5):
+            ws.send_json({"seq": seq, "arrival_s": 0.4 * seq + 0.8, "hr_bpm": 75,
+                          "rr_ms": [800.0, 800.0],
+                          "beat_times_s": [0.4 * seq, 0.4 * seq + 0.8]})
+        while observer.receive_json().get("seq") != 6:
+            pass
+        assert not disk_open.is_set(), "the live view waited for the disk"
+        disk_open.set()
+        acknowledged = 0
+        while acknowledged < 6:
+            acknowledged = ws.receive_json()["seq"]
+    with client.app.state.db() as db:  # acknowledged means on disk
+        assert db.scalars(select(Beat.seq).where(Beat.session_id == session_id)
+                          .order_by(Beat.seq)).all() == [1, 2, 3, 4, 5, 6]
+    client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
 
 
 def test_beats_resent_after_a_reconnection_keep_their_times(client: TestClient,
