@@ -164,7 +164,8 @@ def test_streamed_beats_reach_the_live_view_without_waiting_for_the_disk(
     disk_open = threading.Event()
     # Opened by the test once the beats are seen, or after 5 s so a server that waits for
     # the disk fails the test below instead of hanging it.
-    threading.Timer(5.0, disk_open.set).start()
+    fallback = threading.Timer(5.0, disk_open.set)
+    fallback.start()
     write = writer.write
 
     async def held_write(*args: object, **kwargs: object) -> None:
@@ -184,6 +185,7 @@ def test_streamed_beats_reach_the_live_view_without_waiting_for_the_disk(
         while observer.receive_json().get("seq") != 6:
             pass
         assert not disk_open.is_set(), "the live view waited for the disk"
+        fallback.cancel()
         disk_open.set()
         acknowledged = 0
         while acknowledged < 6:
