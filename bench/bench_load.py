@@ -45,7 +45,10 @@ from heartsease.api.settings import DEVELOPMENT_SECRET
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.models import Assignment, Role, User
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+# A database of its own: the tests drop and make again the schema of the database `test`,
+# and a benchmark sharing it would lose its sessions halfway through a run.
+POSTGRES = f"{POSTGRES_SERVER}/heartsease_bench"
 REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -65,10 +68,11 @@ class Session:
 def prepare(db_url: str, clients: int) -> tuple[str, list[Session]]:
     """A clean database with one clinician and ``clients`` assigned clients, and tokens."""
     if db_url.startswith("postgresql"):
-        engine = create_engine(db_url)
-        with engine.begin() as c:
-            c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
+        server = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+        with server.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {db_url.rsplit('/', 1)[1]}"))
+            c.execute(text(f"CREATE DATABASE {db_url.rsplit('/', 1)[1]}"))
+        server.dispose()
     engine = make_engine(db_url)
     migrate(engine)
     password = hash_password("bench-only")  # one hash: argon2 per person would take minutes
@@ -265,6 +269,15 @@ async def loop_lag(lags_s: list[float], stop: asyncio.Event) -> None:
         lags_s.append(time.monotonic() - asleep_at - 0.1)
 
 
+def event_loop_lag_ms(base: str) -> dict[str, float] | None:
+    """The server's own figure for how late its event loop took up work over the last
+    minute (with several workers, of whichever one answers); None when it did not answer."""
+    try:
+        return httpx.get(base + "/api/health", timeout=5).json()["event_loop_lag_ms"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return None
+
+
 def step(base: str, clinician: str, sessions: list[Session], seconds: float,
          pids: list[int], flooding: list[Session], ramp_s: float,
          processes: int) -> dict[str, Any]:
@@ -294,9 +307,10 @@ def step(base: str, clinician: str, sessions: list[Session], seconds: float,
     started = time.monotonic()
     for process in clients:
         process.start()
-    memory, finished = [], []
+    memory, finished, server_lag_ms = [], [], []
     while len(finished) < processes:
         memory.append((time.monotonic() - started, rss_mib(pids)))
+        server_lag_ms.append(event_loop_lag_ms(base))
         with contextlib.suppress(queue.Empty):  # read before joining: a child with a big
             while len(finished) < processes:    # result waits for it to be read
                 finished.append(results.get(timeout=10))
@@ -338,6 +352,8 @@ def step(base: str, clinician: str, sessions: list[Session], seconds: float,
             "server_cpu_pct": 100 * server_cpu / elapsed,
             "bench_cpu_pct": 100 * sum(cpu for _, _, cpu in finished) / elapsed,
             "bench_lag_p99_ms": float(np.percentile(lags_ms, 99)) if lags_ms.size else 0.0,
+            "server_lag_ms": {k: max((lag[k] for lag in server_lag_ms if lag), default=np.nan)
+                              for k in ("p99", "max")},
             "memory": memory,
             "p99_by_window_ms": [
                 float(np.percentile(latencies[(pairs[:, 0] - started) // WINDOW_S == w], 99))
@@ -370,11 +386,13 @@ def main() -> None:
           "p99 all: including the ramp, while sessions start and their viewers join")
     print("ready: seconds from the straps' start until the last viewer was welcomed; CPU: "
           "percent of one core, the server's processes and the benchmark's own; bench lag: "
-          "p99 ms of the benchmark's event loops waking late (part of every latency)")
+          "p99 ms of the benchmark's event loops waking late (part of every latency); "
+          "server lag: the server's event loop, p99 of its worst minute and max ms (from "
+          "/api/health)")
     print(f"{'sessions':>8} {'beats/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
           f"{'p99 all':>7} "
           f"{'unacked':>7} {'unseen':>7} {'ready s':>7} {'reconn':>6} {'server CPU':>10} "
-          f"{'bench CPU':>9} {'bench lag':>9}"
+          f"{'bench CPU':>9} {'bench lag':>9} {'server lag':>13}"
           "  server memory (MiB) over time")
     for n in args.sessions:
         baseline = None
@@ -386,7 +404,9 @@ def main() -> None:
                   f"{r['unacknowledged']:>7} "
                   f"{r['unseen']:>7} {r['ready_s']:>7.0f} {r['reconnects']:>6} "
                   f"{r['server_cpu_pct']:>9.0f}% "
-                  f"{r['bench_cpu_pct']:>8.0f}% {r['bench_lag_p99_ms']:>9.1f}  {memory}",
+                  f"{r['bench_cpu_pct']:>8.0f}% {r['bench_lag_p99_ms']:>9.1f} "
+                  f"{r['server_lag_ms']['p99']:>6.0f} {r['server_lag_ms']['max']:>6.0f}  "
+                  f"{memory}",
                   flush=True)
             if len(r["p99_by_window_ms"]) > 1:
                 print(f"{'':>8} p99 ms by {WINDOW_S / 60:.0f} minutes: " + " ".join(

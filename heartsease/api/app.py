@@ -22,6 +22,7 @@ from heartsease.api.limits import make_sign_in_limiter
 from heartsease.api.live import SessionManager
 from heartsease.api.routes import auth, health, live, people, sessions, trends
 from heartsease.api.settings import Settings
+from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.repository import mark_interrupted
 
@@ -41,9 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = make_hub(settings.redis_url)
         app.state.sessions = SessionManager(factory, app.state.hub)
         await app.state.sessions.start_background()
+        app.state.loop_watch = EventLoopWatch(asyncio.get_running_loop())
+        app.state.loop_watch.start()
         async with _collector_on_schedule():
             yield
         await app.state.sessions.shutdown()
+        app.state.loop_watch.stop()
         engine.dispose()
 
     app = FastAPI(title="heartsease", version="0.1.0", lifespan=lifespan,

@@ -149,3 +149,15 @@ class TrendDay(BaseModel):
     ratings_before: dict[str, float]  # per scale, the mean of sessions' first ratings
     ratings_after: dict[str, float]  # and of their last, where a session has two
     session_ids: list[str]  # the day's sessions, earliest first
+
+
+class Health(BaseModel):
+    """How this worker is doing, for a load balancer, a monitor and the pages' status line."""
+
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+    live: str = Field(description="how live views reach viewers: in-process, every worker "
+                      "through Redis, or degraded to this worker and why")
+    event_loop_lag_ms: dict[Literal["p99", "max"], float] = Field(
+        description="how long this worker's event loop took to take up new work over the "
+        "last minute: a floor under every live latency on it")

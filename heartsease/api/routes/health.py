@@ -6,13 +6,15 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from heartsease.api.schemas import Health
+
 router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health")
-def health(request: Request) -> dict[str, str]:
-    """``database``: ok or unreachable; ``live``: how live views reach viewers (this process
-    only, every worker through Redis, or degraded to this worker and why)."""
+def health(request: Request) -> Health:
+    """Whether the database answers, how live views reach viewers, and how busy this worker
+    is."""
     try:
         with request.app.state.db() as db:
             db.execute(text("SELECT 1"))
@@ -22,5 +24,6 @@ def health(request: Request) -> dict[str, str]:
     hub = request.app.state.hub
     live = (f"this worker only ({hub.degraded})" if hub.degraded is not None
             else "every worker, through Redis" if hub.distributed else "in-process")
-    return {"status": "ok" if database == "ok" and hub.degraded is None else "degraded",
-            "database": database, "live": live}
+    return Health(status="ok" if database == "ok" and hub.degraded is None else "degraded",
+                  database=database, live=live,
+                  event_loop_lag_ms=request.app.state.loop_watch.lag_ms())
