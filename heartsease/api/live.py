@@ -42,10 +42,13 @@ from heartsease.store.repository import (
 
 log = logging.getLogger(__name__)
 FINISH_RETRY_S, FINISH_RETRY_MAX_S = 0.5, 10.0  # while the database is away at the end
-RECENT_EVENTS = 2000  # about twenty minutes of beats and what happened around them
+# What a viewer who joins late is shown: the beats the observation room plots (its 400, with
+# room to spare), and the steps, states, shifts and notes of the session so far (a few an
+# minute; the bound is for a session that runs for days).
+RECENT_BEATS = 600
+RECENT_STORY = 1000
 SWEEP_EVERY_S = 30.0  # with several workers: how often dead workers' sessions are closed
-RECENT_KINDS = {"beat", "step", "pacer", "state", "shift", "backdraft", "backdraft-eased",
-                "annotation", "metrics"}
+STORY_KINDS = {"step", "pacer", "state", "shift", "backdraft", "backdraft-eased", "annotation"}
 
 
 class RemoteSource:
@@ -84,10 +87,12 @@ class RunningSession:
     client_clock_offset_s: float | None = None
     last_metrics: dict[str, Any] | None = None
     last_state: str = "unknown"
-    # What a viewer who joins late is shown first: the recent beats and what happened, as
-    # the JSON text sent live (thousands of dicts a session would be thousands of objects
-    # for the garbage collector to walk, and several times the memory).
-    recent: deque[str] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    # What a viewer who joins late is shown first, as the JSON text sent live (thousands of
+    # dicts a session would be thousands of objects for the garbage collector to walk, and
+    # several times the memory). Beats and the story are kept apart so that the beats, by
+    # far the most, do not push the session's first steps and states out.
+    recent_beats: deque[str] = field(default_factory=lambda: deque(maxlen=RECENT_BEATS))
+    story: deque[str] = field(default_factory=lambda: deque(maxlen=RECENT_STORY))
 
 
 class SessionManager:
@@ -187,8 +192,10 @@ class SessionManager:
                     running.last_metrics = message
                     running.last_state = message["state"]
                 outgoing = self.hub.publish(running.session_id, message)
-                if event.kind in RECENT_KINDS:
-                    running.recent.append(outgoing.text)
+                if event.kind == "beat":
+                    running.recent_beats.append(outgoing.text)
+                elif event.kind in STORY_KINDS:
+                    running.story.append(outgoing.text)
                 if event.kind == "session-ended" and message["reason"] == "completed":
                     status = SessionStatus.COMPLETED
         except Exception as exc:  # the source failed: the session ends, its beats are kept
@@ -290,8 +297,9 @@ class SessionManager:
 
 
 def hello(running: RunningSession, role: str, for_viewer: str | None = None) -> Outgoing:
-    """What a viewer is shown on joining: where the session is, and its story so far
-    (``recent``, spliced in as the texts already sent, so it is not in ``message``)."""
+    """What a viewer is shown on joining: where the session is, its last metrics, and its
+    story so far and last beats (``recent``, spliced in as the texts already sent, so it is
+    not in ``message``): the story first, then the beats, each in the order sent."""
     session = running.loop.session
     step = session.step
     pacer = session.pacer
@@ -308,5 +316,6 @@ def hello(running: RunningSession, role: str, for_viewer: str | None = None) -> 
         "paused": session.paused}
     if for_viewer is not None:
         message["for"] = for_viewer
-    text = finite_json(message)[:-1] + ', "recent": [' + ", ".join(running.recent) + "]}"
+    recent = ", ".join([*running.story, *running.recent_beats])
+    text = finite_json(message)[:-1] + ', "recent": [' + recent + "]}"
     return Outgoing(message, text)

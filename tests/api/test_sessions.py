@@ -23,6 +23,7 @@ import websockets
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from heartsease.api import live
 from heartsease.sensors.files import parse_rr_text
 from heartsease.simulator.scenarios import simulate
 from heartsease.store.models import AuditEntry, Beat, BreathingSession, SessionStatus
@@ -380,3 +381,34 @@ def test_a_viewer_who_leaves_leaves_no_reference_cycle(client: TestClient, peopl
         gc.set_debug(0)
         gc.garbage.clear()
     assert ours == []
+
+
+def test_a_late_viewer_sees_the_story_from_the_start_and_the_last_beats(
+        client: TestClient, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The beats shown to a viewer who joins late are bounded; the steps and states are kept
+    apart so that a long session's beats do not push its beginning out."""
+    monkeypatch.setattr(live, "RECENT_BEATS", 30)
+    r = client.post("/api/sessions", headers=people["client"], json={
+        "source": "simulated", "scenario": "threat-then-soothe", "speed": 50,
+        "practice_minutes": 2})
+    session_id = r.json()["id"]
+    url = f"/api/sessions/{session_id}/live?token={token_of(people['clinician'])}"
+    with client.websocket_connect(url) as early:
+        early.receive_json()
+        beats_seen = 0
+        while beats_seen < 200:  # past the first metrics (5 s) and well past 30 beats
+            message = early.receive_json()
+            beats_seen += message["kind"] == "beat"
+            if beats_seen == 1:
+                first_beat_seq = message["seq"]
+    with client.websocket_connect(url) as late:
+        hello = late.receive_json()
+    client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
+    recent = hello["recent"]
+    beats = [m for m in recent if m["kind"] == "beat"]
+    story = [m for m in recent if m["kind"] != "beat"]
+    assert len(beats) == 30 and beats[0]["seq"] > first_beat_seq + 100
+    assert [b["seq"] for b in beats] == list(range(beats[0]["seq"], beats[0]["seq"] + 30))
+    assert story[0]["kind"] == "step" and story[0]["t_s"] == 0.0  # the very first step
+    assert recent[: len(story)] == story  # the story first, then the beats
+    assert hello["metrics"]["kind"] == "metrics"

@@ -81,6 +81,7 @@ function watch(sessionId, name) {
         if (m.step) q(".step").textContent = m.step.title;
         if (!beats.length) {  // what happened before we came
           (m.recent || []).forEach(onMessage);
+          if (m.metrics) onMessage(m.metrics);
           lastPlot = 0;
           plot();
         }
