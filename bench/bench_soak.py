@@ -38,8 +38,8 @@ from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.models import Beat, BreathingSession, Role, User
 
 BLOCK_MIN = 10.0
-# By then the late joiner's replay (the last 2,000 events, about 20-30 minutes) is full, as
-# are the analysis windows: what grows after that grows with the session.
+# By then the late joiner's replay (the last 600 beats, about ten minutes) is full, as are
+# the analysis windows: what grows after that grows with the session.
 SETTLED_MIN = 40.0
 SERVER_CODE = ("heartsease/api", "heartsease/coaching", "heartsease/signal",
                "heartsease/sensors", "heartsease/store")

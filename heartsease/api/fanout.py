@@ -28,6 +28,8 @@ Message = dict[str, Any]
 ControlHandler = Callable[[str, Message], None]
 ALIVE_EVERY_S = 5.0  # how often a worker names the sessions it runs
 ALIVE_FOR_S = 3 * ALIVE_EVERY_S  # after which a silent worker's sessions count as gone
+ALIVE_PREFIX = "heartsease:alive:"  # a key a worker, naming its sessions, expiring
+LISTEN_WAIT_S = 5.0  # for Redis to confirm a new subscription
 VIEWER_QUEUE = 10_000
 CLOSE_WAIT_S = 2.0
 LIVE_PREFIX = "heartsease:live:"  # one channel a session
@@ -97,6 +99,10 @@ class LocalHub:
     def live_elsewhere(self, session_id: str) -> bool:
         return False
 
+    async def listening(self, session_id: str) -> None:
+        """Return once messages published for the session reach this worker's viewers
+        (at once, in one process)."""
+
 
 def put_dropping_oldest(queue: asyncio.Queue[Any], item: Any) -> None:
     """A stalled viewer loses its oldest message (never the store's copy)."""
@@ -106,7 +112,13 @@ def put_dropping_oldest(queue: asyncio.Queue[Any], item: Any) -> None:
 
 
 class RedisHub(LocalHub):
-    """Fan-out across workers through Redis pub/sub; the local hub when Redis is away."""
+    """Fan-out across workers through Redis pub/sub; the local hub when Redis is away.
+
+    A worker subscribes only to the sessions its own viewers watch, so what it hears grows
+    with its viewers, not with every session of every worker. Which sessions each worker
+    runs is a key of its own with an expiry, read directly: a pub/sub message would wait
+    behind the live traffic of a busy worker, and a late one makes live sessions look dead.
+    """
 
     distributed = True
 
@@ -117,11 +129,18 @@ class RedisHub(LocalHub):
         self.degraded = CONNECTING
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=100_000)
         self._elsewhere: dict[str, tuple[float, set[str]]] = {}
+        self._running_here: list[str] = []
+        self._announced = asyncio.Event()
+        self._pubsub: Any = None
+        self._channel_changes: asyncio.Queue[str] = asyncio.Queue()
+        self._listening: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, on_control: ControlHandler) -> None:
         await super().start(on_control)
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._send())]
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._send()),
+                       asyncio.create_task(self._subscriptions()),
+                       asyncio.create_task(self._keep_alive())]
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -130,6 +149,26 @@ class RedisHub(LocalHub):
         # hold up the service's shutdown.
         await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
         await super().close()
+
+    def subscribe(self, session_id: str) -> asyncio.Queue[Outgoing | None]:
+        first = session_id not in self._subscribers
+        queue = super().subscribe(session_id)
+        if first:
+            self._channel_changes.put_nowait(session_id)
+        return queue
+
+    def unsubscribe(self, session_id: str, queue: asyncio.Queue[Outgoing | None]) -> None:
+        super().unsubscribe(session_id, queue)
+        if session_id not in self._subscribers:
+            self._channel_changes.put_nowait(session_id)
+
+    async def listening(self, session_id: str) -> None:
+        """Return once Redis confirms this worker hears the session's channel (so what the
+        session's worker publishes next reaches it), or after a few seconds regardless."""
+        if self.degraded is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening[LIVE_PREFIX + session_id].wait(),
+                                       LISTEN_WAIT_S)
 
     def publish_outgoing(self, session_id: str, outgoing: Outgoing) -> None:
         super().publish_outgoing(session_id, outgoing)
@@ -142,7 +181,8 @@ class RedisHub(LocalHub):
         self._post("heartsease:control", {"w": self.worker_id, "s": session_id, "c": command})
 
     def announce(self, session_ids: Iterable[str]) -> None:
-        self._post("heartsease:alive", {"w": self.worker_id, "sessions": sorted(session_ids)})
+        self._running_here = sorted(session_ids)
+        self._announced.set()
 
     def live_elsewhere(self, session_id: str) -> bool:
         now = time.monotonic()
@@ -184,6 +224,51 @@ class RedisHub(LocalHub):
         finally:
             await client.aclose()
 
+    async def _keep_alive(self) -> None:
+        """Write which sessions run here (expiring unless renewed), read the others'."""
+        from redis import asyncio as aioredis
+        from redis.exceptions import RedisError
+
+        client = aioredis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._announced.wait(), ALIVE_EVERY_S)
+                self._announced.clear()
+                try:
+                    await client.set(ALIVE_PREFIX + self.worker_id,
+                                     json.dumps(self._running_here), ex=int(ALIVE_FOR_S))
+                    keys = [k async for k in client.scan_iter(ALIVE_PREFIX + "*")]
+                    values = await client.mget(keys) if keys else []
+                except (RedisError, OSError) as exc:
+                    self._down(exc)
+                    continue
+                now = time.monotonic()
+                self._elsewhere = {
+                    worker: (now, set(json.loads(value)))
+                    for key, value in zip(keys, values, strict=True)
+                    if value is not None
+                    and (worker := key.decode().removeprefix(ALIVE_PREFIX)) != self.worker_id}
+        finally:
+            await client.aclose()
+
+    async def _subscriptions(self) -> None:
+        """Follow the sessions watched here: subscribe to the first viewer's, unsubscribe
+        when the last one leaves (a reconnection subscribes afresh to what is watched)."""
+        from redis.exceptions import RedisError
+
+        while True:
+            session_id = await self._channel_changes.get()
+            pubsub = self._pubsub
+            if pubsub is None:
+                continue
+            channel = LIVE_PREFIX + session_id
+            with contextlib.suppress(RedisError, OSError):
+                if session_id in self._subscribers:
+                    await pubsub.subscribe(channel)
+                else:
+                    await pubsub.unsubscribe(channel)
+
     async def _listen(self) -> None:
         from redis import asyncio as aioredis
         from redis.exceptions import RedisError
@@ -192,31 +277,36 @@ class RedisHub(LocalHub):
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2)
             try:
                 pubsub = client.pubsub()
-                await pubsub.psubscribe(LIVE_PREFIX + "*")
-                await pubsub.subscribe("heartsease:control", "heartsease:alive")
+                await pubsub.subscribe("heartsease:control",
+                                       *(LIVE_PREFIX + s for s in list(self._subscribers)))
+                self._pubsub = pubsub
                 if self.degraded is not None:
                     log.info("Redis reachable: live views reach every worker again")
                 self.degraded = None
                 async for item in pubsub.listen():
-                    if item["type"] in ("message", "pmessage"):
+                    if item["type"] == "message":
                         self._received(item["channel"].decode(), item["data"])
+                    elif item["type"] == "subscribe":
+                        self._listening[item["channel"].decode()].set()
+                    elif item["type"] == "unsubscribe":
+                        self._listening.pop(item["channel"].decode(), None)
             except (RedisError, OSError) as exc:
                 self._down(exc)
                 await asyncio.sleep(2.0)
             finally:
+                self._pubsub = None
+                self._listening.clear()
                 with contextlib.suppress(RedisError, OSError):
                     await client.aclose()
 
     def _received(self, channel: str, data: bytes) -> None:
         session_id = channel.removeprefix(LIVE_PREFIX)
         if session_id != channel and session_id not in self._subscribers:
-            return  # every worker hears every beat: only decode what someone here watches
+            return  # left just now: the unsubscribe is on its way
         payload = json.loads(data)
         if payload.get("w") == self.worker_id:
             return
-        if channel == "heartsease:alive":
-            self._elsewhere[payload["w"]] = (time.monotonic(), set(payload["sessions"]))
-        elif channel == "heartsease:control":
+        if channel == "heartsease:control":
             if self._on_control is not None:
                 self._on_control(payload["s"], payload["c"])
         else:

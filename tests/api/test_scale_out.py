@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from heartsease.api.app import create_app
+from heartsease.api.fanout import LIVE_PREFIX, RedisHub
 from heartsease.api.settings import Settings
 from heartsease.remote import sign_in, start_remote_session, stream_to_server
 from heartsease.simulator.scenarios import simulate
@@ -102,3 +103,45 @@ def test_without_redis_live_views_stay_on_the_worker_and_storage_goes_on(tmp_pat
         with client.app.state.db() as db:
             stored = db.scalar(select(func.max(Beat.seq)).where(Beat.session_id == session_id))
         assert stored >= seen
+
+
+def test_a_worker_hears_only_what_its_viewers_watch_and_reads_liveness_directly(
+        redis_url: str) -> None:
+    """A worker that heard every session of every worker fell behind at 1,000 sessions on
+    two workers (bench_load, 2026-12-03): the other worker's "alive" message waited behind
+    the beats, its live sessions were swept as interrupted, and their straps and pages
+    reconnected 97,362 times. Now a hub hears only the sessions its viewers watch, and which
+    sessions run where is read from expiring keys, not from the stream."""
+
+    async def scenario() -> None:
+        a, b = RedisHub(redis_url), RedisHub(redis_url)
+        heard: list[str] = []
+        received = b._received
+        b._received = lambda channel, data: (heard.append(channel), received(channel, data))
+        for hub in (a, b):
+            await hub.start(lambda session_id, command: None)
+        try:
+            async with asyncio.timeout(10):
+                while a.degraded is not None or b.degraded is not None:
+                    await asyncio.sleep(0.05)
+            queue = b.subscribe("watched")
+            await b.listening("watched")
+            for seq in range(1, 51):
+                a.publish("unwatched", {"kind": "beat", "seq": seq})
+                a.publish("watched", {"kind": "beat", "seq": seq})
+            async with asyncio.timeout(10):
+                got = [(await queue.get()).message["seq"] for _ in range(50)]
+            assert got == list(range(1, 51))
+            a.announce(["running-on-a"])
+            await asyncio.sleep(0.5)  # a writes its key at once
+            b.announce([])  # and b reads the others' when it writes its own
+            async with asyncio.timeout(5):
+                while not b.live_elsewhere("running-on-a"):
+                    await asyncio.sleep(0.05)
+            assert not b.live_elsewhere("never-announced")
+            assert set(heard) == {LIVE_PREFIX + "watched"}  # nothing of the unwatched session
+        finally:
+            for hub in (a, b):
+                await hub.close()
+
+    asyncio.run(scenario())

@@ -128,6 +128,7 @@ async def live(websocket: WebSocket, session_id: str, token: str = "") -> None:
     if running is not None:
         await websocket.send_text(hello(running, role).text)
     else:  # it runs on another worker: ask that worker for the story so far
+        await hub.listening(session_id)  # or the answer could go by before we hear it
         hub.control(session_id, {"type": "hello", "for": viewer, "role": role})
     clock = _SessionClock(running)
     receiver = asyncio.create_task(_receive(websocket, session_id, user, role, clock))
