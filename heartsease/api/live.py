@@ -48,6 +48,10 @@ FINISH_RETRY_S, FINISH_RETRY_MAX_S = 0.5, 10.0  # while the database is away at 
 RECENT_BEATS = 600
 RECENT_STORY = 1000
 SWEEP_EVERY_S = 30.0  # with several workers: how often dead workers' sessions are closed
+# A session no worker has been seen running is left active this long: a streamed session
+# runs only once its strap connects, which may take minutes; one that a whole service's
+# restart left active is closed then.
+NEVER_SEEN_RUNNING_S = 30 * 60.0
 STORY_KINDS = {"step", "pacer", "state", "shift", "backdraft", "backdraft-eased", "annotation"}
 
 
@@ -109,6 +113,9 @@ class SessionManager:
         # what its session recorded since.
         self._flushing = asyncio.Lock()
         self._announcer: asyncio.Task[None] | None = None
+        # Sessions running on some worker at the last sweep: one of them no longer running
+        # anywhere was on a worker that stopped.
+        self._seen_running: set[str] = set()
         self._flusher: asyncio.Task[None] | None = None
 
     async def start_background(self) -> None:
@@ -129,10 +136,14 @@ class SessionManager:
                 await asyncio.to_thread(self._sweep)
 
     def _sweep(self) -> None:
-        live = [s for s in self._active_ids() if self.is_live(s)]
+        active = set(self._active_ids())
+        live = {s for s in active if self.is_live(s)}
+        stopped_running = (self._seen_running & active) - live
+        self._seen_running = live
         with self.factory() as db, db.begin():
-            gone = mark_interrupted(db, keep=live,
-                                    started_before=utcnow() - timedelta(seconds=SWEEP_EVERY_S))
+            gone = mark_interrupted(db, only=stopped_running) if stopped_running else 0
+            gone += mark_interrupted(db, keep=live, started_before=utcnow() - timedelta(
+                seconds=NEVER_SEEN_RUNNING_S))
         if gone:
             log.warning("%d session(s) of a worker that stopped marked interrupted", gone)
 

@@ -80,11 +80,14 @@ def sessions_of(db: Session, client_ids: Iterable[str], limit: int = 200,
 
 
 def mark_interrupted(db: Session, keep: Collection[str] = (),
-                     started_before: datetime | None = None) -> int:
+                     started_before: datetime | None = None,
+                     only: Collection[str] | None = None) -> int:
     """Sessions left active by a server that stopped: interrupted, beats kept. With several
-    workers, ``keep`` names the sessions still running somewhere, and ``started_before``
-    spares the ones too new to have been announced yet."""
+    workers, ``keep`` names the sessions still running somewhere, ``started_before`` spares
+    the ones too new to have been announced yet, and ``only`` limits it to the ones named."""
     query = update(BreathingSession).where(BreathingSession.status == SessionStatus.ACTIVE)
+    if only is not None:
+        query = query.where(BreathingSession.id.in_(list(only)))
     if keep:
         query = query.where(BreathingSession.id.not_in(list(keep)))
     if started_before is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,11 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from heartsease.api.app import create_app
-from heartsease.api.fanout import LIVE_PREFIX, RedisHub
+from heartsease.api.fanout import LIVE_PREFIX, LocalHub, RedisHub
+from heartsease.api.live import SessionManager
 from heartsease.api.settings import Settings
 from heartsease.remote import sign_in, start_remote_session, stream_to_server
 from heartsease.simulator.scenarios import simulate
-from heartsease.store.models import Beat
+from heartsease.store.db import make_engine, migrate, session_factory
+from heartsease.store.models import Beat, BreathingSession, Role, User, utcnow
 from tests.api.conftest import sign_in as sign_in_headers
 from tests.api.conftest import token_of
 from tests.api.test_remote_streaming import paced_beats
@@ -145,3 +148,55 @@ def test_a_worker_hears_only_what_its_viewers_watch_and_reads_liveness_directly(
                 await hub.close()
 
     asyncio.run(scenario())
+
+
+class _OtherWorkers(LocalHub):
+    """What the other workers say they run, set by the test."""
+
+    distributed = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running_elsewhere: set[str] = set()
+
+    def live_elsewhere(self, session_id: str) -> bool:
+        return session_id in self.running_elsewhere
+
+
+def test_the_sweep_closes_a_stopped_workers_sessions_not_those_waiting_for_a_strap(
+        tmp_path) -> None:
+    """A streamed session runs only once its strap connects: one waiting for it is not a
+    dead worker's (bench_load, two workers, 60-s ramp: 294 sessions were swept while their
+    straps queued to connect)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    migrate(engine)
+    factory = session_factory(engine)
+    with factory() as db, db.begin():
+        client = User(email="c@example.org", name="C", role=Role.CLIENT, password_hash="-")
+        db.add(client)
+        db.flush()
+        rows = {name: BreathingSession(client_id=client.id, protocol="srb", pace_bpm=6.0,
+                                       source="remote", source_detail=name)
+                for name in ("waiting", "on-a-worker-that-stops", "running", "left-by-restart")}
+        db.add_all(rows.values())
+        db.flush()
+        for name, minutes in (("waiting", 2), ("on-a-worker-that-stops", 10), ("running", 10),
+                              ("left-by-restart", 60)):
+            rows[name].started_at = utcnow() - timedelta(minutes=minutes)
+        ids = {name: row.id for name, row in rows.items()}
+    hub = _OtherWorkers()
+    manager = SessionManager(factory, hub)
+
+    def statuses() -> dict[str, str]:
+        with factory() as db:
+            return {name: db.get(BreathingSession, i).status.value for name, i in ids.items()}
+
+    hub.running_elsewhere = {ids["on-a-worker-that-stops"], ids["running"]}
+    manager._sweep()
+    assert statuses() == {"waiting": "active", "on-a-worker-that-stops": "active",
+                          "running": "active", "left-by-restart": "interrupted"}
+    hub.running_elsewhere = {ids["running"]}
+    manager._sweep()
+    assert statuses() == {"waiting": "active", "on-a-worker-that-stops": "interrupted",
+                          "running": "active", "left-by-restart": "interrupted"}
+    engine.dispose()
