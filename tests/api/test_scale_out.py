@@ -19,12 +19,12 @@ from heartsease.api.live import SessionManager
 from heartsease.api.settings import Settings
 from heartsease.remote import sign_in, start_remote_session, stream_to_server
 from heartsease.simulator.scenarios import simulate
-from heartsease.store.db import make_engine, migrate, session_factory
-from heartsease.store.models import Beat, BreathingSession, Role, User, utcnow
+from heartsease.store.models import Beat, BreathingSession, utcnow
 from tests.api.conftest import sign_in as sign_in_headers
 from tests.api.conftest import token_of
 from tests.api.test_remote_streaming import paced_beats
 from tests.conftest import free_port, fresh_postgres, serve
+from tests.store.stores import store_with_sessions
 
 
 async def next_kind(ws: Any, kind: str, timeout_s: float = 15.0, **match: Any) -> dict[str, Any]:
@@ -168,22 +168,14 @@ def test_the_sweep_closes_a_stopped_workers_sessions_not_those_waiting_for_a_str
     """A streamed session runs only once its strap connects: one waiting for it is not a
     dead worker's (bench_load, two workers, 60-s ramp: 294 sessions were swept while their
     straps queued to connect)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
-    migrate(engine)
-    factory = session_factory(engine)
+    names = ("waiting", "on-a-worker-that-stops", "running", "left-by-restart")
+    engine, factory, rows = store_with_sessions(f"sqlite:///{tmp_path / 'h.db'}",
+                                                ["remote"] * len(names))
+    ids = {name: row.id for name, row in zip(names, rows, strict=True)}
     with factory() as db, db.begin():
-        client = User(email="c@example.org", name="C", role=Role.CLIENT, password_hash="-")
-        db.add(client)
-        db.flush()
-        rows = {name: BreathingSession(client_id=client.id, protocol="srb", pace_bpm=6.0,
-                                       source="remote", source_detail=name)
-                for name in ("waiting", "on-a-worker-that-stops", "running", "left-by-restart")}
-        db.add_all(rows.values())
-        db.flush()
-        for name, minutes in (("waiting", 2), ("on-a-worker-that-stops", 10), ("running", 10),
-                              ("left-by-restart", 60)):
-            rows[name].started_at = utcnow() - timedelta(minutes=minutes)
-        ids = {name: row.id for name, row in rows.items()}
+        for name, minutes in zip(names, (2, 10, 10, 60), strict=True):
+            db.get(BreathingSession, ids[name]).started_at = utcnow() - timedelta(
+                minutes=minutes)
     hub = _OtherWorkers()
     manager = SessionManager(factory, hub)
 
