@@ -70,7 +70,8 @@ def prepare(db_url: str, clients: int) -> tuple[str, list[Session]]:
     if db_url.startswith("postgresql"):
         server = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
         with server.connect() as c:
-            c.execute(text(f"DROP DATABASE IF EXISTS {db_url.rsplit('/', 1)[1]}"))
+            # FORCE: a server of an interrupted run may still hold connections to it.
+            c.execute(text(f"DROP DATABASE IF EXISTS {db_url.rsplit('/', 1)[1]} WITH (FORCE)"))
             c.execute(text(f"CREATE DATABASE {db_url.rsplit('/', 1)[1]}"))
         server.dispose()
     engine = make_engine(db_url)
