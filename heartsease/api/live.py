@@ -43,7 +43,7 @@ from heartsease.store.repository import (
 log = logging.getLogger(__name__)
 FINISH_RETRY_S, FINISH_RETRY_MAX_S = 0.5, 10.0  # while the database is away at the end
 # What a viewer who joins late is shown: the beats the observation room plots (its 400, with
-# room to spare), and the steps, states, shifts and notes of the session so far (a few an
+# room to spare), and the steps, states, shifts and notes of the session so far (a few a
 # minute; the bound is for a session that runs for days).
 RECENT_BEATS = 600
 RECENT_STORY = 1000
