@@ -277,9 +277,13 @@ class RedisHub(LocalHub):
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2)
             try:
                 pubsub = client.pubsub()
+                watched = set(self._subscribers)
                 await pubsub.subscribe("heartsease:control",
-                                       *(LIVE_PREFIX + s for s in list(self._subscribers)))
+                                       *(LIVE_PREFIX + s for s in watched))
                 self._pubsub = pubsub
+                # Viewers who came or went during that await found no connection to change.
+                for session_id in watched ^ set(self._subscribers):
+                    self._channel_changes.put_nowait(session_id)
                 if self.degraded is not None:
                     log.info("Redis reachable: live views reach every worker again")
                 self.degraded = None
