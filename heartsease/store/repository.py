@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from heartsease.coaching.events import Event
@@ -113,13 +113,27 @@ def insert_beats(db: Session, rows: list[dict[str, Any]]) -> None:
     """Insert beats, skipping any ``(session, seq)`` already stored (a re-sent beat)."""
     if not rows:
         return
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if db.get_bind().dialect.name == "postgresql":
+        # One statement over five arrays, which the driver adapts each in one go: row by row
+        # (executemany) took 21 ms of the writer's CPU per thousand beats, this 8 (a
+        # thousand live sessions write a thousand beats a second, and the writer shares
+        # the interpreter with their event loop).
+        db.execute(_INSERT_BEATS_FROM_ARRAYS, {
+            column: [r[column] for r in rows] for column in _BEAT_COLUMNS})
+        return
     # One cached statement, executed for many rows: compiling a VALUES list per call costs
     # more than the write itself. On the table, not the ORM class: the ORM's bulk path
-    # costs more than the insert (live sessions write a thousand beats a second).
-    db.execute(insert(Beat.__table__).on_conflict_do_nothing(
+    # costs more than the insert.
+    db.execute(sqlite.insert(Beat.__table__).on_conflict_do_nothing(
         index_elements=["session_id", "seq"]), rows)
+
+
+_BEAT_COLUMNS = {"session_id": "varchar", "seq": "integer", "t_s": "float8",
+                 "rr_ms": "float8", "arrival_s": "float8"}
+_INSERT_BEATS_FROM_ARRAYS = text(
+    f"INSERT INTO beats ({', '.join(_BEAT_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _BEAT_COLUMNS.items())
+    + ") ON CONFLICT (session_id, seq) DO NOTHING")
 
 
 def delete_client_data(db: Session, client_id: str) -> None:
