@@ -100,6 +100,8 @@ class MessageRate:
     [0.0, 0.0, 0.0, 0.5]
     >>> rate.wait_s(now=1.0)  # the held one went at 0.5; one more token by 1.0
     0.0
+    >>> rate.bursting
+    True
     """
 
     def __init__(self, per_s: float, burst: float) -> None:
@@ -114,3 +116,8 @@ class MessageRate:
         self._at = now
         self._tokens -= 1.0
         return 0.0 if self._tokens >= 0 else -self._tokens / self.per_s
+
+    @property
+    def bursting(self) -> bool:
+        """Whether the sender is running ahead of the rate (two messages or more)."""
+        return self._tokens <= self.burst - 2.0

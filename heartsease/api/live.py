@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message, Outgoing
 from heartsease.api.limits import MessageRate
+from heartsease.coaching.events import Event
 from heartsease.coaching.loop import CoachingLoop, Source
 from heartsease.coaching.profile import ClientProfile
 from heartsease.coaching.session import CoachingSession
@@ -56,20 +58,24 @@ STORY_KINDS = {"step", "pacer", "state", "shift", "backdraft", "backdraft-eased"
 
 
 class RemoteSource:
-    """Measurements streamed in by a remote client, as a source."""
+    """Measurements streamed in by a remote client, as a source: each is coached in the
+    ingest connection's own task as it is put (what comes before the loop attaches waits)."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[Measurement | Gap | None] = asyncio.Queue()
+        self._waiting: list[Measurement | Gap | None] = []
+        self._deliver: Callable[[Measurement | Gap | None], None] = self._waiting.append
+
+    def attach(self, deliver: Callable[[Measurement | Gap | None], None]) -> None:
+        self._deliver = deliver
+        for item in self._waiting:
+            deliver(item)
+        self._waiting.clear()
 
     def put(self, item: Measurement | Gap) -> None:
-        self._queue.put_nowait(item)
+        self._deliver(item)
 
     def close(self) -> None:
-        self._queue.put_nowait(None)
-
-    async def stream(self) -> AsyncIterator[Measurement | Gap]:
-        while (item := await self._queue.get()) is not None:
-            yield item
+        self._deliver(None)
 
 
 @dataclass
@@ -82,6 +88,8 @@ class RunningSession:
     task: asyncio.Task[None] | None = None
     extra_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     fed_seq: int = 0  # the last streamed beat handed to the coaching loop
+    n_beats: int = 0
+    completed: bool = False  # ended by the protocol's end, not stopped
     # The streamed session's message budget, kept across its connections: reconnecting
     # does not buy a sender a fresh burst.
     ingest_rate: MessageRate | None = None
@@ -189,26 +197,9 @@ class SessionManager:
         return running
 
     async def _run(self, running: RunningSession) -> None:
-        # Only the beats are counted: the record at the end is read back from the disk, so a
-        # long session holds no more in memory than a short one.
-        n_beats = 0
-        status = SessionStatus.STOPPED
         source_error: str | None = None
         try:
-            async for event in running.loop.events():
-                n_beats += event.kind == "beat"
-                running.recorder.add(event)
-                message = event.as_dict()
-                if event.kind == "metrics":
-                    running.last_metrics = message
-                    running.last_state = message["state"]
-                outgoing = self.hub.publish(running.session_id, message)
-                if event.kind == "beat":
-                    running.recent_beats.append(outgoing.text)
-                elif event.kind in STORY_KINDS:
-                    running.story.append(outgoing.text)
-                if event.kind == "session-ended" and message["reason"] == "completed":
-                    status = SessionStatus.COMPLETED
+            await running.loop.run(functools.partial(self._on_event, running))
         except Exception as exc:  # the source failed: the session ends, its beats are kept
             log.warning("session %s ended by its source: %s", running.session_id, exc)
             source_error = str(exc)
@@ -216,9 +207,28 @@ class SessionManager:
         finally:
             for task in running.extra_tasks:
                 task.cancel()
-            await self._close_out(running, n_beats, status, source_error)
+            status = SessionStatus.COMPLETED if running.completed else SessionStatus.STOPPED
+            await self._close_out(running, running.n_beats, status, source_error)
             self.running.pop(running.session_id, None)
             self.hub.publish(running.session_id, {"kind": "closed"})
+
+    def _on_event(self, running: RunningSession, event: Event) -> None:
+        """One event of a session, as it happens: recorded, and on its way to the viewers.
+        Only the beats are counted: the record at the end is read back from the disk, so a
+        long session holds no more in memory than a short one."""
+        running.n_beats += event.kind == "beat"
+        running.recorder.add(event)
+        message = event.as_dict()
+        if event.kind == "metrics":
+            running.last_metrics = message
+            running.last_state = message["state"]
+        outgoing = self.hub.publish(running.session_id, message)
+        if event.kind == "beat":
+            running.recent_beats.append(outgoing.text)
+        elif event.kind in STORY_KINDS:
+            running.story.append(outgoing.text)
+        if event.kind == "session-ended" and message["reason"] == "completed":
+            running.completed = True
 
     async def _close_out(self, running: RunningSession, n_beats: int, status: SessionStatus,
                          source_error: str | None) -> None:

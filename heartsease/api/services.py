@@ -122,7 +122,7 @@ def start_streamed(manager: SessionManager, client: User, row: BreathingSession
     """A remote client's session, started here as its first beats arrive."""
     body = SessionStart.model_validate((row.summary or {}).get("start", {"source": "remote"}))
     remote = RemoteSource()
-    return manager.start(row, coaching_session(client, body), remote.stream(),
+    return manager.start(row, coaching_session(client, body), remote,
                          SimulatedClock(1.0), remote)
 
 

@@ -3,7 +3,8 @@
 :class:`CoachingLoop` runs a live session: it reads the source (a strap, the simulator's
 virtual strap, or a recording replayed in real time), wakes the session on the clock when
 its next step, cue or pacer phase is due, so the protocol moves on and the pacer keeps its
-rhythm even when no beat arrives, and yields one stream of events. :func:`replay_session`
+rhythm even when no beat arrives, and hands on each event as it happens (or yields them as
+one stream). :func:`replay_session`
 runs the same session over a source as fast as it can deliver, with time taken from the
 beats themselves: deterministic, for ``heartsease replay`` and for tests.
 """
@@ -13,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol, runtime_checkable
 
 from heartsease.coaching.events import Event
 from heartsease.coaching.session import CoachingSession
@@ -27,10 +29,22 @@ TICK_MAX_S = 1.0
 # per beat: the look-ahead is not free).
 RESCHEDULING_KINDS = frozenset({"pacer", "paused", "step"})
 
-Source = AsyncIterator[Measurement | Gap]
+
+@runtime_checkable
+class PushSource(Protocol):
+    """A source whose items someone else's task hands over (the ingest WebSocket's). The
+    loop takes each one in that task, as it is handed over: read through a queue, each beat
+    would wait for a turn of the event loop, which under load is the larger part of its
+    latency. ``None`` says the source has ended."""
+
+    def attach(self, deliver: Callable[[Measurement | Gap | None], None]) -> None: ...
 
 
-async def replay_session(source: Source, session: CoachingSession) -> list[Event]:
+Source = AsyncIterator[Measurement | Gap] | PushSource
+
+
+async def replay_session(source: AsyncIterator[Measurement | Gap],
+                         session: CoachingSession) -> list[Event]:
     """Every event of ``session`` driven by ``source``, time from the beats' own clock.
 
     The session ends when its protocol completes or when the source runs out.
@@ -46,7 +60,7 @@ async def replay_session(source: Source, session: CoachingSession) -> list[Event
 
 
 class CoachingLoop:
-    """A live session: ``async for event in loop.events(): ...``.
+    """A live session: ``await loop.run(on_event)``, or ``async for event in loop.events()``.
 
     ``annotate``, ``pause``, ``resume`` and ``stop`` may be called from the same event loop
     while it runs (a key press, a clinician's message); their events join the stream.
@@ -61,7 +75,10 @@ class CoachingLoop:
         self.source = source
         self.session = session
         self.clock = clock or MonotonicClock()
-        self._queue: asyncio.Queue[Event | BaseException | None] = asyncio.Queue()
+        # Until run() starts, events wait here (a control that came first).
+        self._early: list[Event] = []
+        self._on_event: Callable[[Event], None] = self._early.append
+        self._done: asyncio.Future[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._tick_at_s = math.inf  # session time the ticker sleeps until
 
@@ -81,11 +98,56 @@ class CoachingLoop:
     def stop(self) -> None:
         self._put(self.session.finish(self.now_s(), "stopped"))
 
+    async def run(self, on_event: Callable[[Event], None]) -> None:
+        """Run the session until it ends, handing each event to ``on_event`` as it happens,
+        in the task that caused it (the source's, the clock's, a control's); raises the
+        source's error, or ``on_event``'s, which end the session."""
+        self._done = asyncio.get_running_loop().create_future()
+        self.session.origin_s = self.clock.now()
+        self._on_event = on_event
+        self._put(self.session.start(0.0))
+        self._put(self._early)
+        reader: asyncio.Task[None] | None = None
+        if isinstance(self.source, PushSource):
+            self.source.attach(self._deliver)
+        else:
+            reader = asyncio.create_task(self._read(self.source))
+        self._ticker = asyncio.create_task(self._tick())
+        try:
+            await self._done
+        finally:
+            tasks = [t for t in (reader, self._ticker) if t is not None]
+            self._ticker = None
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The session's events as they happen, until it ends."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        running = asyncio.create_task(self.run(queue.put_nowait))
+        running.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            await running  # the source's error, if that is how it ended
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+
     def _put(self, events: list[Event], from_ticker: bool = False) -> None:
-        for e in events:
-            self._queue.put_nowait(e)
+        try:
+            for e in events:
+                self._on_event(e)
+        except Exception as exc:
+            self._fail(exc)
+            return
         if self.session.ended:
-            self._queue.put_nowait(None)
+            if self._done is not None and not self._done.done():
+                self._done.set_result(None)
         elif not from_ticker and self._ticker is not None \
                 and any(e.kind in RESCHEDULING_KINDS for e in events) \
                 and self.session.next_due_s() < self._tick_at_s:
@@ -94,42 +156,33 @@ class CoachingLoop:
             self._ticker.cancel()
             self._ticker = asyncio.create_task(self._tick())
 
-    async def events(self) -> AsyncIterator[Event]:
-        """The session's events as they happen, until it ends."""
-        self.session.origin_s = self.clock.now()
-        self._put(self.session.start(0.0))
-        reader = asyncio.create_task(self._read())
-        self._ticker = asyncio.create_task(self._tick())
-        try:
-            while True:
-                item = await self._queue.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            tasks = [reader, self._ticker]
-            self._ticker = None
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    def _fail(self, exc: Exception) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_exception(exc)
 
-    async def _read(self) -> None:
+    def _deliver(self, item: Measurement | Gap | None) -> None:
+        if self.session.ended or (self._done is not None and self._done.done()):
+            return
         try:
-            async for item in self.source:
-                if self.session.ended:
-                    return
+            if item is None:
+                self._put(self.session.finish(self.now_s(), "source-ended"))
+            else:
                 self._put(self.session.gap(item) if isinstance(item, Gap)
                           else self.session.measurement(item))
-            if not self.session.ended:
-                self._put(self.session.finish(self.now_s(), "source-ended"))
+        except Exception as exc:  # the source's data broke the session: it ends with it
+            self._fail(exc)
+
+    async def _read(self, source: AsyncIterator[Measurement | Gap]) -> None:
+        try:
+            async for item in source:
+                if self.session.ended:
+                    return
+                self._deliver(item)
+            self._deliver(None)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the source failed: end the stream with its error
-            self._queue.put_nowait(exc)
+            self._fail(exc)
 
     async def _tick(self) -> None:
         while not self.session.ended:

@@ -313,7 +313,8 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
                 await asyncio.sleep(wait_s)
             else:
                 throttled_since = None
-                await asyncio.sleep(0)  # a burst read from the buffer lets others go between
+                if rate.bursting:  # a burst read from the buffer lets others go between
+                    await asyncio.sleep(0)
             try:
                 if isinstance(raw, dict) and "gap_start_s" in raw:
                     gap = _Gap.model_validate(raw)
