@@ -31,6 +31,7 @@ import resource
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,16 +324,18 @@ def step(base: str, clinician: str, sessions: list[Session], seconds: float,
         flood.join()
     sessions = [s for done, _, _ in finished for s in done]
     lags_ms = 1000 * np.array([lag for _, lags, _ in finished for lag in lags])
-    with httpx.Client(base_url=base, timeout=60) as http:
-        for s in sessions + flooding:
-            http.post(f"/api/sessions/{s.session_id}/stop",
-                      headers={"Authorization": f"Bearer {s.token}"})
+    with httpx.Client(base_url=base, timeout=120) as http, ThreadPoolExecutor(8) as pool:
+        # Several at a time: a stop writes the session's record, and one by one a thousand
+        # took five minutes.
+        list(pool.map(lambda s: http.post(f"/api/sessions/{s.session_id}/stop", headers={
+            "Authorization": f"Bearer {s.token}"}), sessions + flooding))
     sent = sum(len(s.sent_at) for s in sessions)
     stored = sum(s.acknowledged for s in sessions)
     # Beats sent once the clinician was watching that never reached them.
     unseen = sum(1 for s in sessions for seq, t in s.sent_at.items()
                  if t > s.watched_from and seq not in s.seen)
     pairs = np.array([x for s in sessions for x in s.latencies_s]).reshape(-1, 2)
+    of_session = np.array([k for k, s in enumerate(sessions) for _ in s.latencies_s])
     latencies = pairs[:, 1] * 1000
     # Steady state: once every viewer has joined (the ramp, while sessions start and their
     # pages connect, is in the "all" column).
@@ -356,6 +359,10 @@ def step(base: str, clinician: str, sessions: list[Session], seconds: float,
             "server_lag_ms": {k: max((lag[k] for lag in server_lag_ms if lag), default=np.nan)
                               for k in ("p99", "max")},
             "memory": memory,
+            "raw": {"session": of_session, "sent_s": pairs[:, 0] - started,
+                    "latency_ms": latencies[:pairs.shape[0]],
+                    "server_lag_ms": np.array([[lag["p99"], lag["max"]] if lag else
+                                               [np.nan, np.nan] for lag in server_lag_ms])},
             "p99_by_window_ms": [
                 float(np.percentile(latencies[(pairs[:, 0] - started) // WINDOW_S == w], 99))
                 for w in np.unique((pairs[:, 0] - started) // WINDOW_S)]}
@@ -380,6 +387,10 @@ def main() -> None:
                         "sending beats as fast as the server takes them")
     parser.add_argument("--server-log", type=Path, metavar="FILE",
                         help="the server's log (its collector's passes, say); none without")
+    parser.add_argument("--latencies", type=Path, metavar="FILE",
+                        help="save each step's latencies (numpy .npz: per beat its session, "
+                        "when it was sent and how long it took; the server's loop lag over "
+                        "time), to see when and where the slow ones were")
     args = parser.parse_args()
     print(f"this machine: a 10-million-step Python loop takes {machine_speed_s():.2f} s "
           "(to compare runs on other machines)")
@@ -399,6 +410,8 @@ def main() -> None:
         baseline = None
         for flood in ([0, args.flood] if args.flood else [0]):
             r = run_step(n, flood, args)
+            if args.latencies:
+                np.savez(args.latencies.with_suffix(f".{n}-{flood}.npz"), **r["raw"])
             memory = " ".join(f"{m:.0f}" for _, m in r["memory"])
             print(f"{r['sessions']:>8} {r['beats_per_s']:>8.0f} {r['p50_ms']:>7.1f} "
                   f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.0f} {r['p99_all_ms']:>7.0f} "
