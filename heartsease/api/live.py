@@ -200,7 +200,7 @@ class SessionManager:
         source_error: str | None = None
         try:
             await running.loop.run(functools.partial(self._on_event, running))
-        except Exception as exc:  # the source failed: the session ends, its beats are kept
+        except Exception as exc:  # the source or an event failed: it ends, its beats are kept
             log.warning("session %s ended by its source: %s", running.session_id, exc)
             source_error = str(exc)
             self.hub.publish(running.session_id, {"kind": "source-error", "detail": str(exc)})
