@@ -360,7 +360,7 @@ def step(base: str, clinician: str, sessions: list[Session], seconds: float,
                               for k in ("p99", "max")},
             "memory": memory,
             "raw": {"session": of_session, "sent_s": pairs[:, 0] - started,
-                    "latency_ms": latencies[:pairs.shape[0]],
+                    "latency_ms": pairs[:, 1] * 1000,
                     "server_lag_ms": np.array([[lag["p99"], lag["max"]] if lag else
                                                [np.nan, np.nan] for lag in server_lag_ms])},
             "p99_by_window_ms": [

@@ -207,8 +207,7 @@ class SessionManager:
         finally:
             for task in running.extra_tasks:
                 task.cancel()
-            status = SessionStatus.COMPLETED if running.completed else SessionStatus.STOPPED
-            await self._close_out(running, running.n_beats, status, source_error)
+            await self._close_out(running, source_error)
             self.running.pop(running.session_id, None)
             self.hub.publish(running.session_id, {"kind": "closed"})
 
@@ -230,16 +229,14 @@ class SessionManager:
         if event.kind == "session-ended" and message["reason"] == "completed":
             running.completed = True
 
-    async def _close_out(self, running: RunningSession, n_beats: int, status: SessionStatus,
-                         source_error: str | None) -> None:
+    async def _close_out(self, running: RunningSession, source_error: str | None) -> None:
         """The last beats and the session's record, written. While the database is away
         they wait in memory and this tries again (a shutdown's cancel is the only way out)."""
         delay_s = FINISH_RETRY_S
         while True:
             try:
                 if await self.flush([running.recorder]):
-                    await asyncio.to_thread(self._finish, running, n_beats, status,
-                                            source_error)
+                    await asyncio.to_thread(self._finish, running, source_error)
                     return
             except OperationalError as exc:
                 log.warning("session %s ended while the database is unreachable (%s); its "
@@ -271,14 +268,15 @@ class SessionManager:
                               recorder.session_id, len(batch[0]), len(batch[1]), outcome)
             return on_disk
 
-    def _finish(self, running: RunningSession, n_beats: int, status: SessionStatus,
-                source_error: str | None) -> None:
+    def _finish(self, running: RunningSession, source_error: str | None) -> None:
         session = running.loop.session
         with self.factory() as db, db.begin():
             row = db.get(BreathingSession, running.session_id)
             if row is None:
                 return
-            record = session_record(events_of(db, running.session_id), n_beats=n_beats)
+            record = session_record(events_of(db, running.session_id),
+                                    n_beats=running.n_beats)
+            status = SessionStatus.COMPLETED if running.completed else SessionStatus.STOPPED
             finish_session(db, row, status, record, source_error)
             client = db.get(User, row.client_id)
             if client is not None:

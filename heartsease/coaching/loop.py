@@ -4,9 +4,9 @@
 virtual strap, or a recording replayed in real time), wakes the session on the clock when
 its next step, cue or pacer phase is due, so the protocol moves on and the pacer keeps its
 rhythm even when no beat arrives, and hands on each event as it happens (or yields them as
-one stream). :func:`replay_session`
-runs the same session over a source as fast as it can deliver, with time taken from the
-beats themselves: deterministic, for ``heartsease replay`` and for tests.
+one stream). :func:`replay_session` runs the same session over a source as fast as it can
+deliver, with time taken from the beats themselves: deterministic, for ``heartsease
+replay`` and for tests.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ class CoachingLoop:
         self.session.origin_s = self.clock.now()
         self._on_event = on_event
         self._put(self.session.start(0.0))
-        self._put(self._early)
+        early, self._early = self._early, []
+        self._put(early)
         reader: asyncio.Task[None] | None = None
         if isinstance(self.source, PushSource):
             self.source.attach(self._deliver)

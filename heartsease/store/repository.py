@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, exists, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from heartsease.coaching.events import Event
@@ -128,8 +128,9 @@ def insert_beats(db: Session, rows: list[dict[str, Any]]) -> None:
         index_elements=["session_id", "seq"]), rows)
 
 
-_BEAT_COLUMNS = {"session_id": "varchar", "seq": "integer", "t_s": "float8",
-                 "rr_ms": "float8", "arrival_s": "float8"}
+# What a live session writes (the label comes once it has ended), typed as the table is.
+_BEAT_COLUMNS = {c.name: c.type.compile(dialect=postgresql.dialect())
+                 for c in Beat.__table__.columns if c.name != "label"}
 _INSERT_BEATS_FROM_ARRAYS = text(
     f"INSERT INTO beats ({', '.join(_BEAT_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _BEAT_COLUMNS.items())
