@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -63,27 +63,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 @asynccontextmanager
 async def _collector_on_schedule() -> AsyncIterator[None]:
-    """The garbage collector, run every :data:`COLLECT_EVERY_S` instead of by object counts.
+    """The garbage collector, run by the service at its own checkpoints instead of by
+    allocation counts, each pass kept short.
 
     Every pass stops every live session for as long as it takes, and at a thousand sessions
-    (3,000 WebSockets) even the young passes were long: what is young at each pass is mostly
-    the connections' pending reads, alive, so nothing is freed and all of it is walked
-    (measured with bench_load and a probe on ``gc.callbacks``: 50-110 ms every 3-4 s, about
-    100,000 objects, none collected; a middle pass 0.35-0.52 s every half minute). Reference
-    counting frees almost everything here, so a pass now and then keeps memory flat (README:
-    what it finds and what it costs). What exists once the service is up (modules, the app,
-    the demo) is left out of the passes, and so is whatever survives a pass: a full pass over
-    a thousand sessions' live objects took 1.1 s, for nothing freed. Every
-    :data:`FULL_COLLECT_EVERY` passes, everything is walked again, for cycles among objects
-    that were alive at an earlier pass."""
+    (3,000 WebSockets) the collector's own passes were long: what is young at each pass is
+    mostly alive (the connections' pending reads, a session's analysis windows), so nothing
+    is freed and all of it is walked (measured with bench_load and a probe on
+    ``gc.callbacks``: 50-110 ms every 3-4 s; a middle pass 0.35-0.52 s every half minute).
+    Reference counting frees almost everything here. So what exists once the service is up
+    (modules, the app, the demo) is left out of the passes, and so is whatever survives a
+    pass. A pass starts once :data:`YOUNG_PASS_OBJECTS` objects made since the last one are
+    still alive, which bounds how long it takes whatever the load; a thousand sessions
+    starting within five minutes left 880,000 such objects, and one pass over them took
+    0.9-1.2 s (README: where the tail comes from). Every :data:`COLLECT_EVERY_S` there is a
+    pass in any case, and every :data:`EVERYTHING_EVERY_S` a pass over everything, for
+    cycles among objects that were alive at an earlier pass."""
     gc.collect()
     gc.freeze()
     gc.disable()
 
     async def collect() -> None:
-        for passes in itertools.count(1):
-            await asyncio.sleep(COLLECT_EVERY_S)
-            collect_garbage(everything=passes % FULL_COLLECT_EVERY == 0)
+        clock = asyncio.get_running_loop().time
+        last_pass_s = last_everything_s = clock()
+        while True:
+            await asyncio.sleep(CHECK_EVERY_S)
+            now_s = clock()
+            due = collection_due(gc.get_count()[0], now_s - last_pass_s,
+                                 now_s - last_everything_s)
+            if due is not None:
+                collect_garbage(everything=due == "everything")
+                last_pass_s = now_s
+                if due == "everything":
+                    last_everything_s = now_s
 
     task = asyncio.create_task(collect())
     try:
@@ -94,11 +106,29 @@ async def _collector_on_schedule() -> AsyncIterator[None]:
         gc.unfreeze()
 
 
+def collection_due(young_objects: int, since_pass_s: float,
+                   since_everything_s: float) -> Literal["young", "everything"] | None:
+    """Which pass is due, if any: over everything, over what was made since the last pass
+    (``young_objects`` of it alive, as the collector counts), or none yet.
+
+    >>> collection_due(100, since_pass_s=2.0, since_everything_s=2.0) is None
+    True
+    >>> collection_due(YOUNG_PASS_OBJECTS, since_pass_s=2.0, since_everything_s=2.0)
+    'young'
+    """
+    if since_everything_s >= EVERYTHING_EVERY_S:
+        return "everything"
+    if young_objects >= YOUNG_PASS_OBJECTS or since_pass_s >= COLLECT_EVERY_S:
+        return "young"
+    return None
+
+
 def collect_garbage(*, everything: bool) -> int:
-    """One scheduled pass: collect what was made since the last pass (or, with
-    ``everything``, all of it), then leave the survivors out of later passes. Returns the
-    number of unreachable objects found."""
+    """One pass: collect what was made since the last pass (or, with ``everything``, all
+    of it), then leave the survivors out of later passes. Returns the number of
+    unreachable objects found."""
     started = time.perf_counter()
+    young_objects = gc.get_count()[0]
     if everything:
         gc.unfreeze()
     found = gc.collect()
@@ -106,14 +136,20 @@ def collect_garbage(*, everything: bool) -> int:
     took_ms = 1000 * (time.perf_counter() - started)
     # Live sessions stand still while it runs: a pass as long as a beat's whole latency
     # budget is worth an operator's attention.
-    logger.log(logging.WARNING if took_ms >= 100 else logging.INFO,
+    logger.log(logging.WARNING if took_ms >= 100 else logging.DEBUG,
                "garbage collector (%s): %d unreachable objects freed in %.0f ms",
-               "everything" if everything else "since the last pass", found, took_ms)
+               "everything" if everything else f"{young_objects} objects since the last pass",
+               found, took_ms)
     return found
 
 
+# 20,000 young objects, most of them alive, take about 20 ms to walk on a machine whose
+# 10-million-step loop takes 0.3 s (0.9 s for 880,000): a pause well inside a beat's
+# 100-ms budget. A thousand sessions in steady state leave about that many every 7 s.
+YOUNG_PASS_OBJECTS = 20_000
+CHECK_EVERY_S = 1.0
 COLLECT_EVERY_S = 300.0
-FULL_COLLECT_EVERY = 12
+EVERYTHING_EVERY_S = 3600.0
 
 
 async def _unstorable(request: Request, exc: Exception) -> JSONResponse:

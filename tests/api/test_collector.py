@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from heartsease.api.app import collect_garbage
+from heartsease.api import app
+from heartsease.api.app import (
+    COLLECT_EVERY_S,
+    EVERYTHING_EVERY_S,
+    YOUNG_PASS_OBJECTS,
+    collect_garbage,
+    collection_due,
+)
 
 
 class Node:
@@ -57,3 +65,38 @@ def test_survivors_wait_for_the_pass_over_everything(scheduled_collector: None) 
     assert watched() is not None
     collect_garbage(everything=True)
     assert watched() is None
+
+
+def test_passes_start_by_what_is_young_and_alive_and_by_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "YOUNG_PASS_OBJECTS", 5_000)
+    monkeypatch.setattr(app, "CHECK_EVERY_S", 0.01)
+
+    async def scenario() -> None:
+        async with app._collector_on_schedule():
+            a, watched = cycle()
+            del a
+            await asyncio.sleep(0.1)
+            assert watched() is not None, "a pass ran before the young objects reached the budget"
+            alive = [[k] for k in range(5_000)]
+            await asyncio.sleep(0.1)
+            assert watched() is None, "no pass once the young objects reached the budget"
+            del alive
+            monkeypatch.setattr(app, "COLLECT_EVERY_S", 0.05)
+            b, watched = cycle()
+            del b
+            await asyncio.sleep(0.1)
+            assert watched() is None, "no pass once its time had come"
+
+    was_enabled = gc.isenabled()
+    try:
+        asyncio.run(scenario())
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_the_pass_over_everything_comes_first_when_both_are_due() -> None:
+    assert collection_due(0, COLLECT_EVERY_S - 1, EVERYTHING_EVERY_S - 1) is None
+    assert collection_due(0, COLLECT_EVERY_S, EVERYTHING_EVERY_S - 1) == "young"
+    assert collection_due(YOUNG_PASS_OBJECTS, 1.0, EVERYTHING_EVERY_S) == "everything"
