@@ -73,12 +73,13 @@ async def _collector_on_schedule() -> AsyncIterator[None]:
     ``gc.callbacks``: 50-110 ms every 3-4 s; a middle pass 0.35-0.52 s every half minute).
     Reference counting frees almost everything here. So what exists once the service is up
     (modules, the app, the demo) is left out of the passes, and so is whatever survives a
-    pass. A pass starts once :data:`YOUNG_PASS_OBJECTS` objects made since the last one are
-    still alive, which bounds how long it takes whatever the load; a thousand sessions
-    starting within five minutes left 880,000 such objects, and one pass over them took
-    0.9-1.2 s (README: where the tail comes from). Every :data:`COLLECT_EVERY_S` there is a
-    pass in any case, and every :data:`EVERYTHING_EVERY_S` a pass over everything, for
-    cycles among objects that were alive at an earlier pass."""
+    pass. Every :data:`COLLECT_EVERY_S` there is a pass over what was made since the last
+    one, and every :data:`EVERYTHING_EVERY_S` a pass over everything, for cycles among
+    objects that were alive at an earlier pass. Sooner, a pass starts once the collector's
+    count of objects made since the last pass, less those freed, reaches
+    :data:`YOUNG_PASS_OBJECTS`: sessions starting leave that much behind (880 objects each:
+    their connections, tasks and state), and a thousand of them starting within five
+    minutes made one pass of 0.9-1.2 s (README: where the tail comes from)."""
     gc.collect()
     gc.freeze()
     gc.disable()
@@ -109,7 +110,8 @@ async def _collector_on_schedule() -> AsyncIterator[None]:
 def collection_due(young_objects: int, since_pass_s: float,
                    since_everything_s: float) -> Literal["young", "everything"] | None:
     """Which pass is due, if any: over everything, over what was made since the last pass
-    (``young_objects`` of it alive, as the collector counts), or none yet.
+    (``young_objects``: the collector's count of objects made since, less those freed),
+    or none yet.
 
     >>> collection_due(100, since_pass_s=2.0, since_everything_s=2.0) is None
     True
@@ -143,10 +145,13 @@ def collect_garbage(*, everything: bool) -> int:
     return found
 
 
-# 20,000 young objects, most of them alive, take about 20 ms to walk on a machine whose
-# 10-million-step loop takes 0.3 s (0.9 s for 880,000): a pause well inside a beat's
-# 100-ms budget. A thousand sessions in steady state leave about that many every 7 s.
-YOUNG_PASS_OBJECTS = 20_000
+# Every pass also walks what is in flight at that moment (at 1,000 sessions about 50,000
+# objects: each connection's pending read, its coroutines and futures, about 45 ms), so
+# passes are not made more frequent than needed. The count is net of frees, so state a
+# session renews in place (its analysis windows) does not start a pass, and 50,000 objects
+# left by sessions starting take a pass of about 100 ms, with what is in flight, on a
+# machine whose 10-million-step loop takes 0.3 s (bench_load, 1,000 sessions).
+YOUNG_PASS_OBJECTS = 50_000
 CHECK_EVERY_S = 1.0
 COLLECT_EVERY_S = 300.0
 EVERYTHING_EVERY_S = 3600.0

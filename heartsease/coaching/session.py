@@ -148,8 +148,12 @@ class CoachingSession:
         self.learned_baseline: RestingBaseline | None = None
         self._clean_since_s = 0.0
         self._contact_lost = False
-        self._corrected: deque[tuple[float, float]] = deque()  # (t, rr) for features
-        self._labels: deque[tuple[float, bool]] = deque()  # (t, is artifact)
+        # Recent beats as plain numbers, not a tuple each: what a session holds per beat is
+        # what the service's garbage collector walks at every pass (README, load).
+        self._corrected_t: deque[float] = deque()  # for features
+        self._corrected_rr: deque[float] = deque()
+        self._labels_t: deque[float] = deque()
+        self._labels_bad: deque[bool] = deque()  # is artifact
         # Kept as compact arrays, and the step's beats only while a step that measures the
         # paced response runs: a long practice holds 8 bytes an epoch, not a list of floats.
         self._step_beats: array[float] | None = None
@@ -424,8 +428,8 @@ class CoachingSession:
         self._pushed = 0
         self._raw_times.clear()
         self.analyzer = LiveAnalyzer(pacer_rate_bpm=self.analyzer.pacer_rate_bpm)
-        self._corrected.clear()
-        self._labels.clear()
+        for recent in (self._corrected_t, self._corrected_rr, self._labels_t, self._labels_bad):
+            recent.clear()
         self._clean_since_s = t_s
 
     def _analyse(self, beats: list[BeatMetrics], spectra: list[SpectralMetrics]) -> None:
@@ -433,8 +437,10 @@ class CoachingSession:
         for b in beats:
             t = self._raw_times.get(b.index, self.now_s)
             times[b.t_s] = t
-            self._corrected.append((t, b.rr_ms))
-            self._labels.append((t, b.artifact is not ArtifactKind.NORMAL))
+            self._corrected_t.append(t)
+            self._corrected_rr.append(b.rr_ms)
+            self._labels_t.append(t)
+            self._labels_bad.append(b.artifact is not ArtifactKind.NORMAL)
             if self._step_beats is not None:
                 self._step_beats.append(b.rr_ms)
             self._last_hrv = b
@@ -442,10 +448,12 @@ class CoachingSession:
             del self._raw_times[i]
         if beats:
             last = times[beats[-1].t_s]
-            while self._corrected and self._corrected[0][0] < last - MAX_FEATURE_WINDOW_S:
-                self._corrected.popleft()
-            while self._labels and self._labels[0][0] < last - ARTIFACT_WINDOW_S:
-                self._labels.popleft()
+            while self._corrected_t and self._corrected_t[0] < last - MAX_FEATURE_WINDOW_S:
+                self._corrected_t.popleft()
+                self._corrected_rr.popleft()
+            while self._labels_t and self._labels_t[0] < last - ARTIFACT_WINDOW_S:
+                self._labels_t.popleft()
+                self._labels_bad.popleft()
         for s in spectra:
             self._epoch(times.get(s.t_s, self.now_s), s)
         pacer_rate = None if self.pacer is None else self.pacer.target_rate_bpm()
@@ -462,8 +470,10 @@ class CoachingSession:
 
     def _features(self, t_s: float, coherence: float | None) -> EpochFeatures:
         window = self._feature_window_s()
-        recent = np.array([rr for t, rr in self._corrected if t > t_s - window])
-        labels = [bad for t, bad in self._labels if t > t_s - ARTIFACT_WINDOW_S]
+        recent = np.array([rr for t, rr in zip(self._corrected_t, self._corrected_rr, strict=True)
+                           if t > t_s - window])
+        labels = [bad for t, bad in zip(self._labels_t, self._labels_bad, strict=True)
+                  if t > t_s - ARTIFACT_WINDOW_S]
         share = sum(labels) / len(labels) if labels else 1.0
         ln_rmssd = None
         if recent.size >= MIN_VAGAL_BEATS:
