@@ -79,7 +79,7 @@ async def _collector_on_schedule() -> AsyncIterator[None]:
     count of objects made since the last pass, less those freed, reaches
     :data:`YOUNG_PASS_OBJECTS`: sessions starting leave that much behind (880 objects each:
     their connections, tasks and state), and a thousand of them starting within five
-    minutes made one pass of 0.9-1.2 s (README: where the tail comes from)."""
+    minutes made one pass of 0.9-1.2 s (README: the collector by count)."""
     gc.collect()
     gc.freeze()
     gc.disable()

@@ -67,7 +67,7 @@ def test_survivors_wait_for_the_pass_over_everything(scheduled_collector: None) 
     assert watched() is None
 
 
-def test_passes_start_by_what_is_young_and_alive_and_by_time(
+def test_a_pass_starts_once_enough_was_made_since_the_last_or_once_its_time_comes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app, "YOUNG_PASS_OBJECTS", 5_000)
     monkeypatch.setattr(app, "CHECK_EVERY_S", 0.01)
