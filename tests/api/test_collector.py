@@ -68,7 +68,7 @@ def test_survivors_wait_for_the_pass_over_everything(scheduled_collector: None) 
 
 
 def test_a_pass_starts_once_enough_was_made_since_the_last_or_once_its_time_comes(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        scheduled_collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app, "YOUNG_PASS_OBJECTS", 5_000)
     monkeypatch.setattr(app, "CHECK_EVERY_S", 0.01)
 
@@ -88,12 +88,7 @@ def test_a_pass_starts_once_enough_was_made_since_the_last_or_once_its_time_come
             await asyncio.sleep(0.1)
             assert watched() is None, "no pass once its time had come"
 
-    was_enabled = gc.isenabled()
-    try:
-        asyncio.run(scenario())
-    finally:
-        if was_enabled:
-            gc.enable()
+    asyncio.run(scenario())
 
 
 def test_the_pass_over_everything_comes_first_when_both_are_due() -> None:
