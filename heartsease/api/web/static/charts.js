@@ -38,6 +38,12 @@ export function daysAxis() {
 // Days are UTC days (as the API counts them), wherever the browser is.
 export const utcDate = (s) => uPlot.tzDate(new Date(s * 1000), "Etc/UTC");
 
+// The x scale of day-by-day charts: half a day of room at either end, so that the first and
+// last days' points are whole, and can be clicked.
+export function daysScale() {
+  return { time: true, range: (u, first, last) => [first - DAY_S / 2, last + DAY_S / 2] };
+}
+
 // A "YYYY-MM-DD" day as uPlot's time (seconds since 1970, UTC midnight), and back.
 export function dayTime(day) { return Date.parse(day + "T00:00:00Z") / 1000; }
 export function timeDay(s) { return isoDay(utcDate(s)); }
@@ -59,6 +65,13 @@ export function drawVerticals(u, xs, colour, { dash = [], widthPx = 1 } = {}) {
   g.restore();
 }
 
+// An axis that draws nothing but takes the room of `like` (e.g. axis("bpm")), so that charts
+// stacked above each other share their plotting area's left and right edges.
+export function spacer(like, extra = {}) {
+  return Object.assign({ size: like.size, labelSize: like.labelSize, label: "", values: () => [],
+                         grid: { show: false }, ticks: { show: false } }, extra);
+}
+
 // A chart in `element`, as wide as it is and `heightPx` tall (legend aside), redrawn when its
 // width changes. The uPlot instance is kept on the element (`element.chart`) so that tests
 // and the console can read what is drawn. Drawing again into the same element replaces it.
@@ -66,7 +79,7 @@ export function chart(element, { heightPx, series, axes, legend = true, ...rest 
   if (element.chart) element.chart.destroy();
   const options = Object.assign({
     width: element.clientWidth || 300, height: heightPx, series, axes,
-    legend: { show: legend, markers: { fill: (u, i) => u.series[i].swatch || u.series[i].fill(u, i) } },
+    legend: { show: legend, markers: { fill: (u, i) => u.series[i].swatch || u.series[i].stroke(u, i) } },
   }, rest);
   element.chart = new uPlot(options, data, element);
   if (!element.resizing) {

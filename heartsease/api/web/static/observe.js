@@ -3,7 +3,7 @@
 // shifts, unmissable backdraft alerts, and one-click notes.
 
 import { api, me, nav, stateWords } from "./common.js";
-import { axis, chart, cssColour, drawVerticals, keepFrom, paths, stateColour } from "./charts.js";
+import { axis, chart, cssColour, drawVerticals, keepFrom, paths, spacer, stateColour } from "./charts.js";
 import { live, statusText } from "./socket.js";
 
 const WINDOW_S = 15 * 60;  // a whole standard session; of a longer one, its last 15 minutes
@@ -76,11 +76,14 @@ class Recent {
 // In minutes, the same window for both charts of a room, so that they line up.
 const windowMin = (recent) => () => [recent.startT / 60, Math.max(recent.endT, 1) / 60];
 
+const TACHO_AXES = [axis("minutes", { size: 36 }), axis("beats/min", { space: 24 }),
+                    axis("breaths/min", { scale: "pace", side: 1, space: 24, grid: { show: false } })];
+
 function drawTacho(element, recent) {
   const data = [recent.beats.map((b) => b.t / 60), recent.beats.map((b) => b.hr), recent.paceAtBeats()];
   if (element.chart) { element.chart.setData(data); return; }
   chart(element, {
-    heightPx: 170, scales: { x: { time: false, range: windowMin(recent) }, pace: { range: [0, 14] } },
+    heightPx: 200, scales: { x: { time: false, range: windowMin(recent) }, pace: { range: [0, 14] } },
     series: [
       { label: "minutes", value: (u, v) => v === null ? "–" : v.toFixed(1) },
       { label: "heart rate (bpm)", stroke: cssColour("soothing"), width: 1.5, points: { show: false },
@@ -88,8 +91,7 @@ function drawTacho(element, recent) {
       { label: "pacer (breaths/min)", scale: "pace", stroke: "#7b5ea7", width: 1.5,
         paths: paths.stepped, points: { show: false }, value: (u, v) => v === null ? "–" : v.toFixed(1) },
     ],
-    axes: [axis("minutes", { size: 36 }), axis("beats/min"),
-           axis("breaths/min", { scale: "pace", side: 1, grid: { show: false } })],
+    axes: TACHO_AXES,
     hooks: { draw: [(u) => drawVerticals(u, recent.notes.map((n) => n.t / 60), "#555", { dash: [2, 3] })] },
   }, data);
 }
@@ -120,9 +122,11 @@ function drawTimeline(element, recent) {
   if (element.chart) { element.chart.setData(data); return; }
   chart(element, {
     heightPx: 64, legend: false, cursor: { show: false },
-    scales: { x: { time: false, range: windowMin(recent) } },
-    series: [{}], axes: [axis("minutes", { size: 24, labelSize: 0, label: null,
-                                           values: (u, splits) => splits.map((v) => v + " min") })],
+    scales: { x: { time: false, range: windowMin(recent) }, y: { range: [0, 1] } },
+    series: [{}],
+    axes: [axis("minutes", { size: 24, labelSize: 0, label: null, space: 60,
+                             values: (u, splits) => splits.map((v) => v + " min") }),
+           spacer(TACHO_AXES[1]), spacer(TACHO_AXES[2], { side: 1 })],
     hooks: { draw: [(u) => drawStateBands(u, recent)] },
   }, data);
 }

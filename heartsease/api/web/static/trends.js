@@ -3,7 +3,7 @@
 // session opens its report.
 
 import { api, me as signedIn, nav } from "./common.js";
-import { axis, chart, cssColour, dayTime, daysAxis, paths, timeDay, utcDate } from "./charts.js";
+import { axis, chart, cssColour, dayTime, daysAxis, daysScale, paths, timeDay, utcDate } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -40,7 +40,7 @@ function dots(label, colour, extra = {}) {
 
 function draw(element, yLabel, series, data, extra = {}) {
   const u = chart(element, Object.assign({
-    heightPx: CHART_HEIGHT_PX, scales: { x: { time: true } }, tzDate: utcDate,
+    heightPx: CHART_HEIGHT_PX, scales: { x: daysScale() }, tzDate: utcDate,
     series: [{ label: "day", value: (self, v) => v === null ? "–" : timeDay(v) }, ...series],
     axes: [daysAxis(), axis(yLabel)],
   }, extra), [days.map((d) => dayTime(d.day)), ...data]);
@@ -65,14 +65,14 @@ function drawCharts() {
   draw($("hr-chart"), "beats/min", [line("resting heart rate", palette.hr, { value: shown(0, " bpm") })],
     [each((d) => d.resting_hr_bpm)], { legend: false });
   draw($("coherence-chart"), "coherence ratio", [line("coherence", palette.coherence, { value: shown(1) })],
-    [each((d) => d.coherence)], { legend: false, scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, hi] } } });
+    [each((d) => d.coherence)], { legend: false, scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi] } } });
   const practised = (value) => each((d) => d.sessions > 0 ? value(d) : null);
   draw($("soothing-chart"), "minutes", [
     { label: "minutes soothed", stroke: palette.soothed, fill: palette.soothed, paths: paths.bars,
       points: { show: false }, value: shown(1, " min") },
     dots("shifts into soothing per session", palette.shifts, { scale: "shifts", value: shown(1) }),
   ], [practised((d) => d.soothing_minutes), practised((d) => d.shifts_per_session)], {
-    scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, hi] },
+    scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi] },
               shifts: { range: (u, lo, hi) => [0, Math.max(hi, 1)] } },
     axes: [daysAxis(), axis("minutes"), axis("shifts", { scale: "shifts", side: 1, grid: { show: false },
                                                           incrs: [1, 2, 5, 10] })],
@@ -82,7 +82,7 @@ function drawCharts() {
     line("before", palette.before, { width: 1.2, dash: [2, 4], value: shown(0) }),
     line("after", palette.after, { value: shown(0) }),
   ], [each((d) => d.ratings_before[scale]), each((d) => d.ratings_after[scale])], {
-    scales: { x: { time: true }, y: { range: [-0.5, 10.5] } },
+    scales: { x: daysScale(), y: { range: [-0.5, 10.5] } },
     axes: [daysAxis(), axis("0 gentle · 10 harsh", { incrs: [2], splits: () => [0, 2, 4, 6, 8, 10] })],
   });
 }
