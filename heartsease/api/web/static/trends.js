@@ -72,8 +72,8 @@ function drawCharts() {
       points: { show: false }, value: shown(1, " min") },
     dots("shifts into soothing per session", palette.shifts, { scale: "shifts", value: shown(1) }),
   ], [practised((d) => d.soothing_minutes), practised((d) => d.shifts_per_session)], {
-    scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi] },
-              shifts: { range: (u, lo, hi) => [0, Math.max(hi, 1)] } },
+    scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi * 1.08] },  // room above the tallest
+              shifts: { range: (u, lo, hi) => [0, Math.max(hi, 1) * 1.08] } },
     axes: [daysAxis(), axis("minutes"), axis("shifts", { scale: "shifts", side: 1, grid: { show: false },
                                                           incrs: [1, 2, 5, 10] })],
   });
