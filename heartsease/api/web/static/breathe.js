@@ -135,7 +135,7 @@ function setState(state) {
 
 async function rate(value) {
   await api("/api/sessions/" + sessionId + "/ratings",
-                       { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
+            { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
 }
 
 async function begin() {
