@@ -41,6 +41,7 @@ function dots(label, colour, extra = {}) {
 function draw(element, yLabel, series, data, extra = {}) {
   const u = chart(element, Object.assign({
     heightPx: CHART_HEIGHT_PX, scales: { x: daysScale() }, tzDate: utcDate,
+    cursor: { drag: { x: false, y: false } },  // a click opens a day: no zooming by dragging
     series: [{ label: "day", value: (self, v) => v === null ? "–" : timeDay(v) }, ...series],
     axes: [daysAxis(), axis(yLabel)],
   }, extra), [days.map((d) => dayTime(d.day)), ...data]);
@@ -52,7 +53,9 @@ function drawCharts() {
   // The band's edges are series 1 and 2 (the legend names the band once, on its upper edge).
   draw($("hrv-chart"), "ln RMSSD", [
     { label: "your usual range", stroke: palette.band, width: 0, swatch: palette.band, spanGaps: true,
-      points: { show: false }, value: shown(2) },
+      points: { show: false },
+      value: (u, high, i, idx) => high === null || u.data[2][idx] === null ? "–"
+        : u.data[2][idx].toFixed(2) + "–" + high.toFixed(2) },
     { label: "usual range (low)", class: "no-legend", stroke: palette.band, width: 0, spanGaps: true,
       points: { show: false } },
     { label: "7-day average", stroke: palette.average, width: 2.5, spanGaps: true, points: { show: false },
