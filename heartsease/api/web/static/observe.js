@@ -121,10 +121,10 @@ function drawTimeline(element, recent) {
   const data = [[recent.startT / 60, recent.endT / 60]];
   if (element.chart) { element.chart.setData(data); return; }
   chart(element, {
-    heightPx: 64, legend: false, cursor: { show: false },
+    heightPx: 72, legend: false, cursor: { show: false },
     scales: { x: { time: false, range: windowMin(recent) }, y: { range: [0, 1] } },
     series: [{}],
-    axes: [axis("minutes", { size: 24, labelSize: 0, label: null, space: 60,
+    axes: [axis("minutes", { size: 30, labelSize: 0, label: null, space: 60,
                              values: (u, splits) => splits.map((v) => v + " min") }),
            spacer(TACHO_AXES[1]), spacer(TACHO_AXES[2], { side: 1 })],
     hooks: { draw: [(u) => drawStateBands(u, recent)] },
