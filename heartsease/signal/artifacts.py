@@ -188,6 +188,11 @@ class CausalArtifactDetector:
         data = Normalised(self._rr, self._drrs, self._mrrs, self._median, self._th2)
         self._classifier = BeatClassifier(data, self._labels, self._pairs)
 
+    @property
+    def kept_beats(self) -> int:
+        """How many raw beats it holds: never more than 128."""
+        return len(self._rr)
+
     def push(self, rr_ms: float) -> list[DecidedBeat]:
         """Add one RR interval; return the beats decided by it, oldest first."""
         self._append(float(rr_ms))

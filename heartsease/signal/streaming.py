@@ -243,6 +243,11 @@ class StreamingAnalyzer:
         seconds (at least 64 s) plus two beats before, so no spline end is extrapolated."""
         return np.fromiter(self._spectral_rr, dtype=np.float64, count=len(self._spectral_rr))
 
+    @property
+    def kept_raw_beats(self) -> int:
+        """How many raw beats the artifact detector holds (a bounded number)."""
+        return self._detector.kept_beats
+
     def recent(self, after_s: float) -> RecentWindow:
         """Heart rate and RMSSD of the kept corrected beats later than ``after_s`` on the
         caller's clock (at most ``recent_s`` before the newest beat)."""
