@@ -31,16 +31,11 @@ class StepMeasures:
         self.own_breathing_bpm: float | None = None
         # Kept as compact arrays, and the step's beats only while a step that measures the
         # paced response runs: a long practice holds 8 bytes an epoch, not a list of floats.
-        self._step_beats: array[float] | None = None
+        self.step_beats: array[float] | None = None  # the corrected beats of such a step
         self._baseline_epochs: list[EpochFeatures] = []
 
     def step_begun(self, step: Step) -> None:
-        self._step_beats = array("d") if measures_response(step) else None
-
-    def beat(self, rr_ms: float) -> None:
-        """A corrected beat of the current step."""
-        if self._step_beats is not None:
-            self._step_beats.append(rr_ms)
+        self.step_beats = array("d") if measures_response(step) else None
 
     def baseline_epoch(self, features: EpochFeatures) -> None:
         """An epoch of a baseline step."""
@@ -62,9 +57,9 @@ class StepMeasures:
 
     def end_response(self, step: Step) -> bool:
         """At the end of a step: its paced response, if it measures one (whether it did)."""
-        if self._step_beats is None:
+        if self.step_beats is None:
             return False
-        response = paced_response(np.frombuffer(self._step_beats), float(step.pacer))
+        response = paced_response(np.frombuffer(self.step_beats), float(step.pacer))
         if response is not None:
             self.responses.append(response)
         return True

@@ -9,7 +9,7 @@ pacer's rate changes and the parts of each paced breath. While a backdraft lasts
 from __future__ import annotations
 
 import math
-from typing import Protocol as Interface
+from collections.abc import Callable
 
 from heartsease.coaching import events as ev
 from heartsease.coaching.backdraft import BACKDRAFT_EASE_S, slowed_rate_bpm
@@ -23,15 +23,6 @@ PACER_LOOKAHEAD_S = 30.0  # longer than any part of a breath (20 s at 3/min, all
 CUE_HOLDING = "We'll stay with the breath for now. There's no need to move on."
 
 
-class StepListener(Interface):
-    """What the rest of the session does as steps begin and end."""
-
-    def step_begun(self, step: Step, t_s: float) -> None: ...
-
-    def step_ending(self, step: Step, t_s: float, later_steps: tuple[Step, ...]) -> None: ...
-
-    def session_ending(self, step: Step | None, t_s: float, reason: str) -> None: ...
-
 
 class ProtocolRunner:
     """Runs one protocol on session time; events go to ``out``, in order.
@@ -42,12 +33,17 @@ class ProtocolRunner:
     pace_bpm : the client's pace (their resonance rate).
     out : the session's event list, shared with the rest of the session.
     shifts : where the steps and cues are remembered, as what may precede a shift.
-    listener : told when a step begins or ends and when the session ends.
+    on_step_begun : called with a step and the time as it begins.
+    on_step_ending : called with a step, the time and the steps after it as it ends.
+    on_session_ending : called with the current step (if any), the time and the reason as
+        the session ends.
     """
 
     def __init__(
-        self, protocol: Protocol, pace_bpm: float, out: list[ev.Event], shifts: ShiftLog,
-        listener: StepListener,
+        self, protocol: Protocol, pace_bpm: float, out: list[ev.Event], shifts: ShiftLog, *,
+        on_step_begun: Callable[[Step, float], None],
+        on_step_ending: Callable[[Step, float, tuple[Step, ...]], None],
+        on_session_ending: Callable[[Step | None, float, str], None],
     ) -> None:
         self.protocol = protocol
         self.pace_bpm = pace_bpm
@@ -61,7 +57,9 @@ class ProtocolRunner:
         self.held = False
         self._out = out
         self._shifts = shifts
-        self._listener = listener
+        self._on_step_begun = on_step_begun
+        self._on_step_ending = on_step_ending
+        self._on_session_ending = on_session_ending
         self._cue_index = 0
         self._paused_at: float | None = None
         self._last_signal_cue_s = -math.inf
@@ -132,7 +130,7 @@ class ProtocolRunner:
             self._start_pacer(t_s, fresh=True)
 
     def end(self, t_s: float, reason: str) -> None:
-        self._listener.session_ending(self.step, t_s, reason)
+        self._on_session_ending(self.step, t_s, reason)
         self.ended = True
         self.now_s = max(self.now_s, t_s)
         self.pacer = None
@@ -205,14 +203,14 @@ class ProtocolRunner:
             practice=step.practice, pacer_from_bpm=None if rates is None else rates[0],
             pacer_to_bpm=None if rates is None else rates[1]))
         self._shifts.remember(ev.Preceding(kind="step", label=step.name, at_s=t_s))
-        self._listener.step_begun(step, t_s)
+        self._on_step_begun(step, t_s)
         self._start_pacer(t_s, fresh=False)
         self._run_until(t_s)
 
     def _end_step(self, t_s: float) -> None:
         step = self.step
         assert step is not None
-        self._listener.step_ending(step, t_s, self.protocol.steps[self.step_index + 1:])
+        self._on_step_ending(step, t_s, self.protocol.steps[self.step_index + 1:])
 
     def _start_pacer(self, t_s: float, fresh: bool) -> None:
         step = self.step

@@ -76,8 +76,10 @@ class CoachingSession:
         self._guard = BackdraftGuard()
         self._features = StateFeatures()
         self._measures = StepMeasures()
-        self._runner = ProtocolRunner(protocol, DEFAULT_PACE_BPM if pace_bpm is None else pace_bpm,
-                                      self._out, self._shifts, self)
+        self._runner = ProtocolRunner(
+            protocol, DEFAULT_PACE_BPM if pace_bpm is None else pace_bpm, self._out,
+            self._shifts, on_step_begun=self._step_begun, on_step_ending=self._step_ending,
+            on_session_ending=self._session_ending)
 
     # -- what the loop, the service and the terminal read ---------------------------------
 
@@ -147,8 +149,9 @@ class CoachingSession:
     def measurement(self, m: Measurement) -> list[ev.Event]:
         """A strap notification (times on the source clock)."""
         arrival = m.arrival_s - self.origin_s
-        self._runner.advance(arrival)
-        if self.ended:
+        runner = self._runner
+        runner.advance(arrival)
+        if runner.ended:
             return self._drain()
         features = self._features
         if m.contact is SensorContact.NOT_DETECTED:
@@ -204,19 +207,19 @@ class CoachingSession:
             self._runner.end(t_s, reason)
         return self._drain()
 
-    # -- the runner's steps (StepListener) ------------------------------------------------
+    # -- as the runner's steps begin and end ---------------------------------------------
 
-    def step_begun(self, step: Step, t_s: float) -> None:
+    def _step_begun(self, step: Step, t_s: float) -> None:
         self._measures.step_begun(step)
         self._guard.step_begun(step)
 
-    def step_ending(self, step: Step, t_s: float, later_steps: tuple[Step, ...]) -> None:
+    def _step_ending(self, step: Step, t_s: float, later_steps: tuple[Step, ...]) -> None:
         if step.baseline:
             self._learn_baseline(t_s)
         if self._measures.end_response(step) and not any(s.assess for s in later_steps):
             self._assess(t_s)
 
-    def session_ending(self, step: Step | None, t_s: float, reason: str) -> None:
+    def _session_ending(self, step: Step | None, t_s: float, reason: str) -> None:
         if step is not None and step.assess and reason != "completed":
             self._assess(t_s)
 
@@ -245,13 +248,14 @@ class CoachingSession:
         self._features.restart(t_s)
 
     def _analyse(self, beats: list[BeatMetrics], spectra: list[SpectralMetrics]) -> None:
-        for b in beats:
-            self._measures.beat(b.rr_ms)
+        step_beats = self._measures.step_beats
         if beats:
+            if step_beats is not None:
+                step_beats.extend([b.rr_ms for b in beats])
             self._features.last_hrv = beats[-1].hrv
         for s in spectra:
             self._epoch(s.at_s, s)
-        pacer = self.pacer
+        pacer = self._runner.pacer
         self._features.analyzer.pacer_rate_bpm = None if pacer is None else \
             pacer.target_rate_bpm()
 

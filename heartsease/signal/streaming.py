@@ -214,8 +214,8 @@ class StreamingAnalyzer:
         self._running = _RunningTimeDomain()
         self._spectral_rr: deque[float] = deque()
         self._spectral_t: deque[float] = deque()
-        # The caller's times of the beats pushed but not yet decided (NaN: none given).
-        self._pending_at: deque[float] = deque()
+        # The caller's times of the beats pushed but not yet decided (None: none given).
+        self._pending_at: deque[float | None] = deque()
         # Recent beats as plain numbers, not an object each: a live service holds these for
         # every session, and its garbage collector walks what is held.
         self._recent_at: deque[float] = deque()
@@ -231,7 +231,7 @@ class StreamingAnalyzer:
     ) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
         """Add one raw RR interval, ending at ``at_s`` on the caller's clock when it has one;
         return what it made final."""
-        self._pending_at.append(math.nan if at_s is None else at_s)
+        self._pending_at.append(at_s)
         return self._consume(self._detector.push(rr_ms))
 
     def flush(self) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
@@ -285,9 +285,9 @@ class StreamingAnalyzer:
             self._forget_before(beats[-1].at_s)
         return beats, spectra
 
-    def _add_beat(self, beat: DecidedBeat, rr: float, at_s: float) -> BeatMetrics:
+    def _add_beat(self, beat: DecidedBeat, rr: float, at_s: float | None) -> BeatMetrics:
         self._t_s += rr / 1000.0
-        if math.isnan(at_s):
+        if at_s is None:
             at_s = self._t_s
         self._running.append(rr, self._t_s)
         self._running.evict_before(self._t_s - self.time_window_s)
