@@ -157,7 +157,7 @@ class CoachingSession:
         if m.contact is SensorContact.NOT_DETECTED:
             if not features.contact_lost:
                 features.contact_lost = True
-                self._runner.signal_cue(arrival, CUE_CONTACT)
+                runner.signal_cue(arrival, CUE_CONTACT)
         elif features.contact_lost:
             features.contact_lost = False
             self._restart_analysis(arrival)

@@ -52,6 +52,8 @@ SPECTRAL_WINDOW_S = 120.0
 # Running sums drift by ~1e-16 relative per beat; a rebuild a minute keeps them exact to
 # far below what any display or test can see.
 REBUILD_EVERY_UPDATES = 12
+# Recent windows: a breath at 3/min at most (the slowest breathing the heart can show here),
+# and the share of corrected beats over 30 s.
 RECENT_S = 20.0
 ARTIFACT_WINDOW_S = 30.0
 

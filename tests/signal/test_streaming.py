@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from heartsease.signal.artifacts import correct_artifacts
+from heartsease.signal.artifacts import ArtifactKind, correct_artifacts
 from heartsease.signal.breathing import breathing_rate, pacer_adherence
 from heartsease.signal.coherence import coherence
 from heartsease.signal.hrv import beat_times_s, frequency_domain, time_domain
@@ -71,6 +71,31 @@ def test_spectral_updates_equal_batch_functions(refdata: Path) -> None:
             assert update.frequency == frequency_domain(rr)
             checked += 1
     assert checked > 20
+
+
+def test_recent_windows_equal_batch_on_the_same_beats(refdata: Path) -> None:
+    raw = read_annotated(refdata, "105").rr_ms.to_numpy()[:900]  # noisy, with ectopics
+    at = np.cumsum(raw) / 1000.0 + 100.0  # the caller's clock: another origin
+    live = StreamingAnalyzer()
+    beats = []
+    checked = 0
+    for i, (x, t) in enumerate(zip(raw, at, strict=True)):
+        beats += live.push(x, t)[0]
+        if i % 11 or not beats:
+            continue
+        assert beats[-1].at_s == at[beats[-1].index]
+        for span_s in (10.0, 15.0, 20.0):
+            after = beats[-1].at_s - span_s
+            window = np.array([b.rr_ms for b in beats if b.at_s > after])
+            recent, batch = live.recent(after), time_domain(window)
+            assert recent.n_beats == window.size
+            assert recent.mean_hr_bpm == pytest.approx(batch.mean_hr_bpm, rel=1e-12)
+            assert recent.rmssd_ms == pytest.approx(batch.rmssd_ms, rel=1e-12)
+        after = beats[-1].at_s - 30.0
+        labels = [b.artifact is not ArtifactKind.NORMAL for b in beats if b.at_s > after]
+        assert live.artifact_share(after) == sum(labels) / len(labels)
+        checked += 1
+    assert checked > 70
 
 
 def test_long_session_keeps_constant_memory() -> None:
