@@ -284,7 +284,7 @@ class CoachingSession:
 
     def _state_changed(self, t_s: float, previous: AutonomicState, state: AutonomicState) -> None:
         self._guard.state_changed(t_s, previous, state)
-        shift = self._shifts.state_changed(t_s, previous, state)
+        shift = self._shifts.state_changed(t_s, state)
         if shift is None:
             return
         self._out.append(shift)

@@ -57,7 +57,7 @@ class ShiftLog:
     ...                           (5.0, AutonomicState.THREAT, 2.0), (10.0, calm, 0.5)]:
     ...     log.record(Epoch(t, state, arousal, None, 80.0 - t, 3.0 + t / 10, None))
     >>> log.remember(ev.Preceding(kind="cue", label="kindness", at_s=4.0))
-    >>> shift = log.state_changed(10.0, AutonomicState.THREAT, calm)
+    >>> shift = log.state_changed(10.0, calm)
     >>> shift.direction, shift.onset_s, shift.preceded_by.label, shift.delta_hr_bpm
     ('threat-to-soothing', 10.0, 'kindness', -7.5)
     """
@@ -79,11 +79,9 @@ class ShiftLog:
         while self._preceding and self._preceding[0].at_s < preceding.at_s - SHIFT_LOOKBACK_S:
             self._preceding.popleft()
 
-    def state_changed(
-        self, t_s: float, previous: AutonomicState, state: AutonomicState
-    ) -> ev.Shift | None:
-        """The shift that the newest epoch's state confirms, if it is one."""
-        del previous  # a shift passes over neutral: what counts is the last emotional state
+    def state_changed(self, t_s: float, state: AutonomicState) -> ev.Shift | None:
+        """The shift that the newest epoch's new state confirms, if it is one: from the
+        last emotional state before it, passing over neutral and unknown."""
         if state not in _EMOTIONAL:
             return None
         came_from = self._last_emotional_state(t_s)
