@@ -1,0 +1,72 @@
+"""Smoothness-priors detrending of an RR series (Tarvainen, Ranta-aho & Karjalainen 2002).
+
+"An advanced detrending method with application to HRV analysis", IEEE Trans Biomed Eng
+49(2):172-175; Kubios HRV's "smoothness priors" detrending option. The trend ``z`` of a series
+``x`` minimises ``|x - z|^2 + lambda^2 |D2 z|^2`` (``D2`` the second-difference operator), so
+``z = (I + lambda^2 D2' D2)^-1 x``. The system is symmetric positive-definite and
+pentadiagonal: one banded Cholesky solve, O(n) time and memory, where the paper's dense
+inverse is O(n^3) (a 24-hour day of 100,000 beats is solved in milliseconds). Kubios applies
+it to the RR series indexed by beat, with lambda 500 by default; its cut-off frequency is
+about ``0.189 * fs / sqrt(lambda)`` (fs the beat rate).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.linalg import solveh_banded
+
+from heartsease.signal.interpolation import FloatArray
+
+DEFAULT_LAMBDA = 500.0
+
+
+def smoothness_priors_trend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> FloatArray:
+    """The smoothness-priors trend of ``x`` (Tarvainen et al. 2002, eq. 7).
+
+    Parameters
+    ----------
+    x : the series, e.g. RR intervals in ms indexed by beat.
+    lambda_ : the regularisation parameter; larger is smoother (Kubios: 500).
+
+    Examples
+    --------
+    >>> trend = smoothness_priors_trend(np.arange(10.0), 10.0)
+    >>> bool(np.allclose(trend, np.arange(10.0)))  # a straight line is its own trend
+    True
+    """
+    y = np.asarray(x, dtype=np.float64).ravel()
+    n = y.size
+    if n < 3:
+        return y.copy()
+    lam2 = float(lambda_) ** 2
+    # The bands of D2' D2 (upper form for solveh_banded): the diagonal is 1, 5, 6, ..., 6, 5, 1;
+    # the first off-diagonal -2, -4, ..., -4, -2; the second 1 throughout.
+    diag = np.full(n, 6.0)
+    diag[[0, -1]] = 1.0
+    if n > 3:
+        diag[[1, -2]] = 5.0
+    else:
+        diag[1] = 4.0
+    off1 = np.full(n - 1, -4.0)
+    off1[[0, -1]] = -2.0
+    off2 = np.ones(n - 2)
+    bands = np.zeros((3, n))
+    bands[0, 2:] = lam2 * off2
+    bands[1, 1:] = lam2 * off1
+    bands[2] = 1.0 + lam2 * diag
+    return solveh_banded(bands, y, check_finite=False)
+
+
+def smoothness_priors_detrend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> FloatArray:
+    """``x`` less its smoothness-priors trend (the detrended, zero-mean series).
+
+    Examples
+    --------
+    >>> rr = 800 + 2.0 * np.arange(300) + 30 * np.sin(np.arange(300))
+    >>> residual = smoothness_priors_detrend(rr, 500)
+    >>> abs(float(residual.mean())) < 1.0 and float(residual.std()) > 15
+    True
+    """
+    y = np.asarray(x, dtype=np.float64).ravel()
+    return y - smoothness_priors_trend(y, lambda_)
