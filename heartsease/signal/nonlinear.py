@@ -55,7 +55,7 @@ def poincare(rr_ms: ArrayLike) -> Poincare:
     --------
     >>> p = poincare([800, 820, 800, 820, 800])
     >>> round(p.sd1_ms, 2), round(p.sd2_ms, 2)
-    (15.49, 0.0)
+    (16.33, 0.0)
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
     sd1 = float(np.diff(rr).std(ddof=1) / math.sqrt(2.0))
@@ -95,7 +95,7 @@ def template_matches(x: ArrayLike, m: int, r: float, count: int | None = None) -
     Examples
     --------
     >>> template_matches([1.0, 2.0, 1.0, 2.0, 5.0], 2, 0.5).tolist()
-    [2, 1, 1, 1]
+    [2, 1, 2, 1]
     """
     series = np.asarray(x, dtype=np.float64)
     n_templates = series.size - m + 1 if count is None else count
