@@ -1,0 +1,113 @@
+"""Every figure of a Kubios HRV Standard report of one RR series, with Kubios' options.
+
+The figures and where each comes from:
+
+- heart rate and geometric measures: :mod:`heartsease.signal.geometric`;
+- FFT and AR spectra in ms^2, log, % and n.u.: :mod:`heartsease.signal.spectral_report`;
+- SD1, SD2, ApEn, SampEn, DFA: :mod:`heartsease.signal.nonlinear`;
+- stress, PNS and SNS indexes: :mod:`heartsease.signal.ans_indexes`;
+- smoothness-priors detrending: :mod:`heartsease.signal.detrend`.
+
+Kubios applies the detrending option to the RR series before its time- and frequency-domain
+and (with "apply detrending for nonlinear analysis") nonlinear analysis; mean RR and mean HR
+stay those of the original series (the detrended series is put back at its mean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from heartsease.signal.ans_indexes import pns_index, sns_index, stress_index
+from heartsease.signal.ar_spectrum import AR_ORDER
+from heartsease.signal.detrend import DEFAULT_LAMBDA, smoothness_priors_detrend
+from heartsease.signal.geometric import (
+    MIN_MAX_HR_BEATS,
+    heart_rate_stats,
+    rr_triangular_index,
+    tinn_ms,
+)
+from heartsease.signal.hrv import WELCH_OVERLAP, WELCH_WINDOW_S
+from heartsease.signal.nonlinear import nonlinear_report, poincare
+from heartsease.signal.spectral_report import ar_report, fft_report
+
+Detrending = Literal["none", "smoothness-priors"]
+MIN_BEATS_FOR_SPECTRUM = 20  # the AR(16) model needs samples; a spectrum needs a few cycles
+MIN_BEATS_FOR_NONLINEAR = 100
+
+
+@dataclass(frozen=True, slots=True)
+class KubiosOptions:
+    """Kubios HRV's analysis options (the names of its preferences)."""
+
+    detrending: Detrending = "none"
+    lambda_: float = DEFAULT_LAMBDA
+    window_s: float = WELCH_WINDOW_S
+    overlap_pct: float = 100.0 * WELCH_OVERLAP
+    ar_order: int = AR_ORDER
+    ar_factorization: bool = False
+    min_max_hr_beats: int = MIN_MAX_HR_BEATS
+
+
+def detrended(rr_ms: ArrayLike, options: KubiosOptions) -> np.ndarray:
+    """The series Kubios analyses: with smoothness priors, the residual put back at the mean.
+
+    Examples
+    --------
+    >>> rr = np.linspace(700, 900, 50)
+    >>> float(np.ptp(detrended(rr, KubiosOptions("smoothness-priors", 10.0)))) < 1e-6
+    True
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if options.detrending == "none":
+        return rr
+    return smoothness_priors_detrend(rr, options.lambda_) + rr.mean()
+
+
+def kubios_figures(
+    rr_ms: ArrayLike, options: KubiosOptions | None = None
+) -> dict[str, float | None]:
+    """The figures of a Kubios report under the analyze contract's key names.
+
+    ``None`` stands for a figure that cannot be computed (too few beats, no power, no
+    variance). Mean RR and HR, min/max HR come from the series as given; everything else
+    from the detrended series when detrending is on.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = kubios_figures(800 + 30 * rng.standard_normal(300))
+    >>> sorted(k for k in f if k.startswith("ar_lf"))
+    ['ar_lf_hf', 'ar_lf_log', 'ar_lf_ms2', 'ar_lf_nu', 'ar_lf_pct', 'ar_lf_peak_hz']
+    """
+    opts = options or KubiosOptions()
+    raw = np.asarray(rr_ms, dtype=np.float64)
+    rr = detrended(raw, opts)
+    hr = heart_rate_stats(raw, opts.min_max_hr_beats)
+    out: dict[str, float | None] = {
+        "std_hr_bpm": hr.std_hr_bpm,
+        "min_hr_bpm": hr.min_hr_bpm,
+        "max_hr_bpm": hr.max_hr_bpm,
+        "rr_tri_index": rr_triangular_index(raw),
+        "tinn_ms": tinn_ms(raw),
+    }
+    if rr.size >= MIN_BEATS_FOR_SPECTRUM:
+        out |= fft_report(rr, opts.window_s, opts.overlap_pct).as_dict()
+        out |= ar_report(rr, opts.ar_order, opts.ar_factorization).as_dict("ar_")
+    if rr.size >= MIN_BEATS_FOR_NONLINEAR:
+        out |= nonlinear_report(rr).as_dict()
+    else:
+        out |= poincare(rr).as_dict() if rr.size >= 3 else {}
+    mean_rr = float(raw.mean())
+    diff = np.diff(rr)
+    rmssd = float(np.sqrt(np.mean(diff**2))) if diff.size else 0.0
+    si = stress_index(raw, opts.lambda_) if raw.size >= 3 else None  # detrends on its own
+    sd1, sd2 = out.get("sd1_ms"), out.get("sd2_ms")
+    out["stress_index"] = si
+    out["pns_index"] = None if sd1 is None else pns_index(mean_rr, rmssd, sd1)
+    out["sns_index"] = (None if si is None or sd2 is None
+                        else sns_index(60000.0 / mean_rr, si, sd2, mean_rr))
+    return out
