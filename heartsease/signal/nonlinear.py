@@ -31,6 +31,7 @@ ENTROPY_TOLERANCE_SD = 0.2
 DFA_SHORT_BEATS = (4, 12)
 DFA_LONG_BEATS = (13, 64)
 MAX_TABLE_CELLS = 8_000_000  # 32 MB of int32 cumulative counts; a Holter day needs ~2.6 M
+MAX_PAIRWISE_TEMPLATES = 1500  # below this, comparing every pair outright is cheapest
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,12 @@ def template_matches(x: ArrayLike, m: int, r: float, count: int | None = None) -
     """
     series = np.asarray(x, dtype=np.float64)
     n_templates = series.size - m + 1 if count is None else count
+    if n_templates <= MAX_PAIRWISE_TEMPLATES:
+        points = _templates(series, m, n_templates)
+        close = np.ones((n_templates, n_templates), dtype=bool)
+        for k in range(m):
+            close &= np.abs(points[:, k, None] - points[None, :, k]) <= r
+        return close.sum(axis=1).astype(np.int64)
     counts = _counts_by_table(series, m, n_templates, r)
     if counts is not None:
         return counts
