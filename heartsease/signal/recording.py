@@ -4,11 +4,14 @@ Artifacts are corrected first (Lipponen & Tarvainen, centred windows); every mea
 computed on the corrected series. Coherence is the mean of the 64-s coherence ratios
 updated every 5 s over the recording (as a HeartMath session reports its average), and
 ``peak_hz`` is the frequency of the highest peak of the recording's Welch spectrum within
-coherence's search band (0.04-0.26 Hz): the dominant slow rhythm.
+coherence's search band (0.04-0.26 Hz): the dominant slow rhythm. The figures of a Kubios HRV
+report (:mod:`heartsease.signal.kubios_report`) come with Kubios' options; a recording of an
+hour or more also gets the Task Force long-term measures and the 5-minute segment table.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,17 +27,17 @@ from heartsease.signal.coherence import (
 )
 from heartsease.signal.hrv import (
     FrequencyDomainHRV,
-    NonlinearHRV,
     TimeDomainHRV,
     beat_times_s,
     frequency_domain_from_psd,
-    nonlinear,
     peak_frequency,
     time_domain,
     welch_psd,
 )
+from heartsease.signal.kubios_report import KubiosOptions, kubios_figures
+from heartsease.signal.long_term import LONG_RECORDING_S, LongTermHRV, long_term, segment_table
 
-MIN_BEATS_FOR_NONLINEAR = 100
+Figures = dict[str, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +50,17 @@ class RecordingAnalysis:
     peak_hz: float
     coherence_ratio: float | None
     breathing: BreathingEstimate
-    nonlinear: NonlinearHRV | None
+    kubios: Figures
     duration_s: float
+    long_term: LongTermHRV | None = None
+    segments: list[Figures] | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The ``--json`` object of the ``heartsease analyze`` contract (DESIGN.md)."""
         t, f = self.time, self.frequency
         kinds = {kind.name.lower(): int(np.count_nonzero(self.correction.labels == kind))
                  for kind in ArtifactKind if kind != ArtifactKind.NORMAL}
-        return {
+        out: dict[str, object] = {
             "n_beats": int(self.correction.raw_rr_ms.size),
             "duration_s": self.duration_s,
             "mean_rr_ms": t.mean_rr_ms,
@@ -77,12 +82,22 @@ class RecordingAnalysis:
             "coherence_ratio": self.coherence_ratio,
             "breathing_rate_bpm": self.breathing.rate_bpm,
             "breathing_confidence": self.breathing.confidence,
-            "sampen": None if self.nonlinear is None else self.nonlinear.sampen,
-            "dfa_alpha1": None if self.nonlinear is None else self.nonlinear.dfa_alpha1,
+            "sampen": self.kubios.get("sampen"),
+            "dfa_alpha1": self.kubios.get("dfa_alpha1"),
             "artifacts_corrected": self.correction.n_corrected,
             "artifact_pct": self.correction.artifact_pct,
             "artifacts_by_kind": kinds,
         }
+        if not math.isfinite(f.lf_hf):
+            out["lf_hf"] = None  # no HF power: no ratio (JSON has no Infinity)
+        # The keys above keep their own values; the Kubios figures add the rest.
+        out |= {k: v for k, v in self.kubios.items() if k not in out}
+        lt = self.long_term
+        out["sdann_ms"] = None if lt is None else lt.sdann_ms
+        out["sdnn_index_ms"] = None if lt is None else lt.sdnn_index_ms
+        out["ulf_ms2"] = None if lt is None else lt.ulf_ms2
+        out["segments"] = self.segments
+        return out
 
 
 def mean_coherence_ratio(
@@ -110,8 +125,25 @@ def mean_coherence_ratio(
     return float(np.mean(ratios)) if ratios else None
 
 
-def analyze_recording(rr_ms: ArrayLike, correct: bool = True) -> RecordingAnalysis:
+def segment_figures(rr_ms: np.ndarray, options: KubiosOptions) -> Figures:
+    """A 5-minute segment's row: its beat count, time-domain measures and Kubios figures."""
+    row: Figures = {"n_beats": int(rr_ms.size)}
+    if rr_ms.size >= 3:
+        t = time_domain(rr_ms)
+        row |= {"mean_rr_ms": t.mean_rr_ms, "mean_hr_bpm": t.mean_hr_bpm,
+                "sdnn_ms": t.sdnn_ms, "rmssd_ms": t.rmssd_ms, "pnn50_pct": t.pnn50_pct}
+        row |= kubios_figures(rr_ms, options)
+    return row
+
+
+def analyze_recording(
+    rr_ms: ArrayLike, correct: bool = True, options: KubiosOptions | None = None
+) -> RecordingAnalysis:
     """Correct artifacts (unless ``correct`` is false), then compute every measure.
+
+    ``options`` are Kubios' analysis options for the Kubios-report figures (its defaults
+    otherwise); the long-term measures and the segment table come with recordings of
+    :data:`LONG_RECORDING_S` or more.
 
     Examples
     --------
@@ -126,7 +158,10 @@ def analyze_recording(rr_ms: ArrayLike, correct: bool = True) -> RecordingAnalys
     else:
         correction = ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw)
     rr = correction.rr_ms
+    opts = options or KubiosOptions()
     f, psd = welch_psd(rr)
+    duration_s = float(correction.raw_rr_ms.sum() / 1000.0)
+    is_long = duration_s >= LONG_RECORDING_S
     return RecordingAnalysis(
         correction=correction,
         time=time_domain(rr),
@@ -134,6 +169,8 @@ def analyze_recording(rr_ms: ArrayLike, correct: bool = True) -> RecordingAnalys
         peak_hz=peak_frequency(f, psd, *PEAK_SEARCH_HZ),
         coherence_ratio=mean_coherence_ratio(rr),
         breathing=breathing_rate_over_recording(rr),
-        nonlinear=nonlinear(rr) if rr.size >= MIN_BEATS_FOR_NONLINEAR else None,
-        duration_s=float(correction.raw_rr_ms.sum() / 1000.0),
+        kubios=kubios_figures(rr, opts),
+        duration_s=duration_s,
+        long_term=long_term(rr) if is_long else None,
+        segments=segment_table(rr, lambda seg: segment_figures(seg, opts)) if is_long else None,
     )
