@@ -22,7 +22,7 @@ from heartsease.signal.psd import welch_density
 
 SEGMENT_S = 300.0
 ULF_BAND_HZ = (0.0, 0.003)
-LONG_RECORDING_S = 3600.0  # below an hour SDANN and ULF say little (Task Force: 24 h)
+LONG_RECORDING_S = 1800.0  # six segments at least; Task Force means 24 h, Holters run 1-48 h
 
 
 def segment_bounds(

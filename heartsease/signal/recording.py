@@ -5,8 +5,8 @@ computed on the corrected series. Coherence is the mean of the 64-s coherence ra
 updated every 5 s over the recording (as a HeartMath session reports its average), and
 ``peak_hz`` is the frequency of the highest peak of the recording's Welch spectrum within
 coherence's search band (0.04-0.26 Hz): the dominant slow rhythm. The figures of a Kubios HRV
-report (:mod:`heartsease.signal.kubios_report`) come with Kubios' options; a recording of an
-hour or more also gets the Task Force long-term measures and the 5-minute segment table.
+report (:mod:`heartsease.signal.kubios_report`) come with Kubios' options; a recording of half
+an hour or more also gets the Task Force long-term measures and the 5-minute segment table.
 """
 
 from __future__ import annotations
