@@ -36,6 +36,7 @@ from heartsease.signal.hrv import (
 )
 from heartsease.signal.kubios_report import KubiosOptions, kubios_figures
 from heartsease.signal.long_term import LONG_RECORDING_S, LongTermHRV, long_term, segment_table
+from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
 
 Figures = dict[str, float | None]
 
@@ -137,9 +138,15 @@ def segment_figures(rr_ms: np.ndarray, options: KubiosOptions) -> Figures:
 
 
 def analyze_recording(
-    rr_ms: ArrayLike, correct: bool = True, options: KubiosOptions | None = None
+    rr_ms: ArrayLike,
+    correct: bool = True,
+    options: KubiosOptions | None = None,
+    correction_level: CorrectionLevel | None = None,
 ) -> RecordingAnalysis:
     """Correct artifacts (unless ``correct`` is false), then compute every measure.
+
+    The correction is the automatic one, or Kubios' threshold correction at
+    ``correction_level`` (``"very-low"`` .. ``"very-strong"``) when one is given.
 
     ``options`` are Kubios' analysis options for the Kubios-report figures (its defaults
     otherwise); the long-term measures and the segment table come with recordings of
@@ -153,7 +160,9 @@ def analyze_recording(
     (6, 0.1)
     """
     raw = np.asarray(rr_ms, dtype=np.float64)
-    if correct:
+    if correct and correction_level is not None:
+        correction = threshold_correct(raw, correction_level)
+    elif correct:
         correction = correct_artifacts(raw)
     else:
         correction = ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw)

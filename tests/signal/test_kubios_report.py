@@ -34,6 +34,7 @@ from heartsease.signal.nonlinear import (
 )
 from heartsease.signal.recording import analyze_recording
 from heartsease.signal.spectral_report import SpectralReport, ar_report, fft_report
+from heartsease.signal.threshold_correction import threshold_correct, threshold_ms
 
 REPORT = "rr_reference/kubios/SampleReport_KubiosHRV3.1.txt"
 
@@ -116,7 +117,7 @@ def test_ar_spectrum_is_burgs_and_matches_the_report_bin_by_bin(
     table = ar_table(refdata)
     f, psd = ar_model(kubios_rr).psd()
     ratio = psd[: table.shape[0]] / table[:, 0]
-    # Burg AR(16): every bin within 2.6 % (measured worst +2.51 % near 0.4 Hz, median |delta| 1.1 %),
+    # Burg AR(16): every bin within 2.6 % (measured: worst +2.51 % near 0.4 Hz, median 1.1 %),
     # and the same undoubled 0 Hz bin. Yule-Walker is 9.7 % off at worst: not Kubios'.
     assert np.max(np.abs(ratio - 1)) < 0.026
     assert np.median(np.abs(ratio - 1)) < 0.012
@@ -266,3 +267,22 @@ def test_analysis_output_has_every_kubios_key(kubios_rr: np.ndarray, refdata: Pa
 def test_nonlinear_report_needs_enough_beats() -> None:
     short = nonlinear_report(np.array([800.0, 810.0, 790.0, 805.0, 800.0, 795.0]))
     assert short.dfa_alpha2 is None and short.dfa_alpha1 is None
+
+
+def test_threshold_correction_levels() -> None:
+    rng = np.random.default_rng(5)
+    rr = 800 + 20 * rng.standard_normal(400)
+    rr[[50, 200]] = [1500.0, 300.0]  # a missed beat and an extra one
+    for level in ("very-low", "low", "medium", "strong"):
+        c = threshold_correct(rr, level)
+        # Both artifacts (700 and 500 ms off) are caught at every level up to "strong"
+        # (0.15 s at 60 bpm = 120 ms here) and nothing else is, with SD 20 ms.
+        assert np.flatnonzero(c.labels).tolist() == [50, 200], level
+        assert abs(c.rr_ms[50] - 800) < 60 and abs(c.rr_ms[200] - 800) < 60
+    # "very strong" (40 ms here, 2 SD) also takes the ordinary beats in the tails.
+    assert threshold_correct(rr, "very-strong").n_corrected > 2
+    assert threshold_ms(rr, "very-low") == pytest.approx(0.45 * rr.mean())
+    a = analyze_recording(rr, correction_level="medium")
+    assert a.correction.n_corrected == 2
+    with pytest.raises(ValueError, match="unknown correction level"):
+        threshold_ms(rr, "extreme")  # type: ignore[arg-type]
