@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import cKDTree
 
 from heartsease.signal.interpolation import FloatArray
 
@@ -109,6 +108,8 @@ def template_matches(x: ArrayLike, m: int, r: float, count: int | None = None) -
     counts = _counts_by_table(series, m, n_templates, r)
     if counts is not None:
         return counts
+    from scipy.spatial import cKDTree  # only for the rare series with too many values
+
     points = _templates(series, m, n_templates)
     tree = cKDTree(points)
     return np.asarray(tree.query_ball_point(points, r, p=np.inf, return_length=True), np.int64)

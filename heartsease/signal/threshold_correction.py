@@ -18,11 +18,10 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.interpolate import CubicSpline
-from scipy.ndimage import median_filter
 
 from heartsease.signal.artifact_classifier import ArtifactKind
 from heartsease.signal.artifacts import ArtifactCorrection
+from heartsease.signal.interpolation import FloatArray, NotAKnotSpline
 
 CorrectionLevel = Literal["very-low", "low", "medium", "strong", "very-strong"]
 THRESHOLDS_S: dict[str, float] = {
@@ -44,6 +43,20 @@ def threshold_ms(rr_ms: ArrayLike, level: CorrectionLevel) -> float:
     return THRESHOLDS_S[level] * float(np.mean(np.asarray(rr_ms, dtype=np.float64)))
 
 
+def local_median(rr_ms: FloatArray, beats: int = LOCAL_MEDIAN_BEATS) -> FloatArray:
+    """The running median of ``beats`` intervals centred on each (ends padded with the end
+    values).
+
+    Examples
+    --------
+    >>> local_median(np.array([1.0, 9.0, 2.0, 3.0]), 3).tolist()
+    [1.0, 2.0, 3.0, 3.0]
+    """
+    half = beats // 2
+    padded = np.concatenate([np.full(half, rr_ms[0]), rr_ms, np.full(beats - 1 - half, rr_ms[-1])])
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, beats), axis=1)
+
+
 def threshold_labels(
     rr_ms: ArrayLike, level: CorrectionLevel, median_beats: int = LOCAL_MEDIAN_BEATS
 ) -> NDArray[np.int8]:
@@ -56,7 +69,7 @@ def threshold_labels(
     [0, 0, 2, 0, 0, 0, 3, 0]
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
-    local = median_filter(rr, size=median_beats, mode="nearest")
+    local = local_median(rr, median_beats)
     limit = threshold_ms(rr, level)
     labels = np.zeros(rr.size, dtype=np.int8)
     labels[rr - local > limit] = ArtifactKind.LONG
@@ -86,7 +99,8 @@ def threshold_correct(
         beats = np.flatnonzero(bad)
         inside = (beats > good[0]) & (beats < good[-1])
         if good.size >= 4:
-            corrected[beats[inside]] = CubicSpline(good, raw[good])(beats[inside])
+            spline = NotAKnotSpline(good.astype(np.float64), raw[good])
+            corrected[beats[inside]] = spline(beats[inside].astype(np.float64))
         else:
             corrected[beats[inside]] = np.interp(beats[inside], good, raw[good])
         corrected[beats[~inside]] = raw[good[np.abs(good[:, None] - beats[~inside]).argmin(0)]]
