@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -67,11 +68,9 @@ def _templates(x: FloatArray, m: int, count: int) -> NDArray[np.float64]:
     return np.lib.stride_tricks.sliding_window_view(x, m)[:count]
 
 
-def _counts_by_table(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64] | None:
+def _counts_by_table(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
     values, index = np.unique(x, return_inverse=True)
     v = values.size
-    if (v + 1) ** m > MAX_TABLE_CELLS:
-        return None
     lo = np.searchsorted(values, values - r, side="left")  # first value >= x - r
     hi = np.searchsorted(values, values + r, side="right")  # one past the last <= x + r
     cells = _templates(index.astype(np.int64), m, count)
@@ -88,9 +87,44 @@ def _counts_by_table(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.
     return total
 
 
-def template_matches(x: ArrayLike, m: int, r: float, count: int | None = None) -> NDArray[np.int64]:
-    """For each of the first ``count`` templates of length ``m``, how many templates lie within
+def _counts_pairwise(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
+    points = _templates(x, m, count)
+    close = np.ones((count, count), dtype=bool)
+    for k in range(m):
+        close &= np.abs(points[:, k, None] - points[None, :, k]) <= r
+    return close.sum(axis=1).astype(np.int64)
+
+
+def _counts_by_tree(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
+    from scipy.spatial import cKDTree  # only for long series with very many distinct values
+
+    points = _templates(x, m, count)
+    tree = cKDTree(points)
+    return np.asarray(tree.query_ball_point(points, r, p=np.inf, return_length=True), np.int64)
+
+
+CountMethod = Literal["auto", "table", "pairwise", "tree"]
+_COUNTERS = {"table": _counts_by_table, "pairwise": _counts_pairwise, "tree": _counts_by_tree}
+
+
+def _cheapest(x: FloatArray, m: int, count: int) -> str:
+    table_cells = (np.unique(x).size + 1) ** m
+    pair_cells = count * count * m
+    if table_cells <= min(pair_cells, MAX_TABLE_CELLS):
+        return "table"
+    if count <= MAX_PAIRWISE_TEMPLATES:
+        return "pairwise"
+    return "table" if table_cells <= MAX_TABLE_CELLS else "tree"
+
+
+def template_matches(
+    x: ArrayLike, m: int, r: float, method: CountMethod = "auto"
+) -> NDArray[np.int64]:
+    """For every template of ``m`` consecutive values, how many templates lie within
     Chebyshev distance ``r`` (``<= r``), itself included.
+
+    ``method``: ``"table"`` (cumulative counts over the distinct values), ``"pairwise"``
+    (every pair compared), ``"tree"`` (k-d tree); all exact. ``"auto"`` picks the cheapest.
 
     Examples
     --------
@@ -98,21 +132,26 @@ def template_matches(x: ArrayLike, m: int, r: float, count: int | None = None) -
     [2, 1, 2, 1]
     """
     series = np.asarray(x, dtype=np.float64)
-    n_templates = series.size - m + 1 if count is None else count
-    if n_templates <= MAX_PAIRWISE_TEMPLATES:
-        points = _templates(series, m, n_templates)
-        close = np.ones((n_templates, n_templates), dtype=bool)
-        for k in range(m):
-            close &= np.abs(points[:, k, None] - points[None, :, k]) <= r
-        return close.sum(axis=1).astype(np.int64)
-    counts = _counts_by_table(series, m, n_templates, r)
-    if counts is not None:
-        return counts
-    from scipy.spatial import cKDTree  # only for the rare series with too many values
+    count = series.size - m + 1
+    chosen = _cheapest(series, m, count) if method == "auto" else method
+    return _COUNTERS[chosen](series, m, count, r)
 
-    points = _templates(series, m, n_templates)
-    tree = cKDTree(points)
-    return np.asarray(tree.query_ball_point(points, r, p=np.inf, return_length=True), np.int64)
+
+def _entropies(x: FloatArray, m: int, r: float) -> tuple[float | None, float | None]:
+    """ApEn and SampEn from one count of matches per template length."""
+    if x.size < m + 2:
+        return None, None
+    b_counts = template_matches(x, m, r)  # the N - m + 1 templates of length m
+    a_counts = template_matches(x, m + 1, r)  # the N - m templates of length m + 1
+    apen = float(np.mean(np.log(b_counts / b_counts.size))
+                 - np.mean(np.log(a_counts / a_counts.size)))
+    b_pairs = (b_counts.sum() - b_counts.size) / 2
+    a_pairs = (a_counts.sum() - a_counts.size) / 2
+    if a_pairs <= 0 or b_pairs <= 0:
+        return apen, None
+    b_rate = b_pairs / (b_counts.size * (b_counts.size - 1) / 2)
+    a_rate = a_pairs / (a_counts.size * (a_counts.size - 1) / 2)
+    return apen, float(-math.log(a_rate / b_rate))
 
 
 def entropy_tolerance(rr_ms: ArrayLike) -> float:
@@ -139,19 +178,7 @@ def sample_entropy(
     2.2
     """
     x = np.asarray(rr_ms, dtype=np.float64)
-    tol = entropy_tolerance(x) if r is None else r
-    n = x.size
-    b_count = n - m + 1
-    a_count = n - m
-    if a_count < 2:
-        return None
-    b = (template_matches(x, m, tol, b_count).sum() - b_count) / 2
-    a = (template_matches(x, m + 1, tol, a_count).sum() - a_count) / 2
-    if a <= 0 or b <= 0:
-        return None
-    b_rate = b / (b_count * (b_count - 1) / 2)
-    a_rate = a / (a_count * (a_count - 1) / 2)
-    return float(-math.log(a_rate / b_rate))
+    return _entropies(x, m, entropy_tolerance(x) if r is None else r)[1]
 
 
 def approximate_entropy(
@@ -168,14 +195,7 @@ def approximate_entropy(
     0.0
     """
     x = np.asarray(rr_ms, dtype=np.float64)
-    tol = entropy_tolerance(x) if r is None else r
-    if x.size < m + 2:
-        return None
-    phi = []
-    for dim in (m, m + 1):
-        counts = template_matches(x, dim, tol)
-        phi.append(float(np.mean(np.log(counts / counts.size))))
-    return phi[0] - phi[1]
+    return _entropies(x, m, entropy_tolerance(x) if r is None else r)[0]
 
 
 def _fluctuation(profile: FloatArray, box: int) -> float:
@@ -183,9 +203,10 @@ def _fluctuation(profile: FloatArray, box: int) -> float:
     n_boxes = profile.size // box
     segments = profile[: n_boxes * box].reshape(n_boxes, box)
     t = np.arange(box, dtype=np.float64) - (box - 1) / 2.0
-    centred = segments - segments.mean(axis=1, keepdims=True)
-    slope = centred @ t / (t @ t)
-    residual_var = np.mean(centred**2, axis=1) - slope**2 * (t @ t) / box
+    t_sq = float(t @ t)
+    centred = segments - (segments.sum(axis=1) / box)[:, None]
+    slope = centred @ t / t_sq
+    residual_var = np.einsum("ij,ij->i", centred, centred) / box - slope**2 * t_sq / box
     residual_var = np.maximum(residual_var, 0.0)
     # Boxes without variance are left out, as neurokit2 does (a flat stretch has no scale).
     kept = residual_var[residual_var > 1e-8 * residual_var.max()] if residual_var.max() > 0 else []
@@ -245,12 +266,13 @@ def nonlinear_report(rr_ms: ArrayLike) -> NonlinearReport:
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
     p = poincare(rr)
+    apen, sampen = _entropies(rr, ENTROPY_DIMENSION, entropy_tolerance(rr))
     return NonlinearReport(
         sd1_ms=p.sd1_ms,
         sd2_ms=p.sd2_ms,
         sd2_sd1=p.sd2_sd1,
-        apen=approximate_entropy(rr),
-        sampen=sample_entropy(rr),
+        apen=apen,
+        sampen=sampen,
         dfa_alpha1=dfa_alpha(rr, DFA_SHORT_BEATS),
         dfa_alpha2=dfa_alpha(rr, DFA_LONG_BEATS),
     )

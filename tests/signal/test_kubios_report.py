@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heartsease.signal import nonlinear as nonlinear_module
 from heartsease.signal.ans_indexes import pns_index, sns_index, stress_index
 from heartsease.signal.ar_spectrum import ar_model, burg
 from heartsease.signal.detrend import smoothness_priors_detrend
@@ -188,14 +187,9 @@ def test_entropy_is_exact_on_a_whole_day_and_fast(refdata: Path) -> None:
     part = day[:3000]
     r = 0.2 * part.std(ddof=1)
     for m in (2, 3):
-        table = template_matches(part, m, r)
-        saved = nonlinear_module.MAX_PAIRWISE_TEMPLATES
-        nonlinear_module.MAX_PAIRWISE_TEMPLATES = 10**9
-        try:
-            pairwise = template_matches(part, m, r)
-        finally:
-            nonlinear_module.MAX_PAIRWISE_TEMPLATES = saved
-        np.testing.assert_array_equal(table, pairwise)
+        pairwise = template_matches(part, m, r, method="pairwise")
+        np.testing.assert_array_equal(template_matches(part, m, r, method="table"), pairwise)
+        np.testing.assert_array_equal(template_matches(part, m, r, method="tree"), pairwise)
     # ApEn agrees with neurokit2 to rounding on the same stretch.
     apen_nk, _ = nk.entropy_approximate(part, dimension=2, tolerance=r)
     assert approximate_entropy(part) == pytest.approx(apen_nk, rel=1e-9)
