@@ -123,6 +123,12 @@ def ar_model(rr_ms: ArrayLike, order: int = AR_ORDER, fs_hz: float = RESAMPLING_
     0.1
     """
     _, x = resample_rr(rr_ms, fs_hz)
+    return ar_model_of_samples(x, order, fs_hz)
+
+
+def ar_model_of_samples(x: FloatArray, order: int = AR_ORDER,
+                        fs_hz: float = RESAMPLING_HZ) -> ARModel:
+    """:func:`ar_model` of an already resampled tachogram."""
     a, noise_var = burg(x - x.mean(), order)
     return ARModel(a=a, noise_var=noise_var, fs_hz=fs_hz)
 

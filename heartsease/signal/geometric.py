@@ -102,19 +102,16 @@ def _best_foot(counts: FloatArray, centres: FloatArray, peak: int, feet: FloatAr
     summed over every bin on that side of the peak, so each side is fitted on its own.
     """
     x_peak, height = centres[peak], counts[peak]
-    side = centres - x_peak
-    best_error, best_foot = np.inf, float(x_peak)
-    for foot in feet:
-        reach = foot - x_peak
-        if reach == 0:
-            continue
-        shape = np.clip(1.0 - side / reach, 0.0, None)
-        shape[np.sign(side) != np.sign(reach)] = 0.0
-        mask = np.sign(side) == np.sign(reach)
-        error = float(np.sum((counts[mask] - height * shape[mask]) ** 2))
-        if error < best_error:
-            best_error, best_foot = error, float(foot)
-    return best_foot
+    reach = feet - x_peak
+    reach = reach[reach != 0]
+    if reach.size == 0:
+        return float(x_peak)
+    on_side = np.sign(centres - x_peak) == np.sign(reach[0])
+    side = centres[on_side] - x_peak
+    # One row per candidate foot: the triangle's height at each bin on this side.
+    shape = np.clip(1.0 - side[None, :] / reach[:, None], 0.0, None)
+    errors = np.sum((counts[on_side][None, :] - height * shape) ** 2, axis=1)
+    return float(x_peak + reach[int(np.argmin(errors))])
 
 
 def tinn_ms(rr_ms: ArrayLike, bin_ms: float = HISTOGRAM_BIN_MS) -> float:

@@ -30,7 +30,7 @@ from heartsease.signal.geometric import (
     rr_triangular_index,
     tinn_ms,
 )
-from heartsease.signal.hrv import WELCH_OVERLAP, WELCH_WINDOW_S
+from heartsease.signal.hrv import WELCH_OVERLAP, WELCH_WINDOW_S, resample_rr
 from heartsease.signal.nonlinear import nonlinear_report, poincare
 from heartsease.signal.spectral_report import ar_report, fft_report
 
@@ -95,8 +95,9 @@ def kubios_figures(
         "tinn_ms": tinn_ms(raw),
     }
     if rr.size >= MIN_BEATS_FOR_SPECTRUM:
-        out |= fft_report(rr, opts.window_s, opts.overlap_pct).as_dict()
-        out |= ar_report(rr, opts.ar_order, opts.ar_factorization).as_dict("ar_")
+        _, samples = resample_rr(rr)
+        out |= fft_report(rr, opts.window_s, opts.overlap_pct, samples).as_dict()
+        out |= ar_report(rr, opts.ar_order, opts.ar_factorization, samples).as_dict("ar_")
     if rr.size >= MIN_BEATS_FOR_NONLINEAR:
         out |= nonlinear_report(rr).as_dict()
     else:

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from heartsease.signal.ar_spectrum import AR_ORDER, ar_model, factorized_band_powers
+from heartsease.signal.ar_spectrum import AR_ORDER, ar_model_of_samples, factorized_band_powers
 from heartsease.signal.hrv import (
     POINTS_PER_HZ,
     WELCH_OVERLAP,
     WELCH_WINDOW_S,
     band_power,
     peak_frequency,
-    welch_psd,
+    resample_rr,
+    welch_psd_of_samples,
 )
 from heartsease.signal.interpolation import FloatArray
 
@@ -87,8 +88,11 @@ def fft_report(
     rr_ms: ArrayLike,
     window_s: float = WELCH_WINDOW_S,
     overlap_pct: float = 100.0 * WELCH_OVERLAP,
+    samples: FloatArray | None = None,
 ) -> SpectralReport:
     """Kubios' FFT spectrum (Welch; ``window_s`` wide, ``overlap_pct`` % overlap) in bands.
+
+    ``samples``, when given, is the series already resampled at 4 Hz (:func:`resample_rr`).
 
     Examples
     --------
@@ -97,14 +101,21 @@ def fft_report(
     >>> r.peaks_hz["hf"], r.powers_ms2["hf"] > 0.9 * r.total_ms2
     (0.25, True)
     """
-    f, psd = welch_psd(rr_ms, window_s=window_s, overlap=overlap_pct / 100.0,
-                       points_per_hz=POINTS_PER_HZ)
+    x = resample_rr(rr_ms)[1] if samples is None else samples
+    f, psd = welch_psd_of_samples(x, window_s=window_s, overlap=overlap_pct / 100.0,
+                                  points_per_hz=POINTS_PER_HZ)
     return report_from_psd(f, psd)
 
 
-def ar_report(rr_ms: ArrayLike, order: int = AR_ORDER, factorize: bool = False) -> SpectralReport:
+def ar_report(
+    rr_ms: ArrayLike,
+    order: int = AR_ORDER,
+    factorize: bool = False,
+    samples: FloatArray | None = None,
+) -> SpectralReport:
     """Kubios' AR spectrum in bands: the PSD integrated over each band, or, with
     ``factorize``, the powers of the spectral components whose frequency lies in it.
+    ``samples`` as for :func:`fft_report`.
 
     Examples
     --------
@@ -112,7 +123,7 @@ def ar_report(rr_ms: ArrayLike, order: int = AR_ORDER, factorize: bool = False) 
     >>> round(ar_report(rr).peaks_hz["hf"], 2)
     0.25
     """
-    model = ar_model(rr_ms, order)
+    model = ar_model_of_samples(resample_rr(rr_ms)[1] if samples is None else samples, order)
     f, psd = model.psd()
     if not factorize:
         return report_from_psd(f, psd)
