@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from heartsease.signal import nonlinear as nonlinear_module
 from heartsease.signal.ans_indexes import pns_index, sns_index, stress_index
 from heartsease.signal.ar_spectrum import ar_model, burg
 from heartsease.signal.detrend import smoothness_priors_detrend
@@ -280,3 +281,18 @@ def test_threshold_correction_levels() -> None:
     assert a.correction.n_corrected == 2
     with pytest.raises(ValueError, match="unknown correction level"):
         threshold_ms(rr, "extreme")  # type: ignore[arg-type]
+
+
+def test_dfa_prefix_sums_agree_with_box_by_box(kubios_rr: np.ndarray) -> None:
+    rng = np.random.default_rng(4)
+    sizes = np.arange(4, 65)
+    # The Kubios series and white noise: equal to 1e-9 (measured 1e-11 and 1e-9).
+    for x in (kubios_rr, 800 + 50 * rng.standard_normal(5000)):
+        profile = np.cumsum(x - x.mean())
+        box_by_box = [nonlinear_module._fluctuation(profile, int(s)) for s in sizes]
+        np.testing.assert_allclose(nonlinear_module._fluctuations_by_prefix(profile, sizes),
+                                   box_by_box, rtol=1e-9)
+    # A random walk's profile is a double integral: the prefix sums would round (4e-4 off
+    # at 4 beats), so they decline and DFA goes box by box.
+    walk = 800 + rng.standard_normal(5000).cumsum()
+    assert nonlinear_module._fluctuations_by_prefix(np.cumsum(walk - walk.mean()), sizes) is None
