@@ -80,7 +80,14 @@ class ARModel:
     fs_hz: float
 
     def psd(self, points_per_hz: int = POINTS_PER_HZ) -> tuple[FloatArray, FloatArray]:
-        """The one-sided PSD from 0 Hz to Nyquist on a grid of ``points_per_hz`` per Hz."""
+        """The one-sided PSD from 0 Hz to Nyquist on a grid of ``points_per_hz`` per Hz.
+
+        Examples
+        --------
+        >>> f, p = ARModel(np.array([1.0]), 4.0, 4.0).psd()  # white noise of variance 4
+        >>> f.size, float(p[1]), float(p[0])
+        (601, 2.0, 1.0)
+        """
         nfft = int(round(points_per_hz * self.fs_hz))
         response = np.fft.rfft(self.a, nfft)
         psd = 2.0 * self.noise_var / (self.fs_hz * (response.real**2 + response.imag**2))
@@ -91,6 +98,11 @@ class ARModel:
         """``(frequency_hz, power_ms2)`` of each pole or pole pair (residue factorization).
 
         The powers sum to the model's variance.
+
+        Examples
+        --------
+        >>> [(f, round(p, 6)) for f, p in ARModel(np.array([1.0, -0.5]), 3.0, 4.0).components()]
+        [(0.0, 4.0)]
         """
         poles = np.roots(self.a)
         residues = _residues(poles, self.noise_var)
@@ -98,7 +110,7 @@ class ARModel:
         for pole, residue in zip(poles, residues, strict=True):
             if pole.imag < -1e-12:
                 continue  # counted with its conjugate
-            power = residue.real * (2.0 if pole.imag > 1e-12 else 1.0)
+            power = float(residue.real) * (2.0 if pole.imag > 1e-12 else 1.0)
             out.append((abs(math.atan2(pole.imag, pole.real)) * self.fs_hz / (2 * math.pi), power))
         return out
 

@@ -156,7 +156,13 @@ def _entropies(x: FloatArray, m: int, r: float) -> tuple[float | None, float | N
 
 
 def entropy_tolerance(rr_ms: ArrayLike) -> float:
-    """Kubios' tolerance: 0.2 times the sample standard deviation of the series."""
+    """Kubios' tolerance: 0.2 times the sample standard deviation of the series.
+
+    Examples
+    --------
+    >>> round(entropy_tolerance([790.0, 800.0, 810.0]), 6)
+    2.0
+    """
     return ENTROPY_TOLERANCE_SD * float(np.std(np.asarray(rr_ms, dtype=np.float64), ddof=1))
 
 

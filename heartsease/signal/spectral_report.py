@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.ar_spectrum import AR_ORDER, ar_model_of_samples, factorized_band_powers
@@ -76,7 +75,16 @@ class SpectralReport:
 
 
 def report_from_psd(f_hz: FloatArray, psd: FloatArray) -> SpectralReport:
-    """Band powers (trapezoid rule over closed bands) and peaks of a PSD in ms^2/Hz."""
+    """Band powers (trapezoid rule over closed bands) and peaks of a PSD in ms^2/Hz.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = np.arange(0, 0.5, 0.01)
+    >>> r = report_from_psd(f, np.where((f >= 0.15) & (f <= 0.4), 100.0, 0.0))
+    >>> round(r.powers_ms2["hf"], 6), r.peaks_hz["hf"]
+    (25.0, 0.15)
+    """
     return SpectralReport(
         powers_ms2={b: band_power(f_hz, psd, *BAND_EDGES_HZ[b]) for b in BANDS},
         total_ms2=band_power(f_hz, psd, *TOTAL_BAND_HZ),
@@ -96,6 +104,7 @@ def fft_report(
 
     Examples
     --------
+    >>> import numpy as np
     >>> rr = 800 + 40 * np.sin(2 * np.pi * 0.25 * np.cumsum(np.full(400, 0.8)))
     >>> r = fft_report(rr)
     >>> r.peaks_hz["hf"], r.powers_ms2["hf"] > 0.9 * r.total_ms2
@@ -119,6 +128,7 @@ def ar_report(
 
     Examples
     --------
+    >>> import numpy as np
     >>> rr = 800 + 40 * np.sin(2 * np.pi * 0.25 * np.cumsum(np.full(400, 0.8)))
     >>> round(ar_report(rr).peaks_hz["hf"], 2)
     0.25
@@ -134,7 +144,3 @@ def ar_report(
         peaks_hz={b: bands[b][1] for b in BANDS},
     )
 
-
-def has_power(report: SpectralReport) -> bool:
-    """Whether any band holds power (a flat series has none)."""
-    return bool(np.any(np.array(list(report.powers_ms2.values())) > 0))
