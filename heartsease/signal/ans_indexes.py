@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from heartsease.signal.detrend import DEFAULT_LAMBDA, smoothness_priors_detrend
+from heartsease.signal.detrend import DEFAULT_LAMBDA, rr_trend_in_time
 
 STRESS_HISTOGRAM_BIN_MS = 50.0
 
@@ -47,18 +47,19 @@ def stress_index(
     """Square root of Baevsky's stress index, as Kubios reports it.
 
     Mo is the median RR (s); AMo (% of beats in the highest 50-ms bin, bins from 0 ms) and
-    MxDMn (range, s) come from the smoothness-priors detrended series (``lambda_``) put back
-    at the median. ``None`` when the detrended range is 0.
+    MxDMn (range, s) come from the RR less its smoothness-priors trend (``lambda_``, on the
+    4 Hz tachogram as Kubios detrends), put back at the median. ``None`` when the detrended
+    range is 0.
 
     Examples
     --------
     >>> rr = 800 + 40 * np.sin(np.arange(300) / 3.0)
     >>> round(stress_index(rr, lambda_=500), 2)
-    18.95
+    19.72
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
     mode_s = float(np.median(rr)) / 1000.0
-    detrended = smoothness_priors_detrend(rr, lambda_) + np.median(rr)
+    detrended = rr - rr_trend_in_time(rr, lambda_) + np.median(rr)
     spread_s = float(detrended.max() - detrended.min()) / 1000.0
     if spread_s <= 0 or mode_s <= 0:
         return None
