@@ -49,7 +49,7 @@ def stress_index(
     Mo is the median RR (s); AMo (% of beats in the highest 50-ms bin, bins from 0 ms) and
     MxDMn (range, s) come from the RR less its smoothness-priors trend (``lambda_``, on the
     4 Hz tachogram as Kubios detrends), put back at the median. ``None`` when the detrended
-    range is 0.
+    range is 0 or there are fewer than 4 intervals.
 
     Examples
     --------
@@ -58,11 +58,13 @@ def stress_index(
     19.72
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.size < 4:
+        return None  # no tachogram to detrend
     mode_s = float(np.median(rr)) / 1000.0
     detrended = rr - rr_trend_in_time(rr, lambda_) + np.median(rr)
     spread_s = float(detrended.max() - detrended.min()) / 1000.0
-    if spread_s <= 0 or mode_s <= 0:
-        return None
+    if spread_s <= 1e-9 * mode_s or mode_s <= 0:
+        return None  # no spread beyond the detrending's rounding
     bins = np.floor(detrended / bin_ms).astype(np.int64)
     amplitude_pct = 100.0 * np.bincount(bins - bins.min()).max() / rr.size
     return math.sqrt(amplitude_pct / (2.0 * mode_s * spread_s))

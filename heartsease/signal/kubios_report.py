@@ -16,7 +16,7 @@ the original series (the detrended series is put back at its mean).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import numpy as np
@@ -32,8 +32,8 @@ from heartsease.signal.geometric import (
     tinn_ms,
 )
 from heartsease.signal.hrv import WELCH_OVERLAP, WELCH_WINDOW_S, resample_rr
-from heartsease.signal.nonlinear import nonlinear_report, poincare
-from heartsease.signal.spectral_report import ar_report, fft_report
+from heartsease.signal.nonlinear import NonlinearReport, nonlinear_report, poincare
+from heartsease.signal.spectral_report import BANDS, SpectralReport, ar_report, fft_report
 
 Detrending = Literal["none", "smoothness-priors"]
 MIN_BEATS_FOR_SPECTRUM = 20  # the AR(16) model needs samples; a spectrum needs a few cycles
@@ -51,6 +51,18 @@ class KubiosOptions:
     ar_order: int = AR_ORDER
     ar_factorization: bool = False
     min_max_hr_beats: int = MIN_MAX_HR_BEATS
+
+
+def _no_spectrum(prefix: str) -> dict[str, float | None]:
+    empty = SpectralReport(dict.fromkeys(BANDS, 0.0), 0.0, dict.fromkeys(BANDS))
+    return dict.fromkeys(empty.as_dict(prefix))
+
+
+FIGURE_KEYS: tuple[str, ...] = (
+    "std_hr_bpm", "min_hr_bpm", "max_hr_bpm", "rr_tri_index", "tinn_ms",
+    *_no_spectrum(""), *_no_spectrum("ar_"), *(f.name for f in fields(NonlinearReport)),
+    "stress_index", "pns_index", "sns_index",
+)
 
 
 def detrended(rr_ms: ArrayLike, options: KubiosOptions) -> np.ndarray:
@@ -73,9 +85,9 @@ def kubios_figures(
 ) -> dict[str, float | None]:
     """The figures of a Kubios report under the analyze contract's key names.
 
-    ``None`` stands for a figure that cannot be computed (too few beats, no power, no
-    variance). Mean RR and HR, min/max HR come from the series as given; everything else
-    from the detrended series when detrending is on.
+    Every key of :data:`FIGURE_KEYS` is present; ``None`` stands for a figure that cannot
+    be computed (too few beats, no power, no variance). Mean RR and HR, min/max HR come from
+    the series as given; everything else from the detrended series when detrending is on.
 
     Examples
     --------
@@ -88,7 +100,8 @@ def kubios_figures(
     raw = np.asarray(rr_ms, dtype=np.float64)
     rr = detrended(raw, opts)
     hr = heart_rate_stats(raw, opts.min_max_hr_beats)
-    out: dict[str, float | None] = {
+    out: dict[str, float | None] = dict.fromkeys(FIGURE_KEYS)
+    out |= {
         "std_hr_bpm": hr.std_hr_bpm,
         "min_hr_bpm": hr.min_hr_bpm,
         "max_hr_bpm": hr.max_hr_bpm,
@@ -101,12 +114,12 @@ def kubios_figures(
         out |= ar_report(rr, opts.ar_order, opts.ar_factorization, samples).as_dict("ar_")
     if rr.size >= MIN_BEATS_FOR_NONLINEAR:
         out |= nonlinear_report(rr).as_dict()
-    else:
-        out |= poincare(rr).as_dict() if rr.size >= 3 else {}
+    elif rr.size >= 3:
+        out |= poincare(rr).as_dict()
     mean_rr = float(raw.mean())
     diff = np.diff(rr)
     rmssd = float(np.sqrt(np.mean(diff**2))) if diff.size else 0.0
-    si = stress_index(raw, opts.lambda_) if raw.size >= 3 else None  # detrends on its own
+    si = stress_index(raw) if raw.size >= MIN_BEATS_FOR_SPECTRUM else None  # own detrending
     sd1, sd2 = out.get("sd1_ms"), out.get("sd2_ms")
     out["stress_index"] = si
     out["pns_index"] = None if sd1 is None else pns_index(mean_rr, rmssd, sd1)

@@ -85,10 +85,13 @@ def report_from_psd(f_hz: FloatArray, psd: FloatArray) -> SpectralReport:
     >>> round(r.powers_ms2["hf"], 6), r.peaks_hz["hf"]
     (25.0, 0.15)
     """
+    powers = {b: band_power(f_hz, psd, *BAND_EDGES_HZ[b]) for b in BANDS}
     return SpectralReport(
-        powers_ms2={b: band_power(f_hz, psd, *BAND_EDGES_HZ[b]) for b in BANDS},
+        powers_ms2=powers,
         total_ms2=band_power(f_hz, psd, *TOTAL_BAND_HZ),
-        peaks_hz={b: peak_frequency(f_hz, psd, *BAND_EDGES_HZ[b]) for b in BANDS},
+        # A band without power has no peak (a flat spectrum's argmax is its first bin).
+        peaks_hz={b: peak_frequency(f_hz, psd, *BAND_EDGES_HZ[b]) if powers[b] > 0 else None
+                  for b in BANDS},
     )
 
 

@@ -24,7 +24,7 @@ from heartsease.signal.ar_spectrum import ar_model, burg
 from heartsease.signal.detrend import smoothness_priors_detrend
 from heartsease.signal.geometric import heart_rate_stats, rr_triangular_index, tinn_ms
 from heartsease.signal.hrv import band_power, time_domain
-from heartsease.signal.kubios_report import KubiosOptions, kubios_figures
+from heartsease.signal.kubios_report import FIGURE_KEYS, KubiosOptions, kubios_figures
 from heartsease.signal.long_term import long_term, segment_bounds
 from heartsease.signal.nonlinear import (
     approximate_entropy,
@@ -178,7 +178,11 @@ def test_zero_power_gives_none_never_nan_or_infinity() -> None:
     assert all(v is None or v == 0.0 for v in d.values())
     flat = kubios_figures(np.full(300, 800.0))
     assert all(v is None or math.isfinite(v) for v in flat.values())
+    assert flat["stress_index"] is None and flat["lf_peak_hz"] is None and flat["lf_nu"] is None
     json.dumps(flat, allow_nan=False)
+    # Every key is always there, None where too few beats leave it undefined.
+    for n in (3, 25, 150):
+        assert tuple(kubios_figures(np.linspace(790.0, 810.0, n))) == FIGURE_KEYS
 
 
 def test_entropy_is_exact_on_a_whole_day_and_fast(refdata: Path) -> None:
