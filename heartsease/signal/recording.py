@@ -34,11 +34,12 @@ from heartsease.signal.hrv import (
     time_domain,
     welch_psd,
 )
-from heartsease.signal.kubios_report import KubiosOptions, kubios_figures
+from heartsease.signal.kubios_report import FIGURE_KEYS, KubiosOptions, kubios_figures
 from heartsease.signal.long_term import LONG_RECORDING_S, LongTermHRV, long_term, segment_table
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
 
 Figures = dict[str, float | None]
+SEGMENT_TIME_KEYS = ("mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +129,11 @@ def mean_coherence_ratio(
 
 def segment_figures(rr_ms: np.ndarray, options: KubiosOptions) -> Figures:
     """A 5-minute segment's row: its beat count, time-domain measures and Kubios figures."""
-    row: Figures = {"n_beats": int(rr_ms.size)}
+    row: Figures = {"n_beats": int(rr_ms.size)} | dict.fromkeys(SEGMENT_TIME_KEYS)
+    row |= dict.fromkeys(FIGURE_KEYS)
     if rr_ms.size >= 3:
         t = time_domain(rr_ms)
-        row |= {"mean_rr_ms": t.mean_rr_ms, "mean_hr_bpm": t.mean_hr_bpm,
-                "sdnn_ms": t.sdnn_ms, "rmssd_ms": t.rmssd_ms, "pnn50_pct": t.pnn50_pct}
+        row |= {key: getattr(t, key) for key in SEGMENT_TIME_KEYS}
         row |= kubios_figures(rr_ms, options)
     return row
 
