@@ -4,7 +4,7 @@ The figures and where each comes from:
 
 - heart rate and geometric measures: :mod:`heartsease.signal.geometric`;
 - FFT and AR spectra in ms^2, log, % and n.u.: :mod:`heartsease.signal.spectral_report`;
-- SD1, SD2, ApEn, SampEn, DFA: :mod:`heartsease.signal.nonlinear`;
+- SD1, SD2, DFA: :mod:`heartsease.signal.nonlinear`; ApEn, SampEn: :mod:`heartsease.signal.entropy`;
 - stress, PNS and SNS indexes: :mod:`heartsease.signal.ans_indexes`;
 - smoothness-priors detrending: :mod:`heartsease.signal.detrend`.
 

@@ -22,16 +22,12 @@ from heartsease.signal import nonlinear as nonlinear_module
 from heartsease.signal.ans_indexes import pns_index, sns_index, stress_index
 from heartsease.signal.ar_spectrum import ar_model, burg
 from heartsease.signal.detrend import smoothness_priors_detrend
+from heartsease.signal.entropy import approximate_entropy, sample_entropy, template_matches
 from heartsease.signal.geometric import heart_rate_stats, rr_triangular_index, tinn_ms
 from heartsease.signal.hrv import band_power, time_domain
 from heartsease.signal.kubios_report import FIGURE_KEYS, KubiosOptions, kubios_figures
 from heartsease.signal.long_term import long_term, segment_bounds
-from heartsease.signal.nonlinear import (
-    approximate_entropy,
-    nonlinear_report,
-    sample_entropy,
-    template_matches,
-)
+from heartsease.signal.nonlinear import nonlinear_report
 from heartsease.signal.recording import analyze_recording
 from heartsease.signal.spectral_report import SpectralReport, ar_report, fft_report
 from heartsease.signal.threshold_correction import threshold_correct, threshold_ms
@@ -196,6 +192,12 @@ def test_entropy_is_exact_on_a_whole_day_and_fast(refdata: Path) -> None:
         pairwise = template_matches(part, m, r, method="pairwise")
         np.testing.assert_array_equal(template_matches(part, m, r, method="table"), pairwise)
         np.testing.assert_array_equal(template_matches(part, m, r, method="tree"), pairwise)
+        np.testing.assert_array_equal(template_matches(part, m, r, method="sweep"), pairwise)
+    # The sweep is for 1-ms data with many distinct values: exact there too.
+    strap_like = np.round(part + np.random.default_rng(6).uniform(-4, 4, part.size))
+    for m in (2, 3):
+        np.testing.assert_array_equal(template_matches(strap_like, m, r, method="sweep"),
+                                      template_matches(strap_like, m, r, method="pairwise"))
     # ApEn agrees with neurokit2 to rounding on the same stretch.
     apen_nk, _ = nk.entropy_approximate(part, dimension=2, tolerance=r)
     assert approximate_entropy(part) == pytest.approx(apen_nk, rel=1e-9)

@@ -1,0 +1,242 @@
+"""Approximate and sample entropy as Kubios HRV computes them, exact and fast.
+
+Entropy needs, for every template of ``m`` consecutive RR intervals, the number of templates
+within Chebyshev distance ``r``: enumerated pair by pair that is quadratic (neurokit2 takes
+30 s on 100,000 beats). RR series take few distinct values (a Holter's 1/128 s clock gives
+~140 over a whole day), so here the templates are counted in a histogram over the distinct
+values and every template's count is read from its cumulative sums by inclusion-exclusion
+over the box ``[x - r, x + r]^m``: O(n + V^m) for V distinct values (0.15 s for both
+entropies of a Holter day). With too many values for that table (a day of 1-ms strap
+intervals, V ~ 900) a sweep over the first value with (m-1)-dimensional tables takes
+O(n V) (1.6 s); short series compare every pair; a k-d tree is the last resort. All exact.
+
+References: Pincus 1991 (ApEn); Richman & Moorman 2000 (SampEn); the Kubios HRV user's
+guide (m = 2, r = 0.2 SD).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from heartsease.signal.interpolation import FloatArray
+
+ENTROPY_DIMENSION = 2
+ENTROPY_TOLERANCE_SD = 0.2
+MAX_TABLE_CELLS = 8_000_000  # 32 MB of int32 cumulative counts; a Holter day needs ~2.6 M
+MAX_PAIRWISE_TEMPLATES = 1500  # below this, comparing every pair outright is cheapest
+
+
+def _templates(x: FloatArray, m: int, count: int) -> NDArray[np.float64]:
+    return np.lib.stride_tricks.sliding_window_view(x, m)[:count]
+
+
+def _counts_by_table(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
+    values, index = np.unique(x, return_inverse=True)
+    v = values.size
+    lo = np.searchsorted(values, values - r, side="left")  # first value >= x - r
+    hi = np.searchsorted(values, values + r, side="right")  # one past the last <= x + r
+    cells = _templates(index.astype(np.int64), m, count)
+    flat = np.ravel_multi_index(tuple(cells.T), (v,) * m)
+    table = np.zeros((v + 1,) * m, dtype=np.int32)
+    table[(slice(1, None),) * m] = np.bincount(flat, minlength=v**m).reshape((v,) * m)
+    for axis in range(m):
+        np.cumsum(table, axis=axis, out=table)
+    return _corner_sum(table, [lo[cells[:, k]] for k in range(m)],
+                       [hi[cells[:, k]] for k in range(m)])
+
+
+def _corner_sum(table: NDArray[np.int32], lo: list[NDArray[np.int64]],
+                hi: list[NDArray[np.int64]]) -> NDArray[np.int64]:
+    """Box sums by inclusion-exclusion over a cumulative table with a leading zero row."""
+    total = np.zeros(lo[0].size, dtype=np.int64)
+    for corner in itertools.product((0, 1), repeat=len(lo)):
+        at = tuple(hi[k] if c else lo[k] for k, c in enumerate(corner))
+        total += (-1 if (len(lo) - sum(corner)) % 2 else 1) * table[at]
+    return total
+
+
+def _counts_by_sweep(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
+    """Counting for series with too many distinct values for an m-dimensional table.
+
+    Templates are sorted by their first value; those within ``r`` of template i in it form
+    a run ``[start_i, stop_i)`` of that order, so i's count is G(stop_i) - G(start_i), with
+    G(k) the templates among the first k whose other m - 1 values lie in i's box. The order
+    is cut into blocks of B; at each block's start an (m-1)-dimensional cumulative table
+    answers G for every query landing in the block, and the few templates of the block
+    before k are compared directly: O(n V^(m-1) / B + n B) for V distinct values.
+    """
+    values, index = np.unique(x, return_inverse=True)
+    v = values.size
+    lo_of = np.searchsorted(values, values - r, side="left")
+    hi_of = np.searchsorted(values, values + r, side="right")
+    cells = _templates(index.astype(np.int64), m, count)
+    order = np.argsort(cells[:, 0], kind="stable")
+    ranked = cells[order]
+    first = ranked[:, 0]
+    others_lo = [lo_of[cells[:, k]] for k in range(1, m)]
+    others_hi = [hi_of[cells[:, k]] for k in range(1, m)]
+    starts = np.searchsorted(first, lo_of[cells[:, 0]], side="left")
+    stops = np.searchsorted(first, hi_of[cells[:, 0]], side="left")
+    block = max(64, int(math.sqrt(v ** (m - 1))))  # measured best against V/2 .. 4V
+    queries = np.concatenate([stops, starts])
+    owner = np.tile(np.arange(count), 2)
+    sign = np.concatenate([np.ones(count, np.int64), -np.ones(count, np.int64)])
+    by_block = np.argsort(queries // block, kind="stable")
+    edges = np.searchsorted(queries[by_block] // block, np.arange(count // block + 2))
+    table = np.zeros((v + 1,) * (m - 1), dtype=np.int32)
+    totals = np.zeros(count, dtype=np.int64)
+    for b in range(count // block + 1):
+        picked = by_block[edges[b]:edges[b + 1]]
+        if picked.size:
+            q, who = queries[picked], owner[picked]
+            found = _corner_sum(table, [lo[who] for lo in others_lo],
+                                [hi[who] for hi in others_hi])
+            part = ranked[b * block:(b + 1) * block, 1:]
+            inside = np.arange(part.shape[0])[None, :] < (q - b * block)[:, None]
+            for k in range(m - 1):
+                col = part[:, k][None, :]
+                inside &= (col >= others_lo[k][who][:, None]) & (col < others_hi[k][who][:, None])
+            totals += np.bincount(who, weights=sign[picked] * (found + inside.sum(axis=1)),
+                                  minlength=count).astype(np.int64)
+        new = ranked[b * block:(b + 1) * block, 1:]
+        if new.size:
+            flat = np.ravel_multi_index(tuple(new.T), (v,) * (m - 1))
+            added = np.zeros((v + 1,) * (m - 1), dtype=np.int32)
+            added[(slice(1, None),) * (m - 1)] = np.bincount(
+                flat, minlength=v ** (m - 1)).reshape((v,) * (m - 1))
+            for axis in range(m - 1):
+                np.cumsum(added, axis=axis, out=added)
+            table += added
+    return totals
+
+
+def _counts_pairwise(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
+    points = _templates(x, m, count)
+    close = np.ones((count, count), dtype=bool)
+    for k in range(m):
+        close &= np.abs(points[:, k, None] - points[None, :, k]) <= r
+    return close.sum(axis=1).astype(np.int64)
+
+
+def _counts_by_tree(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
+    from scipy.spatial import cKDTree  # only for long series with very many distinct values
+
+    points = _templates(x, m, count)
+    tree = cKDTree(points)
+    return np.asarray(tree.query_ball_point(points, r, p=np.inf, return_length=True), np.int64)
+
+
+CountMethod = Literal["auto", "table", "sweep", "pairwise", "tree"]
+_COUNTERS = {"table": _counts_by_table, "sweep": _counts_by_sweep,
+             "pairwise": _counts_pairwise, "tree": _counts_by_tree}
+
+
+def _cheapest(x: FloatArray, m: int, count: int) -> str:
+    table_cells = (np.unique(x).size + 1) ** m
+    pair_cells = count * count * m
+    if table_cells <= min(pair_cells, MAX_TABLE_CELLS):
+        return "table"
+    if count <= MAX_PAIRWISE_TEMPLATES:
+        return "pairwise"
+    if table_cells <= MAX_TABLE_CELLS:
+        return "table"
+    return "sweep" if (np.unique(x).size + 1) ** (m - 1) <= MAX_TABLE_CELLS else "tree"
+
+
+def template_matches(
+    x: ArrayLike, m: int, r: float, method: CountMethod = "auto"
+) -> NDArray[np.int64]:
+    """For every template of ``m`` consecutive values, how many templates lie within
+    Chebyshev distance ``r`` (``<= r``), itself included.
+
+    ``method``: ``"table"`` (cumulative counts over the distinct values), ``"pairwise"``
+    (every pair compared), ``"tree"`` (k-d tree); all exact. ``"auto"`` picks the cheapest.
+
+    Examples
+    --------
+    >>> template_matches([1.0, 2.0, 1.0, 2.0, 5.0], 2, 0.5).tolist()
+    [2, 1, 2, 1]
+    """
+    series = np.asarray(x, dtype=np.float64)
+    count = series.size - m + 1
+    chosen = _cheapest(series, m, count) if method == "auto" else method
+    return _COUNTERS[chosen](series, m, count, r)
+
+
+def entropies(x: FloatArray, m: int, r: float) -> tuple[float | None, float | None]:
+    """ApEn and SampEn from one count of matches per template length.
+
+    Examples
+    --------
+    >>> apen, sampen = entropies(np.tile([800.0, 850.0], 100), 2, 10.0)
+    >>> round(apen, 3), round(sampen, 3)  # a strict alternation holds no surprise
+    (0.0, 0.0)
+    """
+    if x.size < m + 2:
+        return None, None
+    b_counts = template_matches(x, m, r)  # the N - m + 1 templates of length m
+    a_counts = template_matches(x, m + 1, r)  # the N - m templates of length m + 1
+    apen = float(np.mean(np.log(b_counts / b_counts.size))
+                 - np.mean(np.log(a_counts / a_counts.size)))
+    b_pairs = (b_counts.sum() - b_counts.size) / 2
+    a_pairs = (a_counts.sum() - a_counts.size) / 2
+    if a_pairs <= 0 or b_pairs <= 0:
+        return apen, None
+    b_rate = b_pairs / (b_counts.size * (b_counts.size - 1) / 2)
+    a_rate = a_pairs / (a_counts.size * (a_counts.size - 1) / 2)
+    return apen, float(-math.log(a_rate / b_rate))
+
+
+def entropy_tolerance(rr_ms: ArrayLike) -> float:
+    """Kubios' tolerance: 0.2 times the sample standard deviation of the series.
+
+    Examples
+    --------
+    >>> round(entropy_tolerance([790.0, 800.0, 810.0]), 6)
+    2.0
+    """
+    return ENTROPY_TOLERANCE_SD * float(np.std(np.asarray(rr_ms, dtype=np.float64), ddof=1))
+
+
+def sample_entropy(
+    rr_ms: ArrayLike, m: int = ENTROPY_DIMENSION, r: float | None = None
+) -> float | None:
+    """Sample entropy (Richman & Moorman 2000) as Kubios HRV computes it.
+
+    ``SampEn = -ln(A / B)`` where B is the fraction of pairs of distinct length-``m``
+    templates (all ``N - m + 1``) within ``r`` and A the same for the ``N - m`` templates of
+    length ``m + 1``: each count is divided by its own number of pairs. (neurokit2 uses
+    ``N - m`` templates for both and no normalisation, which gives 0.7370 on the Kubios
+    sample series where Kubios and this function give 0.7436.) ``None`` when no template
+    pair matches.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> round(sample_entropy(rng.standard_normal(2000)), 1)  # white noise: about 2.2
+    2.2
+    """
+    x = np.asarray(rr_ms, dtype=np.float64)
+    return entropies(x, m, entropy_tolerance(x) if r is None else r)[1]
+
+
+def approximate_entropy(
+    rr_ms: ArrayLike, m: int = ENTROPY_DIMENSION, r: float | None = None
+) -> float | None:
+    """Approximate entropy (Pincus 1991): ``Phi_m - Phi_(m+1)``, self-matches counted.
+
+    ``Phi_m`` is the mean over all ``N - m + 1`` templates of the log of the fraction of
+    templates within ``r``. Matches Kubios (0.8479 on its sample series) and neurokit2.
+
+    Examples
+    --------
+    >>> round(approximate_entropy(np.tile([800.0, 850.0], 100)), 3)  # a strict alternation
+    0.0
+    """
+    x = np.asarray(rr_ms, dtype=np.float64)
+    return entropies(x, m, entropy_tolerance(x) if r is None else r)[0]
