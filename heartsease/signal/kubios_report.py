@@ -77,7 +77,8 @@ def detrended(rr_ms: ArrayLike, options: KubiosOptions) -> np.ndarray:
     rr = np.asarray(rr_ms, dtype=np.float64)
     if options.detrending == "none":
         return rr
-    return rr - rr_trend_in_time(rr, options.lambda_) + rr.mean()
+    trend = rr_trend_in_time(rr, options.lambda_)
+    return rr - trend + trend.mean()  # the mean RR stays that of the series
 
 
 def kubios_figures(

@@ -34,7 +34,12 @@ from heartsease.signal.hrv import (
     time_domain,
     welch_psd,
 )
-from heartsease.signal.kubios_report import FIGURE_KEYS, KubiosOptions, kubios_figures
+from heartsease.signal.kubios_report import (
+    FIGURE_KEYS,
+    KubiosOptions,
+    detrended,
+    kubios_figures,
+)
 from heartsease.signal.long_term import LONG_RECORDING_S, LongTermHRV, long_term, segment_table
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
 
@@ -169,12 +174,15 @@ def analyze_recording(
         correction = ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw)
     rr = correction.rr_ms
     opts = options or KubiosOptions()
-    f, psd = welch_psd(rr)
+    # Kubios' detrending and Welch options reach the time and frequency measures too (with
+    # the defaults this is the series and spectrum as they always were).
+    series = detrended(rr, opts)
+    f, psd = welch_psd(series, window_s=opts.window_s, overlap=opts.overlap_pct / 100.0)
     duration_s = float(correction.raw_rr_ms.sum() / 1000.0)
     is_long = duration_s >= LONG_RECORDING_S
     return RecordingAnalysis(
         correction=correction,
-        time=time_domain(rr),
+        time=time_domain(series),
         frequency=frequency_domain_from_psd(f, psd),
         peak_hz=peak_frequency(f, psd, *PEAK_SEARCH_HZ),
         coherence_ratio=mean_coherence_ratio(rr),

@@ -303,3 +303,12 @@ def test_dfa_prefix_sums_agree_with_box_by_box(kubios_rr: np.ndarray) -> None:
     # at 4 beats), so they decline and DFA goes box by box.
     walk = 800 + rng.standard_normal(5000).cumsum()
     assert nonlinear_module._fluctuations_by_prefix(np.cumsum(walk - walk.mean()), sizes) is None
+
+
+def test_kubios_options_reach_the_whole_analysis(kubios_rr: np.ndarray) -> None:
+    plain = analyze_recording(kubios_rr, correct=False).as_dict()
+    options = KubiosOptions("smoothness-priors", 500.0, window_s=120.0, overlap_pct=50.0)
+    tuned = analyze_recording(kubios_rr, correct=False, options=options).as_dict()
+    assert tuned["mean_rr_ms"] == pytest.approx(plain["mean_rr_ms"])  # put back at the mean
+    assert tuned["sdnn_ms"] < plain["sdnn_ms"]  # the trend's variance is gone
+    assert tuned["vlf_ms2"] < plain["vlf_ms2"]  # and out of VLF
