@@ -1,4 +1,4 @@
-"""The service's scheduled garbage collection (heartsease.api.app.collect_garbage)."""
+"""The service's scheduled garbage collection (heartsease.api.collector)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from heartsease.api import app
-from heartsease.api.app import (
+from heartsease.api import collector
+from heartsease.api.collector import (
     COLLECT_EVERY_S,
     EVERYTHING_EVERY_S,
     YOUNG_PASS_OBJECTS,
@@ -69,11 +69,11 @@ def test_survivors_wait_for_the_pass_over_everything(scheduled_collector: None) 
 
 def test_a_pass_starts_once_enough_was_made_since_the_last_or_once_its_time_comes(
         scheduled_collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "YOUNG_PASS_OBJECTS", 5_000)
-    monkeypatch.setattr(app, "CHECK_EVERY_S", 0.01)
+    monkeypatch.setattr(collector, "YOUNG_PASS_OBJECTS", 5_000)
+    monkeypatch.setattr(collector, "CHECK_EVERY_S", 0.01)
 
     async def scenario() -> None:
-        async with app._collector_on_schedule():
+        async with collector.collector_on_schedule():
             a, watched = cycle()
             del a
             await asyncio.sleep(0.1)
@@ -82,7 +82,7 @@ def test_a_pass_starts_once_enough_was_made_since_the_last_or_once_its_time_come
             await asyncio.sleep(0.1)
             assert watched() is None, "no pass once the young objects reached the budget"
             del alive
-            monkeypatch.setattr(app, "COLLECT_EVERY_S", 0.05)
+            monkeypatch.setattr(collector, "COLLECT_EVERY_S", 0.05)
             b, watched = cycle()
             del b
             await asyncio.sleep(0.1)
