@@ -3,7 +3,8 @@
 The streamer numbers every beat, sends each notification to the session's ingest WebSocket,
 and keeps what the server has not yet acknowledged. When the connection drops (the network,
 or the server restarting) it reconnects with backoff and sends everything unacknowledged
-again; the server stores each numbered beat once, so nothing is lost and nothing doubled.
+again; the server stores each numbered beat once, so nothing is lost and nothing doubled. The
+messages and close codes are :mod:`heartsease.wire`'s.
 """
 
 from __future__ import annotations
