@@ -83,6 +83,38 @@ class Command(StrEnum):
 CLIENT_CONTROLS = frozenset({Command.PAUSE, Command.RESUME, Command.STOP})
 
 
+class HelloStep(TypedDict):
+    name: str
+    title: str
+    seconds: float
+    elapsed_s: float
+
+
+class HelloPacer(TypedDict):
+    rate_bpm: float
+    breaths: float
+
+
+# What a viewer is shown on joining (``"for"`` is a Python keyword, hence this form): where
+# the session is and, as ``recent``, its story so far (steps, states, shifts, notes) and
+# last beats, each as it was sent live.
+Hello = TypedDict("Hello", {
+    "kind": str,  # Kind.HELLO
+    "role": str,  # "client" or "observer"
+    "session_id": str,
+    "t_s": float,
+    "protocol": str,
+    "pace_bpm": float,
+    "step": HelloStep | None,
+    "pacer": HelloPacer | None,
+    "state": str,
+    "metrics": dict[str, Any] | None,  # the last Kind.METRICS message
+    "paused": bool,
+    "for": NotRequired[str],  # the viewer it welcomes, when it crosses between workers
+    "recent": NotRequired[list[dict[str, Any]]],
+})
+
+
 class MeasurementMessage(TypedDict):
     """A strap's notification, streamed: ``seq`` numbers the first of its beats."""
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from heartsease.api.fanout import LocalHub, Message, Outgoing
 from heartsease.coaching.events import Event
 from heartsease.store.db import finite_json
-from heartsease.wire import Kind
+from heartsease.wire import Hello, Kind
 
 if TYPE_CHECKING:
     from heartsease.api.running import RunningSession
@@ -70,7 +70,7 @@ def hello(running: RunningSession, role: str, for_viewer: str | None = None) -> 
     step = session.step
     pacer = session.pacer
     now = running.loop.now_s()
-    message: dict[str, Any] = {
+    message: Hello = {
         "kind": Kind.HELLO, "role": role, "session_id": running.session_id, "t_s": now,
         "protocol": session.protocol.name, "pace_bpm": session.pace_bpm,
         "step": None if step is None else {"name": step.name, "title": step.title,
@@ -83,4 +83,4 @@ def hello(running: RunningSession, role: str, for_viewer: str | None = None) -> 
     if for_viewer is not None:
         message["for"] = for_viewer
     text = finite_json(message)[:-1] + ', "recent": [' + running.so_far.recent() + "]}"
-    return Outgoing(message, text)
+    return Outgoing(dict(message), text)
