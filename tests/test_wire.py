@@ -62,7 +62,7 @@ def page_scripts() -> list[Path]:
 
 
 def test_the_pages_use_only_the_protocols_kinds_commands_and_close_codes() -> None:
-    """What the pages' scripts write as literals (until they import wire.js) is in the
+    """What the pages' scripts write as literals, rather than import from wire.js, is in the
     protocol: the kinds they handle, the commands they send, the close codes they read."""
     kinds, commands, codes = set(wire.Kind), set(wire.Command), set(wire.Close)
     for script in page_scripts():
@@ -74,8 +74,17 @@ def test_the_pages_use_only_the_protocols_kinds_commands_and_close_codes() -> No
         for sent in re.findall(r"send\(\{ type: ([^,}]+)", source):
             named = set(re.findall(r'"([\w-]+)"', sent))
             assert named <= commands, f"{script.name} sends {named - commands}"
-        read = {int(code) for code in re.findall(r"\.code === (\d+)", source)}
+        read = {int(code) for pair in re.findall(r"\.code === (\d+)|CLOSE_\w+ = (\d+)", source)
+                for code in pair if code}
         assert read <= codes, f"{script.name} reads close codes not in wire: {read - codes}"
+
+
+def test_what_the_pages_import_from_the_mirror_is_in_it() -> None:
+    """A name misspelt (``Kind.HELOO``) would be undefined in the browser, silently."""
+    for script in page_scripts():
+        for name, member in re.findall(r"\b(Close|Kind|Command)\.([A-Z_]+)\b",
+                                       script.read_text()):
+            assert member in MIRRORED[name].__members__, f"{script.name}: {name}.{member}"
 
 
 def test_every_coaching_event_is_a_kind_of_message() -> None:
