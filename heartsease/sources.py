@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from heartsease.simulator import SCENARIO_NAMES
 
@@ -118,10 +118,7 @@ class RemoteStream:
     """Beats a client streams in, handed over by the connection that receives them."""
 
     pushed: PushSource
-
-    @property
-    def label(self) -> str:
-        return "streamed by the client"
+    label: ClassVar[str] = "streamed by the client"
 
 
 SourceDescription = SimulatedHeart | Strap | Recording | RemoteStream

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message, Outgoing
 from heartsease.api.limits import MessageRate
 from heartsease.coaching.events import Event
-from heartsease.coaching.loop import CoachingLoop, Source
+from heartsease.coaching.loop import CoachingLoop
 from heartsease.coaching.profile import ClientProfile
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
-from heartsease.sensors.source import Clock, Gap, Measurement
+from heartsease.sensors.source import Clock, Gap, Measurement, Source
 from heartsease.store.db import finite_json
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession, SessionStatus, User, utcnow
