@@ -24,8 +24,9 @@ def state_segments(events: Sequence[Event | dict[str, Any]], end_s: float
     Examples
     --------
     >>> from heartsease.coaching.events import StateChanged
-    >>> state_segments([StateChanged(30.0, "neutral", "unknown", ""),
-    ...                 StateChanged(90.0, "soothing", "neutral", "")], 120.0)
+    >>> state_segments([StateChanged(t_s=30.0, state="neutral", previous="unknown", reason=""),
+    ...                 StateChanged(t_s=90.0, state="soothing", previous="neutral", reason="")],
+    ...                120.0)
     ... # doctest: +NORMALIZE_WHITESPACE
     [{'state': 'unknown', 'start_s': 0.0, 'end_s': 30.0},
      {'state': 'neutral', 'start_s': 30.0, 'end_s': 90.0},

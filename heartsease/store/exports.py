@@ -19,11 +19,10 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from heartsease.coaching.protocols import BUILT_IN, load_protocol
+from heartsease.colours import STATE_COLOURS
 from heartsease.signal.hrv import beat_times_s
 from heartsease.signal.interpolation import NotAKnotSpline
 
-STATE_COLOURS = {"threat": "#f4a582", "neutral": "#e0e0e0", "soothing": "#92c5de",
-                 "unknown": "#ffffff"}
 EDF_HZ = 4
 
 
@@ -106,7 +105,7 @@ def _figure(beats: list[dict[str, Any]], record: dict[str, Any]) -> Figure:
     for seg in record["states"]:
         for ax in (ax_hr, ax_coh):
             ax.axvspan(seg["start_s"] / 60, seg["end_s"] / 60, lw=0,
-                       color=STATE_COLOURS.get(seg["state"], "#ffffff"), alpha=0.5)
+                       color=STATE_COLOURS.get(seg["state"], "#ffffff"), alpha=0.25)
     if beats:
         t = np.array([b["t_s"] for b in beats]) / 60
         hr = 60000.0 / np.array([b["rr_ms"] for b in beats])
