@@ -25,9 +25,9 @@ from heartsease.api.liveness import Liveness
 from heartsease.api.publishing import SoFar, hello, publish_event
 from heartsease.api.recording import RecordKeeper
 from heartsease.coaching.events import Event
-from heartsease.coaching.loop import CoachingLoop, Source
+from heartsease.coaching.loop import CoachingLoop
 from heartsease.coaching.session import CoachingSession
-from heartsease.sensors.source import Clock, Gap, Measurement
+from heartsease.sensors.source import Clock, Gap, Measurement, Source
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession
 from heartsease.store.repository import SessionRecorder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,10 +18,9 @@ from heartsease.coaching.profile import ClientProfile
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
-from heartsease.sensors.ble import StrapReader
 from heartsease.sensors.files import RRRecording
 from heartsease.sensors.replay import replay_recording
-from heartsease.simulator.virtual_strap import SimulatedClock, simulated_session_strap
+from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store.models import (
     BreathingSession,
     Role,
@@ -79,32 +77,32 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     if any(r.client_id == client.id for r in manager.running.values()):
         raise HTTPException(status.HTTP_409_CONFLICT, "A session is already running.")
     session = coaching_session(client, body)
-    protocol = session.protocol
-    detail = {"simulated": f"{body.scenario} (seed {body.seed})", "strap": body.device or "",
-              "remote": "streamed by the client"}[body.source]
-    row = BreathingSession(client_id=client.id, protocol=protocol.name,
+    heart = source_of(body)
+    detail = RemoteStream.label if heart is None else heart.label
+    row = BreathingSession(client_id=client.id, protocol=session.protocol.name,
                            pace_bpm=session.pace_bpm, source=body.source, source_detail=detail)
     db.add(row)
     db.flush()
-    if body.source == "remote":
+    if heart is None:
         # It starts with its first streamed beat, on the worker that receives them.
         row.summary = {"start": body.model_dump(mode="json")}
         db.commit()
         return row
-    extra: list[asyncio.Task[Any]] = []
-    if body.source == "simulated":
-        clock = SimulatedClock(body.speed)
-        source, strap_task = simulated_session_strap(
-            body.scenario, protocol.schedule(session.pace_bpm), clock, body.seed)
-        extra.append(strap_task)
-    else:
-        if not body.device:
-            raise HTTPException(422, "Name the strap.")
-        clock = SimulatedClock(1.0)
-        source = StrapReader(body.device, clock=clock).stream()
+    opened = open_source(heart, session.protocol.schedule(session.pace_bpm))
     db.commit()  # the session exists before its first beat is written
-    manager.start(row, session, source, clock, None, extra)
+    manager.start(row, session, opened.source, opened.clock, None, opened.tasks)
     return row
+
+
+def source_of(body: SessionStart) -> SimulatedHeart | Strap | None:
+    """The heart ``body`` names, started here (``None``: the client streams it in)."""
+    if body.source == "simulated":
+        return SimulatedHeart(body.scenario, body.seed, body.speed)
+    if body.source == "remote":
+        return None
+    if not body.device:
+        raise HTTPException(422, "Name the strap.")
+    return Strap(body.device)
 
 
 def coaching_session(client: User, body: SessionStart) -> CoachingSession:
@@ -122,8 +120,9 @@ def start_streamed(manager: SessionManager, client: User, row: BreathingSession
     """A remote client's session, started here as its first beats arrive."""
     body = SessionStart.model_validate((row.summary or {}).get("start", {"source": "remote"}))
     remote = RemoteSource()
-    return manager.start(row, coaching_session(client, body), remote,
-                         SimulatedClock(1.0), remote)
+    opened = open_source(RemoteStream(remote))
+    return manager.start(row, coaching_session(client, body), opened.source, opened.clock,
+                         remote)
 
 
 def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, Any]:
