@@ -66,3 +66,20 @@ def test_help_loads_neither_the_analysis_nor_the_store() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_kubios_options_and_figures(refdata: Path) -> None:
+    path = str(refdata / "rr_reference/kubios/SampleSeries_rr_ms.txt")
+    plain = json.loads(runner.invoke(app, ["analyze", "--json", "--correction", "none",
+                                           path]).output)
+    # --correction none is --no-correction: the Kubios report's settings, its figures.
+    assert plain["sampen"] == pytest.approx(0.7436, abs=1e-4)
+    assert plain["ar_hf_ms2"] > 0 and plain["lf_nu"] == pytest.approx(75.12, abs=0.1)
+    tuned = runner.invoke(app, ["analyze", "--json", "--correction", "medium", "--detrend",
+                                "smoothness-priors", "--lambda", "256", "--window-s", "256",
+                                "--overlap", "50", "--ar-order", "12", path])
+    assert tuned.exit_code == 0, tuned.output
+    out = json.loads(tuned.output)
+    assert out["sdnn_ms"] < plain["sdnn_ms"] and out["vlf_ms2"] < plain["vlf_ms2"]
+    bad = runner.invoke(app, ["analyze", "--correction", "extreme", path])
+    assert bad.exit_code == 2 and "Unknown --correction" in bad.output

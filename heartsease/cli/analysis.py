@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -23,21 +23,47 @@ from heartsease.cli.common import (
 )
 from heartsease.sources import SCENARIO_NAMES
 
+CORRECTIONS = ("automatic", "none", "very-low", "low", "medium", "strong", "very-strong")
+DETRENDING = ("none", "smoothness-priors")
+
 
 def analyze(
     path: Annotated[Path, typer.Argument(help="RR recording: text, CSV with rr_ms, or export")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     no_correction: Annotated[
-        bool, typer.Option("--no-correction", help="Analyse the raw series, as recorded")
+        bool, typer.Option("--no-correction", help="Analyse the raw series (--correction none)")
     ] = False,
+    correction: Annotated[str, typer.Option(
+        help=f"Artifact correction, as Kubios names it: {', '.join(CORRECTIONS)}")] = "automatic",
+    detrend: Annotated[str, typer.Option(
+        help="Detrending before analysis: none or smoothness-priors")] = "none",
+    lambda_: Annotated[float, typer.Option(
+        "--lambda", min=1.0, help="Smoothness-priors lambda (Kubios: 500 = 0.035 Hz)")] = 500.0,
+    window_s: Annotated[float, typer.Option(
+        "--window-s", min=10.0, help="Welch window width in s")] = 300.0,
+    overlap: Annotated[float, typer.Option(
+        min=0.0, max=95.0, help="Welch window overlap in %")] = 50.0,
+    ar_order: Annotated[int, typer.Option(
+        "--ar-order", min=1, max=64, help="AR model order")] = 16,
 ) -> None:
     """Analyse an RR recording: HRV, coherence and breathing rate, artifacts corrected."""
     from heartsease.sensors.files import RecordingError, read_rr_file
+    from heartsease.signal.kubios_report import Detrending, KubiosOptions
     from heartsease.signal.recording import analyze_recording
+    from heartsease.signal.threshold_correction import CorrectionLevel
 
+    if correction not in CORRECTIONS:
+        refuse(f"Unknown --correction {escape(correction)}; one of {', '.join(CORRECTIONS)}")
+    if detrend not in DETRENDING:
+        refuse(f"Unknown --detrend {escape(detrend)}; one of {', '.join(DETRENDING)}")
+    correct = not no_correction and correction != "none"
+    level = None if correction in ("automatic", "none") else correction
+    options = KubiosOptions(detrending=cast(Detrending, detrend), lambda_=lambda_,
+                            window_s=window_s, overlap_pct=overlap, ar_order=ar_order)
     try:
         recording = read_rr_file(path)
-        analysis = analyze_recording(recording.rr_ms, correct=not no_correction)
+        analysis = analyze_recording(recording.rr_ms, correct=correct, options=options,
+                                     correction_level=cast(CorrectionLevel | None, level))
     except RecordingError as exc:
         refuse(f"[bold]Cannot analyse this recording.[/bold] {escape(str(exc))}")
     result = analysis.as_dict()
