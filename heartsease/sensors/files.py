@@ -15,7 +15,11 @@ Formats read:
 
 RR values outside 200-3000 ms are implausible. One that merges with its neighbour into a
 plausible interval (an extra beat) or splits into whole plausible intervals (missed beats)
-is fixed and noted; any other is an error naming its line.
+is fixed and noted. A longer one that does neither is a gap (a recorder's dropout, a strap's
+disconnect): it is kept, noted, and the analysis splits the series there
+(:mod:`heartsease.signal.gaps` applies the same rule). Only a file where gaps are more than
+a tenth of the intervals (not RR in ms at all), or a too-short interval with no repair, is
+an error naming its line; so is a file of fewer than 3 intervals.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ MIN_RR_MS = 200.0
 MAX_RR_MS = 3000.0
 # A strap that misses beats misses one or two; a longer silence is a gap, not beats to invent.
 MAX_SPLIT_PARTS = 3
+# Gaps are rare events; when more than this share of the values are, the units are wrong.
+MAX_GAP_SHARE = 0.1
+MIN_INTERVALS = 3
 RR_COLUMNS = ("rr_ms", "rr-interval [ms]", "rr interval [ms]", "rr (ms)")
 
 
@@ -205,6 +212,7 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
     lines = [int(n) for n in recording.source_lines]
     notes = list(recording.notes)
     arrival = None if recording.arrival_s is None else list(recording.arrival_s)
+    gaps: list[int] = []
     i = 0
     while i < len(rr):
         value = rr[i]
@@ -228,32 +236,52 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
                     del arrival[first]
                 i = first + 1
                 continue
-        elif typical is not None:
+        elif typical is not None and _is_missed_beats(value, typical):
             parts = int(round(value / typical))
-            if 2 <= parts <= MAX_SPLIT_PARTS and MIN_RR_MS <= value / parts <= MAX_RR_MS and (
-                abs(value / parts - typical) < 0.25 * typical
-            ):
-                notes.append(f"line {lines[i]}: {value:g} ms split into {parts} beats"
-                             " (missed beats)")
-                rr[i : i + 1] = [value / parts] * parts
-                lines[i : i + 1] = [lines[i]] * parts
-                if arrival is not None:
-                    arrival[i : i + 1] = [arrival[i]] * parts
-                i += parts
-                continue
-        raise RecordingError(
-            f"{name}, line {lines[i]}: RR {value:g} ms is outside the plausible "
-            f"{MIN_RR_MS:g}-{MAX_RR_MS:g} ms and cannot be repaired "
-            "(is the file in ms, one beat per line?)"
-        )
-    if len(rr) < 3:
-        raise RecordingError(f"{name}: only {len(rr)} RR intervals; at least 3 are needed")
+            notes.append(f"line {lines[i]}: {value:g} ms split into {parts} beats"
+                         " (missed beats)")
+            rr[i : i + 1] = [value / parts] * parts
+            lines[i : i + 1] = [lines[i]] * parts
+            if arrival is not None:
+                arrival[i : i + 1] = [arrival[i]] * parts
+            i += parts
+            continue
+        elif value > MAX_RR_MS:
+            gaps.append(i)
+            i += 1
+            continue
+        raise _implausible(name, lines[i], value)
+    if len(gaps) > MAX_GAP_SHARE * len(rr):
+        raise _implausible(name, lines[gaps[0]], rr[gaps[0]],
+                           f" ({len(gaps)} of {len(rr)} intervals are that long:"
+                           " too many to be gaps)")
+    notes.extend(f"line {lines[g]}: {rr[g]:g} ms is a gap in the signal (over "
+                 f"{MAX_RR_MS / 1000:g} s and not a whole number of beats): analysed around it"
+                 for g in gaps)
+    if len(rr) < MIN_INTERVALS:
+        raise RecordingError(f"{name}: only {len(rr)} RR intervals; at least "
+                             f"{MIN_INTERVALS} are needed")
     return RRRecording(
         rr_ms=np.asarray(rr),
         source_lines=np.asarray(lines),
         format=recording.format,
         arrival_s=None if arrival is None else np.asarray(arrival),
         notes=notes,
+    )
+
+
+def _is_missed_beats(value: float, typical: float) -> bool:
+    """Whether a long value is 2 or 3 intervals near the typical one."""
+    parts = int(round(value / typical))
+    return 2 <= parts <= MAX_SPLIT_PARTS and MIN_RR_MS <= value / parts <= MAX_RR_MS and (
+        abs(value / parts - typical) < 0.25 * typical)
+
+
+def _implausible(name: str, line: int, value: float, why: str = "") -> RecordingError:
+    return RecordingError(
+        f"{name}, line {line}: RR {value:g} ms is outside the plausible "
+        f"{MIN_RR_MS:g}-{MAX_RR_MS:g} ms and cannot be repaired{why} "
+        "(is the file in ms, one beat per line?)"
     )
 
 
