@@ -223,30 +223,13 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
             i += 1
             continue
         typical = _typical_rr(rr, i)
-        if value < MIN_RR_MS:
-            merged = _merge_extra(rr, i, typical)
-            if merged is not None:
-                other = i + 1 if merged == i else i - 1
-                notes.append(f"line {lines[i]}: {value:g} ms merged with line {lines[other]}"
-                             " (an extra beat)")
-                first = min(i, other)
-                rr[first] = rr[i] + rr[other]
-                del rr[first + 1], lines[first + 1]
-                if arrival is not None:
-                    del arrival[first]
-                i = first + 1
-                continue
-        elif typical is not None and _is_missed_beats(value, typical):
-            parts = int(round(value / typical))
-            notes.append(f"line {lines[i]}: {value:g} ms split into {parts} beats"
-                         " (missed beats)")
-            rr[i : i + 1] = [value / parts] * parts
-            lines[i : i + 1] = [lines[i]] * parts
-            if arrival is not None:
-                arrival[i : i + 1] = [arrival[i]] * parts
-            i += parts
+        repaired = (_merge_extra_beat(rr, lines, arrival, i, typical, notes)
+                    if value < MIN_RR_MS else
+                    _split_missed_beats(rr, lines, arrival, i, typical, notes))
+        if repaired is not None:
+            i = repaired
             continue
-        elif value > MAX_RR_MS:
+        if value > MAX_RR_MS:
             gaps.append(i)
             i += 1
             continue
@@ -268,6 +251,40 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
         arrival_s=None if arrival is None else np.asarray(arrival),
         notes=notes,
     )
+
+
+def _merge_extra_beat(rr: list[float], lines: list[int], arrival: list[float] | None, i: int,
+                      typical: float | None, notes: list[str]) -> int | None:
+    """Merge a too-short value with a neighbour (an extra beat); the next index, or ``None``
+    when no merge gives a plausible beat."""
+    merged = _merge_extra(rr, i, typical)
+    if merged is None:
+        return None
+    other = i + 1 if merged == i else i - 1
+    notes.append(f"line {lines[i]}: {rr[i]:g} ms merged with line {lines[other]}"
+                 " (an extra beat)")
+    first = min(i, other)
+    rr[first] = rr[i] + rr[other]
+    del rr[first + 1], lines[first + 1]
+    if arrival is not None:
+        del arrival[first]
+    return first + 1
+
+
+def _split_missed_beats(rr: list[float], lines: list[int], arrival: list[float] | None, i: int,
+                        typical: float | None, notes: list[str]) -> int | None:
+    """Split a too-long value into 2 or 3 beats (missed beats); the next index, or ``None``
+    when it is no whole number of typical beats."""
+    value = rr[i]
+    if typical is None or not _is_missed_beats(value, typical):
+        return None
+    parts = int(round(value / typical))
+    notes.append(f"line {lines[i]}: {value:g} ms split into {parts} beats (missed beats)")
+    rr[i : i + 1] = [value / parts] * parts
+    lines[i : i + 1] = [lines[i]] * parts
+    if arrival is not None:
+        arrival[i : i + 1] = [arrival[i]] * parts
+    return i + parts
 
 
 def _is_missed_beats(value: float, typical: float) -> bool:
