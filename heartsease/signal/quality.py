@@ -70,12 +70,21 @@ def _longest_stretch_s(raw_rr_ms: NDArray[np.float64], gaps: list[RRGap]) -> flo
     return max(float(p.sum()) for p in parts) / 1000.0
 
 
+def corrected_beats(correction: ArtifactCorrection) -> int:
+    """How many beats correction moved, added or removed, as Kubios counts them: an ectopic
+    pair (two intervals) is one misplaced beat, an extra beat's two intervals one beat."""
+    labels = correction.labels
+    pairs = np.count_nonzero(np.isin(labels, (ArtifactKind.ECTOPIC, ArtifactKind.EXTRA)))
+    return int(pairs // 2 + np.count_nonzero(
+        np.isin(labels, (ArtifactKind.MISSED, ArtifactKind.LONG, ArtifactKind.SHORT))))
+
+
 def _correction_notes(correction: ArtifactCorrection) -> tuple[bool, list[str]]:
-    pct = correction.artifact_pct
+    pct = 100.0 * corrected_beats(correction) / max(1, correction.raw_rr_ms.size)
     if pct < NOTE_CORRECTED_PCT:
         return True, []
-    ectopic = int(np.count_nonzero(correction.labels == ArtifactKind.ECTOPIC))
-    other = correction.n_corrected - ectopic
+    ectopic = int(np.count_nonzero(correction.labels == ArtifactKind.ECTOPIC)) // 2
+    other = corrected_beats(correction) - ectopic
     detail = (f"{pct:.1f} % of beats corrected ({ectopic} ectopic, {other} missed, extra, "
               "long or short)")
     if pct > MAX_CORRECTED_PCT:
