@@ -38,7 +38,7 @@ from enum import IntEnum
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 ALPHA = 5.2
 QD_WINDOW_BEATS = 91
@@ -46,11 +46,6 @@ MEDIAN_WINDOW_BEATS = 11
 C1 = 0.13
 C2 = 0.17
 MIN_THRESHOLD_MS = 1.0
-# Thresholds are floored at this many steps of the recording's RR resolution (see
-# :func:`rr_resolution_ms`): below it a threshold measures the rounding, not the heart.
-# dRR carries up to +/-2 steps of rounding; mRR, doubled when negative, up to +/-4.
-DRR_FLOOR_STEPS = 3.0
-MRR_FLOOR_STEPS = 5.0
 # A grid fits when this share of the intervals sit on it (a file's repaired values may not).
 RESOLUTION_FIT_SHARE = 0.95
 
@@ -170,40 +165,38 @@ def rr_resolution_ms(rr_ms: Sequence[float]) -> float:
     return float(np.dot(k, x) / np.dot(k, k))
 
 
-def threshold_floors_ms(resolution_ms: float) -> tuple[float, float]:
-    """The least the dRR and mRR thresholds may be: 1 ms, or a few steps of a coarse grid.
+def threshold_ms(qd_ms: ArrayLike, alpha: float, resolution_ms: float) -> NDArray[np.float64]:
+    """The paper's ``alpha * QD`` threshold, on a grid of ``resolution_ms`` steps.
 
-    Rounding each beat time to a grid of step q makes every dRR carry an error of up to
-    +/-2q (``e[n+1] - 2e[n] + e[n-1]``) and every mRR, doubled when negative, up to +/-4q;
-    in a quiet stretch the quartile deviation of values on the grid collapses to 0 or one
-    step, and a 1-ms floor would call one- or two-step changes artifacts. The floors sit
-    above those rounding errors: 3 steps for dRR, 5 for mRR (measured on NSR2DB nsr004,
-    where a 1-ms floor corrected 1.1 % of a healthy day's beats).
+    Quartiles of values rounded to a grid snap to grid points: in a quiet stretch of a
+    128-Hz Holter the quartile deviation of dRR collapses to 0 or one 7.8-ms step, and a
+    threshold of ``alpha`` times that calls one- or two-step changes artifacts (NSR2DB
+    nsr004: 1.1 % of a healthy day's beats corrected, quiet 5-minute stretches up to 23 %).
+    One step is added to the quartile deviation in quadrature (rounding adds its own
+    spread): where the spread is a few steps this is the threshold the unrounded beats
+    would give, and where it is many steps (QD = 5 steps: +2 %) it changes nothing. With no
+    grid, a 1-ms floor keeps a perfectly regular stretch (metronome, simulator) finite.
 
     Examples
     --------
-    >>> threshold_floors_ms(0.0), threshold_floors_ms(7.8125)
-    ((1.0, 1.0), (23.4375, 39.0625))
+    >>> threshold_ms(np.array([0.0, 7.8125, 40.0]), 5.2, 7.8125).round(1).tolist()
+    [40.6, 57.5, 211.9]
+    >>> threshold_ms(np.array([0.0, 10.0]), 5.2, 0.0).tolist()
+    [1.0, 52.0]
     """
-    return (max(MIN_THRESHOLD_MS, DRR_FLOOR_STEPS * resolution_ms),
-            max(MIN_THRESHOLD_MS, MRR_FLOOR_STEPS * resolution_ms))
+    return np.maximum(alpha * np.hypot(qd_ms, resolution_ms), MIN_THRESHOLD_MS)
 
 
 def normalise(
-    rr: NDArray[np.float64],
-    window: Window,
-    alpha: float,
-    floors_ms: tuple[float, float] = (MIN_THRESHOLD_MS, MIN_THRESHOLD_MS),
+    rr: NDArray[np.float64], window: Window, alpha: float, resolution_ms: float = 0.0
 ) -> Normalised:
     drr = np.zeros_like(rr)
     drr[1:] = np.diff(rr)
-    th1 = np.maximum(alpha * rolling(drr, QD_WINDOW_BEATS, window, "qd"), floors_ms[0])
+    th1 = threshold_ms(rolling(drr, QD_WINDOW_BEATS, window, "qd"), alpha, resolution_ms)
     median_rr = rolling(rr, MEDIAN_WINDOW_BEATS, window, "median")
     mrr = rr - median_rr
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
-    # A perfectly regular stretch (metronome, simulator) has zero spread; the floor keeps
-    # the normalisation finite without flagging jitter below it.
-    th2 = np.maximum(alpha * rolling(mrr, QD_WINDOW_BEATS, window, "qd"), floors_ms[1])
+    th2 = threshold_ms(rolling(mrr, QD_WINDOW_BEATS, window, "qd"), alpha, resolution_ms)
     return Normalised(rr=rr, drrs=drr / th1, mrrs=mrr / th2, median_rr=median_rr, th2=th2)
 
 
@@ -335,7 +328,7 @@ def classify(
     if resolution_ms is None:
         resolution_ms = rr_resolution_ms(rr)
     labels = np.zeros(rr.size, dtype=np.int8)
-    data = normalise(rr, window, alpha, threshold_floors_ms(resolution_ms))
+    data = normalise(rr, window, alpha, resolution_ms)
     classifier = BeatClassifier(data, labels, np.zeros_like(labels))
     for i in range(rr.size):
         classifier.step(i)

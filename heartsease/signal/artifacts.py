@@ -38,7 +38,7 @@ from heartsease.signal.artifact_classifier import (
     SortedWindow,
     Window,
     classify,
-    threshold_floors_ms,
+    threshold_ms,
     window_stat,
 )
 
@@ -59,7 +59,7 @@ def detect_artifacts(
         ``"trailing"`` (windows ending at each beat, as a live detector must use).
     alpha : threshold multiplier (5.2 in the paper).
     resolution_ms : the step the RR values were recorded in (7.8125 for a 128-Hz Holter);
-        thresholds never fall below a few steps. ``None`` estimates it from ``rr_ms``
+        thresholds are computed on that grid. ``None`` estimates it from ``rr_ms``
         (:func:`~heartsease.signal.artifact_classifier.rr_resolution_ms`).
 
     Examples
@@ -169,9 +169,9 @@ class CausalArtifactDetector:
     Only the last 128 beats are kept (enough for the 91-beat windows and the look-ahead),
     so memory and the cost of a push stay constant however long the session.
 
-    ``resolution_ms`` is the step the sensor reports RR in (thresholds never fall below
-    a few steps); a live detector cannot estimate it from beats it has not seen, so give
-    it, and give batch detection the same value when comparing the two.
+    ``resolution_ms`` is the step the sensor reports RR in (thresholds are computed on that
+    grid); a live detector cannot estimate it from beats it has not seen, so give it, and
+    give batch detection the same value when comparing the two.
 
     Examples
     --------
@@ -185,7 +185,7 @@ class CausalArtifactDetector:
 
     def __init__(self, alpha: float = ALPHA, resolution_ms: float = 0.0) -> None:
         self.alpha = alpha
-        self._drr_floor_ms, self._mrr_floor_ms = threshold_floors_ms(resolution_ms)
+        self.resolution_ms = resolution_ms
         self._offset = 0  # raw index of the first kept beat
         self._rr: list[float] = []
         self._drr_window: tuple[deque[float], SortedWindow] = (deque(), SortedWindow())
@@ -231,12 +231,12 @@ class CausalArtifactDetector:
         drr = rr - self._rr[-1] if self._rr else 0.0
         self._rr.append(rr)
         th1 = self._slide(self._drr_window, drr, QD_WINDOW_BEATS)
-        self._drrs.append(drr / max(self.alpha * th1, self._drr_floor_ms))
+        self._drrs.append(drr / float(threshold_ms(th1, self.alpha, self.resolution_ms)))
         median = self._slide(self._rr_window, rr, MEDIAN_WINDOW_BEATS, stat="median")
         mrr = rr - median
         mrr = 2.0 * mrr if mrr < 0 else mrr
-        th2 = max(self.alpha * self._slide(self._mrr_window, mrr, QD_WINDOW_BEATS),
-                  self._mrr_floor_ms)
+        th2 = float(threshold_ms(self._slide(self._mrr_window, mrr, QD_WINDOW_BEATS),
+                                 self.alpha, self.resolution_ms))
         self._median.append(median)
         self._th2.append(th2)
         self._mrrs.append(mrr / th2)
