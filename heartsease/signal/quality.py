@@ -12,8 +12,8 @@ Every analysis gets ``interpretable`` (true or false) and plain reasons. The thr
   not taken as sinus rhythm (Kleiger et al. 1987, Am J Cardiol 59:256, and most Holter NN
   filters since). Sinus rhythm stays far under it (measured: 0-0.9 % on MIT-BIH 100, 101,
   103, 105, 116, the Polar H10 and NeuroKit recordings); bigeminy, trigeminy and atrial
-  fibrillation, which the artifact thresholds absorb when they are frequent, give 42-62 %
-  (MIT-BIH 106, 119, 200, 203, 208, 233).
+  fibrillation give 42-62 % before correction (MIT-BIH 106, 119, 200, 203, 208, 233); what
+  correction leaves of them is caught here when it does not exceed 5 % corrected beats.
 - **Too short**: under 60 s is not interpretable; the Task Force (1996, Circulation
   93:1043) asks at least 1 minute for HF, 2 for LF and 5 as the short-term standard; the
   shorter ones get notes.
@@ -133,8 +133,12 @@ def assess_quality(
     Quality(interpretable=True, notes=[])
     >>> bigeminy = np.tile([600.0, 1100.0], 200)
     >>> q = assess_quality(correct_artifacts(bigeminy), [], float(bigeminy.sum() / 1000))
-    >>> q.interpretable, q.notes[0][:30]
-    (False, 'irregular rhythm: 100 % of suc')
+    >>> q.interpretable, q.notes[0][:27]
+    (False, '49.8 % of beats corrected (')
+    >>> fibrillation = np.random.default_rng(0).uniform(450, 1100, 400)
+    >>> q = assess_quality(correct_artifacts(fibrillation), [], 300.0)
+    >>> q.interpretable, q.notes[0][:20]
+    (False, 'irregular rhythm: 47')
     """
     checks = [_duration_notes(duration_s), _gap_notes(correction.raw_rr_ms, gaps)]
     irregular = irregular_pct(correction.rr_ms)
