@@ -25,6 +25,16 @@ Each RR interval is labelled (:class:`ArtifactKind`) by the paper's method, as i
   that halves into the local median is a **missed** beat, a short beat that sums with the
   next into the local median is an **extra** beat.
 
+Three departures from the paper, each for recordings it was not tuned on (issue 26):
+
+- on a coarse RR grid (a 128-Hz Holter's 7.8-ms steps) one step is added to each QD in
+  quadrature (:func:`threshold_ms`), so rounding is not called an artifact;
+- a short interval followed by one that sums with it to two local medians is a premature
+  beat and its compensatory pause, an **ectopic** pair, not a short beat;
+- when frequent ectopy has widened the thresholds until nothing stands out, an interval
+  20 % shorter than both the one before it and its pair's mean is an ectopic pair
+  (``BeatClassifier._dense_ectopic_step``).
+
 :mod:`heartsease.signal.artifacts` corrects what is labelled here, over a whole recording
 or one beat at a time.
 """
