@@ -87,11 +87,19 @@ def _corrected_one(
     if kind == ArtifactKind.EXTRA and (first_of_pair or second_of_pair):
         return (float(rr[i] + rr[i + 1]),) if first_of_pair else ()
     if kind == ArtifactKind.MISSED:
-        parts = max(2, int(round(rr[i] / _local_median(rr, i))))
+        parts = max(2, int(round(rr[i] / _neighbours_mean(rr, i))))
         return (float(rr[i] / parts),) * parts
     if kind != ArtifactKind.NORMAL:
         return (_local_median(rr, i),)
     return (float(rr[i]),)
+
+
+def _neighbours_mean(rr: Sequence[float], i: int) -> float:
+    """The mean of the intervals either side of ``i``: how many beats a missed-beat interval
+    holds is read against them, not against an 11-beat median that lags a slow breath's
+    300-ms swing (2040 ms at the top of a swing is two beats, not three)."""
+    around = [float(rr[k]) for k in (i - 1, i + 1) if 0 <= k < len(rr)]
+    return float(np.mean(around)) if around else float(rr[i])
 
 
 def _local_median(rr: Sequence[float], i: int) -> float:
