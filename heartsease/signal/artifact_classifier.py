@@ -31,9 +31,10 @@ Three departures from the paper, each for recordings it was not tuned on (issue 
   quadrature (:func:`threshold_ms`), so rounding is not called an artifact;
 - a short interval followed by one that sums with it to two local medians is a premature
   beat and its compensatory pause, an **ectopic** pair, not a short beat;
-- when frequent ectopy has widened the thresholds until nothing stands out, an interval
-  20 % shorter than both the one before it and its pair's mean is an ectopic pair
-  (``BeatClassifier._dense_ectopic_step``).
+- when frequent ectopy or slow breathing's swing has widened the thresholds until nothing
+  stands out, an interval 20 % shorter than both the one before it and its pair's mean is
+  an ectopic pair, and two intervals 20 % shorter than the steady rhythm either side that
+  sum to it are an extra beat (``BeatClassifier._dense_ectopic_step``).
 
 :mod:`heartsease.signal.artifacts` corrects what is labelled here, over a whole recording
 or one beat at a time.
@@ -297,9 +298,14 @@ class BeatClassifier:
             return
         rr = self.d.rr
         mean = (rr[i] + rr[i + 1]) / 2.0
-        if rr[i] < (1.0 - PREMATURE_STEP) * mean and rr[i - 1] > (1.0 + PREMATURE_STEP) * rr[i]:
-            self.labels[i] = self.labels[i + 1] = ArtifactKind.ECTOPIC
-            self.pairs[i] = 1
+        if self._splits_the_one_before(i):
+            kind = ArtifactKind.EXTRA
+        elif rr[i] < (1.0 - PREMATURE_STEP) * mean and rr[i - 1] > (1.0 + PREMATURE_STEP) * rr[i]:
+            kind = ArtifactKind.ECTOPIC
+        else:
+            return
+        self.labels[i] = self.labels[i + 1] = kind
+        self.pairs[i] = 1
 
     def _is_pause_centre(self, i: int) -> bool:
         """A negative-positive-negative pattern centred on ``i``: a premature beat's pause."""
@@ -335,14 +341,17 @@ class BeatClassifier:
     def _splits_the_one_before(self, j: int) -> bool:
         """Whether intervals ``j`` and ``j+1`` are one interval split by an extra beat, seen
         from the rhythm around them: both 20 % shorter than the mean of the intervals either
-        side of the pair, together within 10 % of it. Slow breathing swings RR by 300 ms a
-        breath, so the dRR pattern of an extra beat (short, then back up) can stay under the
-        widened thresholds, and an 11-beat median lags the swing."""
+        side of the pair (which agree within 20 %), together within 10 % of it. Slow
+        breathing swings RR by 300 ms a breath, so the dRR pattern of an extra beat (short,
+        then back up) can stay under the widened thresholds, and an 11-beat median lags the
+        swing."""
         if not (j > 0 and j + 2 < self.n and self.labels[j - 1] == ArtifactKind.NORMAL
                 and self.labels[j + 1] == ArtifactKind.NORMAL):
             return False
         rr = self.d.rr
         around = (rr[j - 1] + rr[j + 2]) / 2.0
+        if abs(rr[j - 1] - rr[j + 2]) > PREMATURE_STEP * around:
+            return False  # no steady rhythm either side (a missed beat, a pause) to read by
         short = (1.0 - PREMATURE_STEP) * around
         return rr[j] < short and rr[j + 1] < short and abs(rr[j] + rr[j + 1] - around) < (
             0.1 * around)
