@@ -30,7 +30,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from heartsease.api.fanout import LocalHub
-from heartsease.api.live import SessionManager
+from heartsease.api.running import SessionManager
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.simulator.virtual_strap import LinkDrop, SimulatedClock, simulated_session_strap

@@ -12,7 +12,7 @@ from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heartsease.api.live import RemoteSource, RunningSession, SessionManager
+from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching.loop import replay_session
 from heartsease.coaching.profile import ClientProfile

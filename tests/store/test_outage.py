@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.fanout import LocalHub
-from heartsease.api.live import SessionManager
+from heartsease.api.running import SessionManager
 from heartsease.coaching.events import Beat as BeatEvent
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
