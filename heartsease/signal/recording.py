@@ -5,16 +5,22 @@ computed on the corrected series. Coherence is the mean of the 64-s coherence ra
 updated every 5 s over the recording (as a HeartMath session reports its average), and
 ``peak_hz`` is the frequency of the highest peak of the recording's Welch spectrum within
 coherence's search band (0.04-0.26 Hz): the dominant slow rhythm.
+
+Intervals no heart makes (:mod:`heartsease.signal.gaps`) split the series: each part is
+corrected on its own and the measures are taken over the parts joined. Every analysis says
+whether its HRV can be read (:mod:`heartsease.signal.quality`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
+from typing import TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from heartsease.signal.artifacts import ArtifactCorrection, ArtifactKind, correct_artifacts
+from heartsease.signal.artifacts import ArtifactCorrection, ArtifactKind
 from heartsease.signal.breathing import BreathingEstimate, breathing_rate_over_recording
 from heartsease.signal.coherence import (
     COHERENCE_UPDATE_S,
@@ -22,6 +28,7 @@ from heartsease.signal.coherence import (
     PEAK_SEARCH_HZ,
     coherence,
 )
+from heartsease.signal.gaps import RRGap, correct_around_gaps, find_gaps
 from heartsease.signal.hrv import (
     FrequencyDomainHRV,
     NonlinearHRV,
@@ -33,8 +40,26 @@ from heartsease.signal.hrv import (
     time_domain,
     welch_psd,
 )
+from heartsease.signal.quality import Quality, assess_quality
 
 MIN_BEATS_FOR_NONLINEAR = 100
+MIN_BEATS_FOR_TIME = 3
+# The beat times go through a not-a-knot spline, which needs 4 points.
+MIN_BEATS_FOR_SPECTRUM = 4
+
+T = TypeVar("T")
+
+
+def _unknown(cls: type[T]) -> T:
+    """Measures too few beats cannot give: every field NaN (null in the JSON)."""
+    return cls(**{f.name: math.nan for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def _frequency_domain(rr: NDArray[np.float64]) -> tuple[FrequencyDomainHRV, float]:
+    if rr.size < MIN_BEATS_FOR_SPECTRUM:
+        return _unknown(FrequencyDomainHRV), math.nan
+    f, psd = welch_psd(rr)
+    return frequency_domain_from_psd(f, psd), peak_frequency(f, psd, *PEAK_SEARCH_HZ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +74,8 @@ class RecordingAnalysis:
     breathing: BreathingEstimate
     nonlinear: NonlinearHRV | None
     duration_s: float
+    gaps: list[RRGap]
+    quality: Quality
 
     def as_dict(self) -> dict[str, object]:
         """The ``--json`` object of the ``heartsease analyze`` contract (DESIGN.md)."""
@@ -82,6 +109,10 @@ class RecordingAnalysis:
             "artifacts_corrected": self.correction.n_corrected,
             "artifact_pct": self.correction.artifact_pct,
             "artifacts_by_kind": kinds,
+            "hrv_interpretable": self.quality.interpretable,
+            "quality_notes": list(self.quality.notes),
+            "gaps": [{"start_s": g.start_s, "length_s": g.length_ms / 1000.0}
+                     for g in self.gaps],
         }
 
 
@@ -121,19 +152,20 @@ def analyze_recording(rr_ms: ArrayLike, correct: bool = True) -> RecordingAnalys
     (6, 0.1)
     """
     raw = np.asarray(rr_ms, dtype=np.float64)
-    if correct:
-        correction = correct_artifacts(raw)
-    else:
-        correction = ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw)
+    gaps = find_gaps(raw)
+    correction = correct_around_gaps(raw, gaps, correct)
+    duration_s = float(raw.sum() / 1000.0)
     rr = correction.rr_ms
-    f, psd = welch_psd(rr)
+    frequency, peak_hz = _frequency_domain(rr)
     return RecordingAnalysis(
         correction=correction,
-        time=time_domain(rr),
-        frequency=frequency_domain_from_psd(f, psd),
-        peak_hz=peak_frequency(f, psd, *PEAK_SEARCH_HZ),
+        time=time_domain(rr) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV),
+        frequency=frequency,
+        peak_hz=peak_hz,
         coherence_ratio=mean_coherence_ratio(rr),
         breathing=breathing_rate_over_recording(rr),
         nonlinear=nonlinear(rr) if rr.size >= MIN_BEATS_FOR_NONLINEAR else None,
-        duration_s=float(correction.raw_rr_ms.sum() / 1000.0),
+        duration_s=duration_s,
+        gaps=gaps,
+        quality=assess_quality(correction, gaps, duration_s),
     )
