@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +16,7 @@ from heartsease.cli import app
 CONTRACT_KEYS = {
     "n_beats", "duration_s", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct",
     "lf_ms2", "hf_ms2", "lf_hf", "peak_hz", "coherence_ratio", "breathing_rate_bpm",
-    "artifacts_corrected", "artifact_pct",
+    "artifacts_corrected", "artifact_pct", "hrv_interpretable", "quality_notes",
 }
 runner = CliRunner()
 
@@ -83,3 +84,27 @@ def test_kubios_options_and_figures(refdata: Path) -> None:
     assert out["sdnn_ms"] < plain["sdnn_ms"] and out["vlf_ms2"] < plain["vlf_ms2"]
     bad = runner.invoke(app, ["analyze", "--correction", "extreme", path])
     assert bad.exit_code == 2 and "Unknown --correction" in bad.output
+
+
+def test_holter_with_a_dropout_is_analysed_around_it(refdata: Path, tmp_path: Path) -> None:
+    # nsr004's one 3,023-ms interval (the recorder lost the beat), in 20 minutes around it.
+    df = pd.read_csv(refdata / "rr_holter/nsr2db/nsr004_rr_from_ecg.csv", usecols=["rr_ms"])
+    path = tmp_path / "nsr004.csv"
+    df.iloc[2500:4000].to_csv(path, index=False)
+    result = runner.invoke(app, ["analyze", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["hrv_interpretable"] is True
+    assert any("gap" in note for note in out["notes"])
+    assert any("1 gap(s) in the signal, 3.0 s" in note for note in out["quality_notes"])
+    assert out["n_beats"] == 1499
+
+
+def test_three_intervals_say_too_short(tmp_path: Path) -> None:
+    path = tmp_path / "rr.txt"
+    path.write_text("800\n810\n790\n")
+    result = runner.invoke(app, ["analyze", "--json", str(path)])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    out = json.loads(result.output)
+    assert out["hrv_interpretable"] is False and out["lf_ms2"] is None
+    assert "too short" in out["quality_notes"][0]

@@ -15,7 +15,11 @@ Formats read:
 
 RR values outside 200-3000 ms are implausible. One that merges with its neighbour into a
 plausible interval (an extra beat) or splits into whole plausible intervals (missed beats)
-is fixed and noted; any other is an error naming its line.
+is fixed and noted. A longer one that does neither is a gap (a recorder's dropout, a strap's
+disconnect): it is kept, noted, and the analysis splits the series there
+(:mod:`heartsease.signal.gaps` applies the same rule). Only a file where gaps are more than
+a tenth of the intervals (not RR in ms at all), or a too-short interval with no repair, is
+an error naming its line; so is a file of fewer than 3 intervals.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ MIN_RR_MS = 200.0
 MAX_RR_MS = 3000.0
 # A strap that misses beats misses one or two; a longer silence is a gap, not beats to invent.
 MAX_SPLIT_PARTS = 3
+# Gaps are rare events; when more than this share of the values are, the units are wrong.
+MAX_GAP_SHARE = 0.1
+MIN_INTERVALS = 3
 RR_COLUMNS = ("rr_ms", "rr-interval [ms]", "rr interval [ms]", "rr (ms)")
 
 
@@ -201,83 +208,98 @@ def _parse_csv(content: list[tuple[int, str]], name: str) -> RRRecording:
 
 def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
     """Fix the implausible values that have one clear repair, refuse the rest."""
-    work = _Repairs(recording)
+    rr = [float(v) for v in recording.rr_ms]
+    lines = [int(n) for n in recording.source_lines]
+    notes = list(recording.notes)
+    arrival = None if recording.arrival_s is None else list(recording.arrival_s)
+    gaps: list[int] = []
     i = 0
-    while i < len(work.rr):
-        value = work.rr[i]
+    while i < len(rr):
+        value = rr[i]
         if value <= 0:
-            raise RecordingError(f"{name}, line {work.lines[i]}: RR {value:g} ms is not a "
-                                 "positive interval")
+            raise RecordingError(f"{name}, line {lines[i]}: RR {value:g} ms is not a positive "
+                                 "interval")
         if MIN_RR_MS <= value <= MAX_RR_MS:
             i += 1
             continue
-        typical = _typical_rr(work.rr, i)
-        repaired = work.merge(i, typical) if value < MIN_RR_MS else work.split(i, typical)
-        if repaired is None:
-            raise RecordingError(
-                f"{name}, line {work.lines[i]}: RR {value:g} ms is outside the plausible "
-                f"{MIN_RR_MS:g}-{MAX_RR_MS:g} ms and cannot be repaired "
-                "(is the file in ms, one beat per line?)"
-            )
-        i = repaired
-    if len(work.rr) < 3:
-        raise RecordingError(f"{name}: only {len(work.rr)} RR intervals; at least 3 are needed")
-    return work.recording()
+        typical = _typical_rr(rr, i)
+        repaired = (_merge_extra_beat(rr, lines, arrival, i, typical, notes)
+                    if value < MIN_RR_MS else
+                    _split_missed_beats(rr, lines, arrival, i, typical, notes))
+        if repaired is not None:
+            i = repaired
+            continue
+        if value > MAX_RR_MS:
+            gaps.append(i)
+            i += 1
+            continue
+        raise _implausible(name, lines[i], value)
+    if len(gaps) > MAX_GAP_SHARE * len(rr):
+        raise _implausible(name, lines[gaps[0]], rr[gaps[0]],
+                           f" ({len(gaps)} of {len(rr)} intervals are that long:"
+                           " too many to be gaps)")
+    notes.extend(f"line {lines[g]}: {rr[g]:g} ms is a gap in the signal (over "
+                 f"{MAX_RR_MS / 1000:g} s and not a whole number of beats): analysed around it"
+                 for g in gaps)
+    if len(rr) < MIN_INTERVALS:
+        raise RecordingError(f"{name}: only {len(rr)} RR intervals; at least "
+                             f"{MIN_INTERVALS} are needed")
+    return RRRecording(
+        rr_ms=np.asarray(rr),
+        source_lines=np.asarray(lines),
+        format=recording.format,
+        arrival_s=None if arrival is None else np.asarray(arrival),
+        notes=notes,
+    )
 
 
-class _Repairs:
-    """A recording's intervals, lines and arrivals while implausible values are repaired,
-    and the notes that say what was done."""
+def _merge_extra_beat(rr: list[float], lines: list[int], arrival: list[float] | None, i: int,
+                      typical: float | None, notes: list[str]) -> int | None:
+    """Merge a too-short value with a neighbour (an extra beat); the next index, or ``None``
+    when no merge gives a plausible beat."""
+    merged = _merge_extra(rr, i, typical)
+    if merged is None:
+        return None
+    other = i + 1 if merged == i else i - 1
+    notes.append(f"line {lines[i]}: {rr[i]:g} ms merged with line {lines[other]}"
+                 " (an extra beat)")
+    first = min(i, other)
+    rr[first] = rr[i] + rr[other]
+    del rr[first + 1], lines[first + 1]
+    if arrival is not None:
+        del arrival[first]
+    return first + 1
 
-    def __init__(self, recording: RRRecording) -> None:
-        self.format = recording.format
-        self.rr = [float(v) for v in recording.rr_ms]
-        self.lines = [int(n) for n in recording.source_lines]
-        self.notes = list(recording.notes)
-        self.arrival = None if recording.arrival_s is None else list(recording.arrival_s)
 
-    def merge(self, i: int, typical: float | None) -> int | None:
-        """Merge a too-short interval with the neighbour that makes a plausible beat (an
-        extra beat); the index to go on from, or ``None`` if neither does."""
-        merged = _merge_extra(self.rr, i, typical)
-        if merged is None:
-            return None
-        other = i + 1 if merged == i else i - 1
-        self.notes.append(f"line {self.lines[i]}: {self.rr[i]:g} ms merged with line "
-                          f"{self.lines[other]} (an extra beat)")
-        first = min(i, other)
-        self.rr[first] = self.rr[i] + self.rr[other]
-        del self.rr[first + 1], self.lines[first + 1]
-        if self.arrival is not None:
-            del self.arrival[first]
-        return first + 1
+def _split_missed_beats(rr: list[float], lines: list[int], arrival: list[float] | None, i: int,
+                        typical: float | None, notes: list[str]) -> int | None:
+    """Split a too-long value into 2 or 3 beats (missed beats); the next index, or ``None``
+    when it is no whole number of typical beats."""
+    value = rr[i]
+    if typical is None or not _is_missed_beats(value, typical):
+        return None
+    parts = int(round(value / typical))
+    notes.append(f"line {lines[i]}: {value:g} ms split into {parts} beats (missed beats)")
+    rr[i : i + 1] = [value / parts] * parts
+    lines[i : i + 1] = [lines[i]] * parts
+    if arrival is not None:
+        arrival[i : i + 1] = [arrival[i]] * parts
+    return i + parts
 
-    def split(self, i: int, typical: float | None) -> int | None:
-        """Split a too-long interval into whole beats near the typical one (missed beats);
-        the index to go on from, or ``None`` if it does not split so."""
-        if typical is None:
-            return None
-        value = self.rr[i]
-        parts = int(round(value / typical))
-        if not (2 <= parts <= MAX_SPLIT_PARTS and MIN_RR_MS <= value / parts <= MAX_RR_MS
-                and abs(value / parts - typical) < 0.25 * typical):
-            return None
-        self.notes.append(f"line {self.lines[i]}: {value:g} ms split into {parts} beats"
-                          " (missed beats)")
-        self.rr[i : i + 1] = [value / parts] * parts
-        self.lines[i : i + 1] = [self.lines[i]] * parts
-        if self.arrival is not None:
-            self.arrival[i : i + 1] = [self.arrival[i]] * parts
-        return i + parts
 
-    def recording(self) -> RRRecording:
-        return RRRecording(
-            rr_ms=np.asarray(self.rr),
-            source_lines=np.asarray(self.lines),
-            format=self.format,
-            arrival_s=None if self.arrival is None else np.asarray(self.arrival),
-            notes=self.notes,
-        )
+def _is_missed_beats(value: float, typical: float) -> bool:
+    """Whether a long value is 2 or 3 intervals near the typical one."""
+    parts = int(round(value / typical))
+    return 2 <= parts <= MAX_SPLIT_PARTS and MIN_RR_MS <= value / parts <= MAX_RR_MS and (
+        abs(value / parts - typical) < 0.25 * typical)
+
+
+def _implausible(name: str, line: int, value: float, why: str = "") -> RecordingError:
+    return RecordingError(
+        f"{name}, line {line}: RR {value:g} ms is outside the plausible "
+        f"{MIN_RR_MS:g}-{MAX_RR_MS:g} ms and cannot be repaired{why} "
+        "(is the file in ms, one beat per line?)"
+    )
 
 
 def _typical_rr(rr: list[float], i: int) -> float | None:

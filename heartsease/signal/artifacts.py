@@ -31,7 +31,6 @@ from numpy.typing import ArrayLike, NDArray
 from heartsease.signal.artifact_classifier import (
     ALPHA,
     MEDIAN_WINDOW_BEATS,
-    MIN_THRESHOLD_MS,
     QD_WINDOW_BEATS,
     ArtifactKind,
     BeatClassifier,
@@ -39,13 +38,17 @@ from heartsease.signal.artifact_classifier import (
     SortedWindow,
     Window,
     classify,
+    threshold_ms,
     window_stat,
 )
 
 LOOKAHEAD_BEATS = 3
 
 def detect_artifacts(
-    rr_ms: ArrayLike, window: Window = "centered", alpha: float = ALPHA
+    rr_ms: ArrayLike,
+    window: Window = "centered",
+    alpha: float = ALPHA,
+    resolution_ms: float | None = None,
 ) -> NDArray[np.int8]:
     """Label every RR interval with an :class:`ArtifactKind` (Lipponen & Tarvainen 2019).
 
@@ -55,6 +58,9 @@ def detect_artifacts(
     window : ``"centered"`` (the paper's 91- and 11-beat windows around each beat) or
         ``"trailing"`` (windows ending at each beat, as a live detector must use).
     alpha : threshold multiplier (5.2 in the paper).
+    resolution_ms : the step the RR values were recorded in (7.8125 for a 128-Hz Holter);
+        thresholds are computed on that grid. ``None`` estimates it from ``rr_ms``
+        (:func:`~heartsease.signal.artifact_classifier.rr_resolution_ms`).
 
     Examples
     --------
@@ -65,7 +71,7 @@ def detect_artifacts(
     ['NORMAL', 'ECTOPIC', 'ECTOPIC', 'NORMAL']
     """
     rr = np.asarray(rr_ms, dtype=np.float64).ravel()
-    return np.asarray(classify(rr, window, alpha).labels)
+    return np.asarray(classify(rr, window, alpha, resolution_ms).labels)
 
 
 def _corrected_one(
@@ -81,11 +87,19 @@ def _corrected_one(
     if kind == ArtifactKind.EXTRA and (first_of_pair or second_of_pair):
         return (float(rr[i] + rr[i + 1]),) if first_of_pair else ()
     if kind == ArtifactKind.MISSED:
-        parts = max(2, int(round(rr[i] / _local_median(rr, i))))
+        parts = max(2, int(round(rr[i] / _neighbours_mean(rr, i))))
         return (float(rr[i] / parts),) * parts
     if kind != ArtifactKind.NORMAL:
         return (_local_median(rr, i),)
     return (float(rr[i]),)
+
+
+def _neighbours_mean(rr: Sequence[float], i: int) -> float:
+    """The mean of the intervals either side of ``i``: how many beats a missed-beat interval
+    holds is read against them, not against an 11-beat median that lags a slow breath's
+    300-ms swing (2040 ms at the top of a swing is two beats, not three)."""
+    around = [float(rr[k]) for k in (i - 1, i + 1) if 0 <= k < len(rr)]
+    return float(np.mean(around)) if around else float(rr[i])
 
 
 def _local_median(rr: Sequence[float], i: int) -> float:
@@ -112,7 +126,9 @@ class ArtifactCorrection:
         return 100.0 * self.n_corrected / max(1, self.raw_rr_ms.size)
 
 
-def correct_artifacts(rr_ms: ArrayLike, window: Window = "centered") -> ArtifactCorrection:
+def correct_artifacts(
+    rr_ms: ArrayLike, window: Window = "centered", resolution_ms: float | None = None
+) -> ArtifactCorrection:
     """Detect (:func:`detect_artifacts`) and correct artifacts; the raw series is kept.
 
     Ectopic pairs become their mean (the misplaced beat moves to the midpoint, keeping total
@@ -131,7 +147,7 @@ def correct_artifacts(rr_ms: ArrayLike, window: Window = "centered") -> Artifact
     (1, 121)
     """
     raw = np.asarray(rr_ms, dtype=np.float64).ravel()
-    c = classify(raw, window, ALPHA)
+    c = classify(raw, window, ALPHA, resolution_ms)
     corrected = [v for i in range(raw.size) for v in _corrected_one(raw, c.labels, c.pairs, i)]
     return ArtifactCorrection(
         raw_rr_ms=raw,
@@ -161,6 +177,10 @@ class CausalArtifactDetector:
     Only the last 128 beats are kept (enough for the 91-beat windows and the look-ahead),
     so memory and the cost of a push stay constant however long the session.
 
+    ``resolution_ms`` is the step the sensor reports RR in (thresholds are computed on that
+    grid); a live detector cannot estimate it from beats it has not seen, so give it, and
+    give batch detection the same value when comparing the two.
+
     Examples
     --------
     >>> det = CausalArtifactDetector()
@@ -171,8 +191,9 @@ class CausalArtifactDetector:
 
     _KEEP = 128
 
-    def __init__(self, alpha: float = ALPHA) -> None:
+    def __init__(self, alpha: float = ALPHA, resolution_ms: float = 0.0) -> None:
         self.alpha = alpha
+        self.resolution_ms = resolution_ms
         self._offset = 0  # raw index of the first kept beat
         self._rr: list[float] = []
         self._drr_window: tuple[deque[float], SortedWindow] = (deque(), SortedWindow())
@@ -218,12 +239,12 @@ class CausalArtifactDetector:
         drr = rr - self._rr[-1] if self._rr else 0.0
         self._rr.append(rr)
         th1 = self._slide(self._drr_window, drr, QD_WINDOW_BEATS)
-        self._drrs.append(drr / max(self.alpha * th1, MIN_THRESHOLD_MS))
+        self._drrs.append(drr / float(threshold_ms(th1, self.alpha, self.resolution_ms)))
         median = self._slide(self._rr_window, rr, MEDIAN_WINDOW_BEATS, stat="median")
         mrr = rr - median
         mrr = 2.0 * mrr if mrr < 0 else mrr
-        th2 = max(self.alpha * self._slide(self._mrr_window, mrr, QD_WINDOW_BEATS),
-                  MIN_THRESHOLD_MS)
+        th2 = float(threshold_ms(self._slide(self._mrr_window, mrr, QD_WINDOW_BEATS),
+                                 self.alpha, self.resolution_ms))
         self._median.append(median)
         self._th2.append(th2)
         self._mrrs.append(mrr / th2)

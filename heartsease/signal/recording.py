@@ -7,17 +7,22 @@ updated every 5 s over the recording (as a HeartMath session reports its average
 coherence's search band (0.04-0.26 Hz): the dominant slow rhythm. The figures of a Kubios HRV
 report (:mod:`heartsease.signal.kubios_report`) come with Kubios' options; a recording of half
 an hour or more also gets the Task Force long-term measures and the 5-minute segment table.
+
+Intervals no heart makes (:mod:`heartsease.signal.gaps`) split the series: each part is
+corrected on its own and the measures are taken over the parts joined. Every analysis says
+whether its HRV can be read (:mod:`heartsease.signal.quality`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from heartsease.signal.artifacts import ArtifactCorrection, ArtifactKind, correct_artifacts
+from heartsease.signal.artifacts import ArtifactCorrection, ArtifactKind
 from heartsease.signal.breathing import BreathingEstimate, breathing_rate_over_recording
 from heartsease.signal.coherence import (
     COHERENCE_UPDATE_S,
@@ -25,6 +30,7 @@ from heartsease.signal.coherence import (
     PEAK_SEARCH_HZ,
     coherence,
 )
+from heartsease.signal.gaps import RRGap, correct_around_gaps, find_gaps
 from heartsease.signal.hrv import (
     FrequencyDomainHRV,
     TimeDomainHRV,
@@ -41,10 +47,30 @@ from heartsease.signal.kubios_report import (
     kubios_figures,
 )
 from heartsease.signal.long_term import LONG_RECORDING_S, LongTermHRV, long_term, segment_table
+from heartsease.signal.quality import Quality, assess_quality
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
 
 Figures = dict[str, float | None]
 SEGMENT_TIME_KEYS = ("mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct")
+MIN_BEATS_FOR_TIME = 3
+# The beat times go through a not-a-knot spline, which needs 4 points.
+MIN_BEATS_FOR_SPECTRUM = 4
+
+T = TypeVar("T")
+
+
+def _unknown(cls: type[T]) -> T:
+    """Measures too few beats cannot give: every field NaN (null in the JSON)."""
+    return cls(**{f.name: math.nan for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def _frequency_domain(
+    rr: NDArray[np.float64], options: KubiosOptions
+) -> tuple[FrequencyDomainHRV, float]:
+    if rr.size < MIN_BEATS_FOR_SPECTRUM:
+        return _unknown(FrequencyDomainHRV), math.nan
+    f, psd = welch_psd(rr, window_s=options.window_s, overlap=options.overlap_pct / 100.0)
+    return frequency_domain_from_psd(f, psd), peak_frequency(f, psd, *PEAK_SEARCH_HZ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +85,8 @@ class RecordingAnalysis:
     breathing: BreathingEstimate
     kubios: Figures
     duration_s: float
+    gaps: list[RRGap]
+    quality: Quality
     long_term: LongTermHRV | None = None
     segments: list[Figures] | None = None
 
@@ -94,6 +122,10 @@ class RecordingAnalysis:
             "artifacts_corrected": self.correction.n_corrected,
             "artifact_pct": self.correction.artifact_pct,
             "artifacts_by_kind": kinds,
+            "hrv_interpretable": self.quality.interpretable,
+            "quality_notes": list(self.quality.notes),
+            "gaps": [{"start_s": g.start_s, "length_s": g.length_ms / 1000.0}
+                     for g in self.gaps],
         }
         if not math.isfinite(f.lf_hf):
             out["lf_hf"] = None  # no HF power: no ratio (JSON has no Infinity)
@@ -136,11 +168,20 @@ def segment_figures(rr_ms: np.ndarray, options: KubiosOptions) -> Figures:
     """A 5-minute segment's row: its beat count, time-domain measures and Kubios figures."""
     row: Figures = {"n_beats": int(rr_ms.size)} | dict.fromkeys(SEGMENT_TIME_KEYS)
     row |= dict.fromkeys(FIGURE_KEYS)
-    if rr_ms.size >= 3:
+    if rr_ms.size >= MIN_BEATS_FOR_TIME:
         t = time_domain(rr_ms)
         row |= {key: getattr(t, key) for key in SEGMENT_TIME_KEYS}
         row |= kubios_figures(rr_ms, options)
     return row
+
+
+def _corrected(raw: NDArray[np.float64], gaps: list[RRGap], correct: bool,
+               level: CorrectionLevel | None) -> ArtifactCorrection:
+    """The automatic correction around gaps, or Kubios' threshold ``level`` over the parts
+    between gaps joined."""
+    if not correct or level is None:
+        return correct_around_gaps(raw, gaps, correct)
+    return threshold_correct(correct_around_gaps(raw, gaps, correct=False).raw_rr_ms, level)
 
 
 def analyze_recording(
@@ -153,10 +194,9 @@ def analyze_recording(
 
     The correction is the automatic one, or Kubios' threshold correction at
     ``correction_level`` (``"very-low"`` .. ``"very-strong"``) when one is given.
-
-    ``options`` are Kubios' analysis options for the Kubios-report figures (its defaults
-    otherwise); the long-term measures and the segment table come with recordings of
-    :data:`LONG_RECORDING_S` or more.
+    ``options`` are Kubios' analysis options (its defaults otherwise): detrending and the
+    Welch window reach the time and frequency measures too; the long-term measures and the
+    segment table come with recordings of :data:`LONG_RECORDING_S` or more.
 
     Examples
     --------
@@ -166,29 +206,27 @@ def analyze_recording(
     (6, 0.1)
     """
     raw = np.asarray(rr_ms, dtype=np.float64)
-    if correct and correction_level is not None:
-        correction = threshold_correct(raw, correction_level)
-    elif correct:
-        correction = correct_artifacts(raw)
-    else:
-        correction = ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw)
-    rr = correction.rr_ms
     opts = options or KubiosOptions()
-    # Kubios' detrending and Welch options reach the time and frequency measures too (with
-    # the defaults this is the series and spectrum as they always were).
-    series = detrended(rr, opts)
-    f, psd = welch_psd(series, window_s=opts.window_s, overlap=opts.overlap_pct / 100.0)
-    duration_s = float(correction.raw_rr_ms.sum() / 1000.0)
-    is_long = duration_s >= LONG_RECORDING_S
+    gaps = find_gaps(raw)
+    correction = _corrected(raw, gaps, correct, correction_level)
+    duration_s = float(raw.sum() / 1000.0)
+    rr = correction.rr_ms
+    # With the default options the series is the corrected one as it always was.
+    series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
+    frequency, peak_hz = _frequency_domain(series, opts)
+    is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
     return RecordingAnalysis(
         correction=correction,
-        time=time_domain(series),
-        frequency=frequency_domain_from_psd(f, psd),
-        peak_hz=peak_frequency(f, psd, *PEAK_SEARCH_HZ),
+        time=time_domain(series) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV),
+        frequency=frequency,
+        peak_hz=peak_hz,
         coherence_ratio=mean_coherence_ratio(rr),
         breathing=breathing_rate_over_recording(rr),
-        kubios=kubios_figures(rr, opts),
+        kubios=(kubios_figures(rr, opts) if rr.size >= MIN_BEATS_FOR_TIME
+                else dict.fromkeys(FIGURE_KEYS)),
         duration_s=duration_s,
+        gaps=gaps,
+        quality=assess_quality(correction, gaps, duration_s),
         long_term=long_term(rr) if is_long else None,
         segments=segment_table(rr, lambda seg: segment_figures(seg, opts)) if is_long else None,
     )

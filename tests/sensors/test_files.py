@@ -86,3 +86,11 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
         read_rr_file(binary)
     with pytest.raises(RecordingError, match="cannot read"):
         read_rr_file(tmp_path / "missing.txt")
+
+
+def test_a_long_interval_that_is_no_whole_beats_is_a_gap_not_an_error() -> None:
+    values = [800.0] * 40 + [5200.0] + [810.0] * 40
+    recording = parse_rr_text("\n".join(f"{v:g}" for v in values) + "\n")
+    np.testing.assert_allclose(recording.rr_ms, values)  # kept: the analysis splits there
+    assert recording.notes == ["line 41: 5200 ms is a gap in the signal (over 3 s and not a "
+                               "whole number of beats): analysed around it"]
