@@ -17,7 +17,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from heartsease.coaching.loop import CoachingLoop, Source, replay_session
-from heartsease.coaching.profile import ClientProfile, load_profile, save_profile
+from heartsease.coaching.profile import (
+    ClientProfile,
+    load_profile,
+    remember_session,
+    save_profile,
+)
 from heartsease.coaching.protocols import (
     BUILT_IN,
     DEFAULT_PACE_BPM,
@@ -304,11 +309,7 @@ def breathe(
     finally:
         log.close()
     record = print_summary(console, events)
-    if session.learned_baseline is not None:
-        profile.add_baseline(session.learned_baseline)
-    if record["resonance"] is not None and record["resonance"]["resonance_bpm"] is not None:
-        profile.pace_bpm = record["resonance"]["resonance_bpm"]
-        profile.pace_confidence = record["resonance"]["confidence"]
+    remember_session(profile, session.learned_baseline, record.resonance)
     save_profile(profile, profile_path)
     console.print(f"The session's events and every heartbeat are saved in "
                   f"{escape(str(log_path))}.", style="grey58")
@@ -463,16 +464,15 @@ def replay_command(
         raise typer.Exit(code=2) from None
     record = session_record(events)
     if as_json:
-        typer.echo(json.dumps(_json_safe(record), indent=2))
+        typer.echo(json.dumps(_json_safe(record.as_dict()), indent=2))
         return
     print_summary(console, events)
     table = Table("onset", "shift", "after", "HR change", "ln RMSSD change", title="Shift log")
-    for shift in record["shifts"]:
-        before = shift["preceded_by"]
-        table.add_row(f"{shift['onset_s'] / 60:.1f} min", shift["direction"],
-                      "-" if before is None else
-                      f"{before['kind']} ({shift['latency_s']:.0f} s)",
-                      _signed(shift["delta_hr_bpm"], " bpm"), _signed(shift["delta_ln_rmssd"]))
+    for shift in record.shifts:
+        before = shift.preceded_by
+        table.add_row(f"{shift.onset_s / 60:.1f} min", shift.direction,
+                      "-" if before is None else f"{before.kind} ({shift.latency_s:.0f} s)",
+                      _signed(shift.delta_hr_bpm, " bpm"), _signed(shift.delta_ln_rmssd))
     console.print(table)
 
 

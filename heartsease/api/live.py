@@ -23,24 +23,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from heartsease.api.closing import finish_session
 from heartsease.api.fanout import ALIVE_EVERY_S, LocalHub, Message, Outgoing
 from heartsease.api.limits import MessageRate
+from heartsease.api.recorder import FLUSH_EVERY_S, SessionRecorder
 from heartsease.coaching.events import Event
 from heartsease.coaching.loop import CoachingLoop, Source
-from heartsease.coaching.profile import ClientProfile
+from heartsease.coaching.profile import remember_session
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.source import Clock, Gap, Measurement
 from heartsease.store.db import finite_json
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession, SessionStatus, User, utcnow
-from heartsease.store.repository import (
-    FLUSH_EVERY_S,
-    SessionRecorder,
-    events_of,
-    finish_session,
-    mark_interrupted,
-)
+from heartsease.store.repository import events_of, mark_interrupted
 
 log = logging.getLogger(__name__)
 FINISH_RETRY_S, FINISH_RETRY_MAX_S = 0.5, 10.0  # while the database is away at the end
@@ -280,17 +276,7 @@ class SessionManager:
             finish_session(db, row, status, record, source_error)
             client = db.get(User, row.client_id)
             if client is not None:
-                profile = ClientProfile(client.pace_bpm, client.pace_confidence,
-                                        list(client.baselines or []))
-                if session.learned_baseline is not None:
-                    profile.add_baseline(session.learned_baseline)
-                resonance = record["resonance"]
-                if resonance is not None and resonance["resonance_bpm"] is not None:
-                    profile.pace_bpm = resonance["resonance_bpm"]
-                    profile.pace_confidence = resonance["confidence"]
-                client.pace_bpm, client.pace_confidence = profile.pace_bpm, \
-                    profile.pace_confidence
-                client.baselines = profile.baselines
+                remember_session(client, session.learned_baseline, record.resonance)
 
     async def stop(self, session_id: str) -> None:
         running = self.running.get(session_id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.fanout import LocalHub
 from heartsease.api.live import SessionManager
+from heartsease.api.recorder import SessionRecorder
 from heartsease.coaching.events import Beat as BeatEvent
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
@@ -19,7 +20,6 @@ from heartsease.sensors.source import Measurement
 from heartsease.simulator.scenarios import beats_as_source, simulate
 from heartsease.simulator.virtual_strap import SimulatedClock
 from heartsease.store.models import Beat, BreathingSession
-from heartsease.store.repository import SessionRecorder
 from tests.store.stores import store_with_sessions
 
 

@@ -26,4 +26,5 @@ def health(request: Request) -> Health:
             else "every worker, through Redis" if hub.distributed else "in-process")
     return Health(status="ok" if database == "ok" and hub.degraded is None else "degraded",
                   database=database, live=live,
-                  event_loop_lag_ms=request.app.state.loop_watch.lag_ms())
+                  event_loop_lag_ms=request.app.state.loop_watch.lag_ms(),
+                  demo_history=request.app.state.demo_history.state)

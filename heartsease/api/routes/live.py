@@ -39,7 +39,7 @@ from heartsease.store.models import (
     SessionStatus,
     User,
 )
-from heartsease.store.repository import audit
+from heartsease.store.repository import audit, beat_row
 
 router = APIRouter(tags=["live"])
 log = logging.getLogger(__name__)
@@ -344,16 +344,14 @@ async def ingest(websocket: WebSocket, session_id: str, token: str = "") -> None
                     running.client_clock_offset_s = seen
                 offset = running.client_clock_offset_s
                 origin = running.loop.session.origin_s
-                rows = [{"session_id": session_id, "seq": next_seq + i,
-                         "t_s": t + offset - origin, "rr_ms": rr,
-                         "arrival_s": m.arrival_s + offset - origin}
+                rows = [beat_row(session_id, next_seq + i, t + offset - origin, rr,
+                                 m.arrival_s + offset - origin)
                         for i, (rr, t) in enumerate(new)]
             else:
                 rows = []
                 for i, (rr, _) in enumerate(new):
                     chain_s += rr / 1000.0
-                    rows.append({"session_id": session_id, "seq": next_seq + i, "t_s": chain_s,
-                                 "rr_ms": rr, "arrival_s": chain_s})
+                    rows.append(beat_row(session_id, next_seq + i, chain_s, rr, chain_s))
             if rows:
                 fresh = [(rr, t) for k, (rr, t) in enumerate(new, start=next_seq)
                          if running is not None and k > running.fed_seq]
