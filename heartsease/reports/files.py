@@ -11,7 +11,6 @@ import tempfile
 from collections.abc import Sequence
 
 import numpy as np
-import pyedflib
 
 from heartsease.coaching.summary import SessionRecord
 from heartsease.reports.session import SessionHeader, StoredBeat, beat_dict
@@ -58,6 +57,8 @@ def edf_plus(header: SessionHeader, beats: Sequence[StoredBeat], record: Session
     tachogram = NotAKnotSpline(t, rr)(grid)
     hr = 60000.0 / tachogram
     offset = t[0] - float(beats[0].t_s)  # the file starts at the first beat
+    import pyedflib  # on first use, as the service starts faster without it
+
     fd, path = tempfile.mkstemp(suffix=".edf")
     os.close(fd)
     try:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
 
 from heartsease.coaching.events import Shift
 from heartsease.coaching.protocols import BUILT_IN, load_protocol
 from heartsease.coaching.summary import SessionRecord
 from heartsease.reports.session import SessionHeader, StoredBeat
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 STATE_COLOURS = {"threat": "#f4a582", "neutral": "#e0e0e0", "soothing": "#92c5de",
                  "unknown": "#ffffff"}
@@ -23,6 +25,10 @@ STATE_COLOURS = {"threat": "#f4a582", "neutral": "#e0e0e0", "soothing": "#92c5de
 
 def _figure(beats: Sequence[StoredBeat], record: SessionRecord) -> Figure:
     """Drawn without pyplot: no global state, no window, safe in a server."""
+    # Imported on first use: matplotlib takes a second or two to import, and a service
+    # that makes no report should not wait for it to start.
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(10, 5.5))
     ax_hr, ax_coh = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
     _draw_states(record, (ax_hr, ax_coh))
@@ -107,6 +113,8 @@ threat {minutes['threat']:.1f} min, unknown {minutes['unknown']:.1f} min;
 
 def report_pdf(header: SessionHeader, beats: Sequence[StoredBeat],
                record: SessionRecord) -> bytes:
+    from matplotlib.backends.backend_pdf import PdfPages
+
     out = io.BytesIO()
     with PdfPages(out) as pdf:
         fig = _figure(beats, record)
