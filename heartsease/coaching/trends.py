@@ -122,20 +122,23 @@ def _day(day: date, sessions: list[SessionFacts], daily_ln: Mapping[date, float]
                if day - timedelta(days=WEEK_DAYS - 1) <= d <= day]
     low, high = _normal_range(window60)
     before, after = ratings_before_and_after([s.ratings for s in sessions])
-    resting_hr = [s.resting_hr_bpm for s in sessions if s.resting_hr_bpm is not None]
     coherence = [c for s in sessions for c in s.practice_coherence]
     return DayTrend(
         day=day, sessions=len(sessions),
         resting_ln_rmssd=daily_ln.get(day),
-        ln_rmssd_7d=float(np.mean(window7)) if window7 else None,
+        ln_rmssd_7d=_mean(window7),
         normal_low=low, normal_high=high,
-        resting_hr_bpm=float(np.mean(resting_hr)) if resting_hr else None,
+        resting_hr_bpm=_mean([s.resting_hr_bpm for s in sessions
+                              if s.resting_hr_bpm is not None]),
         coherence=float(np.median(coherence)) if coherence else None,
         soothing_minutes=float(sum(s.soothing_minutes for s in sessions)),
-        shifts_per_session=float(np.mean([s.shifts_into_soothing for s in sessions]))
-        if sessions else 0.0,
+        shifts_per_session=_mean([s.shifts_into_soothing for s in sessions]) or 0.0,
         ratings_before=before, ratings_after=after,
         session_ids=[s.session_id for s in sorted(sessions, key=lambda s: s.started_at)])
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def _normal_range(daily: list[float]) -> tuple[float | None, float | None]:
