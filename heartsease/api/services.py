@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from heartsease.api.closing import store_replayed
 from heartsease.api.live import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
-from heartsease.coaching import trends as trend_days
 from heartsease.coaching.loop import replay_session
 from heartsease.coaching.profile import profile_of
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
+from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
 from heartsease.reports.session import SessionHeader
 from heartsease.sensors.ble import StrapReader
 from heartsease.sensors.files import RRRecording
@@ -159,10 +159,10 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
     the client's sessions of those days and the 60 before."""
     rows = repository.sessions_between(
         db, client_id,
-        datetime.combine(start - timedelta(days=trend_days.HISTORY_DAYS), datetime.min.time(),
+        datetime.combine(start - timedelta(days=HISTORY_DAYS), datetime.min.time(),
                          tzinfo=UTC),
         datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
     ratings = repository.ratings_of(db, [r.id for r in rows])
-    sessions = [trend_days.SessionFacts.from_summary(r.id, r.started_at, r.summary,
-                                                     ratings.get(r.id, {})) for r in rows]
-    return [day.as_dict() for day in trend_days.trend_days(sessions, start, end)]
+    sessions = [SessionFacts.from_summary(r.id, r.started_at, r.summary, ratings.get(r.id, {}))
+                for r in rows]
+    return [day.as_dict() for day in trend_days(sessions, start, end)]
