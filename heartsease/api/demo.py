@@ -52,10 +52,12 @@ def seed_demo_people(db: Session) -> bool:
     already, so a restart never duplicates them; returns whether they were made."""
     if db.scalar(select(User).limit(1)) is not None:
         return False
+    # One hash for the one demo password: argon2 takes a quarter of a second of CPU a
+    # hash by design, and the service answers only once the people exist.
+    password_hash = hash_password(DEMO_PASSWORD)
     people = {}
     for email, name, role in DEMO_PEOPLE:
-        people[role] = User(email=email, name=name, role=role,
-                            password_hash=hash_password(DEMO_PASSWORD))
+        people[role] = User(email=email, name=name, role=role, password_hash=password_hash)
         db.add(people[role])
     db.flush()
     db.add(Assignment(clinician_id=people[Role.CLINICIAN].id, client_id=people[Role.CLIENT].id))
