@@ -19,12 +19,10 @@ from heartsease.coaching.classifier import RestingBaseline
 
 EPOCH_S = 5.0
 STATES = ("threat", "neutral", "soothing", "unknown")
+# Every kind of event, by the kind its dict names.
 _EVENT_CLASSES: dict[str, type[ev.Event]] = {
-    cls.kind: cls for cls in (
-        ev.SessionStarted, ev.StepStarted, ev.PacerChanged, ev.PacerPhase, ev.Beat,
-        ev.Metrics, ev.StateChanged, ev.Shift, ev.Backdraft, ev.BackdraftEased, ev.Cue,
-        ev.GapEvent, ev.Annotation, ev.Paused, ev.ResonanceResult, ev.BaselineLearned,
-        ev.SessionEnded)}
+    cls.kind: cls for cls in vars(ev).values()
+    if isinstance(cls, type) and issubclass(cls, ev.Event) and cls is not ev.Event}
 E = TypeVar("E", bound=ev.Event)
 
 
