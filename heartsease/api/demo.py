@@ -201,8 +201,8 @@ class DemoHistory:
             return
         self.state = "ready"
 
-    def stop(self, wait_s: float = 5.0) -> None:
-        """Stop making it (what was made is dropped, and made again on the next start)."""
+    def stop(self) -> None:
+        """Stop making it: what was made is dropped, and made again on the next start. Not
+        waited for (the event loop would stand still): nothing of it is written until it
+        is whole, and a write cut off by the process's end is rolled back."""
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(wait_s)
