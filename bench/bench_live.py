@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from heartsease.signal.live import TIME_WINDOW_S, LiveAnalyzer
+from heartsease.signal.streaming import TIME_WINDOW_S, StreamingAnalyzer
 
 RECORDING = (
     Path(__file__).resolve().parents[1].parent
@@ -26,7 +26,7 @@ def live_cost_s(rr: np.ndarray, repeats: int = 3) -> float:
     """Best-of-``repeats`` mean seconds per beat for the live analyzer over the recording."""
     best = float("inf")
     for _ in range(repeats):
-        live = LiveAnalyzer(pacer_rate_bpm=6.0)
+        live = StreamingAnalyzer(pacer_rate_bpm=6.0)
         start = time.perf_counter()
         for x in rr:
             live.push(x)

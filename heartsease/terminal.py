@@ -32,6 +32,7 @@ from rich.text import Text
 from heartsease.coaching.events import Event
 from heartsease.coaching.loop import CoachingLoop
 from heartsease.coaching.summary import SessionRecord, session_record
+from heartsease.colours import STATE_COLOURS
 
 BAR_WIDTH = 44
 SPARK = "▁▂▃▄▅▆▇█"
@@ -42,10 +43,10 @@ FRAMES_PER_S = 20
 # Words for the states, for the person breathing: what the body seems to be doing, never a
 # score (CFT: no part of this can be done wrong).
 STATE_WORDS = {
-    "threat": ("your body seems ", "on alert", "light_salmon1"),
-    "neutral": ("your body seems ", "steady", "grey78"),
-    "soothing": ("your body seems ", "soothed", "aquamarine3"),
-    "unknown": ("", "listening to your heart…", "grey58"),
+    "threat": ("your body seems ", "on alert", STATE_COLOURS["threat"]),
+    "neutral": ("your body seems ", "steady", STATE_COLOURS["neutral"]),
+    "soothing": ("your body seems ", "soothed", STATE_COLOURS["soothing"]),
+    "unknown": ("", "listening to your heart…", STATE_COLOURS["unknown"]),
 }
 PART_WORDS = {"inhale": "breathe in", "hold-in": "hold gently", "exhale": "breathe out",
               "hold-out": "rest"}

@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
@@ -40,13 +40,32 @@ def read_annotated(refdata: Path, record: str) -> pd.DataFrame:
     return df.iloc[1:].reset_index(drop=True)
 
 
-POSTGRES_URL = os.environ.get("HEARTSEASE_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# pytest-xdist runs tests in several processes at once; each gets a database and a Redis
+# database of its own ("gw0", "gw1", ...), so no test resets another's data under it.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+SHARED_POSTGRES_URL = os.environ.get("HEARTSEASE_TEST_POSTGRES_URL",
+                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = (make_url(SHARED_POSTGRES_URL).set(
+    database=f"{make_url(SHARED_POSTGRES_URL).database}_{XDIST_WORKER}"
+).render_as_string(hide_password=False) if XDIST_WORKER else SHARED_POSTGRES_URL)
+
+
+def _create_worker_database() -> None:
+    """This worker's own database, made on the shared server the first time it is asked."""
+    engine = create_engine(SHARED_POSTGRES_URL, isolation_level="AUTOCOMMIT",
+                           connect_args={"connect_timeout": 3})
+    name = make_url(POSTGRES_URL).database
+    with engine.connect() as c:
+        if c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
 
 
 def fresh_postgres() -> str:
     """An empty ``public`` schema on the test server, or a skip (a failure in CI)."""
     try:
+        if XDIST_WORKER:
+            _create_worker_database()
         engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
         with engine.begin() as c:
             c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -90,7 +109,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-REDIS_URL = os.environ.get("HEARTSEASE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SHARED_REDIS_URL = os.environ.get("HEARTSEASE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _worker_redis_url(shared: str, worker: str) -> str:
+    """The Redis database after the shared one for worker "gwN", N+1 places on (of 16).
+
+    >>> _worker_redis_url("redis://127.0.0.1:6379/0", "gw1")
+    'redis://127.0.0.1:6379/2'
+    >>> _worker_redis_url("redis://127.0.0.1:6379/3", "")
+    'redis://127.0.0.1:6379/3'
+    """
+    if not worker:
+        return shared
+    server, _, db = shared.rpartition("/")
+    return f"{server}/{(int(db or 0) + int(worker.removeprefix('gw')) + 1) % 16}"
+
+
+REDIS_URL = _worker_redis_url(SHARED_REDIS_URL, XDIST_WORKER)
 
 
 @pytest.fixture

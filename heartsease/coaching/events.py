@@ -2,7 +2,8 @@
 
 The terminal, the API's WebSockets and the store all consume the same events. Each has a
 ``kind`` and a session time ``t_s`` (seconds since the session started, on the source's
-clock) and turns into a plain dict with :meth:`Event.as_dict` (JSON-ready).
+clock) and turns into a plain dict with :meth:`Event.as_dict` (JSON-ready). Events are
+built with keyword arguments only: most carry several numbers of the same type.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, ClassVar
 from heartsease.coaching.classifier import RestingBaseline
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """Base of every event."""
 
@@ -28,7 +29,7 @@ class Event:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionStarted(Event):
     kind: ClassVar[str] = "session-started"
     protocol: str
@@ -37,7 +38,7 @@ class SessionStarted(Event):
     baseline_from: str  # "stored" (the person's resting profile) or a step name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepStarted(Event):
     kind: ClassVar[str] = "step"
     name: str
@@ -48,7 +49,7 @@ class StepStarted(Event):
     pacer_to_bpm: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PacerChanged(Event):
     """The pacer started, stopped, or began gliding to a new rate."""
 
@@ -59,7 +60,7 @@ class PacerChanged(Event):
     exhale_share: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PacerPhase(Event):
     """A part of the paced breath begins (inhale, hold-in, exhale, hold-out)."""
 
@@ -70,7 +71,7 @@ class PacerPhase(Event):
     part_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Beat(Event):
     """One raw RR interval as the strap delivered it, before any correction."""
 
@@ -81,7 +82,7 @@ class Beat(Event):
     hr_bpm: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Metrics(Event):
     """The 5-second update of what the heart shows."""
 
@@ -102,7 +103,7 @@ class Metrics(Event):
     calm: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StateChanged(Event):
     kind: ClassVar[str] = "state"
     state: str
@@ -110,7 +111,7 @@ class StateChanged(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Preceding:
     """What came before a shift: a protocol step, a cue or a clinician's annotation."""
 
@@ -122,7 +123,7 @@ class Preceding:
         return {"kind": self.kind, "label": self.label, "at_s": self.at_s}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Shift(Event):
     """A move between threat and soothing: ``onset_s`` is when the body began to change,
     ``t_s`` when the new state was confirmed."""
@@ -137,7 +138,7 @@ class Shift(Event):
     delta_coherence: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Backdraft(Event):
     """A sustained return to threat during practice. The loop has slowed down."""
 
@@ -148,13 +149,13 @@ class Backdraft(Event):
     needs_attention: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BackdraftEased(Event):
     kind: ClassVar[str] = "backdraft-eased"
     lasted_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Cue(Event):
     """Words for the person. ``cue_kind``: guidance, grounding, pause, signal, reflection."""
 
@@ -164,7 +165,7 @@ class Cue(Event):
     step: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GapEvent(Event):
     """No beats from ``t_s`` to ``end_s`` (link or contact lost). Never filled."""
 
@@ -173,20 +174,20 @@ class GapEvent(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Annotation(Event):
     kind: ClassVar[str] = "annotation"
     author: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Paused(Event):
     kind: ClassVar[str] = "paused"
     paused: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResonanceResult(Event):
     kind: ClassVar[str] = "resonance"
     resonance_bpm: float | None
@@ -196,7 +197,7 @@ class ResonanceResult(Event):
     rates: tuple[dict[str, Any], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BaselineLearned(Event):
     """The resting reference measured in the protocol's baseline step."""
 
@@ -205,7 +206,7 @@ class BaselineLearned(Event):
     own_breathing_bpm: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded(Event):
     kind: ClassVar[str] = "session-ended"
     reason: str  # "completed", "stopped", "source-ended"

@@ -13,14 +13,12 @@ import numpy as np
 from heartsease.coaching.events import Shift
 from heartsease.coaching.protocols import BUILT_IN, load_protocol
 from heartsease.coaching.summary import SessionRecord
+from heartsease.colours import STATE_COLOURS
 from heartsease.reports.session import SessionHeader, StoredBeat
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-STATE_COLOURS = {"threat": "#f4a582", "neutral": "#e0e0e0", "soothing": "#92c5de",
-                 "unknown": "#ffffff"}
 
 
 def _figure(beats: Sequence[StoredBeat], record: SessionRecord) -> Figure:
@@ -54,7 +52,7 @@ def _draw_states(record: SessionRecord, axes: tuple[Axes, Axes]) -> None:
     for seg in record.states:
         for ax in axes:
             ax.axvspan(seg.start_s / 60, seg.end_s / 60, lw=0,
-                       color=STATE_COLOURS.get(seg.state, "#ffffff"), alpha=0.5)
+                       color=STATE_COLOURS.get(seg.state, "#ffffff"), alpha=0.25)
 
 
 def _draw_pacer(record: SessionRecord, ax: Axes) -> None:

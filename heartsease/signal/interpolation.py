@@ -16,17 +16,10 @@ from scipy.linalg import lapack
 FloatArray = NDArray[np.float64]
 
 
-def not_a_knot_slopes(x: FloatArray, y: FloatArray) -> FloatArray:
-    """First derivatives at the knots of the not-a-knot cubic spline through ``(x, y)``.
-
-    Needs at least 4 strictly increasing knots.
-    """
-    h = np.diff(x)
-    return _slopes(x, h, np.diff(y) / h)
-
-
 def _slopes(x: FloatArray, h: FloatArray, m: FloatArray) -> FloatArray:
-    """:func:`not_a_knot_slopes` from the knot spacings ``h`` and secant slopes ``m``."""
+    """First derivatives at the knots of the not-a-knot cubic spline through ``(x, y)``,
+    from the knot spacings ``h`` and secant slopes ``m``; needs at least 4 strictly
+    increasing knots."""
     n = x.size
     # Row i of the tridiagonal system: h[i] s[i-1] + 2 (h[i-1] + h[i]) s[i] + h[i-1] s[i+1]
     # = 3 (h[i] m[i-1] + h[i-1] m[i]); the first and last rows carry the not-a-knot condition

@@ -175,26 +175,37 @@ def assess_resonance(responses: Sequence[PacedResponse]) -> ResonanceAssessment:
     best = ranked[0]
     agrees = max(followed, key=lambda r: r.hr_swing_bpm) is max(
         followed, key=lambda r: r.lf_peak_power_ms2)
-    if len(ranked) == 1:
-        margin = None
-        confidence = PickConfidence.MODERATE
-    else:
-        margin = index[best.pacer_rate_bpm] / index[ranked[1].pacer_rate_bpm] - 1.0
-        if margin >= CLEAR_MARGIN:
-            confidence = PickConfidence.CLEAR
-        elif margin >= MODERATE_MARGIN:
-            confidence = PickConfidence.MODERATE
-        else:
-            confidence = PickConfidence.FLAT
+    margin, confidence = _margin_and_confidence([index[r.pacer_rate_bpm] for r in ranked])
+    return ResonanceAssessment(best.pacer_rate_bpm, confidence, margin, tuple(responses),
+                               agrees, _explanation(ranked, index, margin, confidence))
+
+
+def _margin_and_confidence(
+    ranked_index: list[float],
+) -> tuple[float | None, PickConfidence]:
+    """The winner's margin over the runner-up (resonance indices, best first), and what
+    it says of the pick; a single rate that was followed is a moderate pick."""
+    if len(ranked_index) == 1:
+        return None, PickConfidence.MODERATE
+    margin = ranked_index[0] / ranked_index[1] - 1.0
+    if margin >= CLEAR_MARGIN:
+        return margin, PickConfidence.CLEAR
+    if margin >= MODERATE_MARGIN:
+        return margin, PickConfidence.MODERATE
+    return margin, PickConfidence.FLAT
+
+
+def _explanation(
+    ranked: list[PacedResponse], index: dict[float, float], margin: float | None,
+    confidence: PickConfidence,
+) -> str:
+    best = ranked[0]
     rate = f"{best.pacer_rate_bpm:g}"
     if confidence is PickConfidence.FLAT:
         close = [f"{r.pacer_rate_bpm:g}" for r in ranked
                  if index[r.pacer_rate_bpm] * (1 + MODERATE_MARGIN) >= index[best.pacer_rate_bpm]]
-        text = (f"The response was much the same at {', '.join(close)} breaths a minute; "
+        return (f"The response was much the same at {', '.join(close)} breaths a minute; "
                 f"{rate} was a little stronger. Any of these is a good pace.")
-    else:
-        runner = "" if margin is None else f", {margin:.0%} above the next rate"
-        text = (f"The heart rhythm swung most at {rate} breaths a minute{runner}; "
-                f"this is now the pace for soothing rhythm breathing.")
-    return ResonanceAssessment(best.pacer_rate_bpm, confidence, margin, tuple(responses),
-                               agrees, text)
+    runner = "" if margin is None else f", {margin:.0%} above the next rate"
+    return (f"The heart rhythm swung most at {rate} breaths a minute{runner}; "
+            f"this is now the pace for soothing rhythm breathing.")

@@ -71,6 +71,14 @@ def browser() -> Iterator[object]:
             browser.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """All browser tests on one xdist worker: they share one service, whose demo history
+    takes tens of seconds to make, and making it once per run is enough."""
+    for item in items:
+        if item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def screenshot(page: object, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]

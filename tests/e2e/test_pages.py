@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.e2e.conftest import screenshot
 
 SPEED = 5  # the simulated strap runs five times faster; the pages do not change
+LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
 
 
 def sign_in(context: object, server: str, email: str) -> object:
@@ -19,6 +20,9 @@ def sign_in(context: object, server: str, email: str) -> object:
 def test_breathing_with_a_clinician_watching(server: str, browser: object) -> None:
     client_ctx = browser.new_context(viewport={"width": 900, "height": 1100})  # type: ignore[attr-defined]
     clinician_ctx = browser.new_context(viewport={"width": 1400, "height": 1100})  # type: ignore[attr-defined]
+    requested: list[str] = []  # nothing may come from anywhere but this server
+    for context in (client_ctx, clinician_ctx):
+        context.on("request", lambda request: requested.append(request.url))
     try:
         bad = client_ctx.new_page()
         bad.goto(f"{server}/login")
@@ -46,11 +50,15 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
             client.wait_for_timeout(400)
         assert len(shapes) >= 4
         assert client.inner_text("#status") == "Connected"
+        # Past the minute or so that the rhythm chart shows, the page keeps no more beats.
+        client.wait_for_function("document.getElementById('rhythm').chart.data[0].length >= 90")
+        client.wait_for_timeout(2_000)
+        assert client.evaluate("document.getElementById('rhythm').chart.data[0].length") == 90
 
         clinician = sign_in(clinician_ctx, server, "clinician@example.org")
         clinician.wait_for_url("**/observe")
         clinician.click("text=Watch the live session")
-        clinician.wait_for_selector(".room .tacho .main-svg", timeout=30_000)
+        clinician.wait_for_selector(".room .tacho canvas", timeout=30_000)
         clinician.click(".room [data-note='compassionate imagery']")
         clinician.wait_for_selector(".room .notes li:has-text('compassionate imagery')")
         client.wait_for_selector("#timeline li:has-text('Dr. Rivera noted: compassionate imagery')")
@@ -61,6 +69,27 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         client.wait_for_selector("#after:not(.hidden)", timeout=30_000)
         client.wait_for_selector("#summary:has-text('minutes of practice')")
         screenshot(client, "breathe-after")
+        assert not [url for url in requested if not url.startswith(LOCAL)], requested
     finally:
         client_ctx.close()
         clinician_ctx.close()
+
+
+def test_a_live_list_keeps_only_its_window(server: str, browser: object) -> None:
+    """The observation room keeps the last minutes of each list it draws (and the state or
+    pace still in effect when they start), however long the session runs."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/login")
+        kept = page.evaluate("""async () => {
+            const { keepFrom } = await import('/static/charts.js');
+            const beats = Array.from({ length: 5000 }, (_, i) => ({ t: i * 0.8 }));
+            const states = [{ t: 0 }, { t: 100 }, { t: 3000 }];
+            keepFrom(beats, 3100);
+            keepFrom(states, 3100, { keepOneBefore: true });
+            return [beats.length, beats[0].t, states.map((s) => s.t)];
+        }""")
+        assert kept == [1125, 3100, [3000]]
+    finally:
+        context.close()

@@ -15,6 +15,14 @@ from tests.e2e.test_pages import sign_in
 # Every page a person can reach, checked by axe-core (shipped inside the
 # axe-playwright-python wheel) against the WCAG 2.0/2.1 A and AA rules, contrast included.
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+# Where, in the page, the last day's point of the HRV chart (its 4th series) is drawn.
+LAST_DAY_ON_THE_HRV_CHART = """() => {
+    const u = document.querySelector('#hrv-chart').chart, days = u.data[4];
+    let i = days.length - 1;
+    while (days[i] === null) i -= 1;
+    const plot = u.over.getBoundingClientRect();
+    return { x: plot.left + u.valToPos(u.data[0][i], 'x'), y: plot.top + u.valToPos(days[i], 'y') };
+}"""
 
 
 def assert_accessible(page: object, name: str) -> None:
@@ -33,14 +41,16 @@ def test_a_clients_trends_are_drawn_from_their_sessions(server: str, browser: ob
         page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
         # The demo's 6 weeks: a resting value on most days, the usual-range band, the
         # 7-day average, and every other chart with its points.
+        # (Each chart keeps its uPlot on its element: data[0] the days, then one array per
+        # series, null on the days without a value.)
         counts = page.evaluate("""() => Object.fromEntries(
-            [...document.querySelectorAll('.chart')].map((c) => [c.id, c.data.map(
-                (t) => (t.y || []).filter((v) => v !== null).length)]))""")
+            [...document.querySelectorAll('.chart')].map((c) => [c.id, c.chart.data.slice(1).map(
+                (y) => y.filter((v) => v !== null && v !== undefined).length)]))""")
         band_high, band_low, average, daily = counts["hrv-chart"]
         assert daily >= 20 and average >= daily and band_low == band_high >= daily - 3
         assert all(n >= 20 for name, traces in counts.items() if name != "hrv-chart"
                    for n in traces), counts
-        assert page.locator("#hrv-chart .main-svg").count() >= 1
+        assert page.locator("#hrv-chart canvas").count() >= 1
         assert "You practised on" in page.inner_text("#summary")
         assert page.locator("#sessions tr:visible").count() == 10
         page.click("#all-sessions")
@@ -50,10 +60,9 @@ def test_a_clients_trends_are_drawn_from_their_sessions(server: str, browser: ob
         assert_accessible(page, "trends")
 
         # A day on the chart opens its session's report.
-        days = page.locator("#hrv-chart .scatterlayer .trace").last.locator(".point")
         page.locator("#hrv-chart").scroll_into_view_if_needed()
-        box = days.last.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        point = page.evaluate(LAST_DAY_ON_THE_HRV_CHART)
+        page.mouse.click(point["x"], point["y"])
         page.wait_for_url("**/report?session=*")
         report = page.frame_locator("#report")
         report.locator("h1:has-text('Session report')").wait_for()
@@ -80,7 +89,7 @@ def test_clinician_sees_assigned_trends_and_no_one_elses(server: str, browser: o
         page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
         assert page.locator("#client option").first.inner_text() == "Sam"
         page.click(".presets >> text=4 weeks")
-        page.wait_for_function("document.querySelector('#hrv-chart').data[3].x.length <= 28")
+        page.wait_for_function("document.querySelector('#hrv-chart').chart.data[0].length <= 28")
         page.goto(f"{server}/trends?client=not-a-client-of-yours")
         page.wait_for_selector("#error:has-text('not yours to see')")
         assert page.locator("#charts").is_hidden()

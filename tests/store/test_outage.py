@@ -51,7 +51,8 @@ def test_ten_seconds_without_the_database_lose_nothing(db_url: str) -> None:
             down["now"] = 10 <= second < 20  # ten seconds without a database
             for _ in range(2):
                 seq += 1
-                recorder.add(BeatEvent(second + seq / 10, seq, 800.0, second + 0.5, 75))
+                recorder.add(BeatEvent(t_s=second + seq / 10, seq=seq, rr_ms=800.0,
+                                       arrival_s=second + 0.5, hr_bpm=75))
             assert await manager.flush([recorder]) is not down["now"]
         await manager.writer.close()
         return seq

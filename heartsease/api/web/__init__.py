@@ -1,12 +1,12 @@
-"""The web pages, served by the same app: plain HTML, CSS and JavaScript from this package,
-and plotly.js from the installed plotly package (no CDN, nothing fetched at run time)."""
+"""The web pages, served by the same app: plain HTML, CSS and JavaScript (ES modules) from
+this package, with the charting library vendored beside them (``static/vendor/``: no CDN,
+nothing fetched at run time)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-import plotly
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 STATIC = Path(__file__).with_name("static")
-PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
 PAGES = ("login", "breathe", "observe", "trends", "report")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
@@ -27,11 +26,6 @@ def home() -> RedirectResponse:
     return RedirectResponse("/login")
 
 
-@router.get("/static/vendor/plotly.min.js")
-def plotly_js() -> FileResponse:
-    return FileResponse(PLOTLY_JS, media_type="text/javascript")
-
-
 def _page(path: Path) -> Callable[[], FileResponse]:
     """An endpoint that serves one fixed file (it takes no parameters at all)."""
     def serve() -> FileResponse:
@@ -41,7 +35,7 @@ def _page(path: Path) -> Callable[[], FileResponse]:
 
 
 def mount(app: FastAPI) -> None:
-    """Add the pages, the static files and plotly.js to ``app``."""
+    """Add the pages and their static files to ``app``."""
     for page in PAGES:
         app.add_api_route(f"/{page}", _page(STATIC / f"{page}.html"), include_in_schema=False)
     app.include_router(router)

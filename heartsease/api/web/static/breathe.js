@@ -1,7 +1,10 @@
 // The client's breathing screen: a shape that grows on the in-breath, drawn every frame
 // from the pacer's phase (anchored to the server's session clock, so a late message never
 // makes it stutter), the heart's rhythm under it, and the cues as they come.
-"use strict";
+
+import { api, me, nav, stateWords } from "./common.js";
+import { axis, chart, cssColour, paths } from "./charts.js";
+import { live, statusText } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -56,19 +59,25 @@ function draw() {
 }
 
 const partWords = { inhale: "Breathe in", "hold-in": "Hold gently", exhale: "Breathe out", "hold-out": "Rest" };
+const RHYTHM_BEATS = 90;  // the last minute or so: all the rhythm chart shows, all that is kept
 const beats = [];
 let lastPlot = 0;
 
 function plotRhythm() {
   const now = performance.now();
-  if (now - lastPlot < 500 || !window.Plotly) return;
+  if (now - lastPlot < 500) return;
   lastPlot = now;
-  const recent = beats.slice(-90);
-  Plotly.react("rhythm", [{ x: recent.map((b) => b.t), y: recent.map((b) => b.hr), mode: "lines",
-                            line: { color: "#2f7f86", width: 2, shape: "spline" }, hoverinfo: "skip" }],
-    { margin: { l: 36, r: 8, t: 8, b: 24 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-      xaxis: { showgrid: false, ticksuffix: " s" }, yaxis: { title: { text: "bpm" }, gridcolor: "#e6ebe9" } },
-    { displayModeBar: false, staticPlot: true, responsive: true });
+  const data = [beats.map((b) => b.t), beats.map((b) => b.hr)];
+  const element = $("rhythm");
+  if (element.chart) { element.chart.setData(data); return; }
+  chart(element, {
+    heightPx: 144, legend: false, cursor: { show: false },
+    series: [{}, { label: "heart rate", stroke: cssColour("soothing"), width: 2, paths: paths.spline,
+                   points: { show: false } }],
+    axes: [axis("seconds", { size: 30, labelSize: 0, label: null,
+                             values: (u, splits) => splits.map((s) => s + " s") }),
+           axis("bpm", { size: 40 })],
+  }, data);
 }
 
 function onMessage(m) {
@@ -95,6 +104,7 @@ function onMessage(m) {
     case "cue": $("cue").textContent = m.text; break;
     case "beat":
       beats.push({ t: m.t_s, hr: 60000 / m.rr_ms });
+      if (beats.length > RHYTHM_BEATS) beats.splice(0, beats.length - RHYTHM_BEATS);
       $("hr").textContent = Math.round(60000 / m.rr_ms);
       plotRhythm();
       break;
@@ -120,18 +130,18 @@ function setState(state) {
   const el = $("state");
   el.dataset.state = state;
   el.innerHTML = state === "unknown" ? "Listening to your heart…"
-    : "Your body seems <strong>" + Heartsease.stateWords[state] + "</strong>";
+    : "Your body seems <strong>" + stateWords[state] + "</strong>";
 }
 
 async function rate(value) {
-  await Heartsease.api("/api/sessions/" + sessionId + "/ratings",
-                       { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
+  await api("/api/sessions/" + sessionId + "/ratings",
+            { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
 }
 
 async function begin() {
   $("begin").disabled = true;
   try {
-    const session = await Heartsease.api("/api/sessions", { method: "POST", json: {
+    const session = await api("/api/sessions", { method: "POST", json: {
       source: "simulated", scenario: "threat-then-soothe", protocol: "srb",
       speed, practice_minutes: params.get("practice") ? Number(params.get("practice")) : null,
     } });
@@ -139,8 +149,8 @@ async function begin() {
     await rate($("critic-before").value);
     $("before").classList.add("hidden");
     $("during").classList.remove("hidden");
-    link = Heartsease.live("/api/sessions/" + sessionId + "/live", onMessage,
-                           (s) => { $("status").textContent = Heartsease.statusText[s]; $("status").dataset.state = s; });
+    link = live("/api/sessions/" + sessionId + "/live", onMessage,
+                (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
     requestAnimationFrame(draw);
   } catch (e) {
     $("error").textContent = e.message;
@@ -155,7 +165,7 @@ async function finish() {
   if (link) link.close();
   $("during").classList.add("hidden");
   $("after").classList.remove("hidden");
-  const s = await Heartsease.api("/api/sessions/" + sessionId);
+  const s = await api("/api/sessions/" + sessionId);
   const minutes = (s.summary.minutes_by_state || {});
   const soothed = minutes.soothing || 0, shifts = s.summary.threat_to_soothing_shifts || 0;
   // Only what went well is counted out loud; nothing here is a score.
@@ -177,7 +187,7 @@ $("save-rating").addEventListener("click", async () => {
   $("save-rating").textContent = "Saved";
   $("save-rating").disabled = true;
 });
-Heartsease.me().then((me) => {
-  if (me && me.role === "clinician") { location.href = "/observe"; return; }
-  if (me) Heartsease.nav(me, "breathe");
+me().then((person) => {
+  if (person && person.role === "clinician") { location.href = "/observe"; return; }
+  if (person) nav(person, "breathe");
 });

@@ -1,14 +1,18 @@
 // The clinician's observation room: assigned clients, who is in a session now, and one or
 // several live sessions side by side with the tachogram and pacer, the state timeline with
 // shifts, unmissable backdraft alerts, and one-click notes.
-"use strict";
 
+import { api, me, nav, stateWords } from "./common.js";
+import { axis, chart, cssColour, drawVerticals, keepFrom, paths, spacer, stateColour } from "./charts.js";
+import { live, statusText } from "./socket.js";
+
+const WINDOW_S = 15 * 60;  // a whole standard session; of a longer one, its last 15 minutes
+const PLOT_EVERY_MS = 700;
 const watching = new Map();
-const colours = { threat: "#e8b49c", neutral: "#dfe4e2", soothing: "#a9d3d1", unknown: "#f2f2f2" };
 
 async function refresh() {
-  const [clients, sessions, health] = await Promise.all([Heartsease.api("/api/clients"), Heartsease.api("/api/sessions"),
-                                                         Heartsease.api("/api/health")]);
+  const [clients, sessions, health] = await Promise.all([api("/api/clients"), api("/api/sessions"),
+                                                         api("/api/health")]);
   // Said plainly when part of the service is struggling; sessions and storage go on.
   const degraded = document.getElementById("degraded");
   degraded.classList.toggle("hidden", health.status === "ok");
@@ -19,19 +23,19 @@ async function refresh() {
   list.innerHTML = "";
   if (!clients.length) list.innerHTML = "<li>No clients are assigned to you yet.</li>";
   for (const c of clients) {
-    const live = sessions.find((s) => s.client_id === c.id && s.live);
+    const session = sessions.find((s) => s.client_id === c.id && s.live);
     const li = document.createElement("li");
     li.innerHTML = "<span></span><span></span>";
     li.firstChild.textContent = c.name + " ";
     const trends = Object.assign(document.createElement("a"), { href: "/trends?client=" + c.id, textContent: "trends" });
     trends.setAttribute("aria-label", "Trends of " + c.name);
     li.firstChild.append(trends);
-    if (live) {
+    if (session) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "quiet";
-      b.textContent = watching.has(live.id) ? "Watching" : "Watch the live session";
-      b.disabled = watching.has(live.id);
-      b.addEventListener("click", () => watch(live.id, c.name));
+      b.textContent = watching.has(session.id) ? "Watching" : "Watch the live session";
+      b.disabled = watching.has(session.id);
+      b.addEventListener("click", () => watch(session.id, c.name));
       li.lastChild.append(Object.assign(document.createElement("span"), { className: "live-dot", textContent: "● in a session  " }), b);
     } else {
       li.lastChild.textContent = "not in a session";
@@ -40,46 +44,113 @@ async function refresh() {
   }
 }
 
+// What one room keeps of its session: the last WINDOW_S seconds, which is what it draws.
+class Recent {
+  constructor() {
+    this.beats = []; this.pace = []; this.states = []; this.shifts = []; this.notes = [];
+  }
+
+  get endT() { return this.beats.length ? this.beats[this.beats.length - 1].t : 0; }
+
+  get startT() { return Math.max(0, this.endT - WINDOW_S); }
+
+  forget() {
+    const from = this.startT;
+    keepFrom(this.beats, from);
+    keepFrom(this.pace, from, { keepOneBefore: true });
+    keepFrom(this.states, from, { keepOneBefore: true });
+    keepFrom(this.shifts, from);
+    keepFrom(this.notes, from);
+  }
+
+  // The pacer's rate at each beat (null while the breath is free), for a stepped line.
+  paceAtBeats() {
+    let i = -1;
+    return this.beats.map((b) => {
+      while (i + 1 < this.pace.length && this.pace[i + 1].t <= b.t) i += 1;
+      return i < 0 ? null : this.pace[i].rate;
+    });
+  }
+}
+
+// In minutes, the same window for both charts of a room, so that they line up.
+const windowMin = (recent) => () => [recent.startT / 60, Math.max(recent.endT, 1) / 60];
+
+const TACHO_AXES = [axis("minutes", { size: 36 }), axis("beats/min", { space: 24 }),
+                    axis("breaths/min", { scale: "pace", side: 1, space: 24, grid: { show: false } })];
+
+function drawTacho(element, recent) {
+  const data = [recent.beats.map((b) => b.t / 60), recent.beats.map((b) => b.hr), recent.paceAtBeats()];
+  if (element.chart) { element.chart.setData(data); return; }
+  chart(element, {
+    heightPx: 200, scales: { x: { time: false, range: windowMin(recent) }, pace: { range: [0, 14] } },
+    series: [
+      { label: "minutes", value: (u, v) => v === null ? "–" : v.toFixed(1) },
+      { label: "heart rate (bpm)", stroke: cssColour("soothing"), width: 1.5, points: { show: false },
+        value: (u, v) => v === null ? "–" : v.toFixed(0) },
+      { label: "pacer (breaths/min)", scale: "pace", stroke: "#7b5ea7", width: 1.5,
+        paths: paths.stepped, points: { show: false }, value: (u, v) => v === null ? "–" : v.toFixed(1) },
+    ],
+    axes: TACHO_AXES,
+    hooks: { draw: [(u) => drawVerticals(u, recent.notes.map((n) => n.t / 60), "#555", { dash: [2, 3] })] },
+  }, data);
+}
+
+// The states as coloured bands, with a line at each shift (soothing's colour into soothing,
+// threat's otherwise).
+function drawStateBands(u, recent) {
+  const g = u.ctx, { top, height } = u.bbox;
+  recent.states.forEach((s, i) => {
+    const next = recent.states[i + 1];
+    const x0 = u.valToPos(Math.max(s.t, recent.startT) / 60, "x", true);
+    const x1 = u.valToPos((next ? next.t : recent.endT) / 60, "x", true);
+    g.save();
+    g.globalAlpha = 0.4;
+    g.fillStyle = stateColour(s.state);
+    g.fillRect(x0, top, Math.max(x1 - x0, 0), height);
+    g.restore();
+  });
+  for (const toward of ["soothing", "threat"]) {
+    const xs = recent.shifts.filter((s) => s.direction.endsWith("soothing") === (toward === "soothing"))
+      .map((s) => s.t / 60);
+    drawVerticals(u, xs, stateColour(toward), { widthPx: 2 });
+  }
+}
+
+function drawTimeline(element, recent) {
+  const data = [[recent.startT / 60, recent.endT / 60]];
+  if (element.chart) { element.chart.setData(data); return; }
+  chart(element, {
+    heightPx: 72, legend: false, cursor: { show: false },
+    scales: { x: { time: false, range: windowMin(recent) }, y: { range: [0, 1] } },
+    series: [{}],
+    axes: [axis("minutes", { size: 30, labelSize: 0, label: null, space: 60,
+                             values: (u, splits) => splits.map((v) => v + " min") }),
+           spacer(TACHO_AXES[1]), spacer(TACHO_AXES[2], { side: 1 })],
+    hooks: { draw: [(u) => drawStateBands(u, recent)] },
+  }, data);
+}
+
 function watch(sessionId, name) {
   const room = document.getElementById("room").content.firstElementChild.cloneNode(true);
   room.dataset.session = sessionId;
   room.querySelector(".name").textContent = name;
   document.getElementById("rooms").append(room);
   const q = (s) => room.querySelector(s);
-  const beats = [], pace = [], states = [], shifts = [], notes = [];
+  const recent = new Recent();
   let lastPlot = 0;
   const plot = () => {
-    if (performance.now() - lastPlot < 700) return;
+    if (performance.now() - lastPlot < PLOT_EVERY_MS) return;
     lastPlot = performance.now();
-    const recent = beats.slice(-400);
-    const last = beats.length ? beats[beats.length - 1].t : 0;
-    const paced = pace.length ? [...pace, { t: last, rate: pace[pace.length - 1].rate }] : [];
-    Plotly.react(q(".tacho"), [
-      { x: recent.map((b) => b.t / 60), y: recent.map((b) => b.hr), name: "heart rate", line: { color: "#2f7f86", width: 1.5 } },
-      { x: paced.map((p) => p.t / 60), y: paced.map((p) => p.rate), name: "pacer (breaths/min)", yaxis: "y2",
-        line: { color: "#7b5ea7", shape: "hv", width: 1.5 } },
-    ], { margin: { l: 40, r: 40, t: 6, b: 28 }, showlegend: true, legend: { orientation: "h", y: 1.15 },
-         xaxis: { ticksuffix: " min" }, yaxis: { title: { text: "bpm" } },
-         yaxis2: { overlaying: "y", side: "right", range: [0, 14], showgrid: false },
-         shapes: notes.map((n) => ({ type: "line", x0: n.t / 60, x1: n.t / 60, yref: "paper", y0: 0, y1: 1,
-                                     line: { dash: "dot", color: "#555", width: 1 } })),
-         paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)" },
-      { displayModeBar: false, responsive: true });
-    const end = beats.length ? beats[beats.length - 1].t : 0;
-    Plotly.react(q(".timeline"), states.map((s, i) => ({
-      x: [(s.t / 60), ((states[i + 1] ? states[i + 1].t : end) / 60)], y: [0, 0], mode: "lines",
-      line: { color: colours[s.state], width: 22 }, name: s.state, hoverinfo: "name", showlegend: false })),
-      { margin: { l: 40, r: 40, t: 4, b: 20 }, yaxis: { visible: false }, xaxis: { ticksuffix: " min" },
-        shapes: shifts.map((s) => ({ type: "line", x0: s.onset_s / 60, x1: s.onset_s / 60, yref: "paper", y0: 0, y1: 1,
-                                     line: { color: s.direction.endsWith("soothing") ? "#2f7f86" : "#a2542f", width: 2 } })),
-        paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)" },
-      { displayModeBar: false, responsive: true, staticPlot: true });
+    recent.forget();
+    drawTacho(q(".tacho"), recent);
+    drawTimeline(q(".timeline"), recent);
   };
-  const link = Heartsease.live("/api/sessions/" + sessionId + "/live", function onMessage(m) {
+  const link = live("/api/sessions/" + sessionId + "/live", function onMessage(m) {
     switch (m.kind) {
       case "hello":
         if (m.step) q(".step").textContent = m.step.title;
-        if (!beats.length) {  // what happened before we came
+        if (!recent.beats.length) {  // what happened before we came
           (m.recent || []).forEach(onMessage);
           if (m.metrics) onMessage(m.metrics);
           lastPlot = 0;
@@ -87,19 +158,19 @@ function watch(sessionId, name) {
         }
         break;
       case "step": q(".step").textContent = m.title; break;
-      case "beat": beats.push({ t: m.t_s, hr: 60000 / m.rr_ms }); q(".hr").textContent = Math.round(60000 / m.rr_ms); plot(); break;
-      case "pacer": pace.push({ t: m.t_s, rate: m.rate_bpm === null ? NaN : m.rate_bpm }); break;
+      case "beat": recent.beats.push({ t: m.t_s, hr: 60000 / m.rr_ms }); q(".hr").textContent = Math.round(60000 / m.rr_ms); plot(); break;
+      case "pacer": recent.pace.push({ t: m.t_s, rate: m.rate_bpm }); break;
       case "metrics":
         q(".rmssd").textContent = m.rmssd_ms === null ? "–" : Math.round(m.rmssd_ms);
         q(".coh").textContent = m.coherence_ratio === null ? "–" : m.coherence_ratio.toFixed(1);
         q(".br").textContent = m.breathing_rate_bpm === null ? "–" : m.breathing_rate_bpm.toFixed(1);
         break;
       case "state":
-        states.push({ t: m.t_s, state: m.state });
+        recent.states.push({ t: m.t_s, state: m.state });
         q(".state").dataset.state = m.state;
-        q(".state").innerHTML = "<strong>" + Heartsease.stateWords[m.state] + "</strong> (" + m.reason + ")";
+        q(".state").innerHTML = "<strong>" + stateWords[m.state] + "</strong> (" + m.reason + ")";
         break;
-      case "shift": shifts.push(m); break;
+      case "shift": recent.shifts.push({ t: m.onset_s, direction: m.direction }); break;
       case "backdraft":
         q(".alert").textContent = "Possible backdraft at " + (m.t_s / 60).toFixed(1) +
           " min: a return to threat during practice. The pacer has slowed and a pause was offered.";
@@ -107,7 +178,7 @@ function watch(sessionId, name) {
         break;
       case "backdraft-eased": q(".alert").textContent += " It has eased."; break;
       case "annotation": {
-        notes.push({ t: m.t_s });
+        recent.notes.push({ t: m.t_s });
         const li = document.createElement("li");
         li.textContent = (m.t_s / 60).toFixed(1) + " min · " + m.author + ": " + m.text;
         q(".notes").append(li);
@@ -115,7 +186,7 @@ function watch(sessionId, name) {
       }
       case "session-ended": case "closed": q(".step").textContent = "session ended"; break;
     }
-  }, (s) => { q(".conn").textContent = Heartsease.statusText[s]; });
+  }, (s) => { q(".conn").textContent = statusText[s]; });
   watching.set(sessionId, link);
   room.querySelectorAll("[data-note]").forEach((b) => b.addEventListener("click",
     () => link.send({ type: "annotation", text: b.dataset.note })));
@@ -127,9 +198,9 @@ function watch(sessionId, name) {
   refresh();
 }
 
-Heartsease.me().then((me) => {
-  if (me && me.role !== "clinician") { location.href = "/breathe"; return; }
-  Heartsease.nav(me, "observe");
+me().then((person) => {
+  if (person && person.role !== "clinician") { location.href = "/breathe"; return; }
+  nav(person, "observe");
   refresh();
   setInterval(refresh, 5000);
 });

@@ -1,20 +1,16 @@
 // Trends over weeks: resting HRV against the person's own usual range, resting heart rate,
 // coherence, time soothed and shifts, and the inner critic before and after; a day or a
 // session opens its report.
-"use strict";
+
+import { api, me as signedIn, nav } from "./common.js";
+import { axis, chart, cssColour, dayTime, daysAxis, daysScale, paths, timeDay, utcDate } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const palette = { hrv: "#2f7f86", band: "rgba(47, 127, 134, 0.14)", average: "#35606e",
-                  hr: "#a2542f", coherence: "#7b5ea7", soothed: "#8cc3bf", shifts: "#35606e",
-                  before: "#a2542f", after: "#2f7f86" };
-const layoutBase = {
-  margin: { l: 48, r: 48, t: 8, b: 36 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-  font: { family: "system-ui, sans-serif", size: 13, color: "#1f2a30" },
-  legend: { orientation: "h", y: -0.18 }, hovermode: "x unified",
-  xaxis: { type: "date", gridcolor: "#e6ebe9" }, yaxis: { gridcolor: "#e6ebe9", zeroline: false },
-};
-const config = { displayModeBar: false, responsive: true };
+const palette = { hrv: cssColour("soothing"), band: "rgba(47, 127, 134, 0.14)", average: cssColour("accent"),
+                  hr: cssColour("threat"), coherence: "#7b5ea7", soothed: "#8cc3bf", shifts: cssColour("accent"),
+                  before: cssColour("threat"), after: cssColour("soothing") };
+const CHART_HEIGHT_PX = 230;
 const RECENT_SESSIONS = 10;  // listed at first; the rest one click away
 let me = null, clientId = null, days = [];
 
@@ -22,63 +18,76 @@ function isoDay(date) { return date.toISOString().slice(0, 10); }
 function daysBefore(end, n) { const d = new Date(end + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() - n); return isoDay(d); }
 function fixed(x, digits) { return x === null || x === undefined ? "–" : x.toFixed(digits); }
 const has = (key) => (d) => d[key] !== null && d[key] !== undefined;
+// A value for each day of the range, null on the days without one.
+const each = (value) => days.map((d) => { const v = value(d); return v === undefined ? null : v; });
+const shown = (digits, unit = "") => (u, v) => v === null || v === undefined ? "–" : v.toFixed(digits) + unit;
 
-function layout(extra) { return Object.assign({}, layoutBase, extra); }
-
-function openDay(point) {
-  const day = days.find((d) => d.day === String(point.x).slice(0, 10));
+// A click on a day (anywhere above it: the cursor snaps to the nearest day) opens the
+// report of that day's last session.
+function openDay(u) {
+  const day = u.cursor.idx === null || u.cursor.idx === undefined ? null : days[u.cursor.idx];
   if (day && day.session_ids.length) location.href = "/report?session=" + day.session_ids[day.session_ids.length - 1];
 }
 
-function draw(element, traces, extra) {
-  Plotly.react(element, traces, layout(extra), config);
-  element.removeAllListeners && element.removeAllListeners("plotly_click");
-  element.on("plotly_click", (event) => openDay(event.points[0]));
+function line(label, stroke, extra = {}) {
+  return Object.assign({ label, stroke, width: 1.5, spanGaps: true, points: { show: true, size: 7, fill: stroke } }, extra);
+}
+
+function dots(label, colour, extra = {}) {
+  return Object.assign({ label, stroke: colour, swatch: colour, paths: paths.none,
+                         points: { show: true, size: 8, fill: colour, stroke: colour } }, extra);
+}
+
+function draw(element, yLabel, series, data, extra = {}) {
+  const u = chart(element, Object.assign({
+    heightPx: CHART_HEIGHT_PX, scales: { x: daysScale() }, tzDate: utcDate,
+    cursor: { drag: { x: false, y: false } },  // a click opens a day: no zooming by dragging
+    series: [{ label: "day", value: (self, v) => v === null ? "–" : timeDay(v) }, ...series],
+    axes: [daysAxis(), axis(yLabel)],
+  }, extra), [days.map((d) => dayTime(d.day)), ...data]);
+  u.over.addEventListener("click", () => openDay(u));
+  u.over.style.cursor = "pointer";
 }
 
 function drawCharts() {
-  const measured = days.filter(has("resting_ln_rmssd"));
-  const banded = days.filter(has("normal_low"));
-  const x = (list) => list.map((d) => d.day);
-  draw($("hrv-chart"), [
-    { x: x(banded), y: banded.map((d) => d.normal_high), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
-    { x: x(banded), y: banded.map((d) => d.normal_low), mode: "lines", line: { width: 0 }, fill: "tonexty",
-      fillcolor: palette.band, name: "your usual range", hoverinfo: "skip" },
-    { x: x(days.filter(has("ln_rmssd_7d"))), y: days.filter(has("ln_rmssd_7d")).map((d) => d.ln_rmssd_7d),
-      mode: "lines", name: "7-day average", line: { color: palette.average, width: 2.5 },
-      hovertemplate: "7-day average %{y:.2f}<extra></extra>" },
-    { x: x(measured), y: measured.map((d) => d.resting_ln_rmssd), mode: "markers", name: "day (ln RMSSD)",
-      marker: { color: palette.hrv, size: 8 },
-      customdata: measured.map((d) => Math.exp(d.resting_ln_rmssd)),
-      hovertemplate: "ln RMSSD %{y:.2f} (RMSSD %{customdata:.0f} ms)<extra></extra>" },
-  ], { yaxis: Object.assign({}, layoutBase.yaxis, { title: { text: "ln RMSSD" } }) });
-  const hr = days.filter(has("resting_hr_bpm"));
-  draw($("hr-chart"), [{ x: x(hr), y: hr.map((d) => d.resting_hr_bpm), mode: "lines+markers", name: "resting heart rate",
-    line: { color: palette.hr, width: 1.5 }, marker: { size: 7 }, hovertemplate: "%{y:.0f} bpm<extra></extra>" }],
-  { showlegend: false, yaxis: Object.assign({}, layoutBase.yaxis, { title: { text: "beats/min" } }) });
-  const coherent = days.filter(has("coherence"));
-  draw($("coherence-chart"), [{ x: x(coherent), y: coherent.map((d) => d.coherence), mode: "lines+markers",
-    name: "coherence", line: { color: palette.coherence, width: 1.5 }, marker: { size: 7 },
-    hovertemplate: "coherence %{y:.1f}<extra></extra>" }],
-  { showlegend: false, yaxis: Object.assign({}, layoutBase.yaxis, { title: { text: "coherence ratio" }, rangemode: "tozero" }) });
-  const practised = days.filter((d) => d.sessions > 0);
-  draw($("soothing-chart"), [
-    { x: x(practised), y: practised.map((d) => d.soothing_minutes), type: "bar", name: "minutes soothed",
-      marker: { color: palette.soothed }, hovertemplate: "%{y:.1f} min soothed<extra></extra>" },
-    { x: x(practised), y: practised.map((d) => d.shifts_per_session), mode: "markers", name: "shifts into soothing per session",
-      yaxis: "y2", marker: { color: palette.shifts, size: 8, symbol: "diamond" },
-      hovertemplate: "%{y:.1f} shifts per session<extra></extra>" },
-  ], { yaxis: Object.assign({}, layoutBase.yaxis, { title: { text: "minutes" }, rangemode: "tozero" }),
-       yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", dtick: 1, showgrid: false, title: { text: "shifts" } } });
+  // The band's edges are series 1 and 2 (the legend names the band once, on its upper edge).
+  draw($("hrv-chart"), "ln RMSSD", [
+    { label: "your usual range", stroke: palette.band, width: 0, swatch: palette.band, spanGaps: true,
+      points: { show: false },
+      value: (u, high, i, idx) => high === null || u.data[2][idx] === null ? "–"
+        : u.data[2][idx].toFixed(2) + "–" + high.toFixed(2) },
+    { label: "usual range (low)", class: "no-legend", stroke: palette.band, width: 0, spanGaps: true,
+      points: { show: false } },
+    { label: "7-day average", stroke: palette.average, width: 2.5, spanGaps: true, points: { show: false },
+      value: shown(2) },
+    dots("day (ln RMSSD)", palette.hrv, {
+      value: (u, v) => v === null ? "–" : v.toFixed(2) + " (RMSSD " + Math.exp(v).toFixed(0) + " ms)" }),
+  ], [each((d) => d.normal_high), each((d) => d.normal_low), each((d) => d.ln_rmssd_7d),
+      each((d) => d.resting_ln_rmssd)],
+  { bands: [{ series: [1, 2], fill: palette.band }] });
+  draw($("hr-chart"), "beats/min", [line("resting heart rate", palette.hr, { value: shown(0, " bpm") })],
+    [each((d) => d.resting_hr_bpm)], { legend: false });
+  draw($("coherence-chart"), "coherence ratio", [line("coherence", palette.coherence, { value: shown(1) })],
+    [each((d) => d.coherence)], { legend: false, scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi] } } });
+  const practised = (value) => each((d) => d.sessions > 0 ? value(d) : null);
+  draw($("soothing-chart"), "minutes", [
+    { label: "minutes soothed", stroke: palette.soothed, fill: palette.soothed, paths: paths.bars,
+      points: { show: false }, value: shown(1, " min") },
+    dots("shifts into soothing per session", palette.shifts, { scale: "shifts", value: shown(1) }),
+  ], [practised((d) => d.soothing_minutes), practised((d) => d.shifts_per_session)], {
+    scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi * 1.08] },  // room above the tallest
+              shifts: { range: (u, lo, hi) => [0, Math.max(hi, 1) * 1.08] } },
+    axes: [daysAxis(), axis("minutes"), axis("shifts", { scale: "shifts", side: 1, grid: { show: false },
+                                                          incrs: [1, 2, 5, 10] })],
+  });
   const scale = "inner-critic";
-  const before = days.filter((d) => d.ratings_before[scale] !== undefined);
-  const after = days.filter((d) => d.ratings_after[scale] !== undefined);
-  draw($("ratings-chart"), [
-    { x: x(before), y: before.map((d) => d.ratings_before[scale]), mode: "lines+markers", name: "before",
-      line: { color: palette.before, width: 1.2, dash: "dot" }, marker: { size: 7 }, hovertemplate: "before %{y:.0f}<extra></extra>" },
-    { x: x(after), y: after.map((d) => d.ratings_after[scale]), mode: "lines+markers", name: "after",
-      line: { color: palette.after, width: 1.5 }, marker: { size: 7 }, hovertemplate: "after %{y:.0f}<extra></extra>" },
-  ], { yaxis: Object.assign({}, layoutBase.yaxis, { range: [-0.5, 10.5], dtick: 2, title: { text: "0 gentle · 10 harsh" } }) });
+  draw($("ratings-chart"), "0 gentle · 10 harsh", [
+    line("before", palette.before, { width: 1.2, dash: [2, 4], value: shown(0) }),
+    line("after", palette.after, { value: shown(0) }),
+  ], [each((d) => d.ratings_before[scale]), each((d) => d.ratings_after[scale])], {
+    scales: { x: daysScale(), y: { range: [-0.5, 10.5] } },
+    axes: [daysAxis(), axis("0 gentle · 10 harsh", { incrs: [2], splits: () => [0, 2, 4, 6, 8, 10] })],
+  });
 }
 
 function summarise(sessions) {
@@ -152,8 +161,8 @@ async function load() {
   history.replaceState(null, "", "/trends?" + query);
   try {
     const [trend, all] = await Promise.all([
-      Heartsease.api("/api/clients/" + clientId + "/trends?start=" + start + "&end=" + end),
-      Heartsease.api("/api/sessions?limit=500" + (me.role === "clinician" ? "&client_id=" + clientId : "")),
+      api("/api/clients/" + clientId + "/trends?start=" + start + "&end=" + end),
+      api("/api/sessions?limit=500" + (me.role === "clinician" ? "&client_id=" + clientId : "")),
     ]);
     days = trend;
     const sessions = all.filter((s) => s.client_id === clientId && !s.live && s.started_at.slice(0, 10) >= start && s.started_at.slice(0, 10) <= end);
@@ -174,14 +183,14 @@ async function load() {
 }
 
 async function start() {
-  me = await Heartsease.me();
+  me = await signedIn();
   if (!me) return;
-  Heartsease.nav(me, "trends");
+  nav(me, "trends");
   const end = params.get("end") || isoDay(new Date());
   $("end").value = end;
   $("start").value = params.get("start") || daysBefore(end, 41);
   if (me.role === "clinician") {
-    const clients = await Heartsease.api("/api/clients");
+    const clients = await api("/api/clients");
     $("who").classList.remove("hidden");
     $("title").textContent = "Trends";
     for (const c of clients) $("client").append(new Option(c.name, c.id));

@@ -1,6 +1,6 @@
 """The streaming analyzer: HRV, coherence and breathing while the beats arrive.
 
-Fed one RR interval at a time, :class:`LiveAnalyzer`
+Fed one RR interval at a time, :class:`StreamingAnalyzer`
 
 1. passes it through the causal artifact detector (decisions three beats later),
 2. for every decided beat, updates running sums over the last ``time_window_s`` seconds
@@ -8,11 +8,16 @@ Fed one RR interval at a time, :class:`LiveAnalyzer`
    :func:`heartsease.signal.hrv.time_domain` over that window, at O(1) cost per beat),
 3. every ``update_s`` seconds of beat time, emits :class:`SpectralMetrics`: coherence,
    breathing rate and pacer adherence over the last 64 s and LF/HF over the last
-   ``spectral_window_s`` seconds, equal to the batch functions on the same beats.
+   ``spectral_window_s`` seconds, equal to the batch functions on the same beats,
+4. keeps the last few seconds of corrected beats on the caller's clock, from which it
+   serves the heart rate and RMSSD of a window of any length up to ``recent_s``
+   (:meth:`StreamingAnalyzer.recent`) and the share of beats that were corrected
+   (:meth:`StreamingAnalyzer.artifact_share`).
 
-It has no clock: time is the cumulative sum of the beats it was given. A gap (link loss)
-is reported with :meth:`LiveAnalyzer.gap`: windows restart after it rather than join two
-stretches of heartbeat with invented beats.
+It has no clock: its own time is the cumulative sum of the beats it was given, and the
+caller may stamp each beat with the time it has for it (``push``'s ``at_s``). After a gap
+(link loss) the caller starts a new analyzer rather than join two stretches of heartbeat
+with invented beats.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ SPECTRAL_WINDOW_S = 120.0
 # Running sums drift by ~1e-16 relative per beat; a rebuild a minute keeps them exact to
 # far below what any display or test can see.
 REBUILD_EVERY_UPDATES = 12
+# Recent windows: a breath at 3/min at most (the slowest breathing the heart can show here),
+# and the share of corrected beats over 30 s.
+RECENT_S = 20.0
+ARTIFACT_WINDOW_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,7 @@ class BeatMetrics:
 
     index: int
     t_s: float
+    at_s: float  # the raw beat's time on the caller's clock (``t_s`` when it gave none)
     raw_rr_ms: float
     rr_ms: float
     artifact: ArtifactKind
@@ -66,6 +76,7 @@ class SpectralMetrics:
     """The 5-second update: coherence, breathing, pacer adherence, LF and HF."""
 
     t_s: float
+    at_s: float  # the caller's time of the beat at which it was made
     coherence: Coherence | None
     breathing: BreathingEstimate
     pacer_adherence: float | None
@@ -144,12 +155,21 @@ class _RunningTimeDomain:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RecentWindow:
+    """Heart rate and RMSSD of the corrected beats in a recent window."""
+
+    n_beats: int
+    mean_hr_bpm: float | None  # None without beats
+    rmssd_ms: float | None  # None below two beats
+
+
 def _std(total: float, total_sq: float, n: int) -> float:
     """Sample standard deviation (ddof=1) from a sum and a sum of squares."""
     return math.sqrt(max(total_sq - total * total / n, 0.0) / (n - 1))
 
 
-class LiveAnalyzer:
+class StreamingAnalyzer:
     """Per-beat and every-5-seconds HRV of a live beat stream.
 
     Parameters
@@ -159,10 +179,12 @@ class LiveAnalyzer:
     spectral_window_s : window of LF and HF (120 s: the Task Force's minimum for LF).
     update_s : spacing of spectral updates in beat time (5 s, as HeartMath updates coherence).
     pacer_rate_bpm : the breath pacer's rate, for pacer adherence; may change at any time.
+    recent_s : how long corrected beats are kept for :meth:`recent`, on the caller's clock.
+    artifact_window_s : how long their labels are kept for :meth:`artifact_share`.
 
     Examples
     --------
-    >>> live = LiveAnalyzer()
+    >>> live = StreamingAnalyzer()
     >>> rr = 1000 + 60 * np.sin(2 * np.pi * 0.1 * np.arange(200))
     >>> beats, spectra = [], []
     >>> for x in rr:
@@ -170,6 +192,9 @@ class LiveAnalyzer:
     ...     beats += b; spectra += s
     >>> len(beats), round(spectra[-1].breathing.rate_bpm, 1)
     (197, 6.0)
+    >>> window = live.recent(beats[-1].at_s - 10.0)
+    >>> window.n_beats, round(window.mean_hr_bpm, 1)
+    (10, 60.0)
     """
 
     def __init__(
@@ -178,43 +203,71 @@ class LiveAnalyzer:
         spectral_window_s: float = SPECTRAL_WINDOW_S,
         update_s: float = COHERENCE_UPDATE_S,
         pacer_rate_bpm: float | None = None,
+        recent_s: float = RECENT_S,
+        artifact_window_s: float = ARTIFACT_WINDOW_S,
     ) -> None:
         self.time_window_s = time_window_s
         self.spectral_window_s = spectral_window_s
         self.update_s = update_s
         self.pacer_rate_bpm = pacer_rate_bpm
+        self.recent_s = recent_s
+        self.artifact_window_s = artifact_window_s
         self._detector = CausalArtifactDetector()
         self._running = _RunningTimeDomain()
         self._spectral_rr: deque[float] = deque()
         self._spectral_t: deque[float] = deque()
+        # The caller's times of the beats pushed but not yet decided (None: none given).
+        self._pending_at: deque[float | None] = deque()
+        # Recent beats as plain numbers, not an object each: a live service holds these for
+        # every session, and its garbage collector walks what is held.
+        self._recent_at: deque[float] = deque()
+        self._recent_rr: deque[float] = deque()
+        self._labels_at: deque[float] = deque()
+        self._labels_corrected: deque[bool] = deque()
         self._t_s = 0.0
         self._next_update_s = update_s
         self._updates = 0
 
-    def push(self, rr_ms: float) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
-        """Add one raw RR interval; return what it made final."""
+    def push(
+        self, rr_ms: float, at_s: float | None = None
+    ) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
+        """Add one raw RR interval, ending at ``at_s`` on the caller's clock when it has one;
+        return what it made final."""
+        self._pending_at.append(at_s)
         return self._consume(self._detector.push(rr_ms))
 
     def flush(self) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
         """Decide the last beats (end of a session or before a gap)."""
         return self._consume(self._detector.flush())
 
-    def gap(self, duration_s: float) -> tuple[list[BeatMetrics], list[SpectralMetrics]]:
-        """A stretch of ``duration_s`` with no beats: finish the beats before it, then start
-        every window afresh after it."""
-        out = self.flush()
-        self._t_s += duration_s
-        self._detector = CausalArtifactDetector()
-        self._running = _RunningTimeDomain()
-        self._spectral_rr.clear()
-        self._spectral_t.clear()
-        self._next_update_s = self._t_s + self.update_s
-        return out
-
     def spectral_window_rr(self) -> np.ndarray:
         """The corrected beats the next spectral update reads: the last ``spectral_window_s``
         seconds (at least 64 s) plus two beats before, so no spline end is extrapolated."""
         return np.fromiter(self._spectral_rr, dtype=np.float64, count=len(self._spectral_rr))
+
+    @property
+    def kept_raw_beats(self) -> int:
+        """How many raw beats the artifact detector holds (a bounded number)."""
+        return self._detector.kept_beats
+
+    def recent(self, after_s: float) -> RecentWindow:
+        """Heart rate and RMSSD of the kept corrected beats later than ``after_s`` on the
+        caller's clock (at most ``recent_s`` before the newest beat)."""
+        rr = np.array([rr for at, rr in zip(self._recent_at, self._recent_rr, strict=True)
+                       if at > after_s])
+        return RecentWindow(
+            n_beats=int(rr.size),
+            mean_hr_bpm=60000.0 / float(rr.mean()) if rr.size else None,
+            rmssd_ms=float(np.sqrt(np.mean(np.diff(rr) ** 2))) if rr.size >= 2 else None,
+        )
+
+    def artifact_share(self, after_s: float) -> float | None:
+        """The share of the corrected beats later than ``after_s`` (at most
+        ``artifact_window_s`` before the newest beat) that an artifact made; ``None``
+        without beats."""
+        labels = [corrected for at, corrected
+                  in zip(self._labels_at, self._labels_corrected, strict=True) if at > after_s]
+        return sum(labels) / len(labels) if labels else None
 
     def _consume(
         self, decided: list[DecidedBeat]
@@ -222,17 +275,22 @@ class LiveAnalyzer:
         beats: list[BeatMetrics] = []
         spectra: list[SpectralMetrics] = []
         for beat in decided:
+            at_s = self._pending_at.popleft()  # beats are decided once each, in order
             for rr in beat.corrected_rr_ms:
-                beats.append(self._add_beat(beat, rr))
+                beats.append(self._add_beat(beat, rr, at_s))
                 if self._t_s >= self._next_update_s:
-                    spectra.append(self._spectral())
+                    spectra.append(self._spectral(beats[-1].at_s))
                     self._next_update_s += self.update_s * (
                         1 + (self._t_s - self._next_update_s) // self.update_s
                     )
+        if beats:
+            self._forget_before(beats[-1].at_s)
         return beats, spectra
 
-    def _add_beat(self, beat: DecidedBeat, rr: float) -> BeatMetrics:
+    def _add_beat(self, beat: DecidedBeat, rr: float, at_s: float | None) -> BeatMetrics:
         self._t_s += rr / 1000.0
+        if at_s is None:
+            at_s = self._t_s
         self._running.append(rr, self._t_s)
         self._running.evict_before(self._t_s - self.time_window_s)
         self._spectral_rr.append(rr)
@@ -241,16 +299,30 @@ class LiveAnalyzer:
         while len(self._spectral_t) > 2 and self._spectral_t[2] < self._t_s - span_s:
             self._spectral_rr.popleft()
             self._spectral_t.popleft()
+        self._recent_at.append(at_s)
+        self._recent_rr.append(rr)
+        self._labels_at.append(at_s)
+        self._labels_corrected.append(beat.kind is not ArtifactKind.NORMAL)
         return BeatMetrics(
             index=beat.index,
             t_s=self._t_s,
+            at_s=at_s,
             raw_rr_ms=beat.raw_rr_ms,
             rr_ms=rr,
             artifact=beat.kind,
             hrv=self._running.metrics(),
         )
 
-    def _spectral(self) -> SpectralMetrics:
+    def _forget_before(self, newest_at_s: float) -> None:
+        """Drop the recent beats and labels that no window can reach any more."""
+        while self._recent_at and self._recent_at[0] < newest_at_s - self.recent_s:
+            self._recent_at.popleft()
+            self._recent_rr.popleft()
+        while self._labels_at and self._labels_at[0] < newest_at_s - self.artifact_window_s:
+            self._labels_at.popleft()
+            self._labels_corrected.popleft()
+
+    def _spectral(self, at_s: float) -> SpectralMetrics:
         """The batch functions' results on :meth:`spectral_window_rr`, from one spline.
 
         ``coherence``, ``breathing_rate``, ``pacer_adherence`` and ``frequency_domain`` each
@@ -283,6 +355,7 @@ class LiveAnalyzer:
                 frequency = frequency_domain_from_psd(f, psd)
         return SpectralMetrics(
             t_s=self._t_s,
+            at_s=at_s,
             coherence=coherence,
             breathing=breathing,
             pacer_adherence=adherence,

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from heartsease.signal.artifacts import correct_artifacts
+from heartsease.signal.artifacts import ArtifactKind, correct_artifacts
 from heartsease.signal.breathing import breathing_rate, pacer_adherence
 from heartsease.signal.coherence import coherence
 from heartsease.signal.hrv import beat_times_s, frequency_domain, time_domain
-from heartsease.signal.live import LiveAnalyzer
+from heartsease.signal.streaming import StreamingAnalyzer
 from tests.conftest import read_annotated
 
 
-def run(rr: np.ndarray, live: LiveAnalyzer):
+def run(rr: np.ndarray, live: StreamingAnalyzer):
     beats, spectra = [], []
     for x in rr:
         b, s = live.push(x)
@@ -36,7 +36,7 @@ def window_at(beats: list, t_s: float, span_s: float = 120.0) -> np.ndarray:
 
 def test_per_beat_time_domain_equals_batch_on_the_window(refdata: Path) -> None:
     raw = read_annotated(refdata, "105").rr_ms.to_numpy()[:900]  # noisy, with ectopics
-    beats, _ = run(raw, LiveAnalyzer(time_window_s=60.0))
+    beats, _ = run(raw, StreamingAnalyzer(time_window_s=60.0))
     corrected = np.array([b.rr_ms for b in beats])
     # The live stream is the causal (trailing-window) correction of the raw beats.
     np.testing.assert_array_equal(corrected, correct_artifacts(raw, window="trailing").rr_ms)
@@ -53,7 +53,7 @@ def test_per_beat_time_domain_equals_batch_on_the_window(refdata: Path) -> None:
 
 def test_spectral_updates_equal_batch_functions(refdata: Path) -> None:
     raw = np.loadtxt(refdata / "rr_reference/pyhrv/SampleNNISeriesShort_ms.txt")
-    beats, spectra = run(raw, LiveAnalyzer(pacer_rate_bpm=6.0))
+    beats, spectra = run(raw, StreamingAnalyzer(pacer_rate_bpm=6.0))
     assert len(spectra) >= 40  # every 5 s over ~5 minutes
     times = [s.t_s for s in spectra]
     assert np.allclose(np.diff(times), 5.0, atol=1.3)  # updates land on the next beat
@@ -73,23 +73,35 @@ def test_spectral_updates_equal_batch_functions(refdata: Path) -> None:
     assert checked > 20
 
 
-def test_gap_restarts_the_windows() -> None:
-    live = LiveAnalyzer()
-    rr = 1000 + 50 * np.sin(2 * np.pi * 0.1 * np.arange(100))
-    for x in rr:
-        live.push(x)
-    before, _ = live.gap(30.0)
-    assert len(before) == 3  # the look-ahead beats are decided at the gap
-    after = [b for x in rr[:10] for b in live.push(x)[0]]
-    assert after[0].t_s == pytest.approx(rr.sum() / 1000 + 30.0 + rr[0] / 1000)
-    assert after[-1].hrv is not None and after[-1].hrv.n_beats == len(after)
-    assert live.spectral_window_rr().size == len(after)
+def test_recent_windows_equal_batch_on_the_same_beats(refdata: Path) -> None:
+    raw = read_annotated(refdata, "105").rr_ms.to_numpy()[:900]  # noisy, with ectopics
+    at = np.cumsum(raw) / 1000.0 + 100.0  # the caller's clock: another origin
+    live = StreamingAnalyzer()
+    beats = []
+    checked = 0
+    for i, (x, t) in enumerate(zip(raw, at, strict=True)):
+        beats += live.push(x, t)[0]
+        if i % 11 or not beats:
+            continue
+        assert beats[-1].at_s == at[beats[-1].index]
+        for span_s in (10.0, 15.0, 20.0):
+            after = beats[-1].at_s - span_s
+            window = np.array([b.rr_ms for b in beats if b.at_s > after])
+            recent, batch = live.recent(after), time_domain(window)
+            assert recent.n_beats == window.size
+            assert recent.mean_hr_bpm == pytest.approx(batch.mean_hr_bpm, rel=1e-12)
+            assert recent.rmssd_ms == pytest.approx(batch.rmssd_ms, rel=1e-12)
+        after = beats[-1].at_s - 30.0
+        labels = [b.artifact is not ArtifactKind.NORMAL for b in beats if b.at_s > after]
+        assert live.artifact_share(after) == sum(labels) / len(labels)
+        checked += 1
+    assert checked > 70
 
 
 def test_long_session_keeps_constant_memory() -> None:
-    live = LiveAnalyzer()
+    live = StreamingAnalyzer()
     rng = np.random.default_rng(0)
     for x in 900 + 30 * rng.standard_normal(20000):  # ~5 hours
         live.push(x)
     assert live.spectral_window_rr().size < 200
-    assert len(live._detector._rr) <= 128
+    assert live.kept_raw_beats <= 128

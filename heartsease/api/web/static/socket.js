@@ -1,0 +1,46 @@
+// A live connection to a session that comes back by itself, telling the page how it is doing.
+
+import { token } from "./common.js";
+
+// Integration point with the wire protocol (heartsease/wire.py): once `./wire.js` mirrors
+// its close codes, import them from there instead of naming them here.
+const CLOSE_NOT_FOUND = 4404;  // the session has ended, or never was
+const CLOSE_FORBIDDEN = 4403;  // not this person's to see
+const FIRST_DELAY_MS = 500, LONGEST_DELAY_MS = 8000;
+
+export const statusText = {
+  connecting: "Connecting…", live: "Connected", lost: "Connection lost, reconnecting…",
+  ended: "Session ended", denied: "This session isn't yours to see",
+};
+
+// `onStatus` hears one of statusText's keys whenever the connection changes.
+export function live(path, onMessage, onStatus) {
+  let socket = null, closed = false, delayMs = FIRST_DELAY_MS;
+  const waiting = [];  // messages written while (re)connecting, sent once connected
+  const connect = () => {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + path + "?token=" + token());
+    onStatus("connecting");
+    socket.onopen = () => {
+      delayMs = FIRST_DELAY_MS;
+      onStatus("live");
+      while (waiting.length) socket.send(waiting.shift());
+    };
+    socket.onmessage = (e) => onMessage(JSON.parse(e.data));
+    socket.onclose = (e) => {
+      if (closed || e.code === CLOSE_NOT_FOUND) { onStatus("ended"); return; }
+      if (e.code === CLOSE_FORBIDDEN) { onStatus("denied"); return; }
+      onStatus("lost");
+      setTimeout(connect, delayMs);
+      delayMs = Math.min(delayMs * 2, LONGEST_DELAY_MS);
+    };
+  };
+  connect();
+  return {
+    send(message) {
+      const text = JSON.stringify(message);
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(text); else waiting.push(text);
+    },
+    close() { closed = true; if (socket) socket.close(); },
+  };
+}
