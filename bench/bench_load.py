@@ -236,7 +236,7 @@ def clients_process(base: str, clinician: str, sessions: list[Session], seeds: l
     on ``out``."""
     # The benchmark's own thousands of connections would make its collector stop it for
     # hundreds of milliseconds, counted as the server's latency: it is held off here, as
-    # the server holds off its own (heartsease.api.app).
+    # the server holds off its own (heartsease.api.collector).
     gc.disable()
     lags_s: list[float] = []
 

@@ -30,10 +30,11 @@ import numpy as np
 from sqlalchemy import func, select
 
 from heartsease.api.fanout import LocalHub
-from heartsease.api.live import SessionManager
+from heartsease.api.running import SessionManager
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
-from heartsease.simulator.virtual_strap import LinkDrop, SimulatedClock, simulated_session_strap
+from heartsease.simulator.virtual_strap import LinkDrop
+from heartsease.sources import SimulatedHeart, open_source
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.models import Beat, BreathingSession, Role, User
 
@@ -83,9 +84,9 @@ async def soak(hours: float, n_drops: int, speed: float, seed: int) -> list[dict
     hub = LocalHub()
     manager = SessionManager(factory, hub)
     await manager.start_background()
-    clock = SimulatedClock(speed)
-    source, strap_task = simulated_session_strap("noisy-strap", protocol.schedule(6.0), clock,
-                                                 seed, drops=drops)
+    heart = open_source(SimulatedHeart("noisy-strap", seed, speed, drops=tuple(drops)),
+                        protocol.schedule(6.0))
+    clock = heart.clock
     viewer_queue = hub.subscribe(row.id)
     sent_bytes = 0
 
@@ -95,7 +96,7 @@ async def soak(hours: float, n_drops: int, speed: float, seed: int) -> list[dict
             sent_bytes += len(outgoing.text)
 
     watching = asyncio.create_task(viewer())
-    running = manager.start(row, session, source, clock, None, [strap_task])
+    running = manager.start(row, session, heart.source, clock, None, heart.tasks)
     rows: list[dict[str, float]] = []
     cpu_before = time.process_time()
     block = 1

@@ -3,7 +3,8 @@
 The streamer numbers every beat, sends each notification to the session's ingest WebSocket,
 and keeps what the server has not yet acknowledged. When the connection drops (the network,
 or the server restarting) it reconnects with backoff and sends everything unacknowledged
-again; the server stores each numbered beat once, so nothing is lost and nothing doubled.
+again; the server stores each numbered beat once, so nothing is lost and nothing doubled. The
+messages and close codes are :mod:`heartsease.wire`'s.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import Any
 import httpx
 import websockets
 
+from heartsease import wire
 from heartsease.sensors.source import Gap, Measurement
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 10.0
+Outgoing = wire.MeasurementMessage | wire.GapMessage
 
 
 class ServerError(RuntimeError):
@@ -54,7 +57,7 @@ class StreamStats:
     sent: int = 0
     acknowledged: int = 0
     reconnects: int = 0
-    unacknowledged: deque[dict[str, Any]] = field(default_factory=deque)
+    unacknowledged: deque[wire.MeasurementMessage] = field(default_factory=deque)
 
 
 async def stream_to_server(
@@ -67,21 +70,19 @@ async def stream_to_server(
     ws_url = (base_url.replace("http://", "ws://").replace("https://", "wss://")
               + f"/api/sessions/{session_id}/ingest?token={token}")
     stats = StreamStats()
-    outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    outbox: asyncio.Queue[Outgoing | None] = asyncio.Queue()
     next_seq = 1
 
     async def read_source() -> None:
         nonlocal next_seq
         async for item in source:
+            message: Outgoing
             if isinstance(item, Gap):
-                message = {"gap_start_s": item.start_s, "gap_end_s": item.end_s,
-                           "reason": item.reason}
+                message = wire.gap_message(item)
             else:
                 if not item.rr_ms:
                     continue
-                message = {"seq": next_seq, "arrival_s": item.arrival_s, "hr_bpm": item.hr_bpm,
-                           "rr_ms": list(item.rr_ms), "beat_times_s": list(item.beat_times_s),
-                           "contact": item.contact.value}
+                message = wire.measurement_message(next_seq, item)
                 next_seq += len(item.rr_ms)
             await outbox.put(message)
         await outbox.put(None)
@@ -89,7 +90,7 @@ async def stream_to_server(
     reader = asyncio.create_task(read_source())
     # One pending read of the outbox survives reconnections: a message taken from it is sent
     # on the next connection, never dropped between two.
-    pending: list[asyncio.Task[dict[str, Any] | None]] = []
+    pending: list[asyncio.Task[Outgoing | None]] = []
     finished = False
     backoff = 0.5
     try:
@@ -108,7 +109,7 @@ async def stream_to_server(
                                 finished = True
                             else:
                                 await ws.send(json.dumps(message))
-                                if "seq" in message:
+                                if not wire.is_gap(message):
                                     stats.unacknowledged.append(message)
                                     stats.sent += len(message["rr_ms"])
                         if on_progress is not None:
@@ -117,7 +118,7 @@ async def stream_to_server(
             except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake,
                     _ResendError) as exc:
                 if isinstance(exc, websockets.ConnectionClosed) and exc.rcvd is not None \
-                        and exc.rcvd.code in (4403, 4404):
+                        and exc.rcvd.code in wire.FINAL_CLOSES:
                     raise ServerError(exc.rcvd.reason) from None
                 stats.reconnects += 1
                 log.info("connection to %s lost (%s); retrying in %.1f s", base_url, exc,
@@ -135,9 +136,9 @@ class _ResendError(Exception):
     """The server is missing beats we sent: reconnect and send all unacknowledged again."""
 
 
-async def _next(outbox: asyncio.Queue[dict[str, Any] | None],
-                pending: list[asyncio.Task[dict[str, Any] | None]], ws: Any,
-                stats: StreamStats, stop: asyncio.Event | None) -> dict[str, Any] | None:
+async def _next(outbox: asyncio.Queue[Outgoing | None],
+                pending: list[asyncio.Task[Outgoing | None]], ws: Any,
+                stats: StreamStats, stop: asyncio.Event | None) -> Outgoing | None:
     """The next message to send (``None`` at the end of the source or when ``stop`` is
     set), taking the server's replies that arrive meanwhile."""
     if not pending:
@@ -166,13 +167,12 @@ async def _next(outbox: asyncio.Queue[dict[str, Any] | None],
 
 
 def _take_reply(reply: dict[str, Any], stats: StreamStats) -> None:
-    if reply.get("kind") == "ack":
+    if reply.get("kind") == wire.Kind.ACK:
         stats.acknowledged = max(stats.acknowledged, int(reply["seq"]))
-        while stats.unacknowledged and (stats.unacknowledged[0]["seq"]
-                                        + len(stats.unacknowledged[0]["rr_ms"]) - 1
+        while stats.unacknowledged and (wire.last_seq(stats.unacknowledged[0])
                                         <= stats.acknowledged):
             stats.unacknowledged.popleft()
-    elif reply.get("kind") == "error":
+    elif reply.get("kind") == wire.Kind.ERROR:
         log.warning("the server refused a message: %s", reply.get("detail"))
         if "expected_seq" in reply:
             raise _ResendError(reply["detail"])

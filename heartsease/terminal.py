@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -30,9 +30,11 @@ from rich.table import Table
 from rich.text import Text
 
 from heartsease.coaching.events import Event
-from heartsease.coaching.loop import CoachingLoop
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.colours import STATE_COLOURS
+
+if TYPE_CHECKING:
+    from heartsease.coaching.loop import CoachingLoop
 
 BAR_WIDTH = 44
 SPARK = "▁▂▃▄▅▆▇█"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,15 @@ def test_bad_files_get_a_clear_error_and_exit_2(tmp_path: Path, content: str) ->
     assert result.exit_code == 2
     assert "Cannot analyse this recording" in result.output
     assert "Traceback" not in result.output
+
+
+def test_help_loads_neither_the_analysis_nor_the_store() -> None:
+    """``heartsease --help`` is printed without scipy, numpy, SQLAlchemy, Alembic or bleak
+    (``bench/bench_cli_help.py`` times it)."""
+    heavy = ("numpy", "scipy", "sqlalchemy", "alembic", "bleak")
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom heartsease.cli import app\n"
+            "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"

@@ -31,8 +31,7 @@ from heartsease.coaching.loop import replay_session
 from heartsease.coaching.profile import ClientProfile, remember_session
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
-from heartsease.simulator.heart import Physiology
-from heartsease.simulator.scenarios import beats_as_source, simulate_following
+from heartsease.sources import Physiology, beats_as_source, simulate_following
 from heartsease.store.models import Assignment, BreathingSession, Role, SelfRating, User
 
 log = logging.getLogger(__name__)

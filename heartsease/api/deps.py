@@ -1,4 +1,9 @@
-"""Dependencies as ``Annotated`` aliases: the database session, settings, the current user."""
+"""Dependencies as ``Annotated`` aliases: the database session, settings, the current user,
+and what the service keeps while it runs (the running sessions, the live hub, ...).
+
+Those read from the app take an ``HTTPConnection``, so WebSocket routes use them too, and are
+``async``: a plain function would be called in a worker thread, a hop per request (and per
+connection, thousands at once) for reading an attribute."""
 
 from __future__ import annotations
 
@@ -8,18 +13,50 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
 
+from heartsease.api.demo import DemoHistory
+from heartsease.api.fanout import LocalHub
+from heartsease.api.limits import SignInLimiter
+from heartsease.api.running import SessionManager
 from heartsease.api.security import TokenClaims, token_claims
 from heartsease.api.settings import Settings
+from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.models import Assignment, BreathingSession, RevokedToken, Role, User
 from heartsease.store.repository import may_see_client
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+async def get_settings(connection: HTTPConnection) -> Settings:
+    return connection.app.state.settings
+
+
+async def get_factory(connection: HTTPConnection) -> sessionmaker[Session]:
+    """Where database sessions come from, for work that opens its own (in a thread, or
+    after a WebSocket's long wait)."""
+    return connection.app.state.db
+
+
+async def get_manager(connection: HTTPConnection) -> SessionManager:
+    return connection.app.state.sessions
+
+
+async def get_hub(connection: HTTPConnection) -> LocalHub:
+    return connection.app.state.hub
+
+
+async def get_sign_in_limiter(connection: HTTPConnection) -> SignInLimiter:
+    return connection.app.state.sign_in_limiter
+
+
+async def get_loop_watch(connection: HTTPConnection) -> EventLoopWatch:
+    return connection.app.state.loop_watch
+
+
+async def get_demo_history(connection: HTTPConnection) -> DemoHistory:
+    return connection.app.state.demo_history
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -36,6 +73,12 @@ def get_db(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+Factory = Annotated[sessionmaker[Session], Depends(get_factory)]
+Manager = Annotated[SessionManager, Depends(get_manager)]
+Hub = Annotated[LocalHub, Depends(get_hub)]
+SignInLimiterDep = Annotated[SignInLimiter, Depends(get_sign_in_limiter)]
+LoopWatch = Annotated[EventLoopWatch, Depends(get_loop_watch)]
+DemoHistoryDep = Annotated[DemoHistory, Depends(get_demo_history)]
 
 
 def user_for_token(db: Session, settings: Settings, token: str) -> User | None:

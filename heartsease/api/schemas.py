@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, EmailStr, Field, StringConstraints
 
-from heartsease.simulator.scenarios import SCENARIOS
+from heartsease.sources import SCENARIO_NAMES
 from heartsease.store.models import Role, SessionStatus
 
-ScenarioName = Literal[tuple(SCENARIOS)]  # type: ignore[valid-type]
+ScenarioName = Literal[SCENARIO_NAMES]  # type: ignore[valid-type]
 
 
 # Text a person typed: line breaks and tabs, but no other control characters (PostgreSQL

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from heartsease.api.closing import store_replayed
-from heartsease.api.live import RemoteSource, RunningSession, SessionManager
+from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching.loop import replay_session
 from heartsease.coaching.profile import profile_of
@@ -20,10 +19,9 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
 from heartsease.reports.session import SessionHeader
-from heartsease.sensors.ble import StrapReader
 from heartsease.sensors.files import RRRecording
 from heartsease.sensors.replay import replay_recording
-from heartsease.simulator.virtual_strap import SimulatedClock, simulated_session_strap
+from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
 from heartsease.store.models import BreathingSession, Role, SelfRating, User
 from heartsease.store.repository import audit as write_audit
@@ -63,32 +61,32 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     if any(r.client_id == client.id for r in manager.running.values()):
         raise HTTPException(status.HTTP_409_CONFLICT, "A session is already running.")
     session = coaching_session(client, body)
-    protocol = session.protocol
-    detail = {"simulated": f"{body.scenario} (seed {body.seed})", "strap": body.device or "",
-              "remote": "streamed by the client"}[body.source]
-    row = BreathingSession(client_id=client.id, protocol=protocol.name,
+    heart = source_of(body)
+    detail = RemoteStream.label if heart is None else heart.label
+    row = BreathingSession(client_id=client.id, protocol=session.protocol.name,
                            pace_bpm=session.pace_bpm, source=body.source, source_detail=detail)
     db.add(row)
     db.flush()
-    if body.source == "remote":
+    if heart is None:
         # It starts with its first streamed beat, on the worker that receives them.
         row.summary = {"start": body.model_dump(mode="json")}
         db.commit()
         return row
-    extra: list[asyncio.Task[Any]] = []
-    if body.source == "simulated":
-        clock = SimulatedClock(body.speed)
-        source, strap_task = simulated_session_strap(
-            body.scenario, protocol.schedule(session.pace_bpm), clock, body.seed)
-        extra.append(strap_task)
-    else:
-        if not body.device:
-            raise HTTPException(422, "Name the strap.")
-        clock = SimulatedClock(1.0)
-        source = StrapReader(body.device, clock=clock).stream()
+    opened = open_source(heart, session.protocol.schedule(session.pace_bpm))
     db.commit()  # the session exists before its first beat is written
-    manager.start(row, session, source, clock, None, extra)
+    manager.start(row, session, opened.source, opened.clock, None, opened.tasks)
     return row
+
+
+def source_of(body: SessionStart) -> SimulatedHeart | Strap | None:
+    """The heart ``body`` names, started here (``None``: the client streams it in)."""
+    if body.source == "simulated":
+        return SimulatedHeart(body.scenario, body.seed, body.speed)
+    if body.source == "remote":
+        return None
+    if not body.device:
+        raise HTTPException(422, "Name the strap.")
+    return Strap(body.device)
 
 
 def coaching_session(client: User, body: SessionStart) -> CoachingSession:
@@ -106,8 +104,9 @@ def start_streamed(manager: SessionManager, client: User, row: BreathingSession
     """A remote client's session, started here as its first beats arrive."""
     body = SessionStart.model_validate((row.summary or {}).get("start", {"source": "remote"}))
     remote = RemoteSource()
-    return manager.start(row, coaching_session(client, body), remote,
-                         SimulatedClock(1.0), remote)
+    opened = open_source(RemoteStream(remote))
+    return manager.start(row, coaching_session(client, body), opened.source, opened.clock,
+                         remote)
 
 
 def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, Any]:

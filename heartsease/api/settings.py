@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     prepare_store: bool = True  # False in workers whose parent already migrated and seeded
     demo_data: bool = True  # a demo clinician and client, in development only
     demo_history_days: int = 42  # of the demo client's practice, made by the simulator
+    # The garbage collector on the service's own schedule (heartsease.api.collector): the
+    # load figures were measured with it.
+    scheduled_collector: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

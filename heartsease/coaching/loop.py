@@ -15,11 +15,18 @@ import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Callable
-from typing import Protocol, runtime_checkable
 
 from heartsease.coaching.events import Event
 from heartsease.coaching.session import CoachingSession
-from heartsease.sensors.source import Clock, Gap, Measurement, MonotonicClock
+from heartsease.sensors.source import (
+    Clock,
+    Gap,
+    Measurement,
+    MonotonicClock,
+    PullSource,
+    PushSource,
+    Source,
+)
 
 # The clock wakes a session when its next event is due (a thousand live sessions polling
 # ten times a second would cost a server more than their beats); this only bounds how late
@@ -30,20 +37,7 @@ TICK_MAX_S = 1.0
 RESCHEDULING_KINDS = frozenset({"pacer", "paused", "step"})
 
 
-@runtime_checkable
-class PushSource(Protocol):
-    """A source whose items someone else's task hands over (the ingest WebSocket's). The
-    loop takes each one in that task, as it is handed over: read through a queue, each beat
-    would wait for a turn of the event loop, which under load is the larger part of its
-    latency. ``None`` says the source has ended."""
-
-    def attach(self, deliver: Callable[[Measurement | Gap | None], None]) -> None: ...
-
-
-Source = AsyncIterator[Measurement | Gap] | PushSource
-
-
-async def replay_session(source: AsyncIterator[Measurement | Gap],
+async def replay_session(source: PullSource,
                          session: CoachingSession) -> list[Event]:
     """Every event of ``session`` driven by ``source``, time from the beats' own clock.
 
@@ -173,7 +167,7 @@ class CoachingLoop:
         except Exception as exc:  # the source's data broke the session: it ends with it
             self._fail(exc)
 
-    async def _read(self, source: AsyncIterator[Measurement | Gap]) -> None:
+    async def _read(self, source: PullSource) -> None:
         try:
             async for item in source:
                 if self.session.ended:

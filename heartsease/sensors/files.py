@@ -201,60 +201,83 @@ def _parse_csv(content: list[tuple[int, str]], name: str) -> RRRecording:
 
 def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
     """Fix the implausible values that have one clear repair, refuse the rest."""
-    rr = [float(v) for v in recording.rr_ms]
-    lines = [int(n) for n in recording.source_lines]
-    notes = list(recording.notes)
-    arrival = None if recording.arrival_s is None else list(recording.arrival_s)
+    work = _Repairs(recording)
     i = 0
-    while i < len(rr):
-        value = rr[i]
+    while i < len(work.rr):
+        value = work.rr[i]
         if value <= 0:
-            raise RecordingError(f"{name}, line {lines[i]}: RR {value:g} ms is not a positive "
-                                 "interval")
+            raise RecordingError(f"{name}, line {work.lines[i]}: RR {value:g} ms is not a "
+                                 "positive interval")
         if MIN_RR_MS <= value <= MAX_RR_MS:
             i += 1
             continue
-        typical = _typical_rr(rr, i)
-        if value < MIN_RR_MS:
-            merged = _merge_extra(rr, i, typical)
-            if merged is not None:
-                other = i + 1 if merged == i else i - 1
-                notes.append(f"line {lines[i]}: {value:g} ms merged with line {lines[other]}"
-                             " (an extra beat)")
-                first = min(i, other)
-                rr[first] = rr[i] + rr[other]
-                del rr[first + 1], lines[first + 1]
-                if arrival is not None:
-                    del arrival[first]
-                i = first + 1
-                continue
-        elif typical is not None:
-            parts = int(round(value / typical))
-            if 2 <= parts <= MAX_SPLIT_PARTS and MIN_RR_MS <= value / parts <= MAX_RR_MS and (
-                abs(value / parts - typical) < 0.25 * typical
-            ):
-                notes.append(f"line {lines[i]}: {value:g} ms split into {parts} beats"
-                             " (missed beats)")
-                rr[i : i + 1] = [value / parts] * parts
-                lines[i : i + 1] = [lines[i]] * parts
-                if arrival is not None:
-                    arrival[i : i + 1] = [arrival[i]] * parts
-                i += parts
-                continue
-        raise RecordingError(
-            f"{name}, line {lines[i]}: RR {value:g} ms is outside the plausible "
-            f"{MIN_RR_MS:g}-{MAX_RR_MS:g} ms and cannot be repaired "
-            "(is the file in ms, one beat per line?)"
+        typical = _typical_rr(work.rr, i)
+        repaired = work.merge(i, typical) if value < MIN_RR_MS else work.split(i, typical)
+        if repaired is None:
+            raise RecordingError(
+                f"{name}, line {work.lines[i]}: RR {value:g} ms is outside the plausible "
+                f"{MIN_RR_MS:g}-{MAX_RR_MS:g} ms and cannot be repaired "
+                "(is the file in ms, one beat per line?)"
+            )
+        i = repaired
+    if len(work.rr) < 3:
+        raise RecordingError(f"{name}: only {len(work.rr)} RR intervals; at least 3 are needed")
+    return work.recording()
+
+
+class _Repairs:
+    """A recording's intervals, lines and arrivals while implausible values are repaired,
+    and the notes that say what was done."""
+
+    def __init__(self, recording: RRRecording) -> None:
+        self.format = recording.format
+        self.rr = [float(v) for v in recording.rr_ms]
+        self.lines = [int(n) for n in recording.source_lines]
+        self.notes = list(recording.notes)
+        self.arrival = None if recording.arrival_s is None else list(recording.arrival_s)
+
+    def merge(self, i: int, typical: float | None) -> int | None:
+        """Merge a too-short interval with the neighbour that makes a plausible beat (an
+        extra beat); the index to go on from, or ``None`` if neither does."""
+        merged = _merge_extra(self.rr, i, typical)
+        if merged is None:
+            return None
+        other = i + 1 if merged == i else i - 1
+        self.notes.append(f"line {self.lines[i]}: {self.rr[i]:g} ms merged with line "
+                          f"{self.lines[other]} (an extra beat)")
+        first = min(i, other)
+        self.rr[first] = self.rr[i] + self.rr[other]
+        del self.rr[first + 1], self.lines[first + 1]
+        if self.arrival is not None:
+            del self.arrival[first]
+        return first + 1
+
+    def split(self, i: int, typical: float | None) -> int | None:
+        """Split a too-long interval into whole beats near the typical one (missed beats);
+        the index to go on from, or ``None`` if it does not split so."""
+        if typical is None:
+            return None
+        value = self.rr[i]
+        parts = int(round(value / typical))
+        if not (2 <= parts <= MAX_SPLIT_PARTS and MIN_RR_MS <= value / parts <= MAX_RR_MS
+                and abs(value / parts - typical) < 0.25 * typical):
+            return None
+        self.notes.append(f"line {self.lines[i]}: {value:g} ms split into {parts} beats"
+                          " (missed beats)")
+        self.rr[i : i + 1] = [value / parts] * parts
+        self.lines[i : i + 1] = [self.lines[i]] * parts
+        if self.arrival is not None:
+            self.arrival[i : i + 1] = [self.arrival[i]] * parts
+        return i + parts
+
+    def recording(self) -> RRRecording:
+        return RRRecording(
+            rr_ms=np.asarray(self.rr),
+            source_lines=np.asarray(self.lines),
+            format=self.format,
+            arrival_s=None if self.arrival is None else np.asarray(self.arrival),
+            notes=self.notes,
         )
-    if len(rr) < 3:
-        raise RecordingError(f"{name}: only {len(rr)} RR intervals; at least 3 are needed")
-    return RRRecording(
-        rr_ms=np.asarray(rr),
-        source_lines=np.asarray(lines),
-        format=recording.format,
-        arrival_s=None if arrival is None else np.asarray(arrival),
-        notes=notes,
-    )
 
 
 def _typical_rr(rr: list[float], i: int) -> float | None:

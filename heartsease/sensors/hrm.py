@@ -163,13 +163,3 @@ def encode_hrm(measurement: HeartRateMeasurement) -> bytes:
     out += bytes(m.trailing_bytes)
     return bytes(out)
 
-
-def rr_ms_to_1024ths(rr_ms: float) -> int:
-    """An RR interval in ms as the strap's 1/1024-s count (rounded, as straps do).
-
-    Examples
-    --------
-    >>> rr_ms_to_1024ths(1000.0)
-    1024
-    """
-    return int(round(rr_ms * RR_UNITS_PER_S / 1000.0))

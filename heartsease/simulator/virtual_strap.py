@@ -1,13 +1,11 @@
-"""A virtual chest strap behind bleak's own backend interfaces.
-
-:class:`VirtualRadio` holds virtual straps and hands out bleak backend classes
-(:meth:`VirtualRadio.client_backend`, :meth:`VirtualRadio.scanner_backend`) that are passed
-to ``BleakClient(..., backend=...)`` and ``BleakScanner(..., backend=...)``. The reader under
-test is therefore the same code that talks to a real strap; no hardware, no D-Bus.
+"""A virtual chest strap, heard through bleak's own interfaces.
 
 A :class:`VirtualStrap` advertises the Heart Rate Service while not connected, serves Body
 Sensor Location and Battery Level, and notifies Heart Rate Measurements encoded by
-:func:`heartsease.sensors.hrm.encode_hrm` from the heart model's beats:
+:func:`heartsease.sensors.hrm.encode_hrm` from the heart model's beats. The host reaches it
+through a :class:`~heartsease.simulator.radio.VirtualRadio`, whose bleak backend classes
+are passed to ``BleakClient(..., backend=...)`` and ``BleakScanner(..., backend=...)``: the
+reader under test is the same code that talks to a real strap; no hardware, no D-Bus.
 
 - beats happen at the model's times; the strap stamps them on its own 1/1024-s clock,
   which runs ``clock_drift_ppm`` fast or slow, and sends the differences as RR intervals
@@ -25,22 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 import numpy as np
 from aiotools.timer import VirtualClock
 from bleak.backends.characteristic import BleakGATTCharacteristic
-from bleak.backends.client import BaseBleakClient
-from bleak.backends.descriptor import BleakGATTDescriptor
-from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 
-from heartsease.sensors.ble import StrapReader
 from heartsease.sensors.hrm import (
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
@@ -52,9 +44,8 @@ from heartsease.sensors.hrm import (
     SensorContact,
     encode_hrm,
 )
-from heartsease.sensors.source import Gap, Measurement
+from heartsease.sensors.source import LiveClock
 from heartsease.simulator.heart import SimulatedBeats
-from heartsease.simulator.scenarios import simulate_following
 
 MAX_RR_PER_NOTIFICATION = 9  # 23-byte MTU, uint8 heart rate, no energy field
 NOTIFY_INTERVAL_S = 1.0
@@ -65,33 +56,17 @@ def virtual_time() -> Iterator[None]:
     """Run the current event loop on virtual time: every sleep returns at once and the
     loop's clock jumps to its end, so an hour of straps takes a second and timing is exact.
 
-    aiotools' ``VirtualClock`` does the jumping; its 1 ms clock resolution (which lets a timer
-    fire up to 1 ms early) is tightened, because beat times are checked to 1 ms.
+    aiotools' ``VirtualClock`` does the jumping; the 1 ms clock resolution it sets (which
+    lets a timer fire up to 1 ms early) is tightened, because beat times are checked to 1 ms.
     """
     loop = asyncio.get_running_loop()
-    with VirtualClock().patch_loop(), mock.patch.object(loop, "_clock_resolution", 1e-9):
-        yield
-
-
-class SimulatedClock:
-    """A clock that runs ``speed`` times faster than the event loop's (the ``Clock`` protocol).
-
-    Time 0 is when the clock was made.
-    """
-
-    def __init__(self, speed: float = 1.0) -> None:
-        self.speed = speed
-        self._loop = asyncio.get_running_loop()
-        self._start = self._loop.time()
-
-    def now(self) -> float:
-        return (self._loop.time() - self._start) * self.speed
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, float(seconds)) / self.speed)
-
-    async def sleep_until(self, t_s: float) -> None:
-        await self.sleep(t_s - self.now())
+    with VirtualClock().patch_loop():
+        resolution = loop._clock_resolution  # type: ignore[attr-defined]
+        loop._clock_resolution = 1e-9  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            loop._clock_resolution = resolution  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +91,7 @@ class VirtualStrap:
     """One simulated strap. Start it with :meth:`run` as a task."""
 
     beats: SimulatedBeats
-    clock: SimulatedClock
+    clock: LiveClock
     address: str = "E1:5E:A5:E0:00:01"
     name: str = "Polar H10 SIM01"
     rssi: int = -58
@@ -236,186 +211,3 @@ class VirtualStrap:
                 services.add_characteristic(characteristic)
             handle += 1
         return services
-
-
-class VirtualRadio:
-    """The air between virtual straps and the host: where bleak's backends look for them."""
-
-    def __init__(self, clock: SimulatedClock) -> None:
-        self.clock = clock
-        self.straps: dict[str, VirtualStrap] = {}
-
-    def add(self, strap: VirtualStrap) -> VirtualStrap:
-        self.straps[strap.address.upper()] = strap
-        return strap
-
-    def find(self, address: str) -> VirtualStrap | None:
-        return self.straps.get(address.upper())
-
-    @property
-    def client_backend(self) -> type[BaseBleakClient]:
-        """A bleak client backend class bound to this radio."""
-        radio = self
-
-        class VirtualBleakClient(_VirtualBleakClient):
-            _radio = radio
-
-        return VirtualBleakClient
-
-    @property
-    def scanner_backend(self) -> type[BaseBleakScanner]:
-        """A bleak scanner backend class bound to this radio."""
-        radio = self
-
-        class VirtualBleakScanner(_VirtualBleakScanner):
-            _radio = radio
-
-        return VirtualBleakScanner
-
-
-class _VirtualBleakClient(BaseBleakClient):
-    _radio: VirtualRadio
-    CONNECT_TIME_S = 0.3
-
-    def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
-        kwargs.pop("services", None)
-        kwargs.pop("bluez", None)
-        kwargs.pop("winrt", None)
-        super().__init__(address_or_ble_device, **kwargs)
-        self._strap: VirtualStrap | None = None
-
-    @property
-    def name(self) -> str:
-        return self._strap.name if self._strap else self.address
-
-    @property
-    def mtu_size(self) -> int:
-        return 23
-
-    @property
-    def is_connected(self) -> bool:
-        return self._strap is not None
-
-    async def connect(self, pair: bool, **kwargs: Any) -> None:
-        await self._radio.clock.sleep(self.CONNECT_TIME_S)
-        strap = self._radio.find(self.address)
-        if strap is None or not strap.link_up():
-            raise BleakError(f"Device with address {self.address} was not found")
-        self._strap = strap
-        strap.attach(self)
-        self.services = strap.gatt()
-
-    def link_lost(self) -> None:
-        """The strap went out of range: drop the connection and tell bleak's user."""
-        if self._strap is not None:
-            self._strap.detach(self)
-            self._strap = None
-            if self._disconnected_callback is not None:
-                self._disconnected_callback()
-
-    async def disconnect(self) -> None:
-        if self._strap is not None:
-            self._strap.detach(self)
-            self._strap = None
-
-    async def pair(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    async def unpair(self) -> None:
-        return None
-
-    def _require(self) -> VirtualStrap:
-        if self._strap is None:
-            raise BleakError("Not connected")
-        return self._strap
-
-    async def read_gatt_char(
-        self, characteristic: BleakGATTCharacteristic, **kwargs: Any
-    ) -> bytearray:
-        return self._require().read(characteristic.uuid)
-
-    async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, **kwargs: Any
-                                   ) -> bytearray:
-        raise BleakError("the virtual strap has no readable descriptors")
-
-    async def write_gatt_char(
-        self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
-    ) -> None:
-        raise BleakError(f"characteristic {characteristic.uuid} is not writable")
-
-    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
-        raise BleakError("the virtual strap has no writable descriptors")
-
-    async def start_notify(
-        self, characteristic: BleakGATTCharacteristic,
-        callback: Callable[[bytearray], None], **kwargs: Any,
-    ) -> None:
-        strap = self._require()
-        if characteristic.uuid != HEART_RATE_MEASUREMENT_UUID:
-            raise BleakError(f"notifications on {characteristic.uuid} are not simulated")
-        strap.subscribe(self, callback)
-
-    async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
-        if self._strap is not None:
-            self._strap.unsubscribe(self)
-
-
-class _VirtualBleakScanner(BaseBleakScanner):
-    _radio: VirtualRadio
-
-    def __init__(self, detection_callback: Any, service_uuids: list[str] | None,
-                 scanning_mode: str = "active", **kwargs: Any) -> None:
-        super().__init__(detection_callback, service_uuids)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.seen_devices = {}
-        self._task = asyncio.create_task(self._advertise())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _advertise(self) -> None:
-        """Each advertising strap is heard about every 100 ms (strap clock)."""
-        while True:
-            for strap in self._radio.straps.values():
-                if not strap.advertising:
-                    continue
-                adv = AdvertisementData(
-                    local_name=strap.name, manufacturer_data={}, service_data={},
-                    service_uuids=[HEART_RATE_SERVICE_UUID], tx_power=None, rssi=strap.rssi,
-                    platform_data=(),
-                )
-                if not self.is_allowed_uuid(adv.service_uuids):
-                    continue
-                device = self.create_or_update_device(
-                    strap.address, strap.address, strap.name, None, adv
-                )
-                self.call_detection_callbacks(device, adv)
-            await self._radio.clock.sleep(0.1)
-
-
-# Two spare minutes of heartbeat after the protocol: a session that slows down for a
-# backdraft can still run to its end.
-SPARE_S = 120.0
-
-
-def simulated_session_strap(
-    scenario: str, pacer_schedule: Sequence[tuple[float, float | None]], clock: SimulatedClock,
-    seed: int = 0, resonance_bpm: float | None = None, drops: Sequence[LinkDrop] = (),
-) -> tuple[AsyncIterator[Measurement | Gap], asyncio.Task[None]]:
-    """A scenario's person breathing with a session's pacer, on a virtual strap read through
-    the bleak reader (whose link goes down at ``drops``): the source, and the strap's task
-    (cancel it at the end)."""
-    radio = VirtualRadio(clock)
-    beats = simulate_following(scenario, [*pacer_schedule, (SPARE_S, None)], seed,
-                               resonance_bpm)
-    strap = radio.add(VirtualStrap(beats, clock, name="heartsease simulated strap",
-                                   drops=list(drops)))
-    task = asyncio.get_running_loop().create_task(strap.run())
-    reader = StrapReader(strap.name, client_backend=radio.client_backend,
-                         scanner_backend=radio.scanner_backend, clock=clock)
-    return reader.stream(), task

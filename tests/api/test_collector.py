@@ -1,22 +1,24 @@
-"""The service's scheduled garbage collection (heartsease.api.app.collect_garbage)."""
+"""The service's scheduled garbage collection (heartsease.api.collector)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from heartsease.api import app
-from heartsease.api.app import (
+from heartsease.api import collector
+from heartsease.api.collector import (
     COLLECT_EVERY_S,
     EVERYTHING_EVERY_S,
     YOUNG_PASS_OBJECTS,
     collect_garbage,
     collection_due,
 )
+from heartsease.api.settings import Settings
 
 
 class Node:
@@ -69,11 +71,11 @@ def test_survivors_wait_for_the_pass_over_everything(scheduled_collector: None) 
 
 def test_a_pass_starts_once_enough_was_made_since_the_last_or_once_its_time_comes(
         scheduled_collector: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "YOUNG_PASS_OBJECTS", 5_000)
-    monkeypatch.setattr(app, "CHECK_EVERY_S", 0.01)
+    monkeypatch.setattr(collector, "YOUNG_PASS_OBJECTS", 5_000)
+    monkeypatch.setattr(collector, "CHECK_EVERY_S", 0.01)
 
     async def scenario() -> None:
-        async with app._collector_on_schedule():
+        async with collector.collector_on_schedule():
             a, watched = cycle()
             del a
             await asyncio.sleep(0.1)
@@ -82,7 +84,7 @@ def test_a_pass_starts_once_enough_was_made_since_the_last_or_once_its_time_come
             await asyncio.sleep(0.1)
             assert watched() is None, "no pass once the young objects reached the budget"
             del alive
-            monkeypatch.setattr(app, "COLLECT_EVERY_S", 0.05)
+            monkeypatch.setattr(collector, "COLLECT_EVERY_S", 0.05)
             b, watched = cycle()
             del b
             await asyncio.sleep(0.1)
@@ -95,3 +97,38 @@ def test_the_pass_over_everything_comes_first_when_both_are_due() -> None:
     assert collection_due(0, COLLECT_EVERY_S - 1, EVERYTHING_EVERY_S - 1) is None
     assert collection_due(0, COLLECT_EVERY_S, EVERYTHING_EVERY_S - 1) == "young"
     assert collection_due(YOUNG_PASS_OBJECTS, 1.0, EVERYTHING_EVERY_S) == "everything"
+
+
+def collector_inside(**options: bool) -> tuple[bool, int]:
+    """Whether Python's collector runs by count, and how many objects are frozen, while
+    the service's collector is set up with ``options``."""
+
+    async def scenario() -> tuple[bool, int]:
+        async with collector.collector_on_schedule(**options):
+            return gc.isenabled(), gc.get_freeze_count()
+
+    return asyncio.run(scenario())
+
+
+def test_on_by_default_and_off_by_a_setting(scheduled_collector: None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    gc.enable()
+    assert Settings().scheduled_collector
+    by_count, _ = collector_inside()
+    assert not by_count  # on the service's schedule
+    assert gc.isenabled()  # and Python's own again once the service stops
+    monkeypatch.setenv("HEARTSEASE_SCHEDULED_COLLECTOR", "false")
+    assert not Settings().scheduled_collector
+    assert collector_inside(enabled=False) == (True, 0)
+
+
+def test_only_on_the_pythons_it_was_measured_on(
+        scheduled_collector: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    assert collector.schedule_fits("CPython", (3, 11))
+    assert not collector.schedule_fits("CPython", (3, 14))
+    gc.enable()
+    monkeypatch.setattr(collector, "schedule_fits", lambda: False)
+    with caplog.at_level(logging.WARNING, logger=collector.__name__):
+        assert collector_inside() == (True, 0)
+    assert "measured on CPython 3.11, 3.12, 3.13 only" in caplog.text

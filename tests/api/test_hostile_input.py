@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
-from heartsease.api.routes import live as live_routes
+from heartsease.api import ingest as ingest_stream
+from heartsease.api.routes import ingest, observe
+from heartsease.api.sockets import visitor_may_leave
 from heartsease.store.models import Beat
 from tests.api.conftest import token_of
 
@@ -83,9 +85,9 @@ def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
     # is far below what the server can take (a loaded machine stores a message in tens of
     # ms): were it not, the sender would never wait, never be closed, and the test would
     # wait for a close that does not come.
-    monkeypatch.setattr(live_routes, "INGEST_PER_S", 5.0)
-    monkeypatch.setattr(live_routes, "INGEST_BURST", 10.0)
-    monkeypatch.setattr(live_routes, "INGEST_THROTTLE_LIMIT_S", 1.0)
+    monkeypatch.setattr(ingest_stream, "INGEST_PER_S", 5.0)
+    monkeypatch.setattr(ingest_stream, "INGEST_BURST", 10.0)
+    monkeypatch.setattr(ingest_stream, "INGEST_THROTTLE_LIMIT_S", 1.0)
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
     session_id = r.json()["id"]
     url = f"/api/sessions/{session_id}/ingest?token={token_of(people['client'])}"
@@ -155,13 +157,14 @@ def test_a_visitor_who_leaves_is_no_server_error(
 
     websocket = types.SimpleNamespace(url=types.SimpleNamespace(path="/api/sessions/x/live"))
     with caplog.at_level(logging.INFO):
-        asyncio.run(live_routes._visitor_may_leave(route)(websocket=websocket))
+        asyncio.run(visitor_may_leave(route)(websocket=websocket))
     assert "the visitor left before the connection was accepted" in caplog.text
     gone = WebSocketDisconnect(1001)  # left while told the session is not running
-    asyncio.run(live_routes._visitor_may_leave(route)(websocket=websocket))
+    asyncio.run(visitor_may_leave(route)(websocket=websocket))
     # Any other error is still one.
     gone = RuntimeError("something else")
     with pytest.raises(RuntimeError, match="something else"):
-        asyncio.run(live_routes._visitor_may_leave(route)(websocket=websocket))
-    assert all(getattr(r.endpoint, "__wrapped__", None) for r in live_routes.router.routes
+        asyncio.run(visitor_may_leave(route)(websocket=websocket))
+    assert all(getattr(r.endpoint, "__wrapped__", None)
+               for r in [*observe.router.routes, *ingest.router.routes]
                if r.path.endswith(("/live", "/ingest")))

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from heartsease.api.app import create_app
 from heartsease.api.fanout import LIVE_PREFIX, LocalHub, RedisHub
-from heartsease.api.live import SessionManager
+from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
 from heartsease.remote import sign_in, start_remote_session, stream_to_server
 from heartsease.simulator.scenarios import simulate
@@ -184,11 +184,11 @@ def test_the_sweep_closes_a_stopped_workers_sessions_not_those_waiting_for_a_str
             return {name: db.get(BreathingSession, i).status.value for name, i in ids.items()}
 
     hub.running_elsewhere = {ids["on-a-worker-that-stops"], ids["running"]}
-    manager._sweep()
+    manager.liveness.sweep()
     assert statuses() == {"waiting": "active", "on-a-worker-that-stops": "active",
                           "running": "active", "left-by-restart": "interrupted"}
     hub.running_elsewhere = {ids["running"]}
-    manager._sweep()
+    manager.liveness.sweep()
     assert statuses() == {"waiting": "active", "on-a-worker-that-stops": "interrupted",
                           "running": "active", "left-by-restart": "interrupted"}
     engine.dispose()

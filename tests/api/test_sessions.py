@@ -23,7 +23,7 @@ import websockets
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from heartsease.api import live
+from heartsease.api import publishing
 from heartsease.sensors.files import parse_rr_text
 from heartsease.simulator.scenarios import simulate
 from heartsease.store.models import AuditEntry, Beat, BreathingSession, SessionStatus
@@ -387,7 +387,7 @@ def test_a_late_viewer_sees_the_story_from_the_start_and_the_last_beats(
         client: TestClient, people, monkeypatch: pytest.MonkeyPatch) -> None:
     """The beats shown to a viewer who joins late are bounded; the steps and states are kept
     apart so that a long session's beats do not push its beginning out."""
-    monkeypatch.setattr(live, "RECENT_BEATS", 30)
+    monkeypatch.setattr(publishing, "RECENT_BEATS", 30)
     r = client.post("/api/sessions", headers=people["client"], json={
         "source": "simulated", "scenario": "threat-then-soothe", "speed": 50,
         "practice_minutes": 2})

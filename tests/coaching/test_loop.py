@@ -13,21 +13,16 @@ from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.sensors.ble import ReconnectPolicy, StrapNotFoundError, StrapReader
 from heartsease.sensors.hrm import SensorContact
-from heartsease.sensors.source import Gap, Measurement
+from heartsease.sensors.source import Gap, LiveClock, Measurement
+from heartsease.simulator.radio import VirtualRadio
 from heartsease.simulator.scenarios import simulate_following
-from heartsease.simulator.virtual_strap import (
-    LinkDrop,
-    SimulatedClock,
-    VirtualRadio,
-    VirtualStrap,
-    virtual_time,
-)
+from heartsease.simulator.virtual_strap import LinkDrop, VirtualStrap, virtual_time
 
 
 async def live_session(
     stop_at_s: float | None = None, drops: list[LinkDrop] | None = None
 ) -> tuple[list[Event], VirtualStrap]:
-    clock = SimulatedClock()
+    clock = LiveClock()
     radio = VirtualRadio(clock)
     protocol = load_protocol("srb").with_practice_minutes(2)
     beats = simulate_following("paced-6", [*protocol.schedule(), (60.0, None)], seed=0)
@@ -90,7 +85,7 @@ def test_a_dropped_link_is_a_gap_in_the_stream() -> None:
 
 def test_a_strap_that_cannot_be_found_ends_the_stream_with_the_reason() -> None:
     async def main():
-        clock = SimulatedClock()
+        clock = LiveClock()
         radio = VirtualRadio(clock)
         reader = StrapReader("no such strap", client_backend=radio.client_backend,
                              scanner_backend=radio.scanner_backend, clock=clock,
@@ -118,7 +113,7 @@ def test_a_pushed_beat_is_handed_on_before_the_pusher_goes_on() -> None:
     event loop, tens of milliseconds when it serves a thousand sessions."""
 
     async def main():
-        clock, source, seen = SimulatedClock(), _Pushed(), []
+        clock, source, seen = LiveClock(), _Pushed(), []
         loop = CoachingLoop(source, CoachingSession(load_protocol("srb")), clock)
         running = asyncio.create_task(loop.run(seen.append))
         await asyncio.sleep(0)  # run() starts, and attaches to the source
@@ -139,7 +134,7 @@ def test_a_failing_receiver_ends_the_session_with_its_error() -> None:
             raise ValueError("cannot store this")
 
     async def main():
-        clock, source = SimulatedClock(), _Pushed()
+        clock, source = LiveClock(), _Pushed()
         loop = CoachingLoop(source, CoachingSession(load_protocol("srb")), clock)
         running = asyncio.create_task(loop.run(refuse_beats))
         await asyncio.sleep(0)

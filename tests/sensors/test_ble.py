@@ -15,16 +15,11 @@ from heartsease.sensors.ble import StrapNotFoundError, StrapReader, scan
 from heartsease.sensors.files import record_text
 from heartsease.sensors.hrm import MalformedMeasurementError, parse_hrm
 from heartsease.sensors.replay import replay
-from heartsease.sensors.source import Gap, Measurement
+from heartsease.sensors.source import Gap, LiveClock, Measurement
 from heartsease.sensors.timing import retime
+from heartsease.simulator.radio import VirtualRadio
 from heartsease.simulator.scenarios import simulate
-from heartsease.simulator.virtual_strap import (
-    LinkDrop,
-    SimulatedClock,
-    VirtualRadio,
-    VirtualStrap,
-    virtual_time,
-)
+from heartsease.simulator.virtual_strap import LinkDrop, VirtualStrap, virtual_time
 
 T = TypeVar("T")
 
@@ -42,7 +37,7 @@ async def session(
     during: Callable[[VirtualStrap], None] | None = None, drift_ppm: float = 0.0,
 ) -> tuple[VirtualStrap, StrapReader, list[Measurement | Gap]]:
     """One virtual strap read by name until its recording ends."""
-    clock = SimulatedClock()
+    clock = LiveClock()
     radio = VirtualRadio(clock)
     strap = radio.add(VirtualStrap(simulate("rest", seconds, seed), clock, drops=drops or [],
                                    seed=seed, clock_drift_ppm=drift_ppm))
@@ -72,7 +67,7 @@ def delivered_rr(strap: VirtualStrap) -> list[float]:
 
 def test_scan_finds_straps_by_the_heart_rate_service() -> None:
     async def main():
-        clock = SimulatedClock()
+        clock = LiveClock()
         radio = VirtualRadio(clock)
         radio.add(VirtualStrap(simulate("rest", 60, 0), clock, rssi=-70))
         radio.add(VirtualStrap(simulate("rest", 60, 1), clock, address="E1:5E:A5:E0:00:02",
@@ -172,7 +167,7 @@ def test_junk_packets_are_reported_and_skipped() -> None:
 
 def test_unknown_strap_is_a_clear_error() -> None:
     async def main():
-        clock = SimulatedClock()
+        clock = LiveClock()
         radio = VirtualRadio(clock)
         reader = StrapReader("Nobody's Strap", client_backend=radio.client_backend,
                              scanner_backend=radio.scanner_backend, clock=clock)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from heartsease.cli import app
 from heartsease.signal.breathing import breathing_rate_over_recording
 from heartsease.signal.hrv import time_domain
+from heartsease.simulator import SCENARIO_NAMES
 from heartsease.simulator.heart import (
     AutonomicState,
     Breathing,
@@ -106,3 +107,8 @@ def test_simulate_command_writes_the_contract(tmp_path: Path) -> None:
     assert analysed.exit_code == 0
     bad = CliRunner().invoke(app, ["simulate", "--scenario", "nope", "--out", str(out)])
     assert bad.exit_code == 2 and "Choose one of" in bad.output
+
+
+def test_the_scenario_names_are_the_scenarios() -> None:
+    """The names a command's help lists without loading the model are the model's."""
+    assert tuple(SCENARIOS) == SCENARIO_NAMES

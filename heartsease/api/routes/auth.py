@@ -11,8 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import delete, select
 
-from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep, oauth2
-from heartsease.api.limits import SignInLimiter
+from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep, SignInLimiterDep, oauth2
 from heartsease.api.schemas import Token, UserOut, problems
 from heartsease.api.security import create_token, token_claims, verify_password
 from heartsease.store.models import RevokedToken, User
@@ -22,8 +21,7 @@ router = APIRouter(prefix="/api", tags=["auth"], responses=problems(400, 401, 42
 
 @router.post("/auth/token", responses=problems(429))
 def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request,
-            db: SessionDep, settings: SettingsDep) -> Token:
-    limiter: SignInLimiter = request.app.state.sign_in_limiter
+            db: SessionDep, settings: SettingsDep, limiter: SignInLimiterDep) -> Token:
     key = (form.username.lower(), request.client.host if request.client else "")
     wait_s = limiter.retry_after_s(key, time.time())
     if wait_s > 0:

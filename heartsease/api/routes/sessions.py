@@ -11,7 +11,6 @@ from fastapi import (
     Form,
     HTTPException,
     Query,
-    Request,
     Response,
     UploadFile,
     status,
@@ -19,7 +18,7 @@ from fastapi import (
 from sqlalchemy import select
 
 from heartsease.api import services
-from heartsease.api.deps import CurrentUser, SessionDep
+from heartsease.api.deps import CurrentUser, Hub, Manager, SessionDep
 from heartsease.api.schemas import (
     AnnotationIn,
     RatingIn,
@@ -33,6 +32,7 @@ from heartsease.reports.report import report_html, report_pdf
 from heartsease.sensors.files import RecordingError, parse_rr_text
 from heartsease.store.models import Annotation, Assignment, Role, SelfRating
 from heartsease.store.repository import audit, beats_of, sessions_of
+from heartsease.wire import Command
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"],
                    responses=problems(400, 401, 404, 422))
@@ -41,33 +41,29 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"],
 MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
 
 
-def manager(request: Request):
-    return request.app.state.sessions
-
-
 @router.post("", status_code=201, responses=problems(403, 409))
-async def start(body: SessionStart, request: Request, db: SessionDep,
+async def start(body: SessionStart, manager: Manager, db: SessionDep,
                 user: CurrentUser) -> SessionOut:
-    row = services.start_session(db, manager(request), user, body)
+    row = services.start_session(db, manager, user, body)
     if user.role is Role.CLINICIAN:
         audit(db, user, "start-session", "session", row.id, row.client_id)
     return SessionOut(**services.session_out(row, live=True))
 
 
 @router.post("/{session_id}/stop")
-async def stop(session_id: str, request: Request, db: SessionDep,
+async def stop(session_id: str, manager: Manager, hub: Hub, db: SessionDep,
                user: CurrentUser) -> SessionOut:
     row = services.visible_session(db, user, session_id, "stop-session")
     db.commit()
-    if manager(request).get(session_id) is None:
-        request.app.state.hub.control(session_id, {"type": "stop"})  # on another worker
-    await manager(request).stop(session_id)
+    if manager.get(session_id) is None:
+        hub.control(session_id, {"type": Command.STOP})  # on another worker
+    await manager.stop(session_id)
     db.refresh(row)
     return SessionOut(**services.session_out(row, live=False))
 
 
 @router.get("")
-def list_sessions(request: Request, db: SessionDep, user: CurrentUser,
+def list_sessions(manager: Manager, db: SessionDep, user: CurrentUser,
                   client_id: str | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[SessionOut]:
     if user.role is Role.CLIENT:
@@ -80,25 +76,25 @@ def list_sessions(request: Request, db: SessionDep, user: CurrentUser,
             audit(db, user, "list-sessions", "client", c, c)
     else:
         clients = []
-    live = manager(request).is_live
+    live = manager.is_live
     return [SessionOut(**services.session_out(r, live(r.id)))
             for r in sessions_of(db, clients, limit=limit)]
 
 
 @router.get("/{session_id}")
-def detail(session_id: str, request: Request, db: SessionDep,
+def detail(session_id: str, manager: Manager, db: SessionDep,
            user: CurrentUser) -> SessionDetail:
     row = services.visible_session(db, user, session_id, "read-session")
-    return SessionDetail(**services.session_detail(db, row, manager(request).is_live(session_id)))
+    return SessionDetail(**services.session_detail(db, row, manager.is_live(session_id)))
 
 
 @router.post("/{session_id}/annotations", status_code=201, responses=problems(403))
-async def annotate(session_id: str, body: AnnotationIn, request: Request, db: SessionDep,
+async def annotate(session_id: str, body: AnnotationIn, manager: Manager, db: SessionDep,
              user: CurrentUser) -> dict[str, object]:
     if user.role is not Role.CLINICIAN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Annotations are for clinicians.")
     row = services.visible_session(db, user, session_id, "annotate")
-    running = manager(request).get(session_id)
+    running = manager.get(session_id)
     if running is not None:
         running.loop.annotate(body.text, user.name)
         t_s = running.loop.now_s()
@@ -109,12 +105,12 @@ async def annotate(session_id: str, body: AnnotationIn, request: Request, db: Se
 
 
 @router.post("/{session_id}/ratings", status_code=201, responses=problems(403))
-async def rate(session_id: str, body: RatingIn, request: Request, db: SessionDep,
+async def rate(session_id: str, body: RatingIn, manager: Manager, db: SessionDep,
          user: CurrentUser) -> dict[str, object]:
     row = services.visible_session(db, user, session_id)
     if user.id != row.client_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only the client rates their session.")
-    running = manager(request).get(session_id)
+    running = manager.get(session_id)
     t_s = running.loop.now_s() if running is not None else 0.0
     db.add(SelfRating(session_id=row.id, t_s=t_s, scale=body.scale, value=body.value))
     return {"t_s": t_s, "scale": body.scale, "value": body.value}

@@ -5,6 +5,7 @@
 import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, paths } from "./charts.js";
 import { live, statusText } from "./socket.js";
+import { Command, Kind } from "./wire.js";
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -86,37 +87,37 @@ function onMessage(m) {
     if (offsetS === null || candidate < offsetS) offsetS = candidate;
   }
   switch (m.kind) {
-    case "hello":
+    case Kind.HELLO:
       if (m.pacer) { pacer.on = true; pacer.rate = m.pacer.rate_bpm; }
       if (m.step) $("step").textContent = m.step.title;
       break;
-    case "step": $("step").textContent = m.title; addToTimeline(m.t_s, m.title); break;
-    case "annotation": addToTimeline(m.t_s, m.author + " noted: " + m.text); break;
-    case "pacer":
+    case Kind.STEP: $("step").textContent = m.title; addToTimeline(m.t_s, m.title); break;
+    case Kind.ANNOTATION: addToTimeline(m.t_s, m.author + " noted: " + m.text); break;
+    case Kind.PACER:
       pacer.on = m.rate_bpm !== null;
       if (pacer.on) { pacer.rate = m.rate_bpm; pacer.inhale = m.inhale_share; pacer.exhale = m.exhale_share; }
       else $("part").textContent = "Breathe however feels natural.";
       break;
-    case "pacer-phase":
+    case Kind.PACER_PHASE:
       Object.assign(pacer, { on: true, part: m.part, startS: m.t_s, partS: m.part_s, rate: m.rate_bpm });
       $("part").textContent = partWords[m.part] || "";
       break;
-    case "cue": $("cue").textContent = m.text; break;
-    case "beat":
+    case Kind.CUE: $("cue").textContent = m.text; break;
+    case Kind.BEAT:
       beats.push({ t: m.t_s, hr: 60000 / m.rr_ms });
       if (beats.length > RHYTHM_BEATS) beats.splice(0, beats.length - RHYTHM_BEATS);
       $("hr").textContent = Math.round(60000 / m.rr_ms);
       plotRhythm();
       break;
-    case "metrics":
+    case Kind.METRICS:
       $("coherence").textContent = m.coherence_ratio === null ? "–" : m.coherence_ratio.toFixed(1);
       $("breathing").textContent = m.breathing_rate_bpm === null ? "–" : m.breathing_rate_bpm.toFixed(1);
       setState(m.state);
       break;
-    case "state": setState(m.state); break;
-    case "paused": paused = m.paused; $("pause").textContent = paused ? "Carry on" : "Pause"; break;
-    case "session-ended": case "closed": finish(); break;
-    case "source-error": $("cue").textContent = "The heart source stopped: " + m.detail; break;
+    case Kind.STATE: setState(m.state); break;
+    case Kind.PAUSED: paused = m.paused; $("pause").textContent = paused ? "Carry on" : "Pause"; break;
+    case Kind.SESSION_ENDED: case Kind.CLOSED: finish(); break;
+    case Kind.SOURCE_ERROR: $("cue").textContent = "The heart source stopped: " + m.detail; break;
   }
 }
 
@@ -180,8 +181,8 @@ for (const id of ["critic-before", "critic-after"]) {
   $(id).addEventListener("input", () => { $(id + "-value").textContent = $(id).value; });
 }
 $("begin").addEventListener("click", begin);
-$("pause").addEventListener("click", () => link.send({ type: paused ? "resume" : "pause" }));
-$("end").addEventListener("click", () => link.send({ type: "stop" }));
+$("pause").addEventListener("click", () => link.send({ type: paused ? Command.RESUME : Command.PAUSE }));
+$("end").addEventListener("click", () => link.send({ type: Command.STOP }));
 $("save-rating").addEventListener("click", async () => {
   await rate($("critic-after").value);
   $("save-rating").textContent = "Saved";

@@ -5,6 +5,7 @@
 import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, drawVerticals, keepFrom, paths, spacer, stateColour } from "./charts.js";
 import { live, statusText } from "./socket.js";
+import { Command, Kind } from "./wire.js";
 
 const WINDOW_S = 15 * 60;  // a whole standard session; of a longer one, its last 15 minutes
 const PLOT_EVERY_MS = 700;
@@ -148,7 +149,7 @@ function watch(sessionId, name) {
   };
   const link = live("/api/sessions/" + sessionId + "/live", function onMessage(m) {
     switch (m.kind) {
-      case "hello":
+      case Kind.HELLO:
         if (m.step) q(".step").textContent = m.step.title;
         if (!recent.beats.length) {  // what happened before we came
           (m.recent || []).forEach(onMessage);
@@ -157,43 +158,43 @@ function watch(sessionId, name) {
           plot();
         }
         break;
-      case "step": q(".step").textContent = m.title; break;
-      case "beat": recent.beats.push({ t: m.t_s, hr: 60000 / m.rr_ms }); q(".hr").textContent = Math.round(60000 / m.rr_ms); plot(); break;
-      case "pacer": recent.pace.push({ t: m.t_s, rate: m.rate_bpm }); break;
-      case "metrics":
+      case Kind.STEP: q(".step").textContent = m.title; break;
+      case Kind.BEAT: recent.beats.push({ t: m.t_s, hr: 60000 / m.rr_ms }); q(".hr").textContent = Math.round(60000 / m.rr_ms); plot(); break;
+      case Kind.PACER: recent.pace.push({ t: m.t_s, rate: m.rate_bpm }); break;
+      case Kind.METRICS:
         q(".rmssd").textContent = m.rmssd_ms === null ? "–" : Math.round(m.rmssd_ms);
         q(".coh").textContent = m.coherence_ratio === null ? "–" : m.coherence_ratio.toFixed(1);
         q(".br").textContent = m.breathing_rate_bpm === null ? "–" : m.breathing_rate_bpm.toFixed(1);
         break;
-      case "state":
+      case Kind.STATE:
         recent.states.push({ t: m.t_s, state: m.state });
         q(".state").dataset.state = m.state;
         q(".state").innerHTML = "<strong>" + stateWords[m.state] + "</strong> (" + m.reason + ")";
         break;
-      case "shift": recent.shifts.push({ t: m.onset_s, direction: m.direction }); break;
-      case "backdraft":
+      case Kind.SHIFT: recent.shifts.push({ t: m.onset_s, direction: m.direction }); break;
+      case Kind.BACKDRAFT:
         q(".alert").textContent = "Possible backdraft at " + (m.t_s / 60).toFixed(1) +
           " min: a return to threat during practice. The pacer has slowed and a pause was offered.";
         q(".alert").classList.remove("hidden");
         break;
-      case "backdraft-eased": q(".alert").textContent += " It has eased."; break;
-      case "annotation": {
+      case Kind.BACKDRAFT_EASED: q(".alert").textContent += " It has eased."; break;
+      case Kind.ANNOTATION: {
         recent.notes.push({ t: m.t_s });
         const li = document.createElement("li");
         li.textContent = (m.t_s / 60).toFixed(1) + " min · " + m.author + ": " + m.text;
         q(".notes").append(li);
         break;
       }
-      case "session-ended": case "closed": q(".step").textContent = "session ended"; break;
+      case Kind.SESSION_ENDED: case Kind.CLOSED: q(".step").textContent = "session ended"; break;
     }
   }, (s) => { q(".conn").textContent = statusText[s]; });
   watching.set(sessionId, link);
   room.querySelectorAll("[data-note]").forEach((b) => b.addEventListener("click",
-    () => link.send({ type: "annotation", text: b.dataset.note })));
+    () => link.send({ type: Command.ANNOTATION, text: b.dataset.note })));
   q(".note").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = q(".note-text").value.trim();
-    if (text) { link.send({ type: "annotation", text }); q(".note-text").value = ""; }
+    if (text) { link.send({ type: Command.ANNOTATION, text }); q(".note-text").value = ""; }
   });
   refresh();
 }

@@ -1,11 +1,8 @@
 // A live connection to a session that comes back by itself, telling the page how it is doing.
 
 import { token } from "./common.js";
+import { Close } from "./wire.js";
 
-// Integration point with the wire protocol (heartsease/wire.py): once `./wire.js` mirrors
-// its close codes, import them from there instead of naming them here.
-const CLOSE_NOT_FOUND = 4404;  // the session has ended, or never was
-const CLOSE_FORBIDDEN = 4403;  // not this person's to see
 const FIRST_DELAY_MS = 500, LONGEST_DELAY_MS = 8000;
 
 export const statusText = {
@@ -28,8 +25,8 @@ export function live(path, onMessage, onStatus) {
     };
     socket.onmessage = (e) => onMessage(JSON.parse(e.data));
     socket.onclose = (e) => {
-      if (closed || e.code === CLOSE_NOT_FOUND) { onStatus("ended"); return; }
-      if (e.code === CLOSE_FORBIDDEN) { onStatus("denied"); return; }
+      if (closed || e.code === Close.NOT_LIVE) { onStatus("ended"); return; }
+      if (e.code === Close.NOT_ALLOWED) { onStatus("denied"); return; }
       onStatus("lost");
       setTimeout(connect, delayMs);
       delayMs = Math.min(delayMs * 2, LONGEST_DELAY_MS);

@@ -1,0 +1,216 @@
+"""The live WebSocket: a session as it happens, for its client and its observers.
+
+The route accepts, authorises (:mod:`heartsease.api.sockets`), greets the viewer with the
+story so far and forwards the session's messages (:mod:`heartsease.wire`) until it ends or
+the viewer leaves; what the viewer sends (a pause, a rating, a note) is taken alongside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from heartsease.api.deps import Factory, Hub, Manager, SettingsDep
+from heartsease.api.fanout import LocalHub, Outgoing, put_dropping_oldest
+from heartsease.api.limits import MessageRate
+from heartsease.api.publishing import hello
+from heartsease.api.running import RunningSession, SessionManager
+from heartsease.api.schemas import PlainText, RatingScale
+from heartsease.api.sockets import authorise, visitor_may_leave
+from heartsease.store.models import (
+    Annotation,
+    BreathingSession,
+    SelfRating,
+    SessionStatus,
+    User,
+)
+from heartsease.store.repository import audit
+from heartsease.wire import CLIENT_CONTROLS, Close, Command, Kind
+
+router = APIRouter(tags=["live"])
+# A person watching or breathing sends a note, a rating, a pause: a few, now and then.
+VIEWER_PER_S, VIEWER_BURST = 2.0, 20.0
+HELLO_WAIT_S = 5.0  # for the worker running a session to welcome a viewer on another
+START_WAIT_S = 12.0  # for an active session to show up as running (starting, or announced)
+
+
+@router.websocket("/api/sessions/{session_id}/live")
+@visitor_may_leave
+async def live(websocket: WebSocket, session_id: str, manager: Manager, hub: Hub,
+               factory: Factory, settings: SettingsDep, token: str = "") -> None:
+    allowed = await asyncio.to_thread(authorise, factory, settings, session_id, token,
+                                      "observe")
+    await websocket.accept()
+    if allowed is None:
+        await websocket.close(Close.NOT_ALLOWED, "not yours to see, or your sign-in expired")
+        return
+    user, row = allowed
+    if not await _until_live(manager, row):
+        await websocket.send_json({"kind": Kind.CLOSED, "status": row.status.value})
+        await websocket.close(Close.NOT_LIVE, "this session is not running")
+        return
+    role = "client" if user.id == row.client_id else "observer"
+    queue = hub.subscribe(session_id)
+    viewer = uuid.uuid4().hex
+    running = manager.get(session_id)
+    if running is not None:
+        await websocket.send_text(hello(running, role).text)
+    else:  # it runs on another worker: ask that worker for the story so far
+        await hub.listening(session_id)  # or the answer could go by before we hear it
+        hub.control(session_id, {"type": Kind.HELLO, "for": viewer, "role": role})
+    clock = _SessionClock(running)
+    sender = _Viewer(websocket, factory, hub, session_id, user, role, clock)
+    receiver = asyncio.create_task(sender.receive())
+    # The viewer leaving (a quiet session would not tell us) or flooding wakes the loop below.
+    receiver.add_done_callback(lambda _: put_dropping_oldest(queue, None))
+    try:
+        await _forward(websocket, queue, viewer, clock, greeted=running is not None)
+    except TimeoutError:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(Close.NOT_LIVE, "the worker running this session is silent")
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the viewer left; the session goes on without them
+    finally:
+        hub.unsubscribe(session_id, queue)
+        await _close(websocket, receiver)
+
+
+async def _forward(websocket: WebSocket, queue: asyncio.Queue[Outgoing | None], viewer: str,
+                   clock: _SessionClock, greeted: bool) -> None:
+    """The session's messages, from this viewer's welcome on, until the session closes or
+    the queue is woken empty (the viewer left or flooded). Raises ``TimeoutError`` when the
+    welcome does not come from the worker running the session."""
+    while True:
+        outgoing = await (queue.get() if greeted
+                          else asyncio.wait_for(queue.get(), HELLO_WAIT_S))
+        if outgoing is None:
+            return
+        message = outgoing.message
+        if message.get("kind") == Kind.HELLO and "for" in message:
+            if message["for"] != viewer or greeted:
+                continue  # another viewer's welcome
+            greeted = True
+        elif not greeted:
+            continue  # already in the story the welcome will bring
+        clock.seen(message)
+        await websocket.send_text(outgoing.text)
+        if message.get("kind") == Kind.CLOSED:
+            return
+
+
+async def _close(websocket: WebSocket, receiver: asyncio.Task[str]) -> None:
+    """The connection closed, as too fast if the viewer flooded it."""
+    receiver.cancel()
+    # Waited for, not awaited: the viewer's disconnection raised again in this frame
+    # would put the frame in its traceback, a cycle only the garbage collector frees.
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait([receiver])
+    flooded = receiver.done() and not receiver.cancelled() and receiver.exception() is None
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        if flooded:
+            await websocket.close(Close.TOO_FAST, receiver.result())
+        else:
+            await websocket.close()
+
+
+async def _until_live(manager: SessionManager, row: BreathingSession) -> bool:
+    """Whether the session runs on some worker. An active one may just be starting
+    elsewhere (not yet announced) or, streamed by a remote client, wait for its first beat:
+    give it a moment."""
+    waits = 0
+    while not manager.is_live(row.id):
+        if row.status is not SessionStatus.ACTIVE or waits >= START_WAIT_S / 0.25:
+            return False
+        await asyncio.sleep(0.25)
+        waits += 1
+    return True
+
+
+class _SessionClock:
+    """Session time for what a viewer writes: the running loop's clock here, or the latest
+    time seen in the stream when the session runs on another worker."""
+
+    def __init__(self, running: RunningSession | None) -> None:
+        self.running = running
+        self.latest_s = 0.0
+
+    def seen(self, message: dict[str, Any]) -> None:
+        if isinstance(message.get("t_s"), (int, float)):
+            self.latest_s = max(self.latest_s, float(message["t_s"]))
+
+    def now_s(self) -> float:
+        return self.running.loop.now_s() if self.running is not None else self.latest_s
+
+
+class _ClientMessage(BaseModel):
+    type: Command
+    scale: RatingScale | None = None
+    value: int | None = Field(None, ge=0, le=10)
+    text: PlainText | None = Field(None, max_length=500)
+
+
+class _Viewer:
+    """What a viewer sends: the client's pauses and ratings, an observer's notes."""
+
+    def __init__(self, websocket: WebSocket, factory: sessionmaker[Session], hub: LocalHub,
+                 session_id: str, user: User, role: str, clock: _SessionClock) -> None:
+        self.websocket = websocket
+        self.factory = factory
+        self.hub = hub
+        self.session_id = session_id
+        self.user = user
+        self.role = role
+        self.clock = clock
+
+    async def receive(self) -> str:
+        """The viewer's messages, until they send too many: why the connection should
+        close."""
+        rate = MessageRate(VIEWER_PER_S, VIEWER_BURST)
+        while True:
+            raw = await self.websocket.receive_json()
+            if rate.wait_s(time.monotonic()) > 0:
+                return "too many messages; a person sends a few"  # the handler closes
+            try:
+                message = _ClientMessage.model_validate(raw)
+            except (ValidationError, ValueError):
+                await self.websocket.send_json({"kind": Kind.ERROR,
+                                                "detail": "not a message I know"})
+                continue
+            if not self._take(message):
+                await self.websocket.send_json(
+                    {"kind": Kind.ERROR, "detail": f"{message.type} is not yours to send"})
+
+    def _take(self, message: _ClientMessage) -> bool:
+        """``message`` acted on; False when it is not this viewer's to send."""
+        session_id, hub = self.session_id, self.hub
+        if self.role == "client" and message.type in CLIENT_CONTROLS:
+            hub.control(session_id, {"type": message.type})
+        elif self.role == "client" and message.type == Command.RATING and message.scale \
+                and message.value is not None:
+            with self.factory() as db, db.begin():
+                db.add(SelfRating(session_id=session_id, t_s=self.clock.now_s(),
+                                  scale=message.scale, value=message.value))
+            hub.control(session_id, {"type": Command.RATING, "scale": message.scale,
+                                     "value": message.value})
+        elif self.role == "observer" and message.type == Command.ANNOTATION and message.text:
+            self._annotate(message.text)
+        else:
+            return False
+        return True
+
+    def _annotate(self, text: str) -> None:
+        with self.factory() as db, db.begin():
+            row = db.get(BreathingSession, self.session_id)
+            db.add(Annotation(session_id=self.session_id, author_id=self.user.id,
+                              t_s=self.clock.now_s(), text=text))
+            if row is not None:
+                audit(db, self.user, "annotate", "session", self.session_id, row.client_id)
+        self.hub.control(self.session_id, {"type": Command.ANNOTATION, "text": text,
+                                           "author": self.user.name})

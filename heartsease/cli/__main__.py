@@ -1,0 +1,5 @@
+"""``python -m heartsease.cli``: the same command as ``heartsease``."""
+
+from heartsease.cli import app
+
+app()

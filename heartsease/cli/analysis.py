@@ -1,0 +1,146 @@
+"""``heartsease analyze``, ``simulate`` and ``replay``: recordings in, figures out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from heartsease.cli.common import (
+    PracticeOption,
+    ProtocolOption,
+    RateOption,
+    StageOption,
+    check_scenario,
+    console,
+    json_safe,
+    protocol_or_exit,
+    refuse,
+)
+from heartsease.sources import SCENARIO_NAMES
+
+
+def analyze(
+    path: Annotated[Path, typer.Argument(help="RR recording: text, CSV with rr_ms, or export")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    no_correction: Annotated[
+        bool, typer.Option("--no-correction", help="Analyse the raw series, as recorded")
+    ] = False,
+) -> None:
+    """Analyse an RR recording: HRV, coherence and breathing rate, artifacts corrected."""
+    from heartsease.sensors.files import RecordingError, read_rr_file
+    from heartsease.signal.recording import analyze_recording
+
+    try:
+        recording = read_rr_file(path)
+        analysis = analyze_recording(recording.rr_ms, correct=not no_correction)
+    except RecordingError as exc:
+        refuse(f"[bold]Cannot analyse this recording.[/bold] {escape(str(exc))}")
+    result = analysis.as_dict()
+    if as_json:
+        result = {"file": str(path), "format": recording.format, **result,
+                  "notes": recording.notes}
+        typer.echo(json.dumps(json_safe(result), indent=2))
+        return
+    _print_analysis(path, recording.format, recording.notes, result)
+
+
+def simulate_command(
+    scenario: Annotated[str, typer.Option(help=f"One of: {', '.join(SCENARIO_NAMES)}")] = "rest",
+    seconds: Annotated[float, typer.Option(min=10, help="Length of the recording")] = 300.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same beats")] = 0,
+    out: Annotated[Path, typer.Option(help="CSV to write")] = Path("simulated.csv"),
+    resonance: Annotated[
+        float | None, typer.Option(help="The person's resonance rate, breaths/min")
+    ] = None,
+) -> None:
+    """Write a simulated recording with ground truth (state, breathing, artifacts) as CSV."""
+    from heartsease.sources import simulate, write_csv
+
+    check_scenario(scenario)
+    beats = simulate(scenario, seconds, seed, resonance)
+    try:
+        write_csv(beats, out)
+    except OSError as exc:
+        refuse(f"Cannot write {escape(str(out))}: {exc.strerror}")
+    console.print(f"Wrote {beats.rr_ms.size} beats ({beats.t_s[-1] / 60:.1f} min, "
+                  f"scenario {scenario}, seed {seed}) to {escape(str(out))}")
+
+
+def replay_command(
+    path: Annotated[Path, typer.Argument(help="RR recording (any format analyze reads)")],
+    protocol_name: ProtocolOption = "srb",
+    rate: RateOption = None,
+    stages: StageOption = [],  # noqa: B006 (typer reads the default, never mutates it)
+    practice_minutes: PracticeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session as JSON")] = False,
+) -> None:
+    """Run the coaching loop over a recording as fast as possible and print the session."""
+    import asyncio
+
+    from heartsease.coaching.loop import replay_session
+    from heartsease.coaching.session import CoachingSession
+    from heartsease.coaching.summary import session_record
+    from heartsease.sensors.files import RecordingError, read_rr_file
+    from heartsease.sensors.replay import replay
+    from heartsease.terminal import print_summary
+
+    protocol = protocol_or_exit(protocol_name, stages, practice_minutes)
+    try:
+        read_rr_file(path)
+        events = asyncio.run(replay_session(replay(path, speed=None),
+                                            CoachingSession(protocol, pace_bpm=rate)))
+    except RecordingError as exc:
+        refuse(f"[bold]Cannot replay this recording.[/bold] {escape(str(exc))}")
+    record = session_record(events)
+    if as_json:
+        typer.echo(json.dumps(json_safe(record.as_dict()), indent=2))
+        return
+    print_summary(console, events)
+    table = Table("onset", "shift", "after", "HR change", "ln RMSSD change", title="Shift log")
+    for shift in record.shifts:
+        before = shift.preceded_by
+        table.add_row(f"{shift.onset_s / 60:.1f} min", shift.direction,
+                      "-" if before is None else f"{before.kind} ({shift.latency_s:.0f} s)",
+                      _signed(shift.delta_hr_bpm, " bpm"), _signed(shift.delta_ln_rmssd))
+    console.print(table)
+
+
+def _signed(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:+.2f}{unit}"
+
+
+def _print_analysis(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:
+    def num(key: str, digits: int = 1) -> str:
+        value = r[key]
+        return "-" if value is None else f"{value:,.{digits}f}"
+
+    table = Table(title=f"{path.name}  ({fmt}, {r['n_beats']} beats, "
+                        f"{float(r['duration_s']) / 60:.1f} min)", show_header=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    rows = [
+        ("Mean RR", num("mean_rr_ms"), "ms"), ("Mean heart rate", num("mean_hr_bpm"), "bpm"),
+        ("SDNN", num("sdnn_ms", 2), "ms"), ("RMSSD", num("rmssd_ms", 2), "ms"),
+        ("pNN50", num("pnn50_pct"), "%"), ("SD1 / SD2", f"{num('sd1_ms')} / {num('sd2_ms')}",
+                                            "ms"),
+        ("VLF power", num("vlf_ms2"), "ms²"), ("LF power", num("lf_ms2"), "ms²"),
+        ("HF power", num("hf_ms2"), "ms²"), ("LF/HF", num("lf_hf", 2), ""),
+        ("Dominant slow rhythm", num("peak_hz", 3), "Hz"),
+        ("Coherence ratio (mean)", num("coherence_ratio", 2), ""),
+        ("Breathing rate", num("breathing_rate_bpm") if r["breathing_rate_bpm"] is not None
+         else "cannot be told from the heartbeat", "breaths/min"),
+        ("Artifacts corrected", f"{r['artifacts_corrected']} ({num('artifact_pct')} %)", ""),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    for note in notes:
+        console.print(f"note: {note}")
+    if float(r["duration_s"]) < 120:
+        console.print("note: under 2 minutes; LF power needs at least 2 minutes to be reliable")

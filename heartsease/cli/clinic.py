@@ -1,0 +1,99 @@
+"""``heartsease breathe --server``: the beats streamed to a clinic's server, which coaches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from heartsease.cli.common import NO_ADAPTER_HELP, console, err_console, refuse
+from heartsease.coaching.protocols import DEFAULT_PACE_BPM, Protocol
+from heartsease.remote import (
+    ServerError,
+    StreamStats,
+    sign_in,
+    start_remote_session,
+    stream_to_server,
+)
+from heartsease.sensors.ble import StrapNotFoundError
+from heartsease.sources import SourceDescription, open_source
+
+
+def stream_to_clinic(
+    server: str, email: str | None, protocol: Protocol, rate: float | None, stages: list[str],
+    practice_minutes: float | None, heart: SourceDescription,
+) -> None:
+    """Sign in, start a session on ``server`` and stream ``heart`` to it until it ends."""
+    if email is None:
+        err_console.print("With --server, give --email to sign in.")
+        raise typer.Exit(code=2)
+    password = os.environ.get("HEARTSEASE_PASSWORD") or typer.prompt("Password",
+                                                                     hide_input=True)
+    options = {"protocol": protocol.name, "stages": stages,
+               "practice_minutes": practice_minutes, "pace_bpm": rate}
+    try:
+        token = sign_in(server, email, password)
+        session_id, stats = asyncio.run(_breathe_with_server(
+            server, token, protocol, rate, heart, options))
+    except ServerError as exc:
+        refuse(f"The clinic's server said: {escape(str(exc))}")
+    except StrapNotFoundError as exc:
+        refuse(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}")
+    console.print(f"Done: {stats.acknowledged} heartbeats are stored on the clinic's server "
+                  f"(session {session_id}).")
+
+
+async def _breathe_with_server(
+    server: str, token: str, protocol: Protocol, pace: float | None,
+    heart: SourceDescription, options: dict[str, Any],
+) -> tuple[str, StreamStats]:
+    session_id = start_remote_session(server, token, **options)
+    opened = open_source(heart, protocol.schedule(pace or DEFAULT_PACE_BPM))
+    status_line = console.status("Connecting to the clinic…")
+    status_line.start()
+
+    def progress(stats: StreamStats) -> None:
+        status_line.update(f"Streaming to the clinic: {stats.sent} heartbeats sent, "
+                           f"{stats.acknowledged} safely stored"
+                           + (f" ({stats.reconnects} reconnections)" if stats.reconnects
+                              else ""))
+
+    ended = asyncio.Event()
+    watcher = asyncio.create_task(_watch_session(server, token, session_id, ended))
+    try:
+        return session_id, await stream_to_server(opened.source, server, token, session_id,
+                                                  progress, stop=ended)
+    finally:
+        status_line.stop()
+        opened.close()
+        watcher.cancel()
+
+
+async def _watch_session(server: str, token: str, session_id: str,
+                         ended: asyncio.Event) -> None:
+    """The session as the server coaches it: cues and states as they come; sets ``ended``
+    when it is over."""
+    import websockets
+
+    url = (server.replace("http://", "ws://").replace("https://", "wss://")
+           + f"/api/sessions/{session_id}/live?token={token}")
+    words = {"threat": "on alert", "neutral": "steady", "soothing": "soothed"}
+    while not ended.is_set():
+        try:
+            async with websockets.connect(url) as ws:
+                async for raw in ws:
+                    event = json.loads(raw)
+                    if event["kind"] == "cue":
+                        console.print(escape(event["text"]), style="italic")
+                    elif event["kind"] == "state" and event["state"] in words:
+                        console.print(f"your body seems {words[event['state']]}",
+                                      style="grey58")
+                    elif event["kind"] in ("session-ended", "closed"):
+                        ended.set()
+                        return
+        except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake):
+            await asyncio.sleep(1.0)
