@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from heartsease.coaching.events import Event
-from heartsease.coaching.summary import session_record
+from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.colours import STATE_COLOURS
 
 if TYPE_CHECKING:
@@ -243,35 +243,35 @@ async def run_breathing_session(
     return events
 
 
-def print_summary(console: Console, events: list[Event]) -> dict[str, Any]:
+def print_summary(console: Console, events: list[Event]) -> SessionRecord:
     """The end of a session, in plain words."""
     record = session_record(events)
-    s = record["summary"]
-    minutes = s["minutes_by_state"]
+    s = record.summary
+    minutes = s.minutes_by_state
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="grey58")
     table.add_column()
-    table.add_row("Session", f"{record['duration_s'] / 60:.1f} minutes, "
-                             f"{record['n_beats']} heartbeats")
+    table.add_row("Session", f"{record.duration_s / 60:.1f} minutes, "
+                             f"{record.n_beats} heartbeats")
     table.add_row("Soothed", f"{minutes['soothing']:.1f} minutes")
     table.add_row("Steady", f"{minutes['neutral']:.1f} minutes")
     table.add_row("On alert", f"{minutes['threat']:.1f} minutes")
-    table.add_row("Shifts into soothing", str(s["threat_to_soothing_shifts"]))
-    if s["backdrafts"]:
-        table.add_row("Moments of strong feeling", f"{s['backdrafts']} (the session slowed "
+    table.add_row("Shifts into soothing", str(s.threat_to_soothing_shifts))
+    if s.backdrafts:
+        table.add_row("Moments of strong feeling", f"{s.backdrafts} (the session slowed "
                       "down for you)")
-    if s["gaps"]:
-        table.add_row("Strap gaps", f"{s['gaps']} (nothing was filled in)")
-    resonance = record["resonance"]
+    if s.gaps:
+        table.add_row("Strap gaps", f"{s.gaps} (nothing was filled in)")
+    resonance = record.resonance
     if resonance is not None:
-        table.add_row("Your breathing pace", resonance["explanation"])
+        table.add_row("Your breathing pace", resonance.explanation)
     console.print(Panel(table, title="Thank you for taking this time", border_style="grey42"))
-    if resonance is not None and resonance["rates"]:
+    if resonance is not None and resonance.rates:
         rates = Table("breaths/min", "heart-rate swing", "LF peak", "coherence",
                       "followed the pacer", title="How your heart answered each pace",
                       box=None, title_style="grey58")
-        for r in resonance["rates"]:
-            mark = " ◆" if r["pacer_rate_bpm"] == resonance["resonance_bpm"] else ""
+        for r in resonance.rates:
+            mark = " ◆" if r["pacer_rate_bpm"] == resonance.resonance_bpm else ""
             rates.add_row(f"{r['pacer_rate_bpm']:g}{mark}", f"{r['hr_swing_bpm']:.1f} bpm",
                           f"{r['lf_peak_power_ms2']:,.0f} ms²",
                           _num(r["coherence_ratio"], "{:.1f}"),

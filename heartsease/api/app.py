@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError
 
 from heartsease.api import web
 from heartsease.api.collector import collector_on_schedule
-from heartsease.api.demo import seed_demo
+from heartsease.api.demo import DemoHistory, fill_demo_history, seed_demo_people
 from heartsease.api.fanout import make_hub
 from heartsease.api.limits import make_sign_in_limiter
 from heartsease.api.routes import auth, health, ingest, observe, people, sessions, trends
@@ -34,9 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         if settings.prepare_store:
-            await prepare_store(engine, settings)
+            await prepare_store(engine, settings, fill_history=False)
         factory = session_factory(engine)
         app.state.db = factory
+        # Made behind the running service: the demo people can sign in meanwhile.
+        app.state.demo_history = DemoHistory(factory, settings.demo_history_days if (
+            settings.prepare_store and settings.demo_data) else 0)
+        app.state.demo_history.start()
         app.state.hub = make_hub(settings.redis_url)
         app.state.sessions = SessionManager(factory, app.state.hub)
         await app.state.sessions.start_background()
@@ -44,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.loop_watch.start()
         async with collector_on_schedule(settings.scheduled_collector):
             yield
+        app.state.demo_history.stop()
         await app.state.sessions.shutdown()
         app.state.loop_watch.stop()
         engine.dispose()
@@ -68,13 +73,18 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
                          "character, or a number out of range)."}, status_code=422)
 
 
-async def prepare_store(engine: Engine, settings: Settings) -> None:
+async def prepare_store(engine: Engine, settings: Settings, fill_history: bool = True
+                        ) -> None:
     """Once per start of the service (by the first process, before any worker): the schema
     brought up to date, sessions a stopped server left active marked interrupted, and the
-    demo people in development."""
+    demo people in development, with the demo client's history unless ``fill_history`` is
+    false (a single process makes it behind the running service: :class:`DemoHistory`)."""
     migrate(engine)
-    with session_factory(engine)() as db, db.begin():
+    factory = session_factory(engine)
+    with factory() as db, db.begin():
         if not settings.redis_url:  # with Redis, other workers' sessions may be running:
             mark_interrupted(db)    # the session manager's sweep tells which are not
         if settings.demo_data:
-            await seed_demo(db, settings.demo_history_days)
+            seed_demo_people(db)
+    if settings.demo_data and fill_history:
+        await asyncio.to_thread(fill_demo_history, factory, settings.demo_history_days)

@@ -16,6 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from heartsease.api.demo import DemoHistory
 from heartsease.api.fanout import LocalHub
 from heartsease.api.limits import SignInLimiter
 from heartsease.api.running import SessionManager
@@ -54,6 +55,10 @@ async def get_loop_watch(connection: HTTPConnection) -> EventLoopWatch:
     return connection.app.state.loop_watch
 
 
+async def get_demo_history(connection: HTTPConnection) -> DemoHistory:
+    return connection.app.state.demo_history
+
+
 def get_db(request: Request) -> Iterator[Session]:
     """A database session committed when the endpoint returns, before the response goes
     out (so a client that reads right after a write sees it), rolled back on error."""
@@ -73,6 +78,7 @@ Manager = Annotated[SessionManager, Depends(get_manager)]
 Hub = Annotated[LocalHub, Depends(get_hub)]
 SignInLimiterDep = Annotated[SignInLimiter, Depends(get_sign_in_limiter)]
 LoopWatch = Annotated[EventLoopWatch, Depends(get_loop_watch)]
+DemoHistoryDep = Annotated[DemoHistory, Depends(get_demo_history)]
 
 
 def user_for_token(db: Session, settings: Settings, token: str) -> User | None:

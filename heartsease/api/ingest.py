@@ -20,6 +20,7 @@ from heartsease.api.schemas import PlainText
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
 from heartsease.store.group_commit import GroupCommitter
+from heartsease.store.repository import beat_row
 
 log = logging.getLogger(__name__)
 # A strap sends about one message a second; a client back from an outage resends its
@@ -191,18 +192,16 @@ class IngestStream:
                 m.arrival_s + offset, m.hr_bpm, tuple(rr for rr, _ in fresh),
                 tuple(t + offset for _, t in fresh), _contact(m.contact)))
             remote.fed_seq = self.next_seq + len(new) - 1
-        return [{"session_id": self.session_id, "seq": self.next_seq + i,
-                 "t_s": t + offset - origin, "rr_ms": rr,
-                 "arrival_s": m.arrival_s + offset - origin}
-                for i, (rr, t) in enumerate(new)]
+        return [beat_row(self.session_id, self.next_seq + i, t + offset - origin, rr,
+                         m.arrival_s + offset - origin) for i, (rr, t) in enumerate(new)]
 
     def _chained(self, new: list[tuple[float, float]]) -> list[Row]:
         """``new`` beats placed one after the other after the last stored one."""
         rows = []
         for i, (rr, _) in enumerate(new):
             self.chain_s += rr / 1000.0
-            rows.append({"session_id": self.session_id, "seq": self.next_seq + i,
-                         "t_s": self.chain_s, "rr_ms": rr, "arrival_s": self.chain_s})
+            rows.append(beat_row(self.session_id, self.next_seq + i, self.chain_s, rr,
+                                 self.chain_s))
         return rows
 
     async def _store_then_acknowledge(self, writer: GroupCommitter) -> None:

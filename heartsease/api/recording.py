@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from heartsease.coaching.profile import ClientProfile
+from heartsease.api.closing import finish_session
+from heartsease.api.recorder import FLUSH_EVERY_S, SessionRecorder
+from heartsease.coaching.profile import remember_session
 from heartsease.coaching.summary import session_record
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession, SessionStatus, User
-from heartsease.store.repository import FLUSH_EVERY_S, SessionRecorder, events_of, finish_session
+from heartsease.store.repository import events_of
 
 if TYPE_CHECKING:
     from heartsease.api.running import RunningSession
@@ -93,17 +95,7 @@ class RecordKeeper:
             finish_session(db, row, status, record, source_error)
             client = db.get(User, row.client_id)
             if client is not None:
-                profile = ClientProfile(client.pace_bpm, client.pace_confidence,
-                                        list(client.baselines or []))
-                if session.learned_baseline is not None:
-                    profile.add_baseline(session.learned_baseline)
-                resonance = record["resonance"]
-                if resonance is not None and resonance["resonance_bpm"] is not None:
-                    profile.pace_bpm = resonance["resonance_bpm"]
-                    profile.pace_confidence = resonance["confidence"]
-                client.pace_bpm, client.pace_confidence = profile.pace_bpm, \
-                    profile.pace_confidence
-                client.baselines = profile.baselines
+                remember_session(client, session.learned_baseline, record.resonance)
 
     async def close(self) -> None:
         """Stop flushing (not in the middle of a write) and close the writer."""

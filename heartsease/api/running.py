@@ -23,6 +23,7 @@ from heartsease.api.fanout import LocalHub, Message
 from heartsease.api.limits import MessageRate
 from heartsease.api.liveness import Liveness
 from heartsease.api.publishing import SoFar, hello, publish_event
+from heartsease.api.recorder import SessionRecorder
 from heartsease.api.recording import RecordKeeper
 from heartsease.coaching.events import Event
 from heartsease.coaching.loop import CoachingLoop
@@ -30,7 +31,6 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.sensors.source import Clock, Gap, Measurement, Source
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession
-from heartsease.store.repository import SessionRecorder
 from heartsease.wire import CLIENT_CONTROLS, Command, Kind
 
 log = logging.getLogger(__name__)

@@ -161,3 +161,6 @@ class Health(BaseModel):
     event_loop_lag_ms: dict[Literal["p99", "max"], float] = Field(
         description="how long this worker's event loop took to take up new work over the "
         "last minute: a floor under every live latency on it")
+    demo_history: Literal["filling", "ready", "failed"] = Field(
+        "ready", description="in development, the demo client's weeks of practice: still "
+        "being made behind the running service, there, or failed (the service runs on)")

@@ -124,16 +124,15 @@ def replay_command(
         refuse(f"[bold]Cannot replay this recording.[/bold] {escape(str(exc))}")
     record = session_record(events)
     if as_json:
-        typer.echo(json.dumps(json_safe(record), indent=2))
+        typer.echo(json.dumps(json_safe(record.as_dict()), indent=2))
         return
     print_summary(console, events)
     table = Table("onset", "shift", "after", "HR change", "ln RMSSD change", title="Shift log")
-    for shift in record["shifts"]:
-        before = shift["preceded_by"]
-        table.add_row(f"{shift['onset_s'] / 60:.1f} min", shift["direction"],
-                      "-" if before is None else
-                      f"{before['kind']} ({shift['latency_s']:.0f} s)",
-                      _signed(shift["delta_hr_bpm"], " bpm"), _signed(shift["delta_ln_rmssd"]))
+    for shift in record.shifts:
+        before = shift.preceded_by
+        table.add_row(f"{shift.onset_s / 60:.1f} min", shift.direction,
+                      "-" if before is None else f"{before.kind} ({shift.latency_s:.0f} s)",
+                      _signed(shift.delta_hr_bpm, " bpm"), _signed(shift.delta_ln_rmssd))
     console.print(table)
 
 

@@ -95,7 +95,7 @@ def _breathe_here(heart: SourceDescription, protocol: Protocol, rate: float | No
     import asyncio
     import time
 
-    from heartsease.coaching.profile import load_profile, save_profile
+    from heartsease.coaching.profile import load_profile, remember_session, save_profile
     from heartsease.coaching.session import CoachingSession
     from heartsease.sensors.ble import StrapNotFoundError
     from heartsease.sensors.files import RecordingError
@@ -123,11 +123,7 @@ def _breathe_here(heart: SourceDescription, protocol: Protocol, rate: float | No
     finally:
         log.close()
     record = print_summary(console, events)
-    if session.learned_baseline is not None:
-        profile.add_baseline(session.learned_baseline)
-    if record["resonance"] is not None and record["resonance"]["resonance_bpm"] is not None:
-        profile.pace_bpm = record["resonance"]["resonance_bpm"]
-        profile.pace_confidence = record["resonance"]["confidence"]
+    remember_session(profile, session.learned_baseline, record.resonance)
     save_profile(profile, profile_path)
     console.print(f"The session's events and every heartbeat are saved in "
                   f"{escape(str(log_path))}.", style="grey58")

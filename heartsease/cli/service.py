@@ -50,8 +50,8 @@ def serve(
                       f"[bold]{DEMO_PASSWORD}[/bold]): "
                       + ", ".join(f"{email} ({role.value})" for email, _, role in DEMO_PEOPLE))
         console.print(f"On a first start the demo client's {settings.demo_history_days} days "
-                      "of practice are prepared, about half a minute on a small machine: the "
-                      "address below answers once they are ready.")
+                      "of practice are prepared behind the running service, about half a "
+                      "minute on a small machine: the trends page says so meanwhile.")
     console.print(f"heartsease is at http://{host}:{port}/ (API documentation at /docs)")
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)

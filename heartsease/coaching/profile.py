@@ -1,7 +1,9 @@
-"""What heartsease remembers about a person between sessions, until the store holds it:
-their breathing pace (from a resonance assessment) and their recent resting baselines.
+"""What heartsease remembers about a person between sessions: their breathing pace (from a
+resonance assessment) and their recent resting baselines, and the one rule that updates
+them after a session (:func:`remember_session`).
 
-A small JSON file, written atomically (a new file renamed over the old), so a crash while
+The service keeps the profile with the client in the store; the command line keeps it in a
+small JSON file, written atomically (a new file renamed over the old), so a crash while
 saving never leaves half a profile.
 """
 
@@ -12,11 +14,12 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from heartsease.coaching.classifier import RestingBaseline
+from heartsease.coaching.events import ResonanceResult
 
 KEEP_BASELINES = 7  # a week of daily sessions, as HRV4Training's 7-day baseline
 
@@ -53,6 +56,41 @@ class ClientProfile:
 
     def add_baseline(self, baseline: RestingBaseline) -> None:
         self.baselines = [*self.baselines, baseline.as_dict()][-KEEP_BASELINES:]
+
+
+class HoldsProfile(Protocol):
+    """Anything that keeps a profile's three values: a :class:`ClientProfile`, or a client
+    as the store holds them."""
+
+    pace_bpm: float | None
+    pace_confidence: str | None
+    baselines: list[dict[str, float]] | None
+
+
+def profile_of(holder: HoldsProfile) -> ClientProfile:
+    """The profile ``holder`` keeps (a copy: changing it leaves ``holder`` as it was)."""
+    return ClientProfile(holder.pace_bpm, holder.pace_confidence, list(holder.baselines or []))
+
+
+def remember_session(holder: HoldsProfile, learned_baseline: RestingBaseline | None,
+                     resonance: ResonanceResult | None) -> None:
+    """After a session: the resting baseline it learned joins the person's recent ones, and
+    a resonance assessment that found a pace makes it theirs.
+
+    Examples
+    --------
+    >>> p = ClientProfile(5.5, "moderate")
+    >>> remember_session(p, RestingBaseline(64.0, 3.6, 0.1, 2.0, 0.2, 0.4, 20), None)
+    >>> p.pace_bpm, len(p.baselines)
+    (5.5, 1)
+    """
+    profile = profile_of(holder)
+    if learned_baseline is not None:
+        profile.add_baseline(learned_baseline)
+    if resonance is not None and resonance.resonance_bpm is not None:
+        profile.pace_bpm, profile.pace_confidence = resonance.resonance_bpm, resonance.confidence
+    holder.pace_bpm, holder.pace_confidence = profile.pace_bpm, profile.pace_confidence
+    holder.baselines = profile.baselines
 
 
 def load_profile(path: Path) -> ClientProfile:

@@ -18,8 +18,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from heartsease.store.models import SessionEvent
-from heartsease.store.repository import insert_beats
+from heartsease.store.repository import insert_beats, insert_events
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +134,7 @@ class GroupCommitter:
                      events: Sequence[dict[str, Any]]) -> None:
         with self.factory() as db, db.begin():
             insert_beats(db, list(beats))
-            if events:
-                db.execute(SessionEvent.__table__.insert(), list(events))
+            insert_events(db, events)
         self.commits += 1
 
 

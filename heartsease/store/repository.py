@@ -11,14 +11,10 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from heartsease.coaching.events import Event
-from heartsease.sensors.timing import retime
-from heartsease.signal.artifacts import ArtifactKind, detect_artifacts
 from heartsease.store.models import (
     Annotation,
     Assignment,
@@ -32,11 +28,6 @@ from heartsease.store.models import (
     User,
     utcnow,
 )
-
-# Events a UI draws but a record does not need (the pacer's phase is recomputable from the
-# pacer events); everything else the loop emits is stored.
-NOT_STORED = {"pacer-phase", "beat"}
-FLUSH_EVERY_S = 0.5
 
 
 def audit(db: Session, actor: User | None, action: str, object_type: str, object_id: str,
@@ -109,8 +100,17 @@ def events_of(db: Session, session_id: str, kinds: Iterable[str] | None = None
     return [e.data for e in db.scalars(query.order_by(SessionEvent.id))]
 
 
+def beat_row(session_id: str, seq: int, t_s: float, rr_ms: float, arrival_s: float
+             ) -> dict[str, Any]:
+    """One beat as :func:`insert_beats` takes it (a plain dict: a thousand live sessions
+    write a thousand a second, and the driver takes dicts as they are)."""
+    return {"session_id": session_id, "seq": seq, "t_s": t_s, "rr_ms": rr_ms,
+            "arrival_s": arrival_s}
+
+
 def insert_beats(db: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert beats, skipping any ``(session, seq)`` already stored (a re-sent beat)."""
+    """Insert beats (each a :func:`beat_row`), skipping any ``(session, seq)`` already
+    stored (a re-sent beat)."""
     if not rows:
         return
     if db.get_bind().dialect.name == "postgresql":
@@ -149,75 +149,46 @@ def delete_client_data(db: Session, client_id: str) -> None:
     db.execute(delete(User).where(User.id == client_id))
 
 
-class SessionRecorder:
-    """One live session's rows waiting to be written: every raw beat and every stored event.
-    Its owner takes them and commits them within :data:`FLUSH_EVERY_S` of arriving, and puts
-    them back when the database cannot be reached, so they are written by a later flush.
-    """
-
-    def __init__(self, session_id: str, store_beats: bool = True) -> None:
-        self.session_id = session_id
-        self.store_beats = store_beats  # False where beats are stored as they arrive (ingest)
-        self._beats: list[dict[str, Any]] = []
-        self._events: list[dict[str, Any]] = []
-
-    def add(self, event: Event) -> None:
-        if event.kind == "beat":
-            if not self.store_beats:
-                return
-            d = event.as_dict()
-            self._beats.append({"session_id": self.session_id, "seq": d["seq"], "t_s": d["t_s"],
-                                "rr_ms": d["rr_ms"], "arrival_s": d["arrival_s"]})
-        elif event.kind not in NOT_STORED:
-            self._events.append({"session_id": self.session_id, "t_s": event.t_s,
-                                 "kind": event.kind, "data": event.as_dict()})
-
-    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The beats and events waiting, leaving none: to be written while new ones arrive."""
-        batch = (self._beats, self._events)
-        self._beats, self._events = [], []
-        return batch
-
-    def restore(self, batch: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
-        """Put back a batch that could not be written, ahead of what came since."""
-        self._beats, self._events = batch[0] + self._beats, batch[1] + self._events
+def insert_events(db: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert events, each ``{"session_id", "t_s", "kind", "data"}``."""
+    if rows:
+        db.execute(SessionEvent.__table__.insert(), list(rows))
 
 
-def label_beats(beats: Sequence[Beat]) -> None:
-    """Each stored beat's artifact label (normal, ectopic, long, short, missed, extra) from
-    the whole session, with centred windows (Lipponen & Tarvainen 2019): the best labels the
-    recording allows, decided once it is complete. The RR values are never changed."""
-    if len(beats) < 4:
-        return
-    labels = detect_artifacts(np.array([b.rr_ms for b in beats]), window="centered")
-    for beat, label in zip(beats, labels.tolist(), strict=True):
-        beat.label = ArtifactKind(label).name.lower()
-
-
-def place_beats(db: Session, session_id: str, beats: Sequence[Beat]) -> None:
-    """Each stored beat's time from every notification of its stretch between gaps
-    (:func:`heartsease.sensors.timing.retime`), once the session is complete: live, a beat
-    is placed from what had arrived, and in the first seconds after a connection that can
-    be tens of milliseconds late (README, Beat times)."""
-    if not beats:
-        return
-    gaps = [event["t_s"] for event in events_of(db, session_id, ["gap"])]
-    placed = retime([b.arrival_s for b in beats], [b.rr_ms for b in beats], gaps)
-    for beat, t in zip(beats, placed.tolist(), strict=True):
-        beat.t_s = round(t, 9)
-
-
-def finish_session(db: Session, session: BreathingSession, status: SessionStatus,
-                   record: dict[str, Any], source_error: str | None = None) -> None:
-    """Close a session: its status, end time, the summary of its record (a
-    :func:`heartsease.coaching.summary.session_record`), and its beats' labels."""
+def close_session(db: Session, session: BreathingSession, status: SessionStatus,
+                  summary: dict[str, Any]) -> None:
+    """A session's status, end time and summary, once it is over."""
     session.status = status
     session.ended_at = utcnow()
-    session.summary = record["summary"] | {
-        "duration_s": record["duration_s"], "n_beats": record["n_beats"],
-        "baseline": record["baseline"], "resonance": record["resonance"],
-        "source_error": source_error}
+    session.summary = summary
     db.flush()
-    beats = beats_of(db, session.id)
-    label_beats(beats)
-    place_beats(db, session.id, beats)
+
+
+def set_beat_labels_and_times(beats: Sequence[Beat], labels: Sequence[str] | None,
+                              t_s: Sequence[float]) -> None:
+    """Each stored beat's artifact label (left as it is when ``labels`` is ``None``) and
+    time, in the order of ``beats``. The RR values are never changed."""
+    if labels is not None:
+        for beat, label in zip(beats, labels, strict=True):
+            beat.label = label
+    for beat, t in zip(beats, t_s, strict=True):
+        beat.t_s = t
+
+
+def sessions_between(db: Session, client_id: str, start: datetime, end: datetime
+                     ) -> Sequence[BreathingSession]:
+    """A client's sessions started from ``start`` to before ``end``."""
+    return db.scalars(select(BreathingSession).where(
+        BreathingSession.client_id == client_id, BreathingSession.started_at >= start,
+        BreathingSession.started_at < end)).all()
+
+
+def ratings_of(db: Session, session_ids: Collection[str]) -> dict[str, dict[str, list[int]]]:
+    """Each session's self-ratings by scale, in the order given."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for r in db.scalars(select(SelfRating).where(SelfRating.session_id.in_(list(session_ids)))
+                        .order_by(SelfRating.id)):
+        out.setdefault(r.session_id, {}).setdefault(r.scale, []).append(r.value)
+    return out
+
+

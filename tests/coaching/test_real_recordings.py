@@ -32,9 +32,9 @@ def test_resting_hearts_are_steady_with_no_false_alarms(refdata: Path, name: str
     protocol = load_protocol("srb").with_practice_minutes(30)
     events = asyncio.run(replay_session(replay(refdata / name), CoachingSession(protocol)))
     record = session_record(events)
-    minutes = record["summary"]["minutes_by_state"]
-    assert record["baseline"] is not None
-    assert not record["shifts"] and not record["backdrafts"]
+    minutes = record.summary.minutes_by_state
+    assert record.baseline is not None
+    assert not record.shifts and not record.backdrafts
     assert minutes["soothing"] == 0.0
     # The Polar H10 wearer's heart rate rose by ~6 beats/min over the ten minutes; about 40 s
     # of that was read as alert (measured 0.7 min). Everything else is steady, or unknown

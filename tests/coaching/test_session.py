@@ -64,8 +64,8 @@ def test_events_are_json() -> None:
     for e in events:
         json.loads(json.dumps(e.as_dict()))
     record = session_record(events)
-    json.dumps(record)
-    assert record["summary"]["backdrafts"] == 1
+    json.dumps(record.as_dict())
+    assert record.summary.backdrafts == 1
 
 
 def test_a_clinicians_annotation_is_what_preceded_the_shift() -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from heartsease.api.settings import Settings
@@ -30,11 +32,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     history_days = Settings.model_fields["demo_history_days"].default  # the trends pages'
     process: subprocess.Popen[bytes] = serve(f"sqlite:///{db}", port,
                                              HEARTSEASE_DEMO_HISTORY_DAYS=str(history_days))
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        wait_for_demo_history(base)
+        yield base
     finally:
         process.terminate()
         process.wait()
+
+
+def wait_for_demo_history(base: str, timeout_s: float = 300.0) -> None:
+    """The server answers at once; the demo client's weeks of practice, which the trends
+    pages draw, are made behind it (20-40 s on a 2-core machine)."""
+    deadline = time.monotonic() + timeout_s
+    while (state := httpx.get(f"{base}/api/health", timeout=5).json()["demo_history"]
+           ) == "filling":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the demo history was not ready in {timeout_s:.0f} s")
+        time.sleep(0.5)
+    assert state == "ready", f"the demo history: {state}"
 
 
 # Per module: Playwright's sync API keeps an event loop running while it is open, which

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.fanout import LocalHub
+from heartsease.api.recorder import SessionRecorder
 from heartsease.api.running import SessionManager
 from heartsease.coaching.events import Beat as BeatEvent
 from heartsease.coaching.protocols import load_protocol
@@ -18,7 +19,6 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.sensors.source import LiveClock, Measurement
 from heartsease.simulator.scenarios import beats_as_source, simulate
 from heartsease.store.models import Beat, BreathingSession
-from heartsease.store.repository import SessionRecorder
 from tests.store.stores import store_with_sessions
 
 

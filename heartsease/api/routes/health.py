@@ -6,14 +6,15 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from heartsease.api.deps import Factory, Hub, LoopWatch
+from heartsease.api.deps import DemoHistoryDep, Factory, Hub, LoopWatch
 from heartsease.api.schemas import Health
 
 router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health")
-def health(factory: Factory, hub: Hub, loop_watch: LoopWatch) -> Health:
+def health(factory: Factory, hub: Hub, loop_watch: LoopWatch,
+           demo_history: DemoHistoryDep) -> Health:
     """Whether the database answers, how live views reach viewers, and how busy this worker
     is."""
     try:
@@ -26,4 +27,4 @@ def health(factory: Factory, hub: Hub, loop_watch: LoopWatch) -> Health:
             else "every worker, through Redis" if hub.distributed else "in-process")
     return Health(status="ok" if database == "ok" and hub.degraded is None else "degraded",
                   database=database, live=live,
-                  event_loop_lag_ms=loop_watch.lag_ms())
+                  event_loop_lag_ms=loop_watch.lag_ms(), demo_history=demo_history.state)

@@ -16,7 +16,6 @@ from fastapi import (
     status,
 )
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from heartsease.api import services
 from heartsease.api.deps import CurrentUser, Hub, Manager, SessionDep
@@ -28,11 +27,11 @@ from heartsease.api.schemas import (
     SessionStart,
     problems,
 )
-from heartsease.coaching.summary import session_record
+from heartsease.reports import files
+from heartsease.reports.report import report_html, report_pdf
 from heartsease.sensors.files import RecordingError, parse_rr_text
-from heartsease.store import exports
 from heartsease.store.models import Annotation, Assignment, Role, SelfRating
-from heartsease.store.repository import audit, beats_of, events_of, sessions_of
+from heartsease.store.repository import audit, beats_of, sessions_of
 from heartsease.wire import Command
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"],
@@ -125,19 +124,19 @@ def export(session_id: str, db: SessionDep, user: CurrentUser,
            format: Literal["rr", "csv", "json", "edf"] = "rr") -> Response:
     row = services.visible_session(db, user, session_id)
     audit(db, user, "export", "session", row.id, row.client_id, format)
-    beats = _beat_rows(db, row.id)
+    beats = beats_of(db, row.id)
     header = services.header_of(row)
-    record = session_record(events_of(db, row.id))
+    record = services.stored_record(db, row)
     name = f"heartsease-{row.started_at:%Y%m%d-%H%M}-{row.id[:8]}"
     if format == "rr":
-        return _file(exports.rr_text(beats, header), "text/plain", f"{name}.txt")
+        return _file(files.rr_text(beats, header), "text/plain", f"{name}.txt")
     if format == "csv":
-        return _file(exports.beats_csv(beats), "text/csv", f"{name}.csv")
+        return _file(files.beats_csv(beats), "text/csv", f"{name}.csv")
     if format == "json":
-        return _file(exports.session_json(header, beats, record), "application/json",
+        return _file(files.session_json(header, beats, record), "application/json",
                      f"{name}.json")
     try:
-        return _file(exports.edf_plus(header, beats, record), "application/octet-stream",
+        return _file(files.edf_plus(header, beats, record), "application/octet-stream",
                      f"{name}.edf")
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
@@ -150,13 +149,13 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
            format: Literal["html", "pdf"] = "html") -> Response:
     row = services.visible_session(db, user, session_id)
     audit(db, user, "report", "session", row.id, row.client_id, format)
-    beats = _beat_rows(db, row.id)
+    beats = beats_of(db, row.id)
     header = services.header_of(row)
-    record = session_record(events_of(db, row.id))
+    record = services.stored_record(db, row)
     if format == "pdf":
-        return _file(exports.report_pdf(header, beats, record), "application/pdf",
+        return _file(report_pdf(header, beats, record), "application/pdf",
                      f"heartsease-report-{row.id[:8]}.pdf")
-    return Response(exports.report_html(header, beats, record), media_type="text/html")
+    return Response(report_html(header, beats, record), media_type="text/html")
 
 
 @router.post("/uploads", status_code=201, responses=problems(403, 413))
@@ -181,11 +180,6 @@ async def upload(db: SessionDep, user: CurrentUser,
         raise HTTPException(422, str(exc)) from None
     row = await services.analyse_upload(db, user, recording, name, protocol)
     return SessionOut(**services.session_out(row, live=False))
-
-
-def _beat_rows(db: Session, session_id: str) -> list[dict[str, object]]:
-    return [{"seq": b.seq, "t_s": b.t_s, "rr_ms": b.rr_ms, "arrival_s": b.arrival_s,
-             "label": b.label} for b in beats_of(db, session_id)]
 
 
 def _file(content: str | bytes, media_type: str, filename: str) -> Response:

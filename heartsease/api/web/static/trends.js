@@ -160,15 +160,20 @@ async function load() {
   if (clientId && me.role === "clinician") query.set("client", clientId);
   history.replaceState(null, "", "/trends?" + query);
   try {
-    const [trend, all] = await Promise.all([
+    const [trend, all, health] = await Promise.all([
       api("/api/clients/" + clientId + "/trends?start=" + start + "&end=" + end),
       api("/api/sessions?limit=500" + (me.role === "clinician" ? "&client_id=" + clientId : "")),
+      api("/api/health"),
     ]);
     days = trend;
     const sessions = all.filter((s) => s.client_id === clientId && !s.live && s.started_at.slice(0, 10) >= start && s.started_at.slice(0, 10) <= end);
     const any = days.some((d) => d.sessions > 0);
     $("nothing").classList.toggle("hidden", any);
     $("charts").classList.toggle("hidden", !any);
+    // The demo history is made behind a freshly started service: say so, and look again.
+    const filling = health.demo_history === "filling";
+    $("filling").classList.toggle("hidden", !filling);
+    if (filling && !any) setTimeout(load, 5000);
     if (!any) return;
     $("summary").textContent = summarise(sessions);
     drawCharts();

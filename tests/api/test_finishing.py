@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import select
 
+from heartsease.api.closing import finish_session
 from heartsease.coaching.summary import session_record
 from heartsease.sensors.source import Gap, Measurement
 from heartsease.simulator.virtual_strap import LinkDrop
 from heartsease.store.models import Beat, BreathingSession, SessionEvent, SessionStatus
-from heartsease.store.repository import finish_session
+from heartsease.store.repository import beat_row
 from tests.sensors.test_ble import run_virtual, session
 from tests.store.stores import store_with_sessions
 
@@ -26,7 +27,7 @@ def test_a_finished_session_places_its_beats_from_each_whole_stretch(db_url: str
     measurements = [i for i in items if isinstance(i, Measurement)]
     gaps = [i for i in items if isinstance(i, Gap)]
     assert len(gaps) == 2
-    beats = [{"session_id": row.id, "seq": seq, "t_s": t, "rr_ms": rr, "arrival_s": m.arrival_s}
+    beats = [beat_row(row.id, seq, t, rr, m.arrival_s)
              for seq, (m, rr, t) in enumerate(((m, rr, t) for m in measurements
                                                for rr, t in zip(m.rr_ms, m.beat_times_s,
                                                                 strict=True)), start=1)]
