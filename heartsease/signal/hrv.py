@@ -14,7 +14,6 @@ checked against a Kubios report of the same series:
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -251,48 +250,3 @@ def frequency_domain(rr_ms: ArrayLike, **welch_options: float) -> FrequencyDomai
     """
     f, p = welch_psd(rr_ms, **welch_options)
     return frequency_domain_from_psd(f, p)
-
-
-@dataclass(frozen=True, slots=True)
-class NonlinearHRV:
-    """Entropies and DFA exponents, for offline reports."""
-
-    sampen: float
-    apen: float
-    dfa_alpha1: float
-    dfa_alpha2: float
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-
-def nonlinear(rr_ms: ArrayLike) -> NonlinearHRV:
-    """Nonlinear HRV computed by neurokit2 with Kubios' parameters.
-
-    Sample entropy (Richman & Moorman 2000) and approximate entropy (Pincus 1991) with
-    m=2, r=0.2 SD; detrended fluctuation analysis (Peng et al. 1995) with non-overlapping
-    boxes of 4-12 beats (alpha1) and 13-64 beats (alpha2). On the Kubios sample series this
-    reproduces Kubios' ApEn and both DFA exponents to the reported digits; SampEn differs by
-    0.007 because neurokit2 counts template matches slightly differently.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> m = nonlinear(800 + 30 * rng.standard_normal(300))
-    >>> 0.3 < m.dfa_alpha1 < 0.7  # white noise: alpha ~ 0.5
-    True
-    """
-    import neurokit2 as nk  # imported here: heavy, and only offline reports need it
-
-    rr = as_rr_array(rr_ms, minimum=70)
-    tolerance = 0.2 * rr.std(ddof=1)
-    with warnings.catch_warnings():
-        # neurokit2 warns (and returns NaN) on a series without variance; NaN says it all.
-        warnings.simplefilter("ignore")
-        sampen, _ = nk.entropy_sample(rr, dimension=2, tolerance=tolerance)
-        apen, _ = nk.entropy_approximate(rr, dimension=2, tolerance=tolerance)
-        alpha1, _ = nk.fractal_dfa(rr, scale=np.arange(4, 13), overlap=False)
-        alpha2, _ = nk.fractal_dfa(rr, scale=np.arange(13, 65), overlap=False)
-    return NonlinearHRV(
-        sampen=float(sampen), apen=float(apen), dfa_alpha1=float(alpha1), dfa_alpha2=float(alpha2)
-    )
