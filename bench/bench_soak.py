@@ -96,7 +96,7 @@ async def soak(hours: float, n_drops: int, speed: float, seed: int) -> list[dict
             sent_bytes += len(outgoing.text)
 
     watching = asyncio.create_task(viewer())
-    running = manager.start(row, session, heart.source, clock, None, heart.tasks)
+    running = manager.start(row, session, heart)
     rows: list[dict[str, float]] = []
     cpu_before = time.process_time()
     block = 1

@@ -15,7 +15,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,10 +28,13 @@ from heartsease.api.recording import RecordKeeper
 from heartsease.coaching.events import Event
 from heartsease.coaching.loop import CoachingLoop
 from heartsease.coaching.session import CoachingSession
-from heartsease.sensors.source import Clock, Gap, Measurement, Source
+from heartsease.sensors.source import Gap, Measurement
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import BreathingSession
 from heartsease.wire import CLIENT_CONTROLS, Command, Kind
+
+if TYPE_CHECKING:
+    from heartsease.sources import OpenedSource
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +135,15 @@ class SessionManager:
             self.hub.publish_outgoing(session_id, hello(running, str(command["role"]),
                                                         str(command["for"])))
 
-    def start(self, row: BreathingSession, session: CoachingSession, source: Source,
-              clock: Clock, remote: RemoteSource | None = None,
-              extra_tasks: list[asyncio.Task[Any]] | None = None) -> RunningSession:
-        loop = CoachingLoop(source, session, clock)
+    def start(self, row: BreathingSession, session: CoachingSession, opened: OpenedSource,
+              remote: RemoteSource | None = None) -> RunningSession:
+        """Coach ``opened`` for ``row``; ``remote`` when its beats are streamed in (the
+        ingest stores them, so the recorder does not)."""
+        loop = CoachingLoop(opened.source, session, opened.clock)
         running = RunningSession(row.id, row.client_id, loop,
                                  SessionRecorder(row.id, store_beats=remote is None),
                                  remote,
-                                 extra_tasks=extra_tasks or [])
+                                 extra_tasks=list(opened.tasks))
         running.task = asyncio.create_task(self._run(running))
         self.running[row.id] = running
         return running

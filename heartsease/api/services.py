@@ -74,7 +74,7 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
         return row
     opened = open_source(heart, session.protocol.schedule(session.pace_bpm))
     db.commit()  # the session exists before its first beat is written
-    manager.start(row, session, opened.source, opened.clock, None, opened.tasks)
+    manager.start(row, session, opened)
     return row
 
 
@@ -105,8 +105,7 @@ def start_streamed(manager: SessionManager, client: User, row: BreathingSession
     body = SessionStart.model_validate((row.summary or {}).get("start", {"source": "remote"}))
     remote = RemoteSource()
     opened = open_source(RemoteStream(remote))
-    return manager.start(row, coaching_session(client, body), opened.source, opened.clock,
-                         remote)
+    return manager.start(row, coaching_session(client, body), opened, remote)
 
 
 def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.sensors.source import LiveClock, Measurement
 from heartsease.simulator.scenarios import beats_as_source, simulate
+from heartsease.sources import OpenedSource
 from heartsease.store.models import Beat, BreathingSession
 from tests.store.stores import store_with_sessions
 
@@ -81,7 +82,7 @@ def test_a_session_ending_while_the_database_is_away_is_written_when_it_returns(
         manager = SessionManager(factory, LocalHub())
         await manager.start_background()
         session = CoachingSession(load_protocol("srb"), pace_bpm=6.0)
-        running = manager.start(row, session, source(), LiveClock(1000.0))
+        running = manager.start(row, session, OpenedSource(source(), LiveClock(1000.0)))
         while not down["now"]:
             await asyncio.sleep(0.01)
         await asyncio.sleep(1.5)  # a few tries while it is away
