@@ -129,6 +129,15 @@ def _worker_redis_url(shared: str, worker: str) -> str:
 REDIS_URL = _worker_redis_url(SHARED_REDIS_URL, XDIST_WORKER)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on Redis run on one xdist worker, one after another: each worker has a
+    Redis database of its own for keys, but publish/subscribe channels are shared by the
+    whole server, whatever the database, so one test's hubs would hear another's."""
+    for item in items:
+        if "redis_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("redis"))
+
+
 @pytest.fixture
 def redis_url() -> str:
     """The test Redis server, or a skip (a failure in CI)."""
