@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from heartsease.api.closing import store_replayed
 from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
+from heartsease.coaching import events as ev
 from heartsease.coaching.loop import replay_session
 from heartsease.coaching.profile import profile_of
 from heartsease.coaching.protocols import load_protocol
@@ -23,7 +25,7 @@ from heartsease.sensors.files import RRRecording
 from heartsease.sensors.replay import replay_recording
 from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
-from heartsease.store.models import BreathingSession, Role, SelfRating, User
+from heartsease.store.models import Annotation, BreathingSession, Role, SelfRating, User
 from heartsease.store.repository import audit as write_audit
 from heartsease.store.repository import beats_of, can_see_client, events_of
 
@@ -109,7 +111,7 @@ def start_streamed(manager: SessionManager, client: User, row: BreathingSession
 
 
 def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, Any]:
-    record = session_record(events_of(db, row.id)).as_dict()
+    record = stored_record(db, row).as_dict()
     ratings = db.scalars(select(SelfRating).where(SelfRating.session_id == row.id)
                          .order_by(SelfRating.t_s)).all()
     return {**session_out(row, live), "n_beats": len(beats_of(db, row.id)),
@@ -132,8 +134,17 @@ def header_of(row: BreathingSession) -> SessionHeader:
 
 
 def stored_record(db: Session, row: BreathingSession) -> SessionRecord:
-    """A stored session's record, from its stored events."""
-    return session_record(events_of(db, row.id))
+    """A stored session's record, from its stored events, with its notes from the notes
+    table: every note is written there, however it came (a note posted after the session
+    ended has no event)."""
+    notes = db.execute(
+        select(Annotation.t_s, Annotation.text, User.name)
+        .outerjoin(User, User.id == Annotation.author_id)
+        .where(Annotation.session_id == row.id).order_by(Annotation.t_s, Annotation.id))
+    return dataclasses.replace(
+        session_record(events_of(db, row.id)),
+        annotations=[ev.Annotation(t_s=t_s, author=author or "", text=text)
+                     for t_s, text, author in notes])
 
 
 async def analyse_upload(db: Session, client: User, recording: RRRecording, name: str,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from heartsease.coaching.summary import SessionRecord
 from heartsease.reports.session import SessionHeader, StoredBeat, beat_dict
 from heartsease.signal.hrv import beat_times_s
 from heartsease.signal.interpolation import NotAKnotSpline
+from heartsease.store.db import finite_json
 
 EDF_HZ = 4
 
@@ -40,8 +40,10 @@ def beats_csv(beats: Sequence[StoredBeat]) -> str:
 
 def session_json(header: SessionHeader, beats: Sequence[StoredBeat],
                  record: SessionRecord) -> str:
-    return json.dumps({"session": header.as_dict(), "beats": [beat_dict(b) for b in beats],
-                       **record.as_dict()}, default=str)
+    """The session as one JSON object; a measure that is not a finite number is null (JSON
+    has no NaN)."""
+    return finite_json({"session": header.as_dict(), "beats": [beat_dict(b) for b in beats],
+                        **record.as_dict()}, default=str)
 
 
 def edf_plus(header: SessionHeader, beats: Sequence[StoredBeat], record: SessionRecord

@@ -8,8 +8,10 @@ synchronous commits, so a committed beat survives a crash of the process or the 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 
 def data_dir() -> Path:
@@ -48,18 +51,18 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True, json_serializer=finite_json)
 
 
-def finite_json(value: Any) -> str:
-    """JSON for a column. A measure that could not be computed (NaN, say, for RMSSD of a
-    flat series) is stored as null: JSON has no NaN, PostgreSQL refuses it, and a response
-    carrying one could not be sent.
+def finite_json(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """JSON for a column (or a file). A measure that could not be computed (NaN, say, for
+    RMSSD of a flat series) is stored as null: JSON has no NaN, PostgreSQL refuses it, and
+    a response carrying one could not be sent. ``default`` as for :func:`json.dumps`.
 
     >>> finite_json({"rmssd_ms": float("nan"), "beats": [800.0, float("inf")]})
     '{"rmssd_ms": null, "beats": [800.0, null]}'
     """
     try:  # almost always finite: one pass in C, the walk only when it is not
-        return json.dumps(value, allow_nan=False)
+        return json.dumps(value, allow_nan=False, default=default)
     except ValueError:
-        return json.dumps(_finite(value))
+        return json.dumps(_finite(value), allow_nan=False, default=default)
 
 
 def _finite(value: Any) -> Any:
@@ -77,7 +80,27 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # What is deleted is overwritten with zeros, not left in free pages: an erased person's
+    # beats and name must not be readable from the file afterwards.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def forget_erased(engine: Engine) -> None:
+    """After an erasure is committed, no copy of what was erased is left in the files.
+
+    SQLite: ``secure_delete`` has zeroed the rows in the database's pages, but the
+    write-ahead log still holds the pages as they were, until a checkpoint; this one folds
+    the log into the database and empties the log file (waiting, up to the connection's busy
+    timeout, for readers to finish). PostgreSQL keeps dead rows until ``VACUUM`` reclaims
+    them (autovacuum, or ``VACUUM`` by the operator: README, "Erasure")."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+    if busy:
+        log.warning("the write-ahead log could not be emptied after an erasure (a reader "
+                    "held it); the next checkpoint empties it")
 
 
 def migrate(engine: Engine) -> None:

@@ -5,6 +5,7 @@ self-ratings and an append-only audit log (SQLAlchemy 2, portable to SQLite and 
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -52,6 +53,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+class FiniteFloat(TypeDecorator[float]):
+    """A number that is one: NaN and infinities are refused on the way in. PostgreSQL would
+    keep them (SQLite turns NaN into NULL), and every JSON answer carrying one is invalid."""
+
+    impl = Float
+    cache_ok = True
+
+    def process_bind_param(self, value: float | None, dialect: Dialect) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a number the store keeps")
+        return value
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON, datetime: UTCDateTime()}
@@ -86,7 +100,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The client's pace (resonance rate) and recent resting baselines (coaching.profile).
-    pace_bpm: Mapped[float | None] = mapped_column(Float)
+    pace_bpm: Mapped[float | None] = mapped_column(FiniteFloat)
     pace_confidence: Mapped[str | None] = mapped_column(String(16))
     baselines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Tokens issued before this moment are refused ("sign out everywhere", an account closed
@@ -121,7 +135,7 @@ class BreathingSession(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                            index=True)
     protocol: Mapped[str] = mapped_column(String(64))
-    pace_bpm: Mapped[float] = mapped_column(Float)
+    pace_bpm: Mapped[float] = mapped_column(FiniteFloat)
     source: Mapped[str] = mapped_column(String(32))  # simulated, strap, remote, upload
     source_detail: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus),
@@ -139,9 +153,9 @@ class Beat(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
                                             primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    t_s: Mapped[float] = mapped_column(Float)
-    rr_ms: Mapped[float] = mapped_column(Float)
-    arrival_s: Mapped[float] = mapped_column(Float)
+    t_s: Mapped[float] = mapped_column(FiniteFloat)
+    rr_ms: Mapped[float] = mapped_column(FiniteFloat)
+    arrival_s: Mapped[float] = mapped_column(FiniteFloat)
     # The artifact label once the session is complete (None while it runs, or if it was
     # interrupted before its end was processed).
     label: Mapped[str | None] = mapped_column(String(16))
@@ -155,7 +169,7 @@ class SessionEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
-    t_s: Mapped[float] = mapped_column(Float)
+    t_s: Mapped[float] = mapped_column(FiniteFloat)
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column()
 
@@ -167,7 +181,7 @@ class Annotation(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
                                             index=True)
     author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    t_s: Mapped[float] = mapped_column(Float)
+    t_s: Mapped[float] = mapped_column(FiniteFloat)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -180,7 +194,7 @@ class SelfRating(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
                                             index=True)
-    t_s: Mapped[float] = mapped_column(Float)
+    t_s: Mapped[float] = mapped_column(FiniteFloat)
     scale: Mapped[str] = mapped_column(String(32))
     value: Mapped[int] = mapped_column(Integer)
 

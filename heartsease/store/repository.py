@@ -7,16 +7,17 @@ a second of arriving).
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from heartsease.store.models import (
-    Annotation,
     Assignment,
     AuditEntry,
     Beat,
@@ -28,6 +29,8 @@ from heartsease.store.models import (
     User,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 
 def audit(db: Session, actor: User | None, action: str, object_type: str, object_id: str,
@@ -110,7 +113,9 @@ def beat_row(session_id: str, seq: int, t_s: float, rr_ms: float, arrival_s: flo
 
 def insert_beats(db: Session, rows: list[dict[str, Any]]) -> None:
     """Insert beats (each a :func:`beat_row`), skipping any ``(session, seq)`` already
-    stored (a re-sent beat)."""
+    stored (a re-sent beat), and refusing any whose time or interval is not a finite
+    number (left out, the others written)."""
+    rows = finite_rows(rows, ("t_s", "rr_ms", "arrival_s"), "beats")
     if not rows:
         return
     if db.get_bind().dialect.name == "postgresql":
@@ -137,22 +142,30 @@ _INSERT_BEATS_FROM_ARRAYS = text(
     + ") ON CONFLICT (session_id, seq) DO NOTHING")
 
 
-def delete_client_data(db: Session, client_id: str) -> None:
-    """Everything about a client's health, and the client (GDPR erasure). The audit log
-    keeps its lines, which name no health data."""
-    session_ids = select(BreathingSession.id).where(BreathingSession.client_id == client_id)
-    for table in (Beat, SessionEvent, Annotation, SelfRating):
-        db.execute(delete(table).where(table.session_id.in_(session_ids)))
-    db.execute(delete(BreathingSession).where(BreathingSession.client_id == client_id))
-    db.execute(delete(Assignment).where((Assignment.client_id == client_id)
-                                        | (Assignment.clinician_id == client_id)))
-    db.execute(delete(User).where(User.id == client_id))
-
-
 def insert_events(db: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert events, each ``{"session_id", "t_s", "kind", "data"}``."""
+    """Insert events, each ``{"session_id", "t_s", "kind", "data"}``; one whose time is not
+    a finite number is refused (left out, the others written). A NaN inside ``data`` is
+    stored as null (:func:`heartsease.store.db.finite_json`)."""
+    rows = finite_rows(rows, ("t_s",), "events")
     if rows:
-        db.execute(SessionEvent.__table__.insert(), list(rows))
+        db.execute(SessionEvent.__table__.insert(), rows)
+
+
+def finite_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], what: str
+                ) -> list[dict[str, Any]]:
+    """``rows`` without those where a number in ``columns`` is NaN or infinite. The store
+    refuses such a row one by one, here, rather than the column type refusing the whole
+    batch: the beats and events of other sessions share the batch (the group commit).
+
+    >>> finite_rows([{"t_s": 1.0}, {"t_s": float("nan")}], ["t_s"], "beats")
+    [{'t_s': 1.0}]
+    """
+    kept = [r for r in rows if all(math.isfinite(r[c]) for c in columns)]
+    if len(kept) < len(rows):
+        # Counted, never shown: the values are a person's health data.
+        log.warning("%d %s refused: a time or value that is not a finite number",
+                    len(rows) - len(kept), what)
+    return kept
 
 
 def close_session(db: Session, session: BreathingSession, status: SessionStatus,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Response, status
@@ -12,15 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from heartsease.api.deps import Admin, Clinician, CurrentUser, SessionDep
 from heartsease.api.schemas import AssignmentIn, UserCreate, UserOut, problems
 from heartsease.api.security import hash_password
+from heartsease.store.db import finite_json, forget_erased
 from heartsease.store.models import Assignment, Role, User
-from heartsease.store.repository import (
-    assigned_clients,
-    audit,
-    beats_of,
-    delete_client_data,
-    events_of,
-    sessions_of,
-)
+from heartsease.store.personal import erase_person, personal_data
+from heartsease.store.repository import assigned_clients, audit
 
 router = APIRouter(prefix="/api", tags=["people"], responses=problems(400, 401, 403, 422))
 
@@ -59,33 +53,32 @@ def my_clients(db: SessionDep, clinician: Clinician) -> list[UserOut]:
 
 @router.get("/me/export")
 def export_my_data(db: SessionDep, user: CurrentUser) -> Response:
-    """Everything heartsease holds about the signed-in client, as one JSON file."""
+    """Everything heartsease holds about the signed-in client, as one JSON file: every table
+    that names them or their sessions (:func:`heartsease.store.personal.personal_data`)."""
     if user.role is not Role.CLIENT:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only a client's own data is exported.")
-    sessions = []
-    for row in sessions_of(db, [user.id], limit=100_000):
-        sessions.append({
-            "id": row.id, "protocol": row.protocol, "status": row.status.value,
-            "started_at": row.started_at.isoformat(), "summary": row.summary,
-            "beats": [{"seq": b.seq, "t_s": b.t_s, "rr_ms": b.rr_ms} for b in
-                      beats_of(db, row.id)],
-            "events": events_of(db, row.id),
-        })
     audit(db, user, "export-all", "client", user.id, user.id)
-    body = {"you": {"email": user.email, "name": user.name, "pace_bpm": user.pace_bpm,
-                    "baselines": user.baselines}, "sessions": sessions}
-    return Response(json.dumps(body, default=str), media_type="application/json",
+    db.flush()
+    body = finite_json(personal_data(db, user.id), default=_plain)
+    return Response(body, media_type="application/json",
                     headers={"Content-Disposition": 'attachment; filename="heartsease.json"'})
+
+
+def _plain(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 @router.delete("/me", status_code=204)
 def delete_me(db: SessionDep, user: CurrentUser) -> Response:
-    """A client erases their account and every beat, session and note about them."""
+    """A client erases their account and every beat, session and note about them; no copy
+    is left in the database's files (:func:`heartsease.store.db.forget_erased`)."""
     if user.role is not Role.CLIENT:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Ask an administrator to close a "
                             "clinician's or administrator's account.")
     audit(db, user, "erase", "client", user.id, user.id)
-    delete_client_data(db, user.id)
+    erase_person(db, user.id)
+    db.commit()
+    forget_erased(db.get_bind())
     return Response(status_code=204)
 
 

@@ -16,6 +16,7 @@ from fastapi import (
     status,
 )
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from heartsease.api import services
 from heartsease.api.deps import CurrentUser, Hub, Manager, SessionDep
@@ -30,7 +31,9 @@ from heartsease.api.schemas import (
 from heartsease.reports import files
 from heartsease.reports.report import report_html, report_pdf
 from heartsease.sensors.files import RecordingError, parse_rr_text
+from heartsease.store.db import forget_erased
 from heartsease.store.models import Annotation, Assignment, Role, SelfRating
+from heartsease.store.personal import ERASED, erase_sessions
 from heartsease.store.repository import audit, beats_of, sessions_of
 from heartsease.wire import Command
 
@@ -60,6 +63,26 @@ async def stop(session_id: str, manager: Manager, hub: Hub, db: SessionDep,
     await manager.stop(session_id)
     db.refresh(row)
     return SessionOut(**services.session_out(row, live=False))
+
+
+@router.delete("/{session_id}", status_code=204, responses=problems(403))
+async def delete_session(session_id: str, manager: Manager, hub: Hub, db: SessionDep,
+                         user: CurrentUser) -> Response:
+    """A client deletes one of their sessions: its beats, events, notes and ratings (stopped
+    first when it runs). Its audit lines stay, naming it no more."""
+    row = services.visible_session(db, user, session_id)
+    if user.id != row.client_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "Only the client deletes their session.")
+    db.commit()
+    if manager.get(session_id) is None:
+        hub.control(session_id, {"type": Command.STOP})  # on another worker
+    await manager.stop(session_id)
+    erase_sessions(db, [row.id])
+    audit(db, user, "delete-session", "session", ERASED, row.client_id)
+    db.commit()
+    await run_in_threadpool(forget_erased, db.get_bind())
+    return Response(status_code=204)
 
 
 @router.get("")
