@@ -200,7 +200,9 @@ class SelfRating(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: who read, annotated or exported whose data, and when."""
+    """Append-only: who read, annotated or exported whose data, and when. The database
+    refuses every change but one: an erased session's id replaced by ``erased``
+    (:mod:`heartsease.store.personal`)."""
 
     __tablename__ = "audit_log"
 
