@@ -207,6 +207,15 @@ def test_a_client_deletes_one_session(client: TestClient, people) -> None:
         assert not db.scalars(select(AuditEntry).where(AuditEntry.object_id == gone)).all()
     assert [s["id"] for s in client.get("/api/sessions", headers=people["client"]).json()] \
         == [kept]
+    for change in ("object_id = 'erased', detail = 'x'",  # only the id may change,
+                   "object_id = 'elsewhere'"):  # only to 'erased'
+        with client.app.state.db() as db, pytest.raises(Exception, match="append-only"), \
+                db.begin():
+            db.execute(text(f"UPDATE audit_log SET {change} WHERE object_type = 'session'"))
+    with client.app.state.db() as db, pytest.raises(Exception, match="append-only"), \
+            db.begin():  # and only a session's
+        db.execute(text("UPDATE audit_log SET object_id = 'erased' "
+                        "WHERE object_type <> 'session'"))
 
 
 def test_deleting_a_running_session_stops_it_first(client: TestClient, people) -> None:
