@@ -36,15 +36,17 @@ def tables_referring_to(key: Column[Any]) -> list[tuple[Table, list[Column[Any]]
     return found
 
 
-def as_dict(table: Table, row: Any) -> dict[str, Any]:
-    withheld = WITHHELD.get(table.name, frozenset())
-    return {k: v for k, v in row._mapping.items() if k not in withheld}
+def as_dict(table: Table, row: Any, implied: frozenset[str] = frozenset()
+            ) -> dict[str, Any]:
+    """A row's columns, less those withheld and those ``implied`` by where it is shown."""
+    left_out = WITHHELD.get(table.name, frozenset()) | implied
+    return {k: v for k, v in row._mapping.items() if k not in left_out}
 
 
-def _rows(db: Session, table: Table, columns: Sequence[Column[Any]], value: Any
-          ) -> list[dict[str, Any]]:
+def _rows(db: Session, table: Table, columns: Sequence[Column[Any]], value: Any,
+          implied: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     query = select(table).where(or_(*(c == value for c in columns)))
-    return [as_dict(table, r) for r in db.execute(query.order_by(*table.primary_key))]
+    return [as_dict(table, r, implied) for r in db.execute(query.order_by(*table.primary_key))]
 
 
 def session_ids_of(db: Session, person_id: str) -> list[str]:
@@ -63,7 +65,10 @@ def personal_data(db: Session, person_id: str) -> dict[str, Any]:
         out[table.name] = _rows(db, table, columns, person_id)
     for session in out[SESSION_KEY.table.name]:
         for table, columns in session_tables:
-            session[table.name] = _rows(db, table, columns, session["id"])
+            # Each row under its session, without the session's id again (a beat's row
+            # would be half that id).
+            session[table.name] = _rows(db, table, columns, session["id"],
+                                        frozenset(c.name for c in columns))
     out[AuditEntry.__tablename__] = [
         as_dict(AuditEntry.__table__, r) for r in db.execute(
             select(AuditEntry.__table__).where(or_(AuditEntry.subject_id == person_id,
