@@ -93,7 +93,7 @@ def forget_erased(engine: Engine) -> None:
     write-ahead log still holds the pages as they were, until a checkpoint; this one folds
     the log into the database and empties the log file (waiting, up to the connection's busy
     timeout, for readers to finish). PostgreSQL keeps dead rows until ``VACUUM`` reclaims
-    them (autovacuum, or ``VACUUM`` by the operator: README, "Erasure")."""
+    them (autovacuum, or ``VACUUM`` by the operator: README, "Data rights")."""
     if engine.dialect.name != "sqlite":
         return
     with engine.connect() as connection:
