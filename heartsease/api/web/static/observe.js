@@ -198,8 +198,13 @@ function watch(sessionId, name) {
       case Kind.PAUSED: presence.paused = m.paused; showPresence(); break;
       case Kind.SESSION_ENDED:
         q(".step").textContent = m.reason === "left" ? "session ended: the client's page had gone" : "session ended";
+        q(".presence").textContent = "";
         break;
-      case Kind.CLOSED: if (q(".step").textContent.indexOf("session ended") !== 0) q(".step").textContent = "session ended"; break;
+      case Kind.CLOSED:  // nothing more comes: no reconnecting
+        if (!q(".step").textContent.startsWith("session ended")) q(".step").textContent = "session ended";
+        q(".presence").textContent = "";
+        link.close();
+        break;
     }
   }, (s) => { q(".conn").textContent = statusText[s]; });
   watching.set(sessionId, link);
