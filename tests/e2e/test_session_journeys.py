@@ -217,6 +217,8 @@ def test_the_closing_words_of_a_whole_session(quick_server: str, browser: object
         page.click("#save-rating")
         page.wait_for_selector("#after-rating:has-text('Saved: 3 of 10.')")
         screenshot(page, "journey-closing-words")
+        page.click("text=See your practice")  # a demo heart's practice is not theirs
+        page.wait_for_selector("#nothing:has-text('No sessions in these days yet.')")
     finally:
         context.close()
 

@@ -210,8 +210,13 @@ function startBody(choice) {
 // to the session's /ingest. Chrome shows its strap chooser only inside a click, so it is
 // asked here, before anything else the click does; its `streamTo(sessionId)` starts sending.
 async function pairOwnStrap() {
-  const { pairStrap } = await import("./strap.js");
-  return pairStrap();
+  let strapModule;
+  try {
+    strapModule = await import("./strap.js");
+  } catch (e) {
+    throw new Error("This page could not load what it needs to reach your strap. Reload the page and try again.");
+  }
+  return strapModule.pairStrap();
 }
 
 async function begin() {
