@@ -82,9 +82,8 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
 def running_session(db: Session, manager: SessionManager, client_id: str
                     ) -> BreathingSession | None:
     """The client's running session, on this worker or another: there is at most one."""
-    for r in list(manager.running.values()):  # one C call: safe from a worker thread
-        if r.client_id == client_id:
-            return db.get(BreathingSession, r.session_id)
+    # Active and running: a session just ended is stored as such a moment before this
+    # worker lets it go.
     return next((row for row in repository.active_sessions_of(db, client_id)
                  if manager.is_live(row.id)), None)
 
