@@ -63,6 +63,9 @@ class Kind(StrEnum):
     SESSION_ENDED = "session-ended"
     # The server's own.
     HELLO = "hello"  # to a viewer joining: where the session is, and its story so far
+    # Whether the client's page is with the session (``presence``: connected or away) and
+    # whether it is paused; also the control by which a worker's /live route says so.
+    PRESENCE = "presence"
     RATING = "rating"  # a self-rating the client gave
     SOURCE_ERROR = "source-error"  # the heart source failed; the session ends
     CLOSED = "closed"  # the session is over: nothing more comes
@@ -110,6 +113,7 @@ Hello = TypedDict("Hello", {
     "state": str,
     "metrics": dict[str, Any] | None,  # the last Kind.METRICS message
     "paused": bool,
+    "presence": str | None,  # the client's page: "connected", "away", or None (never came)
     "for": NotRequired[str],  # the viewer it welcomes, when it crosses between workers
     "recent": NotRequired[list[dict[str, Any]]],
 })

@@ -17,7 +17,17 @@ from heartsease.api.collector import collector_on_schedule
 from heartsease.api.demo import DemoHistory, fill_demo_history, seed_demo_people
 from heartsease.api.fanout import make_hub
 from heartsease.api.limits import make_sign_in_limiter
-from heartsease.api.routes import auth, health, ingest, observe, people, sessions, trends
+from heartsease.api.presence import AwayTimes
+from heartsease.api.routes import (
+    auth,
+    health,
+    ingest,
+    observe,
+    people,
+    sessions,
+    sources,
+    trends,
+)
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
 from heartsease.api.watchdog import EventLoopWatch
@@ -42,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.prepare_store and settings.demo_data) else 0)
         app.state.demo_history.start()
         app.state.hub = make_hub(settings.redis_url)
-        app.state.sessions = SessionManager(factory, app.state.hub)
+        app.state.sessions = SessionManager(factory, app.state.hub, AwayTimes(
+            settings.away_pause_s, settings.away_leave_s))
         await app.state.sessions.start_background()
         app.state.loop_watch = EventLoopWatch(asyncio.get_running_loop())
         app.state.loop_watch.start()
@@ -57,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="HRV biofeedback for compassion-focused therapy.")
     app.state.settings = settings
     app.state.sign_in_limiter = make_sign_in_limiter(settings.redis_url)
-    for module in (auth, people, sessions, trends, observe, ingest, health):
+    for module in (auth, people, sessions, sources, trends, observe, ingest, health):
         app.include_router(module.router)
     web.mount(app)
     app.add_exception_handler(DataError, _unstorable)

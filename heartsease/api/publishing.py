@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 RECENT_BEATS = 600
 RECENT_STORY = 1000
 STORY_KINDS = {Kind.STEP, Kind.PACER, Kind.STATE, Kind.SHIFT, Kind.BACKDRAFT,
-               Kind.BACKDRAFT_EASED, Kind.ANNOTATION}
+               Kind.BACKDRAFT_EASED, Kind.ANNOTATION, Kind.CUE, Kind.PAUSED}
 
 
 @dataclass
@@ -79,7 +79,8 @@ def hello(running: RunningSession, role: str, for_viewer: str | None = None) -> 
         "pacer": None if pacer is None else {"rate_bpm": pacer.rate_at(now),
                                              "breaths": pacer.breaths_at(now)},
         "state": running.so_far.last_state, "metrics": running.so_far.last_metrics,
-        "paused": session.paused}
+        "paused": session.paused,
+        "presence": None if running.presence is None else running.presence.state}
     if for_viewer is not None:
         message["for"] = for_viewer
     text = finite_json(message)[:-1] + ', "recent": [' + running.so_far.recent() + "]}"

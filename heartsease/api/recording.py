@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FINISH_RETRY_S, FINISH_RETRY_MAX_S = 0.5, 10.0  # while the database is away at the end
+# How a session ended, stored as its status; any other ending is "stopped".
+_STATUS_OF_ENDING = {"completed": SessionStatus.COMPLETED, "left": SessionStatus.LEFT}
 
 
 class RecordKeeper:
@@ -91,7 +93,7 @@ class RecordKeeper:
                 return
             record = session_record(events_of(db, running.session_id),
                                     n_beats=running.n_beats)
-            status = SessionStatus.COMPLETED if running.completed else SessionStatus.STOPPED
+            status = _STATUS_OF_ENDING.get(running.ended_by or "", SessionStatus.STOPPED)
             finish_session(db, row, status, record, source_error)
             client = db.get(User, row.client_id)
             if client is not None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from heartsease.api.fanout import LocalHub, Message
 from heartsease.api.limits import MessageRate
 from heartsease.api.liveness import Liveness
+from heartsease.api.presence import AwayTimes, PageState, Presence
 from heartsease.api.publishing import SoFar, hello, publish_event
 from heartsease.api.recorder import SessionRecorder
 from heartsease.api.recording import RecordKeeper
@@ -80,8 +81,9 @@ class RunningSession:
     task: asyncio.Task[None] | None = None
     extra_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     n_beats: int = 0
-    completed: bool = False  # ended by the protocol's end, not stopped
+    ended_by: str | None = None  # the session-ended reason: "completed", "left", ...
     so_far: SoFar = field(default_factory=SoFar)
+    presence: Presence | None = None
 
 
 class SessionManager:
@@ -90,9 +92,11 @@ class SessionManager:
     It keeps the registry and runs each session; writing (:attr:`records`), knowing which
     sessions are live anywhere (:attr:`liveness`) and publishing are each their own."""
 
-    def __init__(self, factory: sessionmaker[Session], hub: LocalHub) -> None:
+    def __init__(self, factory: sessionmaker[Session], hub: LocalHub,
+                 away: AwayTimes | None = None) -> None:
         self.factory = factory
         self.hub = hub
+        self.away = away or AwayTimes()
         self.running: dict[str, RunningSession] = {}
         self.records = RecordKeeper(factory)
         self.liveness = Liveness(factory, hub, self.running)
@@ -134,6 +138,12 @@ class SessionManager:
         elif kind == Kind.HELLO:
             self.hub.publish_outgoing(session_id, hello(running, str(command["role"]),
                                                         str(command["for"])))
+        elif kind == Kind.PRESENCE and running.presence is not None:
+            page = str(command["page"])
+            if command.get("here"):
+                running.presence.arrived(page)
+            else:
+                running.presence.went(page)
 
     def start(self, row: BreathingSession, session: CoachingSession, opened: OpenedSource,
               remote: RemoteSource | None = None) -> RunningSession:
@@ -144,6 +154,8 @@ class SessionManager:
                                  SessionRecorder(row.id, store_beats=remote is None),
                                  remote,
                                  extra_tasks=list(opened.tasks))
+        running.presence = Presence(self.away, loop.pause, functools.partial(loop.stop, "left"),
+                                    functools.partial(self._tell_presence, running))
         running.task = asyncio.create_task(self._run(running))
         self.running[row.id] = running
         return running
@@ -158,6 +170,8 @@ class SessionManager:
             self.hub.publish(running.session_id, {"kind": Kind.SOURCE_ERROR,
                                                   "detail": str(exc)})
         finally:
+            if running.presence is not None:
+                running.presence.close()
             for task in running.extra_tasks:
                 task.cancel()
             await self.records.close_out(running, source_error)
@@ -171,8 +185,13 @@ class SessionManager:
         running.n_beats += event.kind == Kind.BEAT
         running.recorder.add(event)
         message = publish_event(self.hub, running.session_id, running.so_far, event)
-        if event.kind == Kind.SESSION_ENDED and message["reason"] == "completed":
-            running.completed = True
+        if event.kind == Kind.SESSION_ENDED:
+            running.ended_by = message["reason"]
+
+    def _tell_presence(self, running: RunningSession, page: PageState) -> None:
+        self.hub.publish(running.session_id, {
+            "kind": Kind.PRESENCE, "t_s": running.loop.now_s(), "presence": page,
+            "paused": running.loop.session.paused})
 
     async def stop(self, session_id: str) -> None:
         running = self.running.get(session_id)

@@ -111,6 +111,8 @@ class SessionOut(BaseModel):
     ended_at: datetime | None
     summary: dict[str, Any]
     live: bool = False
+    demo: bool = Field(False, description="practice with a demo heart (the simulator's), "
+                       "kept out of the client's trends")
 
 
 class SessionDetail(SessionOut):

@@ -25,7 +25,14 @@ from heartsease.sensors.files import RRRecording
 from heartsease.sensors.replay import replay_recording
 from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
-from heartsease.store.models import Annotation, BreathingSession, Role, SelfRating, User
+from heartsease.store.models import (
+    Annotation,
+    BreathingSession,
+    Role,
+    SelfRating,
+    SessionStatus,
+    User,
+)
 from heartsease.store.repository import audit as write_audit
 from heartsease.store.repository import beats_of, can_see_client, events_of
 
@@ -60,13 +67,14 @@ def client_for(db: Session, user: User, client_id: str | None) -> User:
 def start_session(db: Session, manager: SessionManager, user: User, body: SessionStart
                   ) -> BreathingSession:
     client = client_for(db, user, body.client_id)
-    if any(r.client_id == client.id for r in manager.running.values()):
+    if running_session(db, manager, client.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A session is already running.")
     session = coaching_session(client, body)
     heart = source_of(body)
     detail = RemoteStream.label if heart is None else heart.label
     row = BreathingSession(client_id=client.id, protocol=session.protocol.name,
-                           pace_bpm=session.pace_bpm, source=body.source, source_detail=detail)
+                           pace_bpm=session.pace_bpm, source=body.source, source_detail=detail,
+                           demo=isinstance(heart, SimulatedHeart))
     db.add(row)
     db.flush()
     if heart is None:
@@ -78,6 +86,15 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     db.commit()  # the session exists before its first beat is written
     manager.start(row, session, opened)
     return row
+
+
+def running_session(db: Session, manager: SessionManager, client_id: str
+                    ) -> BreathingSession | None:
+    """The client's running session, on this worker or another: there is at most one."""
+    # Active and running: a session just ended is stored as such a moment before this
+    # worker lets it go.
+    return next((row for row in repository.active_sessions_of(db, client_id)
+                 if manager.is_live(row.id)), None)
 
 
 def source_of(body: SessionStart) -> SimulatedHeart | Strap | None:
@@ -125,7 +142,7 @@ def session_out(row: BreathingSession, live: bool) -> dict[str, Any]:
     return {"id": row.id, "client_id": row.client_id, "protocol": row.protocol,
             "pace_bpm": row.pace_bpm, "source": row.source, "source_detail": row.source_detail,
             "status": row.status, "started_at": row.started_at, "ended_at": row.ended_at,
-            "summary": row.summary or {}, "live": live}
+            "summary": row.summary or {}, "live": live, "demo": row.demo}
 
 
 def header_of(row: BreathingSession) -> SessionHeader:
@@ -171,6 +188,9 @@ def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str
         datetime.combine(start - timedelta(days=HISTORY_DAYS), datetime.min.time(),
                          tzinfo=UTC),
         datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+    # Practice with a demo heart is not the client's heart, and a session they left is not
+    # practice: neither is in their trends.
+    rows = [r for r in rows if not r.demo and r.status is not SessionStatus.LEFT]
     ratings = repository.ratings_of(db, [r.id for r in rows])
     sessions = [SessionFacts.from_summary(r.id, r.started_at, r.summary, ratings.get(r.id, {}))
                 for r in rows]

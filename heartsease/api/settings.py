@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-this-is-not-a-secret"
@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     # The garbage collector on the service's own schedule (heartsease.api.collector): the
     # load figures were measured with it.
     scheduled_collector: bool = True
+    # A running session whose client's page has gone pauses after this many seconds, and
+    # ends as "left" if no page of theirs returns within the second (tests shorten both).
+    away_pause_s: float = Field(30.0, gt=0)
+    away_leave_s: float = Field(600.0, gt=0)
+    # Whether this server can scan for a strap (the clinic's strap); unset: a Bluetooth
+    # adapter is looked for.
+    ble_adapter: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

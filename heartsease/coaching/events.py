@@ -209,4 +209,4 @@ class BaselineLearned(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded(Event):
     kind: ClassVar[str] = "session-ended"
-    reason: str  # "completed", "stopped", "source-ended"
+    reason: str  # "completed", "stopped", "left" (the client's page went), "source-ended"

@@ -89,8 +89,9 @@ class CoachingLoop:
     def resume(self) -> None:
         self._put(self.session.resume(self.now_s()))
 
-    def stop(self) -> None:
-        self._put(self.session.finish(self.now_s(), "stopped"))
+    def stop(self, reason: str = "stopped") -> None:
+        """End the session: stopped by the person, or ``"left"`` when they went away."""
+        self._put(self.session.finish(self.now_s(), reason))
 
     async def run(self, on_event: Callable[[Event], None]) -> None:
         """Run the session until it ends, handing each event to ``on_event`` as it happens,

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -88,6 +90,7 @@ class SessionStatus(enum.StrEnum):
     COMPLETED = "completed"
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"  # the server stopped while it ran; its beats are kept
+    LEFT = "left"  # the client's page went and did not come back: not practice
 
 
 class User(Base):
@@ -138,6 +141,9 @@ class BreathingSession(Base):
     pace_bpm: Mapped[float] = mapped_column(FiniteFloat)
     source: Mapped[str] = mapped_column(String(32))  # simulated, strap, remote, upload
     source_detail: Mapped[str] = mapped_column(String(200), default="")
+    # Practice with a demo heart (the simulator's, not the client's): kept, but out of the
+    # client's trends and reports.
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus),
                                                   default=SessionStatus.ACTIVE)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -73,6 +73,14 @@ def sessions_of(db: Session, client_ids: Iterable[str], limit: int = 200,
     return db.scalars(query.order_by(BreathingSession.started_at.desc()).limit(limit)).all()
 
 
+def active_sessions_of(db: Session, client_id: str) -> Sequence[BreathingSession]:
+    """A client's sessions not yet ended, the latest first."""
+    return db.scalars(select(BreathingSession).where(
+        BreathingSession.client_id == client_id,
+        BreathingSession.status == SessionStatus.ACTIVE)
+        .order_by(BreathingSession.started_at.desc())).all()
+
+
 def mark_interrupted(db: Session, keep: Collection[str] = (),
                      started_before: datetime | None = None,
                      only: Collection[str] | None = None) -> int:

@@ -70,6 +70,13 @@ def test_a_session_on_one_worker_is_watched_and_steered_from_another(redis_url: 
                 listed = httpx.get(f"{b}/api/sessions", headers={
                     "Authorization": f"Bearer {clinician}"}).json()
                 assert [s["live"] for s in listed if s["id"] == session_id] == [True]
+                # The client's pages leave, the last from worker B: worker A, which runs
+                # the session, hears it through Redis and tells the observers.
+                await own.close()
+                await asyncio.sleep(0.5)
+                await own_b.close()
+                away = await next_kind(watch, "presence", presence="away")
+                assert away["paused"] is True
             stop.set()
             stats = await streaming
             assert stats.acknowledged == stats.sent  # every beat sent is stored

@@ -37,12 +37,13 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         # A long practice: the session must still run when the clinician joins on a slow machine.
         client.goto(f"{server}/breathe?speed={SPEED}&practice=10")
         screenshot(client, "breathe-before")
+        client.check("input[name=source][value=demo]")
         client.fill("#critic-before", "7")
         client.click("#begin")
         client.wait_for_selector("#during:not(.hidden)")
         client.wait_for_function("document.getElementById('hr').textContent !== '\u2013'",
                                  timeout=30_000)
-        first_hr = client.inner_text("#hr")
+        first_hr = client.text_content("#hr")
         client.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)
         shapes = set()
         for _ in range(6):  # the breathing shape moves
@@ -62,12 +63,12 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         clinician.click(".room [data-note='compassionate imagery']")
         clinician.wait_for_selector(".room .notes li:has-text('compassionate imagery')")
         client.wait_for_selector("#timeline li:has-text('Dr. Rivera noted: compassionate imagery')")
-        assert client.inner_text("#hr") != "" and first_hr
+        assert client.text_content("#hr") != "" and first_hr
         screenshot(client, "breathe-during")
         screenshot(clinician, "observe")
         client.click("#end")
         client.wait_for_selector("#after:not(.hidden)", timeout=30_000)
-        client.wait_for_selector("#summary:has-text('minutes of practice')")
+        client.wait_for_selector("#summary:has-text('minutes of practice.')")
         screenshot(client, "breathe-after")
         assert not [url for url in requested if not url.startswith(LOCAL)], requested
     finally:

@@ -161,7 +161,7 @@ def test_keyboard_only_sign_in_with_visible_focus(server: str, browser: object) 
             if page.evaluate("document.activeElement.id") == "critic-before":
                 break
         page.keyboard.press("ArrowLeft")
-        assert page.inner_text("#critic-before-value") == "4"
+        assert page.inner_text("#critic-before-value") == "4 of 10"
     finally:
         context.close()
 
@@ -178,6 +178,13 @@ def test_readable_on_a_phone_with_reduced_motion(server: str, browser: object,
         page.goto(f"{server}/{path}")
         if path == "trends":
             page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
+            page.click("text=The numbers, day by day")
+            # Every table reads whole: no column cut off at the screen's edge, none
+            # needing a sideways scroll inside its box.
+            clipped = page.eval_on_selector_all(".table-wrap", """ws => ws.filter(
+                (w) => w.scrollWidth > w.clientWidth).map((w) => w.scrollWidth)""")
+            assert clipped == [], clipped
+            assert page.locator("#days td:visible").count() >= 8
         else:
             page.wait_for_selector("#begin")
         # Nothing wider than the screen: no sideways scrolling to read a page.
@@ -186,6 +193,8 @@ def test_readable_on_a_phone_with_reduced_motion(server: str, browser: object,
         screenshot(page, f"{path}-phone")
         if path == "breathe":  # the gentler pacer: a bar that fills, not a shape that moves
             page.goto(f"{server}/breathe?speed=5")
+            page.check("input[name=source][value=demo]")
+            page.click("#critic-before-skip")
             page.click("#begin")
             page.wait_for_selector("#shape[data-style=bar]")
             page.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)

@@ -46,6 +46,7 @@ def test_upgrading_keeps_the_beats(db_url: str) -> None:
     assert "label" in {c["name"] for c in inspect(engine).get_columns("beats")}
     with engine.connect() as c:
         assert c.execute(text("SELECT rr_ms, label FROM beats")).one() == (900.0, None)
+        assert not c.execute(text("SELECT demo FROM sessions")).scalar_one()  # 0004_page
     engine.dispose()
 
 

@@ -65,6 +65,8 @@ async def live(websocket: WebSocket, session_id: str, manager: Manager, hub: Hub
     else:  # it runs on another worker: ask that worker for the story so far
         await hub.listening(session_id)  # or the answer could go by before we hear it
         hub.control(session_id, {"type": Kind.HELLO, "for": viewer, "role": role})
+    if role == "client":  # the session knows its client's page is with it (presence.py)
+        hub.control(session_id, {"type": Kind.PRESENCE, "page": viewer, "here": True})
     clock = _SessionClock(running)
     sender = _Viewer(websocket, factory, hub, session_id, user, role, clock)
     receiver = asyncio.create_task(sender.receive())
@@ -79,6 +81,8 @@ async def live(websocket: WebSocket, session_id: str, manager: Manager, hub: Hub
         pass  # the viewer left; the session goes on without them
     finally:
         hub.unsubscribe(session_id, queue)
+        if role == "client":
+            hub.control(session_id, {"type": Kind.PRESENCE, "page": viewer, "here": False})
         await _close(websocket, receiver)
 
 

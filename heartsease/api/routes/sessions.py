@@ -53,6 +53,21 @@ async def start(body: SessionStart, manager: Manager, db: SessionDep,
     return SessionOut(**services.session_out(row, live=True))
 
 
+@router.get("/running", response_model=SessionOut, responses={
+    204: {"description": "The client has no session running."}, **problems(403)})
+def running(manager: Manager, db: SessionDep, user: CurrentUser,
+            client_id: str | None = None) -> SessionOut | Response:
+    """The client's running session (at most one), to carry on with or end: your own, or
+    (a clinician) an assigned client's."""
+    client = services.client_for(db, user, client_id)
+    row = services.running_session(db, manager, client.id)
+    if row is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    if user.role is Role.CLINICIAN:
+        audit(db, user, "read-session", "session", row.id, row.client_id)
+    return SessionOut(**services.session_out(row, live=True))
+
+
 @router.post("/{session_id}/stop")
 async def stop(session_id: str, manager: Manager, hub: Hub, db: SessionDep,
                user: CurrentUser) -> SessionOut:

@@ -1,6 +1,8 @@
-// The client's breathing screen: a shape that grows on the in-breath, drawn every frame
-// from the pacer's phase (anchored to the server's session clock, so a late message never
-// makes it stutter), the heart's rhythm under it, and the cues as they come.
+// The client's breathing page: whose heartbeat to follow (their own strap, the clinic's, or a
+// demo heart), the session itself (a shape that grows on the in-breath, drawn every frame
+// from the pacer's phase anchored to the server's session clock, the cues, the heart's
+// rhythm), and the closing words once the session's record is written. A session that is
+// still running when the page opens (a reload, Back, another tab) is offered back.
 
 import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, paths } from "./charts.js";
@@ -10,19 +12,34 @@ import { Command, Kind } from "./wire.js";
 const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 const params = new URLSearchParams(location.search);
-let sessionId = null, link = null, paused = false;
-// A simulated strap may run faster than real time (a demonstration, a test); the session
-// clock then runs faster too, and so must the drawing.
-const speed = Number(params.get("speed") || 1);
+const SCREENS = ["loading", "resume", "before", "during", "after"];
+// A demo heart may run faster than real time (a demonstration, a test); the session clock
+// then runs faster too, and so must the drawing. Kept per session, for the tab that comes back.
+const SPEED_KEY = "heartsease.speed.";
+const DEMO_SCENARIO = "threat-then-soothe";  // the demo heart's first offer: a change to see
+const RECORD_WAIT_MS = 500, RECORD_TRIES = 60;  // the record is written moments after the end
 
-// The pacer, as the server describes it.
+let session = null, link = null, paused = false, finished = false, resumeOnJoin = false;
+let speed = 1;
+
+// One screen at a time, from its top (Begin sits low on a phone: practice starts at the top).
+function show(screen) {
+  for (const id of SCREENS) $(id).classList.toggle("hidden", id !== screen);
+  window.scrollTo(0, 0);
+}
+
+// -- the breathing guide ---------------------------------------------------------------------
+
 const pacer = { on: false, part: "inhale", startS: 0, partS: 4, rate: 6, inhale: 0.4, exhale: 0.6 };
 let offsetS = null;  // local clock minus session clock: the smallest seen (least delayed)
 
 function sessionNow() { return speed * performance.now() / 1000 - (offsetS || 0); }
 
+// Without a pacer the shape is never still: a slight, slow swell, too small to be followed.
+function freeBreath() { return 0.35 + 0.04 * Math.sin(2 * Math.PI * performance.now() / 9000); }
+
 function lungs() {
-  if (!pacer.on) return 0.35;
+  if (!pacer.on) return freeBreath();
   let part = pacer.part, start = pacer.startS, length = pacer.partS;
   const now = sessionNow();
   // No message yet for the next part: carry on with the pattern rather than stop.
@@ -56,10 +73,11 @@ function draw() {
     g.fillStyle = gradient;
     g.beginPath(); g.arc(c, c, r, 0, 2 * Math.PI); g.fill();
   }
-  requestAnimationFrame(draw);
+  if (!finished) requestAnimationFrame(draw);
 }
 
 const partWords = { inhale: "Breathe in", "hold-in": "Hold gently", exhale: "Breathe out", "hold-out": "Rest" };
+const FREE_WORDS = "Breathe however feels natural.";
 const RHYTHM_BEATS = 90;  // the last minute or so: all the rhythm chart shows, all that is kept
 const beats = [];
 let lastPlot = 0;
@@ -81,22 +99,34 @@ function plotRhythm() {
   }, data);
 }
 
+// -- what the session says -------------------------------------------------------------------
+
+function hello(m) {
+  if (m.step) $("step").textContent = m.step.title;
+  pacer.on = Boolean(m.pacer);
+  if (m.pacer) pacer.rate = m.pacer.rate_bpm; else $("part").textContent = FREE_WORDS;
+  // The story so far: the steps, cues and notes before this page came (a reload, a new tab).
+  $("timeline").replaceChildren();
+  for (const earlier of m.recent || []) onMessage(earlier);
+  if (m.metrics) onMessage(m.metrics);
+  setPaused(m.paused);
+  if (resumeOnJoin && m.paused) link.send({ type: Command.RESUME });
+  resumeOnJoin = false;
+}
+
 function onMessage(m) {
-  if (typeof m.t_s === "number") {
+  if (typeof m.t_s === "number" && m.kind !== Kind.HELLO) {
     const candidate = speed * performance.now() / 1000 - m.t_s;
     if (offsetS === null || candidate < offsetS) offsetS = candidate;
   }
   switch (m.kind) {
-    case Kind.HELLO:
-      if (m.pacer) { pacer.on = true; pacer.rate = m.pacer.rate_bpm; }
-      if (m.step) $("step").textContent = m.step.title;
-      break;
+    case Kind.HELLO: hello(m); break;
     case Kind.STEP: $("step").textContent = m.title; addToTimeline(m.t_s, m.title); break;
     case Kind.ANNOTATION: addToTimeline(m.t_s, m.author + " noted: " + m.text); break;
     case Kind.PACER:
       pacer.on = m.rate_bpm !== null;
       if (pacer.on) { pacer.rate = m.rate_bpm; pacer.inhale = m.inhale_share; pacer.exhale = m.exhale_share; }
-      else $("part").textContent = "Breathe however feels natural.";
+      else $("part").textContent = FREE_WORDS;
       break;
     case Kind.PACER_PHASE:
       Object.assign(pacer, { on: true, part: m.part, startS: m.t_s, partS: m.part_s, rate: m.rate_bpm });
@@ -115,10 +145,16 @@ function onMessage(m) {
       setState(m.state);
       break;
     case Kind.STATE: setState(m.state); break;
-    case Kind.PAUSED: paused = m.paused; $("pause").textContent = paused ? "Carry on" : "Pause"; break;
+    case Kind.PAUSED: setPaused(m.paused); break;
     case Kind.SESSION_ENDED: case Kind.CLOSED: finish(); break;
     case Kind.SOURCE_ERROR: $("cue").textContent = "The heart source stopped: " + m.detail; break;
   }
+}
+
+function setPaused(value) {
+  paused = Boolean(value);
+  $("pause").textContent = paused ? "Carry on" : "Pause";
+  $("paused-note").classList.toggle("hidden", !paused);
 }
 
 function addToTimeline(tS, text) {
@@ -130,65 +166,193 @@ function addToTimeline(tS, text) {
 function setState(state) {
   const el = $("state");
   el.dataset.state = state;
-  el.innerHTML = state === "unknown" ? "Listening to your heart…"
-    : "Your body seems <strong>" + stateWords[state] + "</strong>";
+  el.textContent = state === "unknown" ? "Listening to your heart…" : "Your body seems " + stateWords[state];
+}
+
+// -- ratings: each needs a touch or a skip -----------------------------------------------------
+
+const ratings = { before: null, after: null };  // null: not yet; "skipped"; or 0-10
+
+function ratingControl(when, slider) {
+  $(slider).addEventListener("input", () => {
+    ratings[when] = Number($(slider).value);
+    $(slider + "-value").textContent = $(slider).value + " of 10";
+    if (when === "after") $("save-rating").disabled = false;
+    if (when === "before") $("error").textContent = "";
+  });
+  $(slider + "-skip").addEventListener("click", () => {
+    ratings[when] = "skipped";
+    $(slider + "-value").textContent = "skipped";
+    if (when === "after") { $("after-rating").replaceChildren("Skipped."); }
+    if (when === "before") $("error").textContent = "";
+  });
 }
 
 async function rate(value) {
-  await api("/api/sessions/" + sessionId + "/ratings",
-            { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
+  await api("/api/sessions/" + session.id + "/ratings",
+            { method: "POST", json: { scale: "inner-critic", value } });
+}
+
+// -- beginning, carrying on, ending ------------------------------------------------------------
+
+const chosenSource = () => (document.querySelector("input[name=source]:checked") || {}).value;
+
+function startBody(choice) {
+  const practice = params.get("practice") ? Number(params.get("practice")) : null;
+  const common = { protocol: "srb", practice_minutes: practice };
+  if (choice === "own") return { ...common, source: "remote" };
+  if (choice === "clinic") return { ...common, source: "strap", device: $("device").value.trim() };
+  return { ...common, source: "simulated", scenario: $("scenario").value,
+           speed: Number(params.get("speed") || 1) };
+}
+
+// "My strap", this browser's own Bluetooth: strap.js pairs the strap and streams its beats
+// to the session's /ingest. Chrome shows its strap chooser only inside a click, so it is
+// asked here, before anything else the click does; its `streamTo(sessionId)` starts sending.
+async function pairOwnStrap() {
+  let strapModule;
+  try {
+    strapModule = await import("./strap.js");
+  } catch (e) {
+    throw new Error("This page could not load what it needs to reach your strap. Reload the page and try again.");
+  }
+  return strapModule.pairStrap();
 }
 
 async function begin() {
+  const choice = chosenSource();
+  if (ratings.before === null) {
+    $("error").textContent = "Move the slider to rate your inner critic, or skip the question.";
+    return;
+  }
+  if (choice === "clinic" && !$("device").value.trim()) {
+    $("error").textContent = "Write the name of the clinic's strap (it is on the strap or its box).";
+    return;
+  }
   $("begin").disabled = true;
+  $("error").textContent = "";
   try {
-    const session = await api("/api/sessions", { method: "POST", json: {
-      source: "simulated", scenario: "threat-then-soothe", protocol: "srb",
-      speed, practice_minutes: params.get("practice") ? Number(params.get("practice")) : null,
-    } });
-    sessionId = session.id;
-    await rate($("critic-before").value);
-    $("before").classList.add("hidden");
-    $("during").classList.remove("hidden");
-    link = live("/api/sessions/" + sessionId + "/live", onMessage,
-                (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
-    requestAnimationFrame(draw);
+    const strap = choice === "own" ? await pairOwnStrap() : null;
+    const body = startBody(choice);
+    session = await api("/api/sessions", { method: "POST", json: body });
+    if (strap) strap.streamTo(session.id);
+    localStorage.setItem(SPEED_KEY + session.id, String(body.speed || 1));
+    if (ratings.before !== "skipped") await rate(ratings.before);
+    join(false);
   } catch (e) {
     $("error").textContent = e.message;
     $("begin").disabled = false;
   }
 }
 
-let finished = false;
+function join(carryOn) {
+  speed = Number(localStorage.getItem(SPEED_KEY + session.id) || 1);
+  resumeOnJoin = carryOn;
+  show("during");
+  $("demo-note").textContent = session.demo
+    ? "A demo heart, not yours: this practice stays out of your trends." : "";
+  link = live("/api/sessions/" + session.id + "/live", onMessage,
+              (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
+  requestAnimationFrame(draw);
+}
+
+function offerBack(running) {
+  session = running;
+  const at = new Date(running.started_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  $("resume-words").textContent = "You began it at " + at +
+    (running.demo ? ", with a demo heart" : "") + ". You can carry on where it is, or end it now.";
+  show("resume");
+}
+
+async function endIt() {
+  $("end-it").disabled = true;
+  try {
+    await api("/api/sessions/" + session.id + "/stop", { method: "POST" });
+    finish();
+  } catch (e) {
+    $("resume-error").textContent = e.message;
+    $("end-it").disabled = false;
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The session as stored once its record is written (it is "active" until then).
+async function storedRecord(id) {
+  for (let i = 0; i < RECORD_TRIES; i += 1) {
+    const stored = await api("/api/sessions/" + id);
+    if (stored.status !== "active") return stored;
+    await sleep(RECORD_WAIT_MS);
+  }
+  return null;
+}
+
+// The closing words: the same for everyone, nothing here a score.
+function closingWords(stored) {
+  if (stored && stored.status === "left") {
+    return ["This session ended while you were away, so it is not counted as practice.",
+            "You can begin again whenever you like."];
+  }
+  const words = ["You gave yourself this time. What did you notice?"];
+  if (!stored) return [...words, "Your session is still being written down; it will be with your practice soon."];
+  const seconds = stored.summary ? stored.summary.duration_s : null;
+  if (Number.isFinite(seconds) && seconds > 0) {
+    const minutes = Math.round(seconds / 60);
+    words.push(minutes < 1 ? "Less than a minute of practice." : minutes + (minutes === 1 ? " minute" : " minutes") + " of practice.");
+  }
+  if (stored.demo) words.push("This was a demo heart, not yours, so it stays out of your trends.");
+  return words;
+}
+
 async function finish() {
   if (finished) return;
   finished = true;
   if (link) link.close();
-  $("during").classList.add("hidden");
-  $("after").classList.remove("hidden");
-  const s = await api("/api/sessions/" + sessionId);
-  const minutes = (s.summary.minutes_by_state || {});
-  const soothed = minutes.soothing || 0, shifts = s.summary.threat_to_soothing_shifts || 0;
-  // Only what went well is counted out loud; nothing here is a score.
-  $("summary").innerHTML = "<p>" + (s.summary.duration_s / 60).toFixed(1) + " minutes of practice. " +
-    (soothed >= 0.5 ? "Your body seemed soothed for about " + Math.round(soothed) + " minutes" +
-      (shifts ? ", and moved from alert into soothing " + (shifts === 1 ? "once" : shifts + " times") : "") + ". "
-      : "Every session is practice, and this one counts. ") + "</p>" +
-    '<p><a href="/report?session=' + sessionId + '">Open the session report</a> · <a href="/trends">See how your practice is going</a></p>';
+  show("after");
+  const stored = await storedRecord(session.id);
+  $("summary").replaceChildren(...closingWords(stored).map(
+    (text) => Object.assign(document.createElement("p"), { textContent: text })));
+  $("report-link").href = "/report?session=" + session.id;
+  $("links").classList.remove("hidden");
 }
 
-for (const id of ["critic-before", "critic-after"]) {
-  $(id).addEventListener("input", () => { $(id + "-value").textContent = $(id).value; });
+// -- the page as it opens --------------------------------------------------------------------
+
+function offerSources(sources) {
+  for (const name of sources.scenarios) {
+    $("scenario").append(Object.assign(document.createElement("option"),
+      { value: name, textContent: name.replaceAll("-", " "), selected: name === DEMO_SCENARIO }));
+  }
+  $("clinic-choice").classList.toggle("hidden", !sources.clinic_strap);
+  const first = "bluetooth" in navigator ? "own" : sources.clinic_strap ? "clinic" : "demo";
+  document.querySelector("input[name=source][value=" + first + "]").checked = true;
+  const choose = () => {
+    $("clinic-detail").classList.toggle("hidden", chosenSource() !== "clinic");
+    $("demo-detail").classList.toggle("hidden", chosenSource() !== "demo");
+  };
+  document.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", choose));
+  choose();
 }
+
+ratingControl("before", "critic-before");
+ratingControl("after", "critic-after");
 $("begin").addEventListener("click", begin);
+$("carry-on").addEventListener("click", () => join(true));
+$("end-it").addEventListener("click", endIt);
 $("pause").addEventListener("click", () => link.send({ type: paused ? Command.RESUME : Command.PAUSE }));
 $("end").addEventListener("click", () => link.send({ type: Command.STOP }));
 $("save-rating").addEventListener("click", async () => {
-  await rate($("critic-after").value);
-  $("save-rating").textContent = "Saved";
-  $("save-rating").disabled = true;
+  await rate(ratings.after);
+  $("after-rating").replaceChildren("Saved: " + ratings.after + " of 10.");
 });
-me().then((person) => {
-  if (person && person.role === "clinician") { location.href = "/observe"; return; }
-  if (person) nav(person, "breathe");
+// Back to this page from another keeps the old page in memory: ask the server again.
+window.addEventListener("pageshow", (e) => { if (e.persisted) location.reload(); });
+
+me().then(async (person) => {
+  if (!person) return;
+  if (person.role === "clinician") { location.href = "/observe"; return; }
+  nav(person, "breathe");
+  const [sources, running] = await Promise.all([api("/api/sources"), api("/api/sessions/running")]);
+  offerSources(sources);
+  if (running) offerBack(running); else show("before");
 });

@@ -147,10 +147,19 @@ function watch(sessionId, name) {
     drawTacho(q(".tacho"), recent);
     drawTimeline(q(".timeline"), recent);
   };
+  // The client's page (connected or away, once it has come) and whether the session is paused.
+  const presence = { page: null, paused: false };
+  const showPresence = () => {
+    const words = [presence.page, presence.paused ? "paused" : null].filter(Boolean);
+    q(".presence").textContent = words.length ? name + "'s page: " + words.join(" · ") : "";
+    q(".presence").dataset.paused = presence.paused;
+  };
   const link = live("/api/sessions/" + sessionId + "/live", function onMessage(m) {
     switch (m.kind) {
       case Kind.HELLO:
         if (m.step) q(".step").textContent = m.step.title;
+        Object.assign(presence, { page: m.presence, paused: m.paused });
+        showPresence();
         if (!recent.beats.length) {  // what happened before we came
           (m.recent || []).forEach(onMessage);
           if (m.metrics) onMessage(m.metrics);
@@ -185,7 +194,17 @@ function watch(sessionId, name) {
         q(".notes").append(li);
         break;
       }
-      case Kind.SESSION_ENDED: case Kind.CLOSED: q(".step").textContent = "session ended"; break;
+      case Kind.PRESENCE: Object.assign(presence, { page: m.presence, paused: m.paused }); showPresence(); break;
+      case Kind.PAUSED: presence.paused = m.paused; showPresence(); break;
+      case Kind.SESSION_ENDED:
+        q(".step").textContent = m.reason === "left" ? "session ended: the client's page had gone" : "session ended";
+        q(".presence").textContent = "";
+        break;
+      case Kind.CLOSED:  // nothing more comes: no reconnecting
+        if (!q(".step").textContent.startsWith("session ended")) q(".step").textContent = "session ended";
+        q(".presence").textContent = "";
+        link.close();
+        break;
     }
   }, (s) => { q(".conn").textContent = statusText[s]; });
   watching.set(sessionId, link);

@@ -151,6 +151,15 @@ function fillTables(sessions) {
     });
     table.append(tr);
   }
+  document.querySelectorAll(".table-wrap table").forEach(labelCells);
+}
+
+// Each cell named by its column, for a phone, where a row is read as a list (trends.html).
+function labelCells(table) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+  table.querySelectorAll("tbody tr").forEach((tr) => [...tr.children].forEach((td, i) => {
+    td.dataset.label = names[i] || "";
+  }));
 }
 
 async function load() {
@@ -166,7 +175,9 @@ async function load() {
       api("/api/health"),
     ]);
     days = trend;
-    const sessions = all.filter((s) => s.client_id === clientId && !s.live && s.started_at.slice(0, 10) >= start && s.started_at.slice(0, 10) <= end);
+    // Practice with a demo heart and sessions the client left are not their practice.
+    const sessions = all.filter((s) => s.client_id === clientId && !s.live && !s.demo && s.status !== "left" &&
+      s.started_at.slice(0, 10) >= start && s.started_at.slice(0, 10) <= end);
     const any = days.some((d) => d.sessions > 0);
     $("nothing").classList.toggle("hidden", any);
     $("charts").classList.toggle("hidden", !any);

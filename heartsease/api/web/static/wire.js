@@ -32,6 +32,7 @@ export const Kind = Object.freeze({
   BASELINE: "baseline",
   SESSION_ENDED: "session-ended",
   HELLO: "hello",
+  PRESENCE: "presence",
   RATING: "rating",
   SOURCE_ERROR: "source-error",
   CLOSED: "closed",
