@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -22,6 +22,11 @@ from heartsease.cli.common import (
     refuse,
 )
 from heartsease.sources import SCENARIO_NAMES
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from heartsease.signal.recording import RecordingAnalysis
 
 CORRECTIONS = ("automatic", "none", "very-low", "low", "medium", "strong", "very-strong")
 DETRENDING = ("none", "smoothness-priors")
@@ -45,11 +50,14 @@ def analyze(
         min=0.0, max=95.0, help="Welch window overlap in %")] = 50.0,
     ar_order: Annotated[int, typer.Option(
         "--ar-order", min=1, max=64, help="AR model order")] = 16,
+    beats: Annotated[Path | None, typer.Option(
+        "--beats", help="Also write every raw interval with its label and corrected value "
+        "to this CSV")] = None,
 ) -> None:
     """Analyse an RR recording: HRV, coherence and breathing rate, artifacts corrected."""
     from heartsease.sensors.files import RecordingError, read_rr_file
     from heartsease.signal.kubios_report import Detrending, KubiosOptions
-    from heartsease.signal.recording import analyze_recording
+    from heartsease.signal.recording import MIN_BEATS_FOR_SPECTRUM, analyze_recording
     from heartsease.signal.threshold_correction import CorrectionLevel
 
     if correction not in CORRECTIONS:
@@ -66,6 +74,15 @@ def analyze(
                                      correction_level=cast(CorrectionLevel | None, level))
     except RecordingError as exc:
         refuse(f"[bold]Cannot analyse this recording.[/bold] {escape(str(exc))}")
+    usable = analysis.correction.raw_rr_ms.size
+    if usable < MIN_BEATS_FOR_SPECTRUM:
+        # Fewer than the spectrum's spline needs: no figure of the contract but a few
+        # time-domain ones, so one clear line rather than a table of dashes (issue 26).
+        refuse(f"[bold]Cannot analyse this recording.[/bold] {escape(path.name)}: only "
+               f"{usable} RR interval(s) outside gaps; at least {MIN_BEATS_FOR_SPECTRUM} "
+               "are needed")
+    if beats is not None:
+        _write_beats(beats, recording.rr_ms, analysis)
     result = analysis.as_dict()
     if as_json:
         result = {"file": str(path), "format": recording.format, **result,
@@ -73,6 +90,24 @@ def analyze(
         typer.echo(json.dumps(json_safe(result), indent=2))
         return
     _print_analysis(path, recording.format, recording.notes, result)
+
+
+def _write_beats(out: Path, raw_rr_ms: ArrayLike, analysis: RecordingAnalysis) -> None:
+    """The ``--beats`` CSV: every raw interval, its label and its corrected value."""
+    import csv
+
+    from heartsease.signal.beat_table import BEAT_COLUMNS, beat_table
+
+    table = beat_table(raw_rr_ms, analysis.gaps, analysis.correction)
+    try:
+        with out.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(BEAT_COLUMNS)
+            writer.writerows((f"{t:.3f}", repr(rr), label,
+                              "" if fixed is None else f"{fixed:.3f}", parts, int(gap))
+                             for t, rr, label, fixed, parts, gap in table.rows())
+    except OSError as exc:
+        refuse(f"Cannot write {escape(str(out))}: {exc.strerror}")
 
 
 def simulate_command(

@@ -111,11 +111,16 @@ def _local_median(rr: Sequence[float], i: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class ArtifactCorrection:
-    """A corrected RR series with the label of every raw interval (the raw series is kept)."""
+    """A corrected RR series with the label of every raw interval (the raw series is kept).
+
+    ``parts[i]`` is how many corrected intervals raw interval ``i`` became, in order: 1 for
+    most, 0 for an extra beat merged into its neighbour, 2 or 3 for a missed beat split.
+    """
 
     raw_rr_ms: NDArray[np.float64]
     labels: NDArray[np.int8]
     rr_ms: NDArray[np.float64]
+    parts: NDArray[np.int8]
 
     @property
     def n_corrected(self) -> int:
@@ -148,11 +153,12 @@ def correct_artifacts(
     """
     raw = np.asarray(rr_ms, dtype=np.float64).ravel()
     c = classify(raw, window, ALPHA, resolution_ms)
-    corrected = [v for i in range(raw.size) for v in _corrected_one(raw, c.labels, c.pairs, i)]
+    each = [_corrected_one(raw, c.labels, c.pairs, i) for i in range(raw.size)]
     return ArtifactCorrection(
         raw_rr_ms=raw,
         labels=np.asarray(c.labels, dtype=np.int8),
-        rr_ms=np.asarray(corrected, dtype=np.float64),
+        rr_ms=np.asarray([v for values in each for v in values], dtype=np.float64),
+        parts=np.asarray([len(values) for values in each], dtype=np.int8),
     )
 
 
