@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,11 @@ def test_table_output(refdata: Path) -> None:
                                  str(refdata / "rr_reference/kubios/SampleSeries_rr_ms.txt")])
     assert result.exit_code == 0
     assert "RMSSD" in result.output and "Coherence" in result.output
+    # The Kubios report's figures are in the table too (issue 27), with the verdict.
+    for words in ("Min / max heart rate", "TINN", "LF power (FFT / AR)", "ApEn / SampEn",
+                  "DFA alpha 1 / 2", "Stress index", "PNS / SNS index", "HRV can be read"):
+        assert words in result.output, words
+    assert not re.search(r"\bnan\b|\binf\b", result.output.lower())
 
 
 @pytest.mark.parametrize("content", ["", "800\n810\nabc\n", "800\n810\n90000\n800\n"])

@@ -175,33 +175,61 @@ def _signed(value: float | None, unit: str = "") -> str:
     return "-" if value is None else f"{value:+.2f}{unit}"
 
 
-def _print_analysis(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:
-    def num(key: str, digits: int = 1) -> str:
-        value = r[key]
-        return "-" if value is None else f"{value:,.{digits}f}"
+def _number(r: dict[str, object], key: str, digits: int = 1) -> str:
+    value = r.get(key)
+    return "-" if not isinstance(value, int | float) else f"{value:,.{digits}f}"
 
+
+def _pair(r: dict[str, object], a: str, b: str, digits: int = 1) -> str:
+    return f"{_number(r, a, digits)} / {_number(r, b, digits)}"
+
+
+def _analysis_rows(r: dict[str, object]) -> list[tuple[str, str, str]]:
+    """The table's rows in the order of a Kubios report: time, geometric, frequency (FFT and
+    AR), nonlinear, the autonomic indexes, then the long-term measures and heartsease's own."""
+    breathing = (_number(r, "breathing_rate_bpm") if r["breathing_rate_bpm"] is not None
+                 else "cannot be told from the heartbeat")
+    rows = [
+        ("Mean RR", _number(r, "mean_rr_ms"), "ms"),
+        ("Mean / SD heart rate", _pair(r, "mean_hr_bpm", "std_hr_bpm"), "bpm"),
+        ("Min / max heart rate", _pair(r, "min_hr_bpm", "max_hr_bpm"), "bpm"),
+        ("SDNN", _number(r, "sdnn_ms", 2), "ms"), ("RMSSD", _number(r, "rmssd_ms", 2), "ms"),
+        ("pNN50", _number(r, "pnn50_pct"), "%"),
+        ("RR triangular index / TINN", f"{_number(r, 'rr_tri_index', 2)} / "
+         f"{_number(r, 'tinn_ms')}", "/ ms"),
+        ("VLF power (FFT / AR)", _pair(r, "vlf_ms2", "ar_vlf_ms2"), "ms²"),
+        ("LF power (FFT / AR)", _pair(r, "lf_ms2", "ar_lf_ms2"), "ms²"),
+        ("HF power (FFT / AR)", _pair(r, "hf_ms2", "ar_hf_ms2"), "ms²"),
+        ("LF / HF (n.u., FFT)", _pair(r, "lf_nu", "hf_nu"), "n.u."),
+        ("LF/HF (FFT / AR)", _pair(r, "lf_hf", "ar_lf_hf", 2), ""),
+        ("SD1 / SD2", _pair(r, "sd1_ms", "sd2_ms"), "ms"),
+        ("ApEn / SampEn", _pair(r, "apen", "sampen", 3), ""),
+        ("DFA alpha 1 / 2", _pair(r, "dfa_alpha1", "dfa_alpha2", 3), ""),
+        ("Stress index", _number(r, "stress_index", 2), ""),
+        ("PNS / SNS index", _pair(r, "pns_index", "sns_index", 2), ""),
+    ]
+    if r.get("sdann_ms") is not None:
+        rows += [("SDANN / SDNN index", _pair(r, "sdann_ms", "sdnn_index_ms"), "ms"),
+                 ("ULF power", _number(r, "ulf_ms2"), "ms²")]
+    rows += [
+        ("Dominant slow rhythm", _number(r, "peak_hz", 3), "Hz"),
+        ("Coherence ratio (mean)", _number(r, "coherence_ratio", 2), ""),
+        ("Breathing rate", breathing, "breaths/min"),
+        ("Artifacts corrected", f"{r['artifacts_corrected']} ({_number(r, 'artifact_pct')} %)",
+         ""),
+        ("HRV can be read", "yes" if r["hrv_interpretable"] else "no", ""),
+    ]
+    return rows
+
+
+def _print_analysis(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:
     table = Table(title=f"{path.name}  ({fmt}, {r['n_beats']} beats, "
                         f"{float(r['duration_s']) / 60:.1f} min)", show_header=False)
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("unit")
-    rows = [
-        ("Mean RR", num("mean_rr_ms"), "ms"), ("Mean heart rate", num("mean_hr_bpm"), "bpm"),
-        ("SDNN", num("sdnn_ms", 2), "ms"), ("RMSSD", num("rmssd_ms", 2), "ms"),
-        ("pNN50", num("pnn50_pct"), "%"), ("SD1 / SD2", f"{num('sd1_ms')} / {num('sd2_ms')}",
-                                            "ms"),
-        ("VLF power", num("vlf_ms2"), "ms²"), ("LF power", num("lf_ms2"), "ms²"),
-        ("HF power", num("hf_ms2"), "ms²"), ("LF/HF", num("lf_hf", 2), ""),
-        ("Dominant slow rhythm", num("peak_hz", 3), "Hz"),
-        ("Coherence ratio (mean)", num("coherence_ratio", 2), ""),
-        ("Breathing rate", num("breathing_rate_bpm") if r["breathing_rate_bpm"] is not None
-         else "cannot be told from the heartbeat", "breaths/min"),
-        ("Artifacts corrected", f"{r['artifacts_corrected']} ({num('artifact_pct')} %)", ""),
-    ]
-    for row in rows:
+    for row in _analysis_rows(r):
         table.add_row(*row)
     console.print(table)
-    for note in notes:
-        console.print(f"note: {note}")
-    if float(r["duration_s"]) < 120:
-        console.print("note: under 2 minutes; LF power needs at least 2 minutes to be reliable")
+    for note in [*notes, *r["quality_notes"]]:
+        console.print(f"note: {escape(note)}")
