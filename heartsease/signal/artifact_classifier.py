@@ -75,6 +75,11 @@ class ArtifactKind(IntEnum):
     EXTRA = 5
 
 
+# Plain ints for the per-beat loops: a member looked up on an IntEnum class goes through
+# EnumType.__getattr__ on Python 3.11, which was a third of a 24-hour day's classification.
+NORMAL, ECTOPIC, LONG, SHORT, MISSED, EXTRA = (int(kind) for kind in ArtifactKind)
+
+
 class SortedWindow:
     """A multiset kept sorted, for rolling quantiles in O(log n) per step.
 
@@ -255,24 +260,24 @@ class BeatClassifier:
         return (s11 > 1.0 and s12 < -C1 * s11 - C2) or (s11 < -1.0 and s12 > -C1 * s11 + C2)
 
     def ectopic_step(self, i: int) -> None:
-        if self.labels[i] != ArtifactKind.NORMAL or not self._is_ectopic_centre(i):
+        if self.labels[i] != NORMAL or not self._is_ectopic_centre(i):
             return
         # dRR[i] reads RR[i-1]; when that interval is already an artifact the pattern at i
         # is its echo, not a new misplaced beat.
-        if i > 0 and self.labels[i - 1] != ArtifactKind.NORMAL:
+        if i > 0 and self.labels[i - 1] != NORMAL:
             return
         # A premature beat trips both the positive-negative-positive pattern centred on its
         # own short interval and the negative-positive-negative one centred on its pause.
         # Premature beats are far commoner than late ones, so the latter wins.
         if i + 1 < self.n and self._drrs(i) < 0 and self._is_ectopic_centre(i + 1):
             return
-        self.labels[i] = ArtifactKind.ECTOPIC
+        self.labels[i] = ECTOPIC
         if i > 0:
-            self.labels[i - 1] = ArtifactKind.ECTOPIC
+            self.labels[i - 1] = ECTOPIC
             self.pairs[i - 1] = 1
 
     def longshort_step(self, i: int) -> None:
-        if self.labels[i] != ArtifactKind.NORMAL:
+        if self.labels[i] != NORMAL:
             return
         if abs(self._drrs(i)) <= 1.0 and abs(self.d.mrrs[i]) <= 3.0:
             self._dense_ectopic_step(i)
@@ -281,7 +286,7 @@ class BeatClassifier:
         if i + 1 < self.n and abs(self._drrs(i + 1)) < abs(self._drrs(i + 2)):
             candidates.append(i + 1)
         for j in candidates:
-            if self.labels[j] == ArtifactKind.NORMAL and not self._before_premature(j, i):
+            if self.labels[j] == NORMAL and not self._before_premature(j, i):
                 self._classify_long_short(j)
 
     def _dense_ectopic_step(self, i: int) -> None:
@@ -294,14 +299,14 @@ class BeatClassifier:
         step beyond which an interval is not sinus rhythm (Kleiger et al. 1987). The pair
         is corrected as an ectopic pair, to its mean. Needs one beat of look-ahead.
         """
-        if not (i > 0 and i + 1 < self.n and self.labels[i + 1] == ArtifactKind.NORMAL):
+        if not (i > 0 and i + 1 < self.n and self.labels[i + 1] == NORMAL):
             return
         rr = self.d.rr
         mean = (rr[i] + rr[i + 1]) / 2.0
         if self._splits_the_one_before(i):
-            kind = ArtifactKind.EXTRA
+            kind = EXTRA
         elif rr[i] < (1.0 - PREMATURE_STEP) * mean and rr[i - 1] > (1.0 + PREMATURE_STEP) * rr[i]:
-            kind = ArtifactKind.ECTOPIC
+            kind = ECTOPIC
         else:
             return
         self.labels[i] = self.labels[i + 1] = kind
@@ -325,7 +330,7 @@ class BeatClassifier:
         is_short = s21 < -1.0 and s22 > 1.0
         if not (is_long or is_short or abs(self.d.mrrs[j]) > 3.0):
             if self._splits_the_one_before(j):
-                self.labels[j] = self.labels[j + 1] = ArtifactKind.EXTRA
+                self.labels[j] = self.labels[j + 1] = EXTRA
                 self.pairs[j] = 1
             return
         rr, med = self.d.rr, self.d.median_rr[j]
@@ -334,9 +339,9 @@ class BeatClassifier:
             self.labels[j] = self.labels[j + 1] = paired
             self.pairs[j] = 1
         elif is_long and abs(rr[j] / max(2, int(round(rr[j] / med))) - med) < self.d.th2[j]:
-            self.labels[j] = ArtifactKind.MISSED
+            self.labels[j] = MISSED
         else:
-            self.labels[j] = ArtifactKind.LONG if rr[j] > med else ArtifactKind.SHORT
+            self.labels[j] = LONG if rr[j] > med else SHORT
 
     def _splits_the_one_before(self, j: int) -> bool:
         """Whether intervals ``j`` and ``j+1`` are one interval split by an extra beat, seen
@@ -345,8 +350,8 @@ class BeatClassifier:
         breathing swings RR by 300 ms a breath, so the dRR pattern of an extra beat (short,
         then back up) can stay under the widened thresholds, and an 11-beat median lags the
         swing."""
-        if not (j > 0 and j + 2 < self.n and self.labels[j - 1] == ArtifactKind.NORMAL
-                and self.labels[j + 1] == ArtifactKind.NORMAL):
+        if not (j > 0 and j + 2 < self.n and self.labels[j - 1] == NORMAL
+                and self.labels[j + 1] == NORMAL):
             return False
         rr = self.d.rr
         around = (rr[j - 1] + rr[j + 2]) / 2.0
@@ -356,7 +361,7 @@ class BeatClassifier:
         return rr[j] < short and rr[j + 1] < short and abs(rr[j] + rr[j + 1] - around) < (
             0.1 * around)
 
-    def _paired_kind(self, j: int, is_short: bool) -> ArtifactKind | None:
+    def _paired_kind(self, j: int, is_short: bool) -> int | None:
         """What a short interval ``j`` is together with the next one, if anything: an extra
         beat (the two sum to one usual interval), or a premature beat with its compensatory
         pause (short then long, summing to two usual intervals).
@@ -367,12 +372,12 @@ class BeatClassifier:
         series (MIT-BIH 116: RMSSD 57 % over the truth).
         """
         rr, med, th2 = self.d.rr, self.d.median_rr[j], self.d.th2[j]
-        if not (j + 1 < self.n and self.labels[j + 1] == ArtifactKind.NORMAL and rr[j] < med):
+        if not (j + 1 < self.n and self.labels[j + 1] == NORMAL and rr[j] < med):
             return None
         if is_short and abs(rr[j] + rr[j + 1] - med) < th2:
-            return ArtifactKind.EXTRA
+            return EXTRA
         if rr[j + 1] > med and abs(rr[j] + rr[j + 1] - 2.0 * med) < th2:
-            return ArtifactKind.ECTOPIC
+            return ECTOPIC
         return None
 
 def classify(
@@ -384,9 +389,11 @@ def classify(
     """
     if resolution_ms is None:
         resolution_ms = rr_resolution_ms(rr)
-    labels = np.zeros(rr.size, dtype=np.int8)
-    data = normalise(rr, window, alpha, resolution_ms)
-    classifier = BeatClassifier(data, labels, np.zeros_like(labels))
+    n = normalise(rr, window, alpha, resolution_ms)
+    # Lists, not arrays: the loop reads single elements, which numpy boxes one at a time.
+    data = Normalised(n.rr.tolist(), n.drrs.tolist(), n.mrrs.tolist(),  # type: ignore[attr-defined]
+                      n.median_rr.tolist(), n.th2.tolist())  # type: ignore[attr-defined]
+    classifier = BeatClassifier(data, [NORMAL] * rr.size, [0] * rr.size)
     for i in range(rr.size):
         classifier.step(i)
     return classifier

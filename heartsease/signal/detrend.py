@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.linalg import solveh_banded
 
+from heartsease.signal.banded import solve_symmetric_pentadiagonal
 from heartsease.signal.hrv import RESAMPLING_HZ, beat_times_s, resample_rr
 from heartsease.signal.interpolation import FloatArray
 
@@ -57,7 +57,7 @@ def smoothness_priors_trend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> Fl
     bands[0, 2:] = lam2 * off2
     bands[1, 1:] = lam2 * off1
     bands[2] = 1.0 + lam2 * diag
-    return solveh_banded(bands, y, check_finite=False)
+    return solve_symmetric_pentadiagonal(bands, y)
 
 
 def smoothness_priors_detrend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> FloatArray:
