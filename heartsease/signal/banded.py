@@ -11,6 +11,8 @@ Both paths are pinned against each other in ``tests/signal/test_numerics.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -56,28 +58,29 @@ def solve_tridiagonal(lower: FloatArray, diag: FloatArray, upper: FloatArray,
     return np.asarray(x)
 
 
-def solve_symmetric_pentadiagonal(bands: FloatArray, rhs: FloatArray) -> FloatArray:
-    """``x`` with ``A x = rhs`` for a symmetric positive definite ``A`` given in the upper
-    form of ``scipy.linalg.solveh_banded``: ``bands[0, 2:]`` the second super-diagonal,
-    ``bands[1, 1:]`` the first, ``bands[2]`` the diagonal.
+@dataclass(frozen=True, slots=True)
+class PentadiagonalFactor:
+    """``A = L D L'`` of a symmetric positive definite pentadiagonal ``A`` (unit
+    lower-triangular ``L``: ``l1[i] = L[i, i-1]``, ``l2[i] = L[i, i-2]``), or, from
+    :data:`LAPACK_FROM_ROWS` rows on, ``A``'s bands for LAPACK."""
 
-    An LDL' factorisation below :data:`LAPACK_FROM_ROWS` rows, LAPACK's above.
+    d: list[float]
+    l1: list[float]
+    l2: list[float]
+    bands: FloatArray | None = None
 
-    Examples
-    --------
-    >>> bands = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [4.0, 4.0, 4.0]])
-    >>> solve_symmetric_pentadiagonal(bands, np.array([6.0, 6.0, 6.0])).round(9).tolist()
-    [1.0, 1.0, 1.0]
-    """
-    n = rhs.size
+
+def factor_symmetric_pentadiagonal(bands: FloatArray) -> PentadiagonalFactor:
+    """Factor ``A`` given in the upper form of ``scipy.linalg.solveh_banded``:
+    ``bands[0, 2:]`` the second super-diagonal, ``bands[1, 1:]`` the first, ``bands[2]`` the
+    diagonal. A factor depends on ``A`` alone, so one serves every series of a length (the
+    5-minute segments of a day share theirs)."""
+    n = bands.shape[1]
     if n >= LAPACK_FROM_ROWS:
-        from scipy.linalg import solveh_banded
-
-        return np.asarray(solveh_banded(bands, rhs, check_finite=False))
+        return PentadiagonalFactor([], [], [], bands)
     e2 = [0.0, 0.0, *bands[0, 2:].tolist()]  # A[i, i-2]
     e1 = [0.0, *bands[1, 1:].tolist()]  # A[i, i-1]
     diag = bands[2].tolist()
-    # A = L D L' with unit lower-triangular L: l1[i] = L[i, i-1], l2[i] = L[i, i-2].
     dd, l1, l2 = [0.0] * n, [0.0] * n, [0.0] * n
     for i in range(n):
         l2_i = e2[i] / dd[i - 2] if i >= 2 else 0.0
@@ -87,10 +90,32 @@ def solve_symmetric_pentadiagonal(bands: FloatArray, rhs: FloatArray) -> FloatAr
         if d_i <= 0.0:
             raise ValueError("matrix is not positive definite")
         dd[i], l1[i], l2[i] = d_i, l1_i, l2_i
+    return PentadiagonalFactor(dd, l1, l2)
+
+
+def solve_factored(factor: PentadiagonalFactor, rhs: FloatArray) -> FloatArray:
+    """``x`` with ``A x = rhs`` for the ``A`` that ``factor`` came from."""
+    if factor.bands is not None:
+        from scipy.linalg import solveh_banded
+
+        return np.asarray(solveh_banded(factor.bands, rhs, check_finite=False))
+    n, l1, l2 = rhs.size, factor.l1, factor.l2
     y = rhs.tolist()
     for i in range(1, n):
         y[i] -= l1[i] * y[i - 1] + (l2[i] * y[i - 2] if i >= 2 else 0.0)
-    x = [yi / di for yi, di in zip(y, dd, strict=True)]
+    x = [yi / di for yi, di in zip(y, factor.d, strict=True)]
     for i in range(n - 2, -1, -1):
         x[i] -= l1[i + 1] * x[i + 1] + (l2[i + 2] * x[i + 2] if i + 2 < n else 0.0)
     return np.asarray(x)
+
+
+def solve_symmetric_pentadiagonal(bands: FloatArray, rhs: FloatArray) -> FloatArray:
+    """``x`` with ``A x = rhs``, ``A`` as :func:`factor_symmetric_pentadiagonal` takes it.
+
+    Examples
+    --------
+    >>> bands = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [4.0, 4.0, 4.0]])
+    >>> solve_symmetric_pentadiagonal(bands, np.array([6.0, 6.0, 6.0])).round(9).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    return solve_factored(factor_symmetric_pentadiagonal(bands), rhs)
