@@ -391,8 +391,8 @@ def classify(
         resolution_ms = rr_resolution_ms(rr)
     n = normalise(rr, window, alpha, resolution_ms)
     # Lists, not arrays: the loop reads single elements, which numpy boxes one at a time.
-    data = Normalised(n.rr.tolist(), n.drrs.tolist(), n.mrrs.tolist(),  # type: ignore[attr-defined]
-                      n.median_rr.tolist(), n.th2.tolist())  # type: ignore[attr-defined]
+    data = Normalised(*(np.asarray(column).tolist()
+                        for column in (n.rr, n.drrs, n.mrrs, n.median_rr, n.th2)))
     classifier = BeatClassifier(data, [NORMAL] * rr.size, [0] * rr.size)
     for i in range(rr.size):
         classifier.step(i)
