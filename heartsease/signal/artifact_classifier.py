@@ -42,14 +42,14 @@ or one beat at a time.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from heartsease.signal.rolling import Window, rolling
 
 ALPHA = 5.2
 QD_WINDOW_BEATS = 91
@@ -61,7 +61,6 @@ PREMATURE_STEP = 0.2
 # A grid fits when this share of the intervals sit on it (a file's repaired values may not).
 RESOLUTION_FIT_SHARE = 0.95
 
-Window = Literal["centered", "trailing"]
 
 
 class ArtifactKind(IntEnum):
@@ -78,64 +77,6 @@ class ArtifactKind(IntEnum):
 # Plain ints for the per-beat loops: a member looked up on an IntEnum class goes through
 # EnumType.__getattr__ on Python 3.11, which was a third of a 24-hour day's classification.
 NORMAL, ECTOPIC, LONG, SHORT, MISSED, EXTRA = (int(kind) for kind in ArtifactKind)
-
-
-class SortedWindow:
-    """A multiset kept sorted, for rolling quantiles in O(log n) per step.
-
-    Quantiles interpolate linearly between order statistics (numpy's default ``linear``
-    method), computed the same way in batch and streaming use so the two agree exactly.
-    """
-
-    def __init__(self) -> None:
-        self._values: list[float] = []
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def add(self, value: float) -> None:
-        insort(self._values, value)
-
-    def remove(self, value: float) -> None:
-        del self._values[bisect_left(self._values, value)]
-
-    def quantile(self, q: float) -> float:
-        position = q * (len(self._values) - 1)
-        below = int(position)
-        fraction = position - below
-        if fraction == 0.0:
-            return self._values[below]
-        a, b = self._values[below], self._values[below + 1]
-        return a + (b - a) * fraction
-
-    def quartile_deviation(self) -> float:
-        return (self.quantile(0.75) - self.quantile(0.25)) / 2.0
-
-
-def rolling(x: Sequence[float], width: int, window: Window, stat: str) -> NDArray[np.float64]:
-    """Rolling quartile deviation (``stat="qd"``) or median; windows are clipped at the ends.
-
-    ``"centered"`` windows span ``width // 2`` beats either side, ``"trailing"`` windows end
-    at the beat.
-    """
-    n = len(x)
-    out = np.empty(n)
-    sorted_window = SortedWindow()
-    before, after = (width // 2, width // 2) if window == "centered" else (width - 1, 0)
-    added = removed = 0
-    for i in range(n):
-        while added < min(n, i + after + 1):
-            sorted_window.add(float(x[added]))
-            added += 1
-        while removed < i - before:
-            sorted_window.remove(float(x[removed]))
-            removed += 1
-        out[i] = window_stat(sorted_window, stat)
-    return out
-
-
-def window_stat(window: SortedWindow, stat: str) -> float:
-    return window.quantile(0.5) if stat == "median" else window.quartile_deviation()
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,12 +39,10 @@ from heartsease.signal.artifact_classifier import (
     ArtifactKind,
     BeatClassifier,
     Normalised,
-    SortedWindow,
-    Window,
     classify,
     threshold_ms,
-    window_stat,
 )
+from heartsease.signal.rolling import SortedWindow, Window, window_stat
 
 LOOKAHEAD_BEATS = 3
 
