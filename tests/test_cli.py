@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -45,6 +47,11 @@ def test_table_output(refdata: Path) -> None:
                                  str(refdata / "rr_reference/kubios/SampleSeries_rr_ms.txt")])
     assert result.exit_code == 0
     assert "RMSSD" in result.output and "Coherence" in result.output
+    # The Kubios report's figures are in the table too (issue 27), with the verdict.
+    for words in ("Min / max heart rate", "TINN", "LF power (FFT / AR)", "ApEn / SampEn",
+                  "DFA alpha 1 / 2", "Stress index", "PNS / SNS index", "HRV can be read"):
+        assert words in result.output, words
+    assert not re.search(r"\bnan\b|\binf\b", result.output.lower())
 
 
 @pytest.mark.parametrize("content", ["", "800\n810\nabc\n", "800\n810\n90000\n800\n"])
@@ -100,11 +107,45 @@ def test_holter_with_a_dropout_is_analysed_around_it(refdata: Path, tmp_path: Pa
     assert out["n_beats"] == 1499
 
 
-def test_three_intervals_say_too_short(tmp_path: Path) -> None:
+def test_three_intervals_get_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    # Issue 26 item 6: "tiny files get one clear line and exit 2", as two intervals always did.
     path = tmp_path / "rr.txt"
     path.write_text("800\n810\n790\n")
     result = runner.invoke(app, ["analyze", "--json", str(path)])
-    assert result.exit_code == 0 and "Traceback" not in result.output
-    out = json.loads(result.output)
-    assert out["hrv_interpretable"] is False and out["lf_ms2"] is None
-    assert "too short" in out["quality_notes"][0]
+    assert result.exit_code == 2
+    assert "Cannot analyse this recording" in result.output and "only 3 RR" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_beats_csv_has_every_raw_interval_its_label_and_corrected_value(
+    refdata: Path, tmp_path: Path
+) -> None:
+    # MIT-BIH 105 (noisy, with ectopy) and a dropout spliced in: every kind of row.
+    df = pd.read_csv(refdata / "annotated/mitdb_105/105_rr_from_atr.csv").dropna(subset=["rr_ms"])
+    rr = df.rr_ms.to_numpy()[:1500].copy()
+    rr[700] = 6000.0  # not a whole number of beats: a gap
+    path = tmp_path / "105.txt"
+    path.write_text("\n".join(f"{v:.3f}" for v in rr))
+    out_csv = tmp_path / "beats.csv"
+    result = runner.invoke(app, ["analyze", "--json", "--beats", str(out_csv), str(path)])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.output)
+    beats = pd.read_csv(out_csv)
+    assert list(beats.columns[:4]) == ["t_s", "rr_ms", "label", "corrected_rr_ms"]
+    assert len(beats) == rr.size
+    np.testing.assert_allclose(beats.rr_ms, rr, atol=5e-4)
+    assert set(beats.label) <= {"normal", "ectopic", "long", "short", "missed", "extra"}
+    gap = beats[beats.gap == 1]
+    assert gap.index.tolist() == [700] and gap.label.iloc[0] == "long"
+    assert gap.corrected_rr_ms.isna().all()
+    kept = beats[beats.gap == 0]
+    counts = kept.label.value_counts()
+    for kind, n in analysis["artifacts_by_kind"].items():
+        assert counts.get(kind, 0) == n, kind
+    assert (kept.label != "normal").sum() == analysis["artifacts_corrected"] > 0
+    normal = kept[kept.label == "normal"]
+    np.testing.assert_array_equal(normal.corrected_rr_ms, normal.rr_ms)
+    # The corrected series, rebuilt from the table, is the one the figures came from: its
+    # mean equals the reported mean RR (printed to 3 decimals, hence the tolerance).
+    series = np.repeat(kept.corrected_rr_ms.fillna(0.0), kept.corrected_parts)
+    assert series.mean() == pytest.approx(analysis["mean_rr_ms"], abs=1e-3)

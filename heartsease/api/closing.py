@@ -30,8 +30,9 @@ def finish_session(db: Session, row: BreathingSession, status: SessionStatus,
     """Close a session: its status, end time, the summary of its record, and its beats'
     labels and times worked out from the whole of it
     (:func:`heartsease.coaching.finishing.finish_beats`)."""
-    repository.close_session(db, row, status, stored_summary(record, source_error))
     beats = repository.beats_of(db, row.id)
+    repository.close_session(db, row, status, stored_summary(
+        record, source_error, [b.rr_ms for b in beats]))
     if not beats:
         return
     gaps = [event["t_s"] for event in repository.events_of(db, row.id, ["gap"])]

@@ -49,11 +49,17 @@ def check_scenario(name: str | None) -> None:
 
 
 def json_safe(value: object) -> object:
-    """``value`` with NaN and infinities as ``None`` (JSON has neither)."""
+    """``value`` with NaN and infinities as ``None`` (JSON has neither).
+
+    >>> json_safe({"segments": [{"lf_ms2": float("nan")}]})
+    {'segments': [{'lf_ms2': None}]}
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):  # the 5-minute segment table is a list of objects
+        return [json_safe(v) for v in value]
     return value
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from heartsease.coaching.summary import SessionRecord
 from heartsease.sensors.timing import retime
 from heartsease.signal.artifacts import ArtifactKind, detect_artifacts
+from heartsease.signal.quality import recording_quality
 
 MIN_BEATS_TO_LABEL = 4
 
@@ -55,12 +56,26 @@ def finish_beats(rr_ms: Sequence[float], arrival_s: Sequence[float],
     return FinishedBeats(labels, [round(t, 9) for t in np.asarray(placed).tolist()])
 
 
-def stored_summary(record: SessionRecord, source_error: str | None = None) -> dict[str, Any]:
+def stored_summary(record: SessionRecord, source_error: str | None = None,
+                   beats_rr_ms: Sequence[float] = ()) -> dict[str, Any]:
     """What is kept with a finished session (the ``summary`` the API sends): the record's
-    summary, its length, beats, baseline and resonance results, and why its source failed
-    if it did."""
+    summary, its length, beats, baseline and resonance results, why its source failed if it
+    did, and whether its HRV can be read (issue 26: ``hrv_interpretable`` and
+    ``quality_notes``, judged from the raw beats as ``heartsease analyze`` judges a file;
+    ``None`` and no notes for a session without beats).
+
+    Examples
+    --------
+    >>> from heartsease.coaching.summary import session_record
+    >>> kept = stored_summary(session_record([]), beats_rr_ms=[800.0] * 30)
+    >>> kept["hrv_interpretable"], kept["quality_notes"][0][:10]
+    (False, 'too short:')
+    """
+    quality = recording_quality(list(beats_rr_ms)) if len(beats_rr_ms) else None
     return record.summary.as_dict() | {
         "duration_s": record.duration_s, "n_beats": record.n_beats,
         "baseline": None if record.baseline is None else record.baseline.as_dict(),
         "resonance": None if record.resonance is None else record.resonance.as_dict(),
-        "source_error": source_error}
+        "source_error": source_error,
+        "hrv_interpretable": None if quality is None else quality.interpretable,
+        "quality_notes": [] if quality is None else list(quality.notes)}

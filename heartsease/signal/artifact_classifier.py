@@ -42,14 +42,14 @@ or one beat at a time.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from heartsease.signal.rolling import Window, rolling
 
 ALPHA = 5.2
 QD_WINDOW_BEATS = 91
@@ -61,7 +61,6 @@ PREMATURE_STEP = 0.2
 # A grid fits when this share of the intervals sit on it (a file's repaired values may not).
 RESOLUTION_FIT_SHARE = 0.95
 
-Window = Literal["centered", "trailing"]
 
 
 class ArtifactKind(IntEnum):
@@ -75,62 +74,9 @@ class ArtifactKind(IntEnum):
     EXTRA = 5
 
 
-class SortedWindow:
-    """A multiset kept sorted, for rolling quantiles in O(log n) per step.
-
-    Quantiles interpolate linearly between order statistics (numpy's default ``linear``
-    method), computed the same way in batch and streaming use so the two agree exactly.
-    """
-
-    def __init__(self) -> None:
-        self._values: list[float] = []
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def add(self, value: float) -> None:
-        insort(self._values, value)
-
-    def remove(self, value: float) -> None:
-        del self._values[bisect_left(self._values, value)]
-
-    def quantile(self, q: float) -> float:
-        position = q * (len(self._values) - 1)
-        below = int(position)
-        fraction = position - below
-        if fraction == 0.0:
-            return self._values[below]
-        a, b = self._values[below], self._values[below + 1]
-        return a + (b - a) * fraction
-
-    def quartile_deviation(self) -> float:
-        return (self.quantile(0.75) - self.quantile(0.25)) / 2.0
-
-
-def rolling(x: Sequence[float], width: int, window: Window, stat: str) -> NDArray[np.float64]:
-    """Rolling quartile deviation (``stat="qd"``) or median; windows are clipped at the ends.
-
-    ``"centered"`` windows span ``width // 2`` beats either side, ``"trailing"`` windows end
-    at the beat.
-    """
-    n = len(x)
-    out = np.empty(n)
-    sorted_window = SortedWindow()
-    before, after = (width // 2, width // 2) if window == "centered" else (width - 1, 0)
-    added = removed = 0
-    for i in range(n):
-        while added < min(n, i + after + 1):
-            sorted_window.add(float(x[added]))
-            added += 1
-        while removed < i - before:
-            sorted_window.remove(float(x[removed]))
-            removed += 1
-        out[i] = window_stat(sorted_window, stat)
-    return out
-
-
-def window_stat(window: SortedWindow, stat: str) -> float:
-    return window.quantile(0.5) if stat == "median" else window.quartile_deviation()
+# Plain ints for the per-beat loops: a member looked up on an IntEnum class goes through
+# EnumType.__getattr__ on Python 3.11, which was a third of a 24-hour day's classification.
+NORMAL, ECTOPIC, LONG, SHORT, MISSED, EXTRA = (int(kind) for kind in ArtifactKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,24 +201,24 @@ class BeatClassifier:
         return (s11 > 1.0 and s12 < -C1 * s11 - C2) or (s11 < -1.0 and s12 > -C1 * s11 + C2)
 
     def ectopic_step(self, i: int) -> None:
-        if self.labels[i] != ArtifactKind.NORMAL or not self._is_ectopic_centre(i):
+        if self.labels[i] != NORMAL or not self._is_ectopic_centre(i):
             return
         # dRR[i] reads RR[i-1]; when that interval is already an artifact the pattern at i
         # is its echo, not a new misplaced beat.
-        if i > 0 and self.labels[i - 1] != ArtifactKind.NORMAL:
+        if i > 0 and self.labels[i - 1] != NORMAL:
             return
         # A premature beat trips both the positive-negative-positive pattern centred on its
         # own short interval and the negative-positive-negative one centred on its pause.
         # Premature beats are far commoner than late ones, so the latter wins.
         if i + 1 < self.n and self._drrs(i) < 0 and self._is_ectopic_centre(i + 1):
             return
-        self.labels[i] = ArtifactKind.ECTOPIC
+        self.labels[i] = ECTOPIC
         if i > 0:
-            self.labels[i - 1] = ArtifactKind.ECTOPIC
+            self.labels[i - 1] = ECTOPIC
             self.pairs[i - 1] = 1
 
     def longshort_step(self, i: int) -> None:
-        if self.labels[i] != ArtifactKind.NORMAL:
+        if self.labels[i] != NORMAL:
             return
         if abs(self._drrs(i)) <= 1.0 and abs(self.d.mrrs[i]) <= 3.0:
             self._dense_ectopic_step(i)
@@ -281,7 +227,7 @@ class BeatClassifier:
         if i + 1 < self.n and abs(self._drrs(i + 1)) < abs(self._drrs(i + 2)):
             candidates.append(i + 1)
         for j in candidates:
-            if self.labels[j] == ArtifactKind.NORMAL and not self._before_premature(j, i):
+            if self.labels[j] == NORMAL and not self._before_premature(j, i):
                 self._classify_long_short(j)
 
     def _dense_ectopic_step(self, i: int) -> None:
@@ -294,14 +240,14 @@ class BeatClassifier:
         step beyond which an interval is not sinus rhythm (Kleiger et al. 1987). The pair
         is corrected as an ectopic pair, to its mean. Needs one beat of look-ahead.
         """
-        if not (i > 0 and i + 1 < self.n and self.labels[i + 1] == ArtifactKind.NORMAL):
+        if not (i > 0 and i + 1 < self.n and self.labels[i + 1] == NORMAL):
             return
         rr = self.d.rr
         mean = (rr[i] + rr[i + 1]) / 2.0
         if self._splits_the_one_before(i):
-            kind = ArtifactKind.EXTRA
+            kind = EXTRA
         elif rr[i] < (1.0 - PREMATURE_STEP) * mean and rr[i - 1] > (1.0 + PREMATURE_STEP) * rr[i]:
-            kind = ArtifactKind.ECTOPIC
+            kind = ECTOPIC
         else:
             return
         self.labels[i] = self.labels[i + 1] = kind
@@ -325,7 +271,7 @@ class BeatClassifier:
         is_short = s21 < -1.0 and s22 > 1.0
         if not (is_long or is_short or abs(self.d.mrrs[j]) > 3.0):
             if self._splits_the_one_before(j):
-                self.labels[j] = self.labels[j + 1] = ArtifactKind.EXTRA
+                self.labels[j] = self.labels[j + 1] = EXTRA
                 self.pairs[j] = 1
             return
         rr, med = self.d.rr, self.d.median_rr[j]
@@ -334,9 +280,9 @@ class BeatClassifier:
             self.labels[j] = self.labels[j + 1] = paired
             self.pairs[j] = 1
         elif is_long and abs(rr[j] / max(2, int(round(rr[j] / med))) - med) < self.d.th2[j]:
-            self.labels[j] = ArtifactKind.MISSED
+            self.labels[j] = MISSED
         else:
-            self.labels[j] = ArtifactKind.LONG if rr[j] > med else ArtifactKind.SHORT
+            self.labels[j] = LONG if rr[j] > med else SHORT
 
     def _splits_the_one_before(self, j: int) -> bool:
         """Whether intervals ``j`` and ``j+1`` are one interval split by an extra beat, seen
@@ -345,8 +291,8 @@ class BeatClassifier:
         breathing swings RR by 300 ms a breath, so the dRR pattern of an extra beat (short,
         then back up) can stay under the widened thresholds, and an 11-beat median lags the
         swing."""
-        if not (j > 0 and j + 2 < self.n and self.labels[j - 1] == ArtifactKind.NORMAL
-                and self.labels[j + 1] == ArtifactKind.NORMAL):
+        if not (j > 0 and j + 2 < self.n and self.labels[j - 1] == NORMAL
+                and self.labels[j + 1] == NORMAL):
             return False
         rr = self.d.rr
         around = (rr[j - 1] + rr[j + 2]) / 2.0
@@ -356,7 +302,7 @@ class BeatClassifier:
         return rr[j] < short and rr[j + 1] < short and abs(rr[j] + rr[j + 1] - around) < (
             0.1 * around)
 
-    def _paired_kind(self, j: int, is_short: bool) -> ArtifactKind | None:
+    def _paired_kind(self, j: int, is_short: bool) -> int | None:
         """What a short interval ``j`` is together with the next one, if anything: an extra
         beat (the two sum to one usual interval), or a premature beat with its compensatory
         pause (short then long, summing to two usual intervals).
@@ -367,12 +313,12 @@ class BeatClassifier:
         series (MIT-BIH 116: RMSSD 57 % over the truth).
         """
         rr, med, th2 = self.d.rr, self.d.median_rr[j], self.d.th2[j]
-        if not (j + 1 < self.n and self.labels[j + 1] == ArtifactKind.NORMAL and rr[j] < med):
+        if not (j + 1 < self.n and self.labels[j + 1] == NORMAL and rr[j] < med):
             return None
         if is_short and abs(rr[j] + rr[j + 1] - med) < th2:
-            return ArtifactKind.EXTRA
+            return EXTRA
         if rr[j + 1] > med and abs(rr[j] + rr[j + 1] - 2.0 * med) < th2:
-            return ArtifactKind.ECTOPIC
+            return ECTOPIC
         return None
 
 def classify(
@@ -384,9 +330,11 @@ def classify(
     """
     if resolution_ms is None:
         resolution_ms = rr_resolution_ms(rr)
-    labels = np.zeros(rr.size, dtype=np.int8)
-    data = normalise(rr, window, alpha, resolution_ms)
-    classifier = BeatClassifier(data, labels, np.zeros_like(labels))
+    n = normalise(rr, window, alpha, resolution_ms)
+    # Lists, not arrays: the loop reads single elements, which numpy boxes one at a time.
+    data = Normalised(*(np.asarray(column).tolist()
+                        for column in (n.rr, n.drrs, n.mrrs, n.median_rr, n.th2)))
+    classifier = BeatClassifier(data, [NORMAL] * rr.size, [0] * rr.size)
     for i in range(rr.size):
         classifier.step(i)
     return classifier

@@ -30,17 +30,19 @@ from numpy.typing import ArrayLike, NDArray
 
 from heartsease.signal.artifact_classifier import (
     ALPHA,
+    ECTOPIC,
+    EXTRA,
     MEDIAN_WINDOW_BEATS,
+    MISSED,
+    NORMAL,
     QD_WINDOW_BEATS,
     ArtifactKind,
     BeatClassifier,
     Normalised,
-    SortedWindow,
-    Window,
     classify,
     threshold_ms,
-    window_stat,
 )
+from heartsease.signal.rolling import SortedWindow, Window, window_stat
 
 LOOKAHEAD_BEATS = 3
 
@@ -79,19 +81,19 @@ def _corrected_one(
 ) -> tuple[float, ...]:
     """What raw interval ``i`` becomes: nothing (merged away), one value, or several."""
     kind = labels[i]
+    if kind == NORMAL:
+        return (float(rr[i]),)
     first_of_pair = pairs[i] == 1
     second_of_pair = i > 0 and pairs[i - 1] == 1
-    if kind == ArtifactKind.ECTOPIC and (first_of_pair or second_of_pair):
+    if kind == ECTOPIC and (first_of_pair or second_of_pair):
         start = i if first_of_pair else i - 1
         return (float((rr[start] + rr[start + 1]) / 2.0),)
-    if kind == ArtifactKind.EXTRA and (first_of_pair or second_of_pair):
+    if kind == EXTRA and (first_of_pair or second_of_pair):
         return (float(rr[i] + rr[i + 1]),) if first_of_pair else ()
-    if kind == ArtifactKind.MISSED:
+    if kind == MISSED:
         parts = max(2, int(round(rr[i] / _neighbours_mean(rr, i))))
         return (float(rr[i] / parts),) * parts
-    if kind != ArtifactKind.NORMAL:
-        return (_local_median(rr, i),)
-    return (float(rr[i]),)
+    return (_local_median(rr, i),)
 
 
 def _neighbours_mean(rr: Sequence[float], i: int) -> float:
@@ -111,11 +113,16 @@ def _local_median(rr: Sequence[float], i: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class ArtifactCorrection:
-    """A corrected RR series with the label of every raw interval (the raw series is kept)."""
+    """A corrected RR series with the label of every raw interval (the raw series is kept).
+
+    ``parts[i]`` is how many corrected intervals raw interval ``i`` became, in order: 1 for
+    most, 0 for an extra beat merged into its neighbour, 2 or 3 for a missed beat split.
+    """
 
     raw_rr_ms: NDArray[np.float64]
     labels: NDArray[np.int8]
     rr_ms: NDArray[np.float64]
+    parts: NDArray[np.int8]
 
     @property
     def n_corrected(self) -> int:
@@ -148,12 +155,18 @@ def correct_artifacts(
     """
     raw = np.asarray(rr_ms, dtype=np.float64).ravel()
     c = classify(raw, window, ALPHA, resolution_ms)
-    corrected = [v for i in range(raw.size) for v in _corrected_one(raw, c.labels, c.pairs, i)]
-    return ArtifactCorrection(
-        raw_rr_ms=raw,
-        labels=np.asarray(c.labels, dtype=np.int8),
-        rr_ms=np.asarray(corrected, dtype=np.float64),
-    )
+    labels = np.asarray(c.labels, dtype=np.int8)
+    # Normal intervals stay as they are; only the few others are worked out one by one.
+    parts = np.ones(raw.size, dtype=np.int8)
+    fixed = {int(i): _corrected_one(raw, c.labels, c.pairs, int(i))
+             for i in np.flatnonzero(labels != NORMAL)}
+    for i, values in fixed.items():
+        parts[i] = len(values)
+    first = np.cumsum(parts) - parts
+    rr = np.repeat(raw, parts)
+    for i, values in fixed.items():
+        rr[first[i] : first[i] + len(values)] = values
+    return ArtifactCorrection(raw_rr_ms=raw, labels=labels, rr_ms=rr, parts=parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.hrv import band_slice, beat_times_s
-from heartsease.signal.spectrum import SHORT_WINDOW_S, Spectrum, short_window_spectrum
+from heartsease.signal.spectrum import (
+    SHORT_WINDOW_S,
+    Spectrum,
+    recording_window_psds,
+    short_window_spectrum,
+)
 
 BREATHING_WINDOW_S = SHORT_WINDOW_S
 MIN_RATE_HZ = 0.05
@@ -202,19 +207,19 @@ def breathing_rate_over_recording(
     6
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
-    t = beat_times_s(rr)
-    spectra = []
-    for end in np.arange(t[0] + window_s, t[-1] + 1e-9, step_s):
-        stop = int(np.searchsorted(t, end, side="right"))
-        # Two beats before the window let the spline reach its start.
-        first = max(0, int(np.searchsorted(t, end - window_s, side="left")) - 2)
-        spectrum = short_window_spectrum(rr[first:stop], window_s)
-        if spectrum is not None:
-            spectra.append(spectrum)
-    if not spectra:
+    total, count, f_hz = 0.0, 0, None
+    for _, f, psd in recording_window_psds(rr, window_s, step_s):
+        f_hz, total, count = f, total + psd.sum(axis=0), count + psd.shape[0]
+    if f_hz is None:
         return BreathingEstimate(None, 0.0, None)
-    mean = Spectrum(spectra[0].f_hz, np.mean([s.psd for s in spectra], axis=0))
-    band = (MIN_RATE_HZ, min(MAX_RATE_HZ, 1000.0 / float(rr.mean()) / 2.0))
+    return breathing_from_mean_spectrum(Spectrum(f_hz, total / count), rr)
+
+
+def breathing_from_mean_spectrum(mean: Spectrum, rr_ms: ArrayLike) -> BreathingEstimate:
+    """The breathing peak of a recording's mean window spectrum (see
+    :func:`breathing_rate_over_recording`); the band's top is half the mean heart rate."""
+    mean_rr_ms = float(np.mean(np.asarray(rr_ms, dtype=np.float64)))
+    band = (MIN_RATE_HZ, min(MAX_RATE_HZ, 1000.0 / mean_rr_ms / 2.0))
     return breathing_from_spectrum(mean, band, MIN_RECORDING_CONCENTRATION, faster_rhythm=True)
 
 

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from numpy.typing import ArrayLike
 
+from heartsease.signal.hrv import band_slice
+from heartsease.signal.interpolation import FloatArray
 from heartsease.signal.spectrum import SHORT_WINDOW_S, Spectrum, short_window_spectrum
 
 COHERENCE_WINDOW_S = SHORT_WINDOW_S
@@ -80,3 +83,41 @@ def coherence(rr_ms: ArrayLike, window_s: float = COHERENCE_WINDOW_S) -> Coheren
     """
     spectrum = short_window_spectrum(rr_ms, window_s)
     return None if spectrum is None else coherence_from_spectrum(spectrum)
+
+
+def _bin_edges(f_hz: FloatArray, df_hz: float, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~heartsease.signal.hrv.band_slice`'s start and stop for the bands within
+    :data:`PEAK_HALF_WIDTH_HZ` of each frequency in ``f_hz``."""
+    eps = 1e-9
+    start = np.maximum(0, np.ceil((f_hz - PEAK_HALF_WIDTH_HZ) / df_hz - eps)).astype(np.intp)
+    stop = np.minimum(n_bins, np.floor((f_hz + PEAK_HALF_WIDTH_HZ) / df_hz + eps) + 1)
+    return start, np.maximum(start, stop.astype(np.intp))
+
+
+def coherence_ratios(f_hz: FloatArray, psd_rows: FloatArray) -> FloatArray:
+    """:func:`coherence_from_spectrum`'s ratio for every row of ``psd_rows`` at once (the
+    thousands of windows of a long recording).
+
+    Examples
+    --------
+    >>> from heartsease.signal.psd import periodograms
+    >>> t = np.arange(256) / 4.0
+    >>> f, p = periodograms(np.vstack([np.sin(2 * np.pi * 0.1 * t), np.cos(t)]), 4.0, 2048)
+    >>> expected = [coherence_from_spectrum(Spectrum(f, row)).coherence_ratio for row in p]
+    >>> bool(np.allclose(coherence_ratios(f, p), expected, rtol=1e-9))
+    True
+    """
+    first = Spectrum(f_hz, psd_rows[0])
+    df, n_bins = first.df_hz, f_hz.size
+    search = band_slice(df, n_bins, *PEAK_SEARCH_HZ)
+    peak_bin = search.start + np.argmax(psd_rows[:, search], axis=1)
+    cumulative = np.zeros((psd_rows.shape[0], n_bins + 1))
+    np.cumsum(psd_rows, axis=1, out=cumulative[:, 1:])
+    start, stop = _bin_edges(f_hz[peak_bin], df, n_bins)
+    rows = np.arange(psd_rows.shape[0])
+    peak = (cumulative[rows, stop] - cumulative[rows, start]) * df
+    total_band = band_slice(df, n_bins, *TOTAL_BAND_HZ)
+    total = psd_rows[:, total_band].sum(axis=1) * df
+    rest = total - peak
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rest > 0, peak / rest, np.inf)

@@ -13,10 +13,16 @@ does :func:`rr_trend_in_time` (its trend, read at each beat).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.linalg import solveh_banded
 
+from heartsease.signal.banded import (
+    PentadiagonalFactor,
+    factor_symmetric_pentadiagonal,
+    solve_factored,
+)
 from heartsease.signal.hrv import RESAMPLING_HZ, beat_times_s, resample_rr
 from heartsease.signal.interpolation import FloatArray
 
@@ -38,10 +44,16 @@ def smoothness_priors_trend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> Fl
     True
     """
     y = np.asarray(x, dtype=np.float64).ravel()
-    n = y.size
-    if n < 3:
+    if y.size < 3:
         return y.copy()
-    lam2 = float(lambda_) ** 2
+    return solve_factored(_smoothness_factor(y.size, float(lambda_)), y)
+
+
+@lru_cache(maxsize=8)
+def _smoothness_factor(n: int, lambda_: float) -> PentadiagonalFactor:
+    """The factor of ``I + lambda^2 D2' D2`` for ``n`` samples (the 5-minute segments of a
+    day share one: the matrix does not depend on the series)."""
+    lam2 = lambda_**2
     # The bands of D2' D2 (upper form for solveh_banded): the diagonal is 1, 5, 6, ..., 6, 5, 1;
     # the first off-diagonal -2, -4, ..., -4, -2; the second 1 throughout.
     diag = np.full(n, 6.0)
@@ -57,7 +69,7 @@ def smoothness_priors_trend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> Fl
     bands[0, 2:] = lam2 * off2
     bands[1, 1:] = lam2 * off1
     bands[2] = 1.0 + lam2 * diag
-    return solveh_banded(bands, y, check_finite=False)
+    return factor_symmetric_pentadiagonal(bands)
 
 
 def smoothness_priors_detrend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> FloatArray:

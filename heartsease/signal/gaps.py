@@ -93,11 +93,13 @@ def correct_around_gaps(
     parts = [rr[a + 1 : b] for a, b in pairwise(edges) if b > a + 1]
     if not correct:
         raw = np.concatenate(parts) if parts else rr[:0]
-        return ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw)
+        return ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw,
+                                  np.ones(raw.size, dtype=np.int8))
     resolution = rr_resolution_ms(rr)
     fixed = [correct_artifacts(p, resolution_ms=resolution) for p in parts]
     return ArtifactCorrection(
         raw_rr_ms=np.concatenate([f.raw_rr_ms for f in fixed]),
         labels=np.concatenate([f.labels for f in fixed]),
         rr_ms=np.concatenate([f.rr_ms for f in fixed]),
+        parts=np.concatenate([f.parts for f in fixed]),
     )

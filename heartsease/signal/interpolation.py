@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import lapack
+
+from heartsease.signal.banded import solve_tridiagonal
 
 FloatArray = NDArray[np.float64]
 
@@ -40,11 +41,10 @@ def _slopes(x: FloatArray, h: FloatArray, m: FloatArray) -> FloatArray:
     diag[-1] = h[-2]
     lower[-1] = dn
     rhs[-1] = (h[-1] ** 2 * m[-2] + (2.0 * dn + h[-1]) * h[-2] * m[-1]) / dn
-    # LAPACK's tridiagonal solver directly: scipy's solve_banded wrapper costs 6x the solve.
-    *_, slopes, info = lapack.dgtsv(lower, diag, upper, rhs, True, True, True, True)
-    if info != 0:
-        raise ValueError("knots must be strictly increasing")
-    return slopes
+    try:
+        return solve_tridiagonal(lower, diag, upper, rhs)
+    except ValueError:
+        raise ValueError("knots must be strictly increasing") from None
 
 
 class NotAKnotSpline:

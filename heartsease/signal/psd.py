@@ -13,7 +13,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.signal import windows
 
 from heartsease.signal.interpolation import FloatArray
 
@@ -22,8 +21,9 @@ Detrend = Literal["constant", "linear"]
 
 @lru_cache(maxsize=64)
 def hann(n: int) -> FloatArray:
-    """The periodic Hann window of ``n`` points (scipy's ``get_window("hann", n)``)."""
-    w = windows.hann(n, sym=False)
+    """The periodic Hann window of ``n`` points (scipy's ``get_window("hann", n)``; computed
+    here because importing ``scipy.signal`` took 2.2 s of a 10-minute recording's analysis)."""
+    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
     w.flags.writeable = False
     return w
 
@@ -85,4 +85,24 @@ def welch_density(
         total += spectrum.real**2 + spectrum.imag**2
     psd = total / (len(starts) * fs_hz * _window_energy(nperseg))
     psd[1 : (nfft + 1) // 2] *= 2.0  # one-sided: fold negative frequencies, not DC/Nyquist
+    return _frequencies(nfft, fs_hz), psd
+
+
+def periodograms(rows: FloatArray, fs_hz: float, nfft: int) -> tuple[FloatArray, FloatArray]:
+    """The linearly detrended Hann periodogram of every row of ``rows`` (each one segment):
+    ``welch_density(row, fs_hz, row.size, 0, nfft, "linear")`` for all rows in one FFT.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal((3, 256))
+    >>> f, p = periodograms(x, 4.0, 2048)
+    >>> bool(np.allclose(p[1], welch_density(x[1], 4.0, 256, 0, 2048, "linear")[1]))
+    True
+    """
+    n = rows.shape[1]
+    ramp, ramp_sq = _centred_ramp(n)
+    detrended = rows - rows.mean(axis=1, keepdims=True) - np.outer(rows @ ramp / ramp_sq, ramp)
+    spectra = np.fft.rfft(detrended * hann(n), nfft, axis=1)
+    psd = (spectra.real**2 + spectra.imag**2) / (fs_hz * _window_energy(n))
+    psd[:, 1 : (nfft + 1) // 2] *= 2.0
     return _frequencies(nfft, fs_hz), psd

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heartsease.signal.artifacts import ArtifactCorrection, ArtifactKind
-from heartsease.signal.gaps import RRGap
+from heartsease.signal.gaps import RRGap, correct_around_gaps, find_gaps
 
 MAX_CORRECTED_PCT = 5.0
 NOTE_CORRECTED_PCT = 1.0
@@ -150,3 +150,17 @@ def assess_quality(
     checks.append(_correction_notes(correction))
     notes = [note for _, part in checks for note in part]
     return Quality(all(ok for ok, _ in checks), notes)
+
+
+def recording_quality(rr_ms: NDArray[np.float64] | list[float]) -> Quality:
+    """The verdict on raw RR intervals as they were recorded: gaps found, artifacts
+    corrected automatically (as ``heartsease analyze`` does), then :func:`assess_quality`.
+
+    Examples
+    --------
+    >>> recording_quality([800.0] * 30).interpretable  # 24 s: too short
+    False
+    """
+    raw = np.asarray(rr_ms, dtype=np.float64)
+    gaps = find_gaps(raw)
+    return assess_quality(correct_around_gaps(raw, gaps), gaps, float(raw.sum() / 1000.0))

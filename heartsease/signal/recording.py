@@ -23,23 +23,29 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from heartsease.signal.artifacts import ArtifactCorrection, ArtifactKind
-from heartsease.signal.breathing import BreathingEstimate, breathing_rate_over_recording
+from heartsease.signal.breathing import (
+    BREATHING_WINDOW_S,
+    RECORDING_STEP_S,
+    BreathingEstimate,
+    breathing_from_mean_spectrum,
+    breathing_rate_over_recording,
+)
 from heartsease.signal.coherence import (
     COHERENCE_UPDATE_S,
     COHERENCE_WINDOW_S,
     PEAK_SEARCH_HZ,
-    coherence,
+    coherence_ratios,
 )
 from heartsease.signal.gaps import RRGap, correct_around_gaps, find_gaps
 from heartsease.signal.hrv import (
     FrequencyDomainHRV,
     TimeDomainHRV,
-    beat_times_s,
     frequency_domain_from_psd,
     peak_frequency,
     time_domain,
     welch_psd,
 )
+from heartsease.signal.interpolation import FloatArray
 from heartsease.signal.kubios_report import (
     FIGURE_KEYS,
     KubiosOptions,
@@ -48,6 +54,7 @@ from heartsease.signal.kubios_report import (
 )
 from heartsease.signal.long_term import LONG_RECORDING_S, LongTermHRV, long_term, segment_table
 from heartsease.signal.quality import Quality, assess_quality
+from heartsease.signal.spectrum import Spectrum, recording_window_psds
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
 
 Figures = dict[str, float | None]
@@ -152,16 +159,35 @@ def mean_coherence_ratio(
     >>> mean_coherence_ratio(rr) > 3
     True
     """
+    return coherence_and_breathing(rr_ms, window_s, step_s)[0]
+
+
+def coherence_and_breathing(
+    rr_ms: ArrayLike,
+    window_s: float = COHERENCE_WINDOW_S,
+    step_s: float = COHERENCE_UPDATE_S,
+) -> tuple[float | None, BreathingEstimate]:
+    """The mean coherence ratio and the recording's breathing rate from one pass over its
+    windows: breathing's windows (:data:`BREATHING_WINDOW_S` every
+    :data:`RECORDING_STEP_S`) are every other coherence window, so each window's spectrum is
+    computed once (:func:`breathing_rate_over_recording` gives the same rate on its own)."""
     rr = np.asarray(rr_ms, dtype=np.float64)
-    t = beat_times_s(rr)
-    ratios = []
-    for end in np.arange(t[0] + window_s, t[-1] + 1e-9, step_s):
-        stop = int(np.searchsorted(t, end, side="right"))
-        start = max(0, int(np.searchsorted(t, end - window_s, side="left")) - 2)
-        reading = coherence(rr[start:stop], window_s)
-        if reading is not None:
-            ratios.append(reading.coherence_ratio)
-    return float(np.mean(ratios)) if ratios else None
+    every = round(RECORDING_STEP_S / step_s)
+    shared = window_s == BREATHING_WINDOW_S and math.isclose(every * step_s, RECORDING_STEP_S)
+    ratios: list[FloatArray] = []
+    total, count, f_hz = 0.0, 0, None
+    for index, f, psd in recording_window_psds(rr, window_s, step_s):
+        ratios.append(coherence_ratios(f, psd))
+        if shared:
+            breathing_rows = psd[index % every == 0]
+            f_hz, total = f, total + breathing_rows.sum(axis=0)
+            count += breathing_rows.shape[0]
+    coherence_ratio = float(np.mean(np.concatenate(ratios))) if ratios else None
+    if not shared:
+        return coherence_ratio, breathing_rate_over_recording(rr)
+    if f_hz is None or count == 0:
+        return coherence_ratio, BreathingEstimate(None, 0.0, None)
+    return coherence_ratio, breathing_from_mean_spectrum(Spectrum(f_hz, total / count), rr)
 
 
 def segment_figures(rr_ms: np.ndarray, options: KubiosOptions) -> Figures:
@@ -215,13 +241,14 @@ def analyze_recording(
     series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
     frequency, peak_hz = _frequency_domain(series, opts)
     is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
+    coherence_ratio, breathing = coherence_and_breathing(rr)
     return RecordingAnalysis(
         correction=correction,
         time=time_domain(series) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV),
         frequency=frequency,
         peak_hz=peak_hz,
-        coherence_ratio=mean_coherence_ratio(rr),
-        breathing=breathing_rate_over_recording(rr),
+        coherence_ratio=coherence_ratio,
+        breathing=breathing,
         kubios=(kubios_figures(rr, opts) if rr.size >= MIN_BEATS_FOR_TIME
                 else dict.fromkeys(FIGURE_KEYS)),
         duration_s=duration_s,

@@ -9,17 +9,20 @@ segment (scipy's "density" scaling). Powers are sums of bins times the bin width
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from heartsease.signal.hrv import RESAMPLING_HZ, band_slice, beat_times_s
 from heartsease.signal.interpolation import FloatArray, NotAKnotSpline
-from heartsease.signal.psd import welch_density
+from heartsease.signal.psd import periodograms, welch_density
 
 SHORT_WINDOW_S = 64.0  # coherence, breathing rate and pacer adherence all read 64 s
 SHORT_WINDOW_NFFT = 2048
+# Windows whose periodograms are computed in one FFT: 512 x 1025 bins, 4 MiB of PSD.
+WINDOWS_PER_BATCH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +101,44 @@ def short_window_spectrum(
     """:func:`periodogram` of :func:`last_window`; ``None`` when the window is not covered."""
     x = last_window(rr_ms, window_s, fs_hz)
     return None if x is None else periodogram(x, fs_hz)
+
+
+def recording_window_psds(
+    rr_ms: ArrayLike, window_s: float, step_s: float, fs_hz: float = RESAMPLING_HZ
+) -> Iterator[tuple[NDArray[np.intp], FloatArray, FloatArray]]:
+    """The spectra of the ``window_s`` windows ending every ``step_s`` s of a whole
+    recording, in batches: ``(window numbers, f_hz, PSD rows)``.
+
+    Window ``k`` ends at the last beat at or before ``t[0] + window_s + k * step_s`` and is
+    the :func:`short_window_spectrum` of the beats from two before its start (``None``, so
+    left out, where those beats do not cover it). The tachogram is resampled once, by one
+    spline through every beat, not by a spline per window: offline the beats on both sides
+    of a window are known, so this is the better interpolant, and the 17,000 windows of a
+    24-hour day take seconds less. It differs from a live window's spline, which must end
+    at the last beat, only near the window's ends: on the Polar H10 recording in refdata the
+    windows' PSDs differ from the per-window ones by a median 0.007 % (at most 0.07 %).
+
+    Examples
+    --------
+    >>> rr = 1000 + 60 * np.sin(2 * np.pi * 0.1 * np.arange(200))
+    >>> [(k.tolist(), round(float(f[np.argmax(p[0])]), 2))
+    ...  for k, f, p in recording_window_psds(rr, 64.0, 50.0)]
+    [([1, 2], 0.1)]
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    t = beat_times_s(rr)
+    ends = np.arange(t[0] + window_s, t[-1] + 1e-9, step_s) if rr.size >= 4 else t[:0]
+    stops = np.searchsorted(t, ends, side="right")
+    firsts = np.maximum(0, np.searchsorted(t, ends - window_s, side="left") - 2)
+    n = int(round(window_s * fs_hz))
+    offsets = np.arange(n)[::-1] / fs_hz
+    last = t[stops - 1]
+    covered = np.flatnonzero((last - offsets[0] >= t[firsts]) & (stops - firsts >= 4))
+    if covered.size == 0:
+        return
+    spline = NotAKnotSpline(t, rr)
+    for batch in np.array_split(covered, -(-covered.size // WINDOWS_PER_BATCH)):
+        grid = last[batch, None] - offsets
+        f, psd = periodograms(spline(grid.ravel()).reshape(grid.shape), fs_hz,
+                              max(SHORT_WINDOW_NFFT, n))
+        yield batch, f, psd

@@ -104,4 +104,4 @@ def threshold_correct(
         else:
             corrected[beats[inside]] = np.interp(beats[inside], good, raw[good])
         corrected[beats[~inside]] = raw[good[np.abs(good[:, None] - beats[~inside]).argmin(0)]]
-    return ArtifactCorrection(raw, labels, corrected)
+    return ArtifactCorrection(raw, labels, corrected, np.ones(raw.size, dtype=np.int8))

@@ -46,3 +46,24 @@ def test_a_finished_session_places_its_beats_from_each_whole_stretch(db_url: str
     placed_ms = np.abs(stored - truth) * 1000
     assert live_ms.max() > 10  # what there was to correct
     assert placed_ms.max() < 1.0
+
+
+def test_a_finished_sessions_summary_says_whether_its_hrv_can_be_read(db_url: str) -> None:
+    """Issue 26: the API's session summary carries the verdict ``heartsease analyze`` gives
+    the same beats. Five minutes of sinus rhythm can be read; the same length in bigeminy
+    (every other beat premature: half the beats corrected, far over Kubios' 5 %) cannot."""
+    _, factory, rows = store_with_sessions(db_url, ["simulated", "simulated"])
+    sinus = 850 + 40 * np.sin(np.arange(360) / 2)
+    bigeminy = np.tile([600.0, 1100.0], 180)
+    for row, rr in zip(rows, (sinus, bigeminy), strict=True):
+        t = np.cumsum(rr) / 1000
+        with factory() as db, db.begin():
+            db.add_all(Beat(**beat_row(row.id, seq, float(t[seq]), float(rr[seq]),
+                                       float(t[seq]))) for seq in range(rr.size))
+            finish_session(db, db.get(BreathingSession, row.id), SessionStatus.COMPLETED,
+                           session_record([]))
+    with factory() as db:
+        kept = [db.get(BreathingSession, row.id).summary for row in rows]
+    assert kept[0]["hrv_interpretable"] is True
+    assert kept[1]["hrv_interpretable"] is False
+    assert "of beats corrected" in kept[1]["quality_notes"][0]

@@ -19,6 +19,7 @@ from heartsease.signal.artifacts import (
     correct_artifacts,
     detect_artifacts,
 )
+from heartsease.signal.rolling import SortedWindow, Window, rolling, window_stat
 from tests.conftest import read_annotated
 
 
@@ -144,3 +145,20 @@ def test_any_series_gets_one_label_per_interval(values: list[float]) -> None:
     decided = [b for v in values for b in detector.push(v)] + detector.flush()
     assert np.array_equal([b.kind for b in decided],
                           detect_artifacts(values, window="trailing"))
+
+
+@pytest.mark.parametrize("n", [1, 12, 92, 3000])
+@pytest.mark.parametrize(("width", "stat"), [(91, "qd"), (11, "median")])
+@pytest.mark.parametrize("window", ["centered", "trailing"])
+def test_rolling_equals_a_sliding_sorted_window_to_the_bit(
+    n: int, width: int, stat: str, window: Window
+) -> None:
+    """Batch thresholds come from np.partition over all full windows; the causal detector
+    reads a SortedWindow. Batch and live decisions must agree exactly, so both must give
+    the same floats."""
+    rng = np.random.default_rng(n)
+    x = np.round(rng.normal(800.0, 50.0, n) / 7.8125) * 7.8125  # ties, as on a Holter
+    before, after = (width // 2, width // 2) if window == "centered" else (width - 1, 0)
+    expected = [window_stat(SortedWindow.of(x[max(0, i - before) : i + after + 1]), stat)
+                for i in range(n)]
+    np.testing.assert_array_equal(rolling(x, width, window, stat), expected)

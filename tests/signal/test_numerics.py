@@ -1,13 +1,23 @@
-"""Our lean spline and Welch are scipy's maths, to rounding."""
+"""Our lean spline, Welch and banded solves are scipy's maths, to rounding."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import interpolate
+from scipy import interpolate, linalg
 from scipy import signal as sps
 
+from heartsease.signal.banded import (
+    LAPACK_FROM_ROWS,
+    solve_symmetric_pentadiagonal,
+    solve_tridiagonal,
+)
 from heartsease.signal.interpolation import NotAKnotSpline
 from heartsease.signal.psd import welch_density
 
@@ -31,3 +41,50 @@ def test_welch_equals_scipy() -> None:
             f2, p2 = welch_density(x, 4.0, nperseg, noverlap, nfft, detrend)
             np.testing.assert_allclose(f2, f)
             np.testing.assert_allclose(p2, p, rtol=1e-9)
+
+
+def _smoothness_priors_bands(n: int, lambda_: float) -> np.ndarray:
+    second_difference = np.diff(np.eye(n), 2, axis=0)
+    a = np.eye(n) + lambda_**2 * second_difference.T @ second_difference
+    bands = np.zeros((3, n))
+    bands[0, 2:], bands[1, 1:], bands[2] = np.diag(a, 2), np.diag(a, 1), np.diag(a)
+    return bands
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 90, 2400])
+def test_plain_python_banded_solves_equal_lapack(n: int) -> None:
+    """The solvers used below LAPACK_FROM_ROWS give LAPACK's answer: relative 1e-9 is far
+    below the 1/1024-s RR resolution of a strap, and the smoothness-priors system at lambda
+    500 has a condition number near 1e10, so rounding alone reaches about 1e-11."""
+    rng = np.random.default_rng(n)
+    y = rng.normal(800.0, 50.0, n)
+    bands = _smoothness_priors_bands(n, 500.0)
+    np.testing.assert_allclose(solve_symmetric_pentadiagonal(bands, y),
+                               linalg.solveh_banded(bands, y), rtol=1e-9)
+    lower, upper = rng.uniform(0.1, 1.0, n - 1), rng.uniform(0.1, 1.0, n - 1)
+    diag = rng.uniform(2.5, 4.0, n)
+    ab = np.vstack([np.r_[0.0, upper], diag, np.r_[lower, 0.0]])
+    np.testing.assert_allclose(solve_tridiagonal(lower, diag, upper, y),
+                               linalg.solve_banded((1, 1), ab, y), rtol=1e-12)
+
+
+def test_large_systems_go_to_lapack_with_the_same_answer() -> None:
+    n = LAPACK_FROM_ROWS
+    y = np.random.default_rng(1).normal(800.0, 50.0, n)
+    diag, off = np.full(n, 4.0), np.ones(n - 1)
+    ab = np.vstack([np.r_[0.0, off], diag, np.r_[off, 0.0]])
+    np.testing.assert_allclose(solve_tridiagonal(off, diag.copy(), off.copy(), y.copy()),
+                               linalg.solve_banded((1, 1), ab, y), rtol=1e-12)
+
+
+def test_analysing_a_recording_does_not_import_scipy(refdata: Path) -> None:
+    """Importing scipy.linalg and scipy.signal took longer than a 10-minute strap recording's
+    whole analysis (issue 27: within 10x of a bare interpreter; bench/bench_analyze.py)."""
+    path = refdata / "rr_strap/polar_h10/sample_data_ibi.csv"
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom heartsease.cli import app\n"
+            f"r = CliRunner().invoke(app, ['analyze', '--json', {str(path)!r}])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy')[:3])")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
