@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-this-is-not-a-secret"
@@ -28,6 +28,22 @@ class Settings(BaseSettings):
     # The garbage collector on the service's own schedule (heartsease.api.collector): the
     # load figures were measured with it.
     scheduled_collector: bool = True
+    # Single-use links by which people set their own password (new accounts, resets): how
+    # long one stays usable, and where the service is reached from outside (for the links
+    # in mail; without it, a link is shown as a path on this service).
+    password_link_hours: int = Field(72, ge=1, le=24 * 30)
+    public_url: str | None = None
+    # Mail for those links; without a host, an administrator hands each link over.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "heartsease@localhost"
+    smtp_starttls: bool = True
+
+    @property
+    def mail_configured(self) -> bool:
+        return bool(self.smtp_host)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

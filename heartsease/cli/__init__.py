@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from heartsease.cli import analysis, breathing, service, straps
+from heartsease.cli import analysis, breathing, people, service, straps
 
 app = typer.Typer(
     help="heartsease: HRV biofeedback for compassion-focused therapy.",
@@ -31,3 +31,4 @@ app.command(name="record")(straps.record_command)
 app.command()(breathing.breathe)
 app.command(name="replay")(analysis.replay_command)
 app.command()(service.serve)
+app.add_typer(people.admin_app, name="admin")
