@@ -42,7 +42,7 @@ def read_audit(db: Session, *, actor_id: str | None = None, subject_id: str | No
     rows = db.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
     ids = {i for r in page for i in (r.actor_id, r.subject_id) if i is not None}
-    names = dict(db.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
+    names = dict(db.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
     return AuditPage(entries=[AuditEntryOut(
         id=r.id, at=r.at, actor_id=r.actor_id, actor_name=names.get(r.actor_id or ""),
         action=r.action, object_type=r.object_type, object_id=r.object_id,

@@ -133,7 +133,7 @@ def _pair(db: SessionDep, body: AssignmentIn) -> tuple[User, User]:
 
 @router.get("/assignments")
 def list_assignments(db: SessionDep, admin: Admin) -> list[AssignmentOut]:
-    names = dict(db.execute(select(User.id, User.name)).tuples().all())
+    names = dict(db.execute(select(User.id, User.name)).all())
     return [AssignmentOut(clinician_id=a.clinician_id, clinician_name=names[a.clinician_id],
                           client_id=a.client_id, client_name=names[a.client_id])
             for a in db.scalars(select(Assignment))]
