@@ -41,13 +41,15 @@ def read_audit(db: Session, *, actor_id: str | None = None, subject_id: str | No
         query = query.where(AuditEntry.id < before_id)
     rows = db.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
-    ids = {i for r in page for i in (r.actor_id, r.subject_id) if i is not None}
+    ids = {i for r in page for i in (r.actor_id, r.subject_id, r.object_id, r.detail) if i}
     names = dict(db.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
     return AuditPage(entries=[AuditEntryOut(
         id=r.id, at=r.at, actor_id=r.actor_id, actor_name=names.get(r.actor_id or ""),
         action=r.action, object_type=r.object_type, object_id=r.object_id,
-        subject_id=r.subject_id, subject_name=names.get(r.subject_id or ""), detail=r.detail)
-        for r in page], next_before_id=page[-1].id if more else None)
+        object_name=names.get(r.object_id) if r.object_type == "user" else None,
+        subject_id=r.subject_id, subject_name=names.get(r.subject_id or ""), detail=r.detail,
+        detail_name=names.get(r.detail)) for r in page],
+        next_before_id=page[-1].id if more else None)
 
 
 def is_health_path(path: str) -> bool:

@@ -157,9 +157,12 @@ class AuditEntryOut(BaseModel):
     action: str
     object_type: str
     object_id: str
+    object_name: str | None = Field(description="the person's name when the object is one")
     subject_id: str | None
     subject_name: str | None
     detail: str
+    detail_name: str | None = Field(description="the person's name when the detail is one "
+                                    "(the clinician assigned or unassigned)")
 
 
 class AuditPage(BaseModel):
