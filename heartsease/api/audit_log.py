@@ -20,6 +20,7 @@ _HEALTH_PATH = re.compile(r"^/api/(sessions|clients|me/export)(/|$)")
 _SESSION_ID = re.compile(r"^/api/sessions/([^/]+)")
 _CLIENT_ID = re.compile(r"^/api/clients/([^/]+)")
 DENIED_STATUSES = (401, 403, 404)
+MAX_ENTRY_ID = 2**31 - 1  # the audit log's ids are 32-bit integers on PostgreSQL
 
 
 def read_audit(db: Session, *, actor_id: str | None = None, subject_id: str | None = None,

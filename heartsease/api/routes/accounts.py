@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Response, 
 from sqlalchemy import select
 
 from heartsease.api import accounts
-from heartsease.api.audit_log import read_audit
+from heartsease.api.audit_log import MAX_ENTRY_ID, read_audit
 from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep
 from heartsease.api.mail import send_mail
 from heartsease.api.schemas import (
@@ -88,7 +88,7 @@ def my_clinicians(db: SessionDep, user: CurrentUser) -> list[CareTeamMember]:
 
 @router.get("/me/audit", responses=problems(401))
 def my_record(db: SessionDep, user: CurrentUser,
-              before_id: Annotated[int | None, Query(ge=1)] = None,
+              before_id: Annotated[int | None, Query(ge=1, le=MAX_ENTRY_ID)] = None,
               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> AuditPage:
     """Everything the audit log holds about this person's data: who read, annotated or
     exported it, who was assigned to it, and refused attempts, newest first."""

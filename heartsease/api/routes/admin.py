@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from heartsease.api import accounts
-from heartsease.api.audit_log import read_audit
+from heartsease.api.audit_log import MAX_ENTRY_ID, read_audit
 from heartsease.api.deps import Admin, Factory, Hub, Manager, SessionDep, SettingsDep
 from heartsease.api.mail import send_mail
 from heartsease.api.schemas import (
@@ -170,7 +170,7 @@ def audit_log(db: SessionDep, admin: Admin,
               subject_id: Annotated[str | None, Query(max_length=32)] = None,
               action: Annotated[str | None, Query(max_length=32)] = None,
               since: datetime | None = None, until: datetime | None = None,
-              before_id: Annotated[int | None, Query(ge=1)] = None,
+              before_id: Annotated[int | None, Query(ge=1, le=MAX_ENTRY_ID)] = None,
               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> AuditPage:
     """Who did what, newest first: filter by who acted, whose data, the action or a time
     range; page with ``before_id``."""
