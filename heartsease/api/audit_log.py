@@ -3,10 +3,12 @@ record), and recording refused attempts on health data."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
@@ -15,6 +17,7 @@ from heartsease.api.security import token_claims
 from heartsease.store.models import AuditEntry, BreathingSession, Role, User
 from heartsease.store.repository import audit
 
+log = logging.getLogger(__name__)
 # Paths that read or change a client's health data: a refusal there is worth a line.
 _HEALTH_PATH = re.compile(r"^/api/(sessions|clients|me/export)(/|$)")
 _SESSION_ID = re.compile(r"^/api/sessions/([^/]+)")
@@ -64,10 +67,13 @@ def record_denied(factory: sessionmaker[Session], request: Request, status_code:
     data it would have been, when that can be told."""
     claims = token_claims(_bearer(request), secret_key)
     path = request.url.path
-    with factory() as db, db.begin():
-        actor = None if claims is None else db.get(User, claims.user_id)
-        audit(db, actor, "denied", "request", path[:64], _subject_of(db, path),
-              f"{request.method} {status_code}")
+    try:
+        with factory() as db, db.begin():
+            actor = None if claims is None else db.get(User, claims.user_id)
+            audit(db, actor, "denied", "request", path[:64], _subject_of(db, path),
+                  f"{request.method} {status_code}")
+    except SQLAlchemyError as exc:  # the refusal is still answered; the database is away
+        log.warning("a refused request could not be audited: %s", type(exc).__name__)
 
 
 def _bearer(request: Request) -> str:
