@@ -1,6 +1,7 @@
 """The administrator's page (issue 24, item 2), walked as an administrator would: add a
 clinician and a client (each sets their own password by the link handed over), assign, the
-client sees who can see their practice, unassign, deactivate, and read the audit log."""
+client sees who can see their practice (and who gave it) and changes their password,
+unassign, deactivate, and read the audit log."""
 
 from __future__ import annotations
 
@@ -79,6 +80,22 @@ def test_an_administrator_manages_people_and_reads_the_audit_log(server: str,
         jo.goto(f"{server}/trends")
         jo.wait_for_selector("text=Who can see your practice: Dr. Okafor.")
         screenshot(jo, "trends-who-can-see")
+        # Jo's account: who gave whom access, and a new password (the current one first).
+        jo.click("nav >> text=Your account")
+        jo.wait_for_selector("#entries tr:has-text('assigned Dr. Okafor')")
+        assert "Alex (admin)" in _row(jo, "entries", "assigned Dr. Okafor").inner_text()
+        jo.fill("#old", "not my password")
+        jo.fill("#password", "Jo's newer secret words")
+        jo.fill("#again", "Jo's newer secret words")
+        jo.click("#change button[type=submit]")
+        jo.wait_for_selector("text=Your current password is not right.")
+        jo.fill("#old", "Jo's own secret words")
+        jo.fill("#password", "Jo's newer secret words")
+        jo.fill("#again", "Jo's newer secret words")
+        jo.click("#change button[type=submit]")
+        jo.wait_for_selector("text=Your password is changed.")
+        assert_accessible(jo, "account")
+        jo.goto(f"{server}/trends")
 
         # Unassign: Jo's view says so.
         page.click("text=Unassign Dr. Okafor from Jo")
@@ -97,7 +114,7 @@ def test_an_administrator_manages_people_and_reads_the_audit_log(server: str,
         jo.reload()
         jo.wait_for_url("**/login*")
         jo.fill("#email", "jo@example.org")
-        jo.fill("#password", "Jo's own secret words")
+        jo.fill("#password", "Jo's newer secret words")
         jo.click("button[type=submit]")
         jo.wait_for_selector("text=That email and password don't match an account.")
 
