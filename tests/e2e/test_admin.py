@@ -152,3 +152,26 @@ def test_a_forgotten_password_asks_an_administrator(server: str, browser: object
         assert_accessible(page, "forgot-password")
     finally:
         context.close()
+
+
+def test_the_api_documentation_works_offline(server: str, browser: object) -> None:
+    """Before: /docs loaded Swagger UI from a CDN and was blank offline; /redoc loaded web
+    fonts. ReDoc still asks for its maker's logo from a CDN: the pages' policy stops that
+    in the browser, before it leaves."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    requested: list[str] = []
+    blocked: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    context.on("requestfailed", lambda request: blocked.append(request.url)
+               if request.failure == "csp" else None)
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/docs")
+        page.get_by_text("/api/auth/set-password", exact=True).wait_for()
+        page.goto(f"{server}/redoc")
+        page.get_by_text("Redeem a single-use link").first.wait_for()
+        page.wait_for_load_state("networkidle")
+        elsewhere = [u for u in requested if not u.startswith((server, "data:", "blob:"))]
+        assert elsewhere == blocked, (elsewhere, blocked)
+    finally:
+        context.close()
