@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from heartsease.api.app import create_app
 from heartsease.api.demo import DemoAccountsInProductionError
+from heartsease.api.limits import MAX_FAILED_SIGN_INS
 from heartsease.api.settings import Settings
 from heartsease.store.models import AuditEntry, BreathingSession, PasswordLink, SessionStatus
 from tests.api.conftest import add_person, me, redeem, sign_in
@@ -99,6 +100,23 @@ def test_people_change_their_own_password_and_their_other_sign_ins_end(client: T
     sign_in(client, "client@example.org", "my new password")
 
 
+def test_the_current_password_is_guessed_no_faster_than_at_sign_in(client: TestClient
+                                                                    ) -> None:
+    """A stolen sign-in must not become a way to guess the password (and so keep the
+    account after a sign-out everywhere)."""
+    sam = sign_in(client, "client@example.org")
+    codes = [client.post("/api/me/password", headers=sam, json={
+        "old_password": f"guess {i}", "new_password": "my new password"}).status_code
+        for i in range(MAX_FAILED_SIGN_INS + 1)]
+    assert codes == [403] * MAX_FAILED_SIGN_INS + [429]
+    assert client.post("/api/me/password", headers=sam, json={
+        "old_password": "heartsease-demo", "new_password": "my new password"}
+                       ).status_code == 429
+    assert client.post("/api/auth/token", data={"username": "client@example.org",
+                                                "password": "heartsease-demo"}
+                       ).status_code == 429  # one budget with signing in
+
+
 def test_a_forgotten_password_without_mail_asks_an_administrator(client: TestClient) -> None:
     """The answer is the same whether or not the email has an account."""
     answers = [client.post("/api/auth/forgot-password", json={"email": email})
@@ -108,6 +126,10 @@ def test_a_forgotten_password_without_mail_asks_an_administrator(client: TestCli
     assert answers[0].json()["mailed"] is False and "administrator" in answers[0].json()["detail"]
     requests = _actions(client, "password-help")
     assert len(requests) == 1 and requests[0].detail == "asks an administrator"
+    # Asking again and again for one email (a flooded inbox, with mail) is slowed.
+    answers = [client.post("/api/auth/forgot-password", json={"email": "client@example.org"})
+               for _ in range(MAX_FAILED_SIGN_INS)]
+    assert [a.status_code for a in answers] == [202] * (MAX_FAILED_SIGN_INS - 1) + [429]
 
 
 class _Inbox:

@@ -3,15 +3,17 @@ one's password, and (for a client) who can see their practice and who has read i
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, Response, status
 from sqlalchemy import select
 
 from heartsease.api import accounts
 from heartsease.api.audit_log import MAX_ENTRY_ID, read_audit
-from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep
+from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep, SignInLimiterDep
 from heartsease.api.mail import send_mail
 from heartsease.api.schemas import (
     AuditPage,
@@ -40,12 +42,31 @@ def set_password(body: SetPasswordIn, db: SessionDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/auth/forgot-password", status_code=202)
-def forgot_password(body: ForgotPasswordIn, db: SessionDep, settings: SettingsDep,
+def _limited(limiter: SignInLimiterDep, key: tuple[str, str]) -> None:
+    """429 while ``key`` has tried too often (counted as failed sign-ins are)."""
+    wait_s = limiter.retry_after_s(key, time.time())
+    if wait_s > 0:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"Too many attempts. Please wait {math.ceil(wait_s / 60)} "
+                            "minute(s) and try again.",
+                            headers={"Retry-After": str(math.ceil(wait_s))})
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+@router.post("/auth/forgot-password", status_code=202, responses=problems(429))
+def forgot_password(body: ForgotPasswordIn, request: Request, db: SessionDep,
+                    settings: SettingsDep, limiter: SignInLimiterDep,
                     background: BackgroundTasks) -> ForgotPasswordOut:
     """A link to set a new password, mailed if this email has an active account and mail
     is configured; without mail, the request is noted in the audit log for an
-    administrator. The answer, and how long it takes, is the same for any email."""
+    administrator. The answer, and how long it takes, is the same for any email; asking
+    often for one email is slowed as sign-ins are (no one's inbox is flooded)."""
+    key = ("forgot-password:" + body.email.lower(), _address(request))
+    _limited(limiter, key)
+    limiter.failed(key, time.time())
     user = db.scalar(select(User).where(User.email == body.email.lower()))
     if user is not None and user.deactivated_at is None:
         audit(db, None, "password-help", "user", user.id, None,
@@ -61,12 +82,16 @@ def forgot_password(body: ForgotPasswordIn, db: SessionDep, settings: SettingsDe
                              "to set a new password: this service does not send mail.")
 
 
-@router.post("/me/password", responses=problems(401, 403))
-def change_password(body: PasswordChangeIn, db: SessionDep, settings: SettingsDep,
-                    user: CurrentUser) -> Token:
-    """Change one's own password (the current one first). Every other sign-in ends; the
-    answer is a new sign-in for this device."""
+@router.post("/me/password", responses=problems(401, 403, 429))
+def change_password(body: PasswordChangeIn, request: Request, db: SessionDep,
+                    settings: SettingsDep, limiter: SignInLimiterDep, user: CurrentUser
+                    ) -> Token:
+    """Change one's own password (the current one first, guessed no faster than at sign-in).
+    Every other sign-in ends; the answer is a new sign-in for this device."""
+    key = (user.email, _address(request))  # the sign-in's own count: one budget for both
+    _limited(limiter, key)
     if not verify_password(body.old_password, user.password_hash):
+        limiter.failed(key, time.time())
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Your current password is not right.")
     accounts.set_password(user, body.new_password, datetime.now(UTC))
     audit(db, user, "change-password", "user", user.id, None)
