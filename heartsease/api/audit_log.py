@@ -56,8 +56,12 @@ def read_audit(db: Session, *, actor_id: str | None = None, subject_id: str | No
         next_before_id=page[-1].id if more else None)
 
 
-def is_health_path(path: str) -> bool:
-    return _HEALTH_PATH.match(path) is not None
+def worth_recording(request: Request, status_code: int) -> bool:
+    """A refusal on health data, by someone who presented a sign-in (a request that
+    presents none is anyone's, and a line for each would let anyone fill the log)."""
+    presented = "authorization" in request.headers or "cookie" in request.headers
+    return (status_code in DENIED_STATUSES and _HEALTH_PATH.match(request.url.path) is not None
+            and (presented or status_code != 401))
 
 
 def record_denied(factory: sessionmaker[Session], request: Request, status_code: int,

@@ -268,6 +268,7 @@ def test_the_audit_log_records_sign_ins_refusals_and_client_lists(client: TestCl
     assert client.get(f"/api/clients/{sam_id}/trends", headers=admin).status_code == 404
     assert client.get("/api/sessions", headers={"Authorization": "Bearer forged"}
                       ).status_code == 401
+    assert client.get("/api/sessions").status_code == 401  # nobody's: not a line each
     assert client.get("/api/clients", headers=rivera).status_code == 200
 
     assert client.get("/api/audit", headers=rivera).status_code == 403

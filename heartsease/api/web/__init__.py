@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from heartsease.api.audit_log import DENIED_STATUSES, is_health_path, record_denied
+from heartsease.api.audit_log import record_denied, worth_recording
 from heartsease.api.web import docs
 
 STATIC = Path(__file__).with_name("static")
@@ -53,7 +53,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """A person who follows a stale link gets a page that says so; the API keeps JSON. A
     405 names every method the path takes (Starlette names only the first route's)."""
     assert isinstance(exc, HTTPException)
-    if exc.status_code in DENIED_STATUSES and is_health_path(request.url.path):
+    if worth_recording(request, exc.status_code):
         await run_in_threadpool(record_denied, request.app.state.db, request,
                                 exc.status_code, request.app.state.settings.secret_key)
     if exc.status_code == 405:
