@@ -14,11 +14,19 @@ from sqlalchemy.exc import DataError
 
 from heartsease.api import web
 from heartsease.api.collector import collector_on_schedule
-from heartsease.api.demo import DemoHistory, fill_demo_history, seed_demo_people
+from heartsease.api.demo import (
+    DemoAccountsInProductionError,
+    DemoHistory,
+    demo_accounts,
+    fill_demo_history,
+    seed_demo_people,
+)
 from heartsease.api.fanout import make_hub
 from heartsease.api.limits import make_sign_in_limiter
 from heartsease.api.presence import AwayTimes
 from heartsease.api.routes import (
+    accounts,
+    admin,
     auth,
     health,
     ingest,
@@ -64,11 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.loop_watch.stop()
         engine.dispose()
 
+    # The documentation pages are the app's own, from files it serves (web.docs): FastAPI's
+    # load their script from a CDN.
     app = FastAPI(title="heartsease", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="HRV biofeedback for compassion-focused therapy.")
     app.state.settings = settings
     app.state.sign_in_limiter = make_sign_in_limiter(settings.redis_url)
-    for module in (auth, people, sessions, sources, trends, observe, ingest, health):
+    for module in (auth, accounts, admin, people, sessions, sources, trends, observe, ingest,
+                   health):
         app.include_router(module.router)
     web.mount(app)
     app.add_exception_handler(DataError, _unstorable)
@@ -95,6 +107,8 @@ async def prepare_store(engine: Engine, settings: Settings, fill_history: bool =
     with factory() as db, db.begin():
         if not settings.redis_url:  # with Redis, other workers' sessions may be running:
             mark_interrupted(db)    # the session manager's sweep tells which are not
+        if settings.environment == "production" and (left := demo_accounts(db)):
+            raise DemoAccountsInProductionError(left)
         if settings.demo_data:
             seed_demo_people(db)
     if settings.demo_data and fill_history:

@@ -33,6 +33,7 @@ from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.sources import Physiology, beats_as_source, simulate_following
 from heartsease.store.models import Assignment, BreathingSession, Role, SelfRating, User
+from heartsease.store.personal import erase_person
 
 log = logging.getLogger(__name__)
 DEMO_PASSWORD = "heartsease-demo"  # development only: Settings refuses demo data otherwise
@@ -61,6 +62,35 @@ def seed_demo_people(db: Session) -> bool:
     db.flush()
     db.add(Assignment(clinician_id=people[Role.CLINICIAN].id, client_id=people[Role.CLIENT].id))
     return True
+
+
+class DemoAccountsInProductionError(RuntimeError):
+    """Production will not start while the demo people, whose password is public, exist."""
+
+    def __init__(self, emails: list[str]) -> None:
+        super().__init__(
+            f"the demo accounts ({', '.join(emails)}) share a public password and must not "
+            "exist in production: remove them with `heartsease admin remove-demo` (their "
+            "made-up practice goes with them), then make your first administrator with "
+            "`heartsease admin create`")
+        self.emails = emails
+
+
+def demo_accounts(db: Session) -> list[str]:
+    """The demo people's emails still in the store."""
+    emails = [email for email, _, _ in DEMO_PEOPLE]
+    return list(db.scalars(select(User.email).where(User.email.in_(emails))
+                           .order_by(User.email)))
+
+
+def remove_demo_accounts(db: Session) -> list[str]:
+    """Delete the demo people and everything about them; the emails removed."""
+    removed = []
+    for user in db.scalars(select(User).where(
+            User.email.in_([email for email, _, _ in DEMO_PEOPLE]))).all():
+        erase_person(db, user.id)
+        removed.append(user.email)
+    return sorted(removed)
 
 
 @dataclass(frozen=True, slots=True)

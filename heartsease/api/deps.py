@@ -116,7 +116,8 @@ def viewer_of_session(db: Session, settings: Settings, token: str, session_id: s
 
 
 def _still_signed_in(user: User, claims: TokenClaims) -> bool:
-    return user.tokens_valid_after is None or claims.issued_at >= user.tokens_valid_after
+    return user.deactivated_at is None and (
+        user.tokens_valid_after is None or claims.issued_at >= user.tokens_valid_after)
 
 
 def get_current_user(db: SessionDep, settings: SettingsDep,

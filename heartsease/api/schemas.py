@@ -6,7 +6,14 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, EmailStr, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
 
 from heartsease.sources import SCENARIO_NAMES
 from heartsease.store.models import Role, SessionStatus
@@ -71,10 +78,97 @@ class UserOut(BaseModel):
 
 
 class UserCreate(BaseModel):
+    """A new person. No password: they set their own by a single-use link."""
+
+    model_config = ConfigDict(extra="forbid")
+
     email: EmailStr
     name: PlainText = Field(min_length=1, max_length=200)
     role: Role
-    password: str = Field(min_length=10, max_length=200)
+
+
+class AdminUserOut(BaseModel):
+    """A person as an administrator sees them: the account, no health data."""
+
+    id: str
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+    deactivated_at: datetime | None
+    password_set: bool
+
+
+class PasswordLinkOut(BaseModel):
+    """A single-use link to set a password: mailed to the person when mail is configured
+    (``link`` then null), otherwise shown here once for the administrator to hand over."""
+
+    mailed: bool
+    link: str | None
+    expires_in_hours: int
+
+
+class NewAccount(PasswordLinkOut):
+    user: AdminUserOut
+
+
+Password = Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class SetPasswordIn(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+    password: Password
+
+
+class PasswordChangeIn(BaseModel):
+    old_password: str = Field(max_length=200)
+    new_password: Password
+
+
+class ForgotPasswordIn(BaseModel):
+    email: EmailStr
+
+
+class ForgotPasswordOut(BaseModel):
+    """The same whatever the email: whether it has an account is not said."""
+
+    mailed: bool = Field(description="whether this service mails links (otherwise an "
+                         "administrator hands one over)")
+    detail: str
+
+
+class AssignmentOut(BaseModel):
+    clinician_id: str
+    clinician_name: str
+    client_id: str
+    client_name: str
+
+
+class CareTeamMember(BaseModel):
+    name: str
+    role: Role
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor_id: str | None
+    actor_name: str | None
+    action: str
+    object_type: str
+    object_id: str
+    object_name: str | None = Field(description="the person's name when the object is one")
+    subject_id: str | None
+    subject_name: str | None
+    detail: str
+    detail_name: str | None = Field(description="the person's name when the detail is one "
+                                    "(the clinician assigned or unassigned)")
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut]
+    next_before_id: int | None = Field(description="pass as before_id for older entries; "
+                                       "null on the last page")
 
 
 class AssignmentIn(BaseModel):

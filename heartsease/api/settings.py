@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     # Whether this server can scan for a strap (the clinic's strap); unset: a Bluetooth
     # adapter is looked for.
     ble_adapter: bool | None = None
+    # Single-use links by which people set their own password (new accounts, resets): how
+    # long one stays usable, and where the service is reached from outside (for the links
+    # in mail; without it, a link is shown as a path on this service).
+    password_link_hours: int = Field(72, ge=1, le=24 * 30)
+    public_url: str | None = None
+    # Mail for those links; without a host, an administrator hands each link over.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "heartsease@localhost"
+    smtp_starttls: bool = True
+
+    @property
+    def mail_configured(self) -> bool:
+        return bool(self.smtp_host)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from heartsease.cli import analysis, backup, breathing, service, straps
+from heartsease.cli import analysis, backup, breathing, people, service, straps
 
 app = typer.Typer(
     help="heartsease: HRV biofeedback for compassion-focused therapy.",
@@ -33,3 +33,4 @@ app.command(name="replay")(analysis.replay_command)
 app.command()(service.serve)
 app.command()(backup.backup)
 app.command()(backup.restore)
+app.add_typer(people.admin_app, name="admin")

@@ -53,6 +53,10 @@ def serve(
                       "of practice are prepared behind the running service, about half a "
                       "minute on a small machine: the trends page says so meanwhile.")
     console.print(f"heartsease is at http://{host}:{port}/ (API documentation at /docs)")
+    if settings.environment == "production" and settings.prepare_store:
+        _prepare_production_store(settings)  # refuses, saying why, while demo people exist
+        settings = settings.model_copy(update={"prepare_store": False})
+        os.environ["HEARTSEASE_PREPARE_STORE"] = "false"
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
         return
@@ -60,9 +64,27 @@ def serve(
         err_console.print("Cannot start: several workers share live sessions through Redis; "
                           "set HEARTSEASE_REDIS_URL (for example redis://127.0.0.1:6379/0).")
         raise typer.Exit(code=2)
-    engine = make_engine(settings.database_url)
-    asyncio.run(prepare_store(engine, settings))  # once, not in every worker at once
-    engine.dispose()
-    os.environ["HEARTSEASE_PREPARE_STORE"] = "false"
+    if settings.prepare_store:
+        engine = make_engine(settings.database_url)
+        asyncio.run(prepare_store(engine, settings))  # once, not in every worker at once
+        engine.dispose()
+        os.environ["HEARTSEASE_PREPARE_STORE"] = "false"
     uvicorn.run("heartsease.api.app:create_app", factory=True, workers=workers, host=host,
                 port=port, **UVICORN_OPTIONS)
+
+
+def _prepare_production_store(settings: Any) -> None:
+    """The store migrated once before serving; refused while the demo people are in it."""
+    import asyncio
+
+    from heartsease.api.app import prepare_store
+    from heartsease.api.demo import DemoAccountsInProductionError
+    from heartsease.store.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        asyncio.run(prepare_store(engine, settings))
+    except DemoAccountsInProductionError as exc:
+        refuse(f"Cannot start in production: {escape(str(exc))}.")
+    finally:
+        engine.dispose()

@@ -109,6 +109,8 @@ class User(Base):
     # Tokens issued before this moment are refused ("sign out everywhere", an account closed
     # by an administrator); None: every unexpired token counts.
     tokens_valid_after: Mapped[datetime | None] = mapped_column()
+    # An account closed by an administrator: kept (the audit log names it), never signed in.
+    deactivated_at: Mapped[datetime | None] = mapped_column()
 
 
 class RevokedToken(Base):
@@ -118,6 +120,21 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(String(32), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PasswordLink(Base):
+    """A single-use link by which a person sets their own password (a new account, a reset):
+    only its hash is kept, so the database alone does not let anyone in."""
+
+    __tablename__ = "password_links"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # welcome, reset
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
 
 
 class Assignment(Base):

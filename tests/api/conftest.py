@@ -36,16 +36,30 @@ def people(client: TestClient) -> dict[str, dict[str, str]]:
     admin = sign_in(client, "admin@example.org")
     for email, role in (("other.client@example.org", "client"),
                         ("other.clinician@example.org", "clinician")):
-        r = client.post("/api/users", headers=admin, json={
-            "email": email, "name": email.split("@")[0], "role": role,
-            "password": "a long enough password"})
-        assert r.status_code == 201, r.text
+        add_person(client, admin, email, role, "a long enough password")
     return {"admin": admin, "clinician": sign_in(client, "clinician@example.org"),
             "client": sign_in(client, "client@example.org"),
             "other_client": sign_in(client, "other.client@example.org",
                                     "a long enough password"),
             "other_clinician": sign_in(client, "other.clinician@example.org",
                                        "a long enough password")}
+
+
+def add_person(client: TestClient, admin: dict[str, str], email: str, role: str,
+               password: str) -> str:
+    """An administrator adds a person, who sets their password by the link; their id."""
+    r = client.post("/api/users", headers=admin, json={
+        "email": email, "name": email.split("@")[0], "role": role})
+    assert r.status_code == 201, r.text
+    redeem(client, r.json()["link"], password)
+    return str(r.json()["user"]["id"])
+
+
+def redeem(client: TestClient, link: str, password: str) -> None:
+    """Set a password by a link, as its page does: the token is the link's fragment."""
+    r = client.post("/api/auth/set-password", json={"token": link.split("#", 1)[1],
+                                                     "password": password})
+    assert r.status_code == 204, r.text
 
 
 def me(client: TestClient, headers: dict[str, str]) -> dict[str, object]:

@@ -15,6 +15,7 @@ from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep, SignInLimi
 from heartsease.api.schemas import Token, UserOut, problems
 from heartsease.api.security import create_token, token_claims, verify_password
 from heartsease.store.models import RevokedToken, User
+from heartsease.store.repository import audit
 
 router = APIRouter(prefix="/api", tags=["auth"], responses=problems(400, 401, 422))
 
@@ -30,10 +31,12 @@ def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Requ
                             "minute(s) and try again.",
                             headers={"Retry-After": str(math.ceil(wait_s))})
     user = db.scalar(select(User).where(User.email == form.username.lower()))
-    if user is None or not verify_password(form.password, user.password_hash):
+    if user is None or not verify_password(form.password, user.password_hash) \
+            or user.deactivated_at is not None:
         limiter.failed(key, time.time())
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "That email and password don't match an account.")
+    audit(db, user, "sign-in", "user", user.id, None)
     return Token(access_token=create_token(user.id, settings.secret_key,
                                            settings.token_minutes),
                  expires_in_s=settings.token_minutes * 60)

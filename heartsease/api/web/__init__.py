@@ -11,11 +11,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from heartsease.api.audit_log import record_denied, worth_recording
+from heartsease.api.web import docs
+
 STATIC = Path(__file__).with_name("static")
-PAGES = ("login", "breathe", "observe", "trends", "report")
+PAGES = ("login", "breathe", "observe", "trends", "report", "admin", "account", "set-password",
+         "forgot-password")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +44,7 @@ def mount(app: FastAPI) -> None:
     for page in PAGES:
         app.add_api_route(f"/{page}", _page(STATIC / f"{page}.html"), include_in_schema=False)
     app.include_router(router)
+    docs.mount(app)  # before /static, which would otherwise take its assets' paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(HTTPException, _http_error)
 
@@ -47,6 +53,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """A person who follows a stale link gets a page that says so; the API keeps JSON. A
     405 names every method the path takes (Starlette names only the first route's)."""
     assert isinstance(exc, HTTPException)
+    if worth_recording(request, exc.status_code):
+        await run_in_threadpool(record_denied, request.app.state.db, request,
+                                exc.status_code, request.app.state.settings.secret_key)
     if exc.status_code == 405:
         allowed = [method for method in _METHODS if any(
             route.matches({**request.scope, "method": method})[0] is Match.FULL

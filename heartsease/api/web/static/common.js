@@ -53,8 +53,9 @@ export async function me() {
 
 // The pages this person may use, in the header, and a way to sign out.
 export function nav(person, current) {
-  const pages = person.role === "clinician" ? [["observe", "Observation room"], ["trends", "Trends"]]
-    : person.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"]] : [];
+  const pages = (person.role === "clinician" ? [["observe", "Observation room"], ["trends", "Trends"]]
+    : person.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"]] : [["admin", "People"]])
+    .concat([["account", "Your account"]]);
   const bar = document.getElementById("nav");
   bar.innerHTML = "";
   for (const [page, title] of pages) {

@@ -22,5 +22,5 @@ document.getElementById("signin").addEventListener("submit", async (event) => {
   }
   keepToken((await response.json()).access_token);
   const person = await api("/api/me");
-  location.href = person.role === "clinician" ? "/observe" : person.role === "client" ? "/breathe" : "/docs";
+  location.href = person.role === "clinician" ? "/observe" : person.role === "client" ? "/breathe" : "/admin";
 });

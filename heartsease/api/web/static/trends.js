@@ -198,6 +198,15 @@ async function load() {
   }
 }
 
+// A client sees who can see their practice (a new assignment shows here at once).
+async function showWhoCanSee() {
+  const clinicians = await api("/api/me/clinicians");
+  $("who-can-see").textContent = clinicians.length
+    ? "Who can see your practice: " + clinicians.map((c) => c.name).join(", ") + "."
+    : "No clinician can see your practice.";
+  $("who-can-see").classList.remove("hidden");
+}
+
 async function start() {
   me = await signedIn();
   if (!me) return;
@@ -219,6 +228,7 @@ async function start() {
     $("client").addEventListener("change", () => { clientId = $("client").value; load(); });
   } else if (me.role === "client") {
     clientId = me.id;
+    showWhoCanSee();
   } else {
     $("error").textContent = "Trends hold health data, which administrators do not see.";
     $("charts").classList.add("hidden");
