@@ -25,6 +25,7 @@ from heartsease.store.models import (
     SelfRating,
     SessionEvent,
     SessionStatus,
+    StreamCode,
     User,
     utcnow,
 )
@@ -146,6 +147,7 @@ def delete_client_data(db: Session, client_id: str) -> None:
     db.execute(delete(BreathingSession).where(BreathingSession.client_id == client_id))
     db.execute(delete(Assignment).where((Assignment.client_id == client_id)
                                         | (Assignment.clinician_id == client_id)))
+    db.execute(delete(StreamCode).where(StreamCode.user_id == client_id))
     db.execute(delete(User).where(User.id == client_id))
 
 
