@@ -6,11 +6,12 @@ import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, paths } from "./charts.js";
 import { live, statusText } from "./socket.js";
 import { Command, Kind } from "./wire.js";
+import { ownStrap } from "./strap.js";
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 const params = new URLSearchParams(location.search);
-let sessionId = null, link = null, paused = false;
+let sessionId = null, link = null, paused = false, person = null;
 // A simulated strap may run faster than real time (a demonstration, a test); the session
 // clock then runs faster too, and so must the drawing.
 const speed = Number(params.get("speed") || 1);
@@ -134,29 +135,38 @@ function setState(state) {
     : "Your body seems <strong>" + stateWords[state] + "</strong>";
 }
 
-async function rate(value) {
-  await api("/api/sessions/" + sessionId + "/ratings",
+async function rate(value, id = sessionId) {
+  await api("/api/sessions/" + id + "/ratings",
             { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
 }
 
 async function begin() {
   $("begin").disabled = true;
   try {
-    const session = await api("/api/sessions", { method: "POST", json: {
-      source: "simulated", scenario: "threat-then-soothe", protocol: "srb",
-      speed, practice_minutes: params.get("practice") ? Number(params.get("practice")) : null,
-    } });
-    sessionId = session.id;
-    await rate($("critic-before").value);
-    $("before").classList.add("hidden");
-    $("during").classList.remove("hidden");
-    link = live("/api/sessions/" + sessionId + "/live", onMessage,
-                (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
-    requestAnimationFrame(draw);
+    // Own strap: the browser's strap chooser first, while this click still counts.
+    const strap = $("source").value === "my-strap" ? await ownStrap.pair() : null;
+    const practice = params.get("practice") ? Number(params.get("practice")) : null;
+    const session = await api("/api/sessions", { method: "POST", json: strap
+      ? { source: "remote", protocol: "srb", practice_minutes: practice }
+      : { source: "simulated", scenario: "threat-then-soothe", protocol: "srb", speed,
+          practice_minutes: practice } });
+    if (strap) await ownStrap.stream(strap, session.id, person.id);
+    await rate($("critic-before").value, session.id);
+    follow(session.id);
   } catch (e) {
     $("error").textContent = e.message;
     $("begin").disabled = false;
   }
+}
+
+// The running session `id` on screen (begun here, or carried on after a reload).
+function follow(id) {
+  sessionId = id;
+  $("before").classList.add("hidden");
+  $("during").classList.remove("hidden");
+  link = live("/api/sessions/" + sessionId + "/live", onMessage,
+              (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
+  requestAnimationFrame(draw);
 }
 
 let finished = false;
@@ -164,6 +174,7 @@ async function finish() {
   if (finished) return;
   finished = true;
   if (link) link.close();
+  ownStrap.ended();
   $("during").classList.add("hidden");
   $("after").classList.remove("hidden");
   const s = await api("/api/sessions/" + sessionId);
@@ -188,7 +199,8 @@ $("save-rating").addEventListener("click", async () => {
   $("save-rating").textContent = "Saved";
   $("save-rating").disabled = true;
 });
-me().then((person) => {
+me().then((signedIn) => {
+  person = signedIn;
   if (person && person.role === "clinician") { location.href = "/observe"; return; }
-  if (person) nav(person, "breathe");
+  if (person) { nav(person, "breathe"); ownStrap.offer(person, follow); }
 });
