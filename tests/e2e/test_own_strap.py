@@ -22,6 +22,7 @@ from heartsease.sensors.hrm import RR_UNITS_PER_S, HeartRateMeasurement, SensorC
 from tests.conftest import free_port, serve
 from tests.e2e.conftest import screenshot
 from tests.e2e.strap_data import polar_h10_notifications, python_beat_times
+from tests.e2e.test_trends_and_access import assert_accessible
 
 STANDIN = (Path(__file__).parent / "standin_bluetooth.js").read_text()
 SPEED = 10  # the recording played ten times faster; the page's clock is its own
@@ -121,6 +122,7 @@ def test_own_strap_through_link_drops_a_reload_and_the_sessions_end(
         delivered_at_least(page, 30)
         page.wait_for_selector("#strap-stream:has-text('heartbeats safely stored')")
         screenshot(page, "own-strap-during")
+        assert_accessible(page, "breathe with the own strap")
 
         page.evaluate("window.__radio.drop(1500)")  # the strap's link drops for 1.5 s
         page.wait_for_selector("#strap-status:has-text('signal was lost')")
@@ -253,6 +255,7 @@ def test_without_web_bluetooth_the_page_says_so_and_offers_the_streamer(
         command = page.inner_text("#streamer-command")
         note = page.inner_text("#streamer-note")
         screenshot(page, "own-strap-no-web-bluetooth")
+        assert_accessible(page, "breathe without Web Bluetooth")
     finally:
         context.close()
     assert f"--server {base} --code " in command
