@@ -160,8 +160,6 @@ async function streamStrap(device, sessionId, personId) {
 }
 
 export const ownStrap = {
-  support: bluetoothSupport,
-
   // Inside the Begin click, before anything else: the browser's strap chooser.
   pair: pairStrap,
 
