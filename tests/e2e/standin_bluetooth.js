@@ -7,7 +7,8 @@
 // localStorage, so a reload finds it further on, and what it sent while no page listened
 // is lost, as with a real strap. Like Chrome, requestDevice is refused outside a user
 // gesture. `window.__radio.drop(ms)` breaks the link for `ms`; `window.__radio.delivered()`
-// lists the payloads a page took, across reloads.
+// lists the payloads a page took, across reloads; after `window.__radio.cancelChooser()` the
+// person closes the strap chooser without picking one.
 (() => {
   const config = window.__radioConfig;
   const KEY = "__radio";
@@ -107,7 +108,9 @@
         throw new DOMException("Failed to execute 'requestDevice' on 'Bluetooth': Must be handling a user gesture to show a permission request.", "SecurityError");
       }
       const wanted = (options.filters || []).some((f) => (f.services || []).map(uuid).includes(HEART_RATE));
-      if (!wanted) throw new DOMException("User cancelled the requestDevice() chooser.", "NotFoundError");
+      if (!wanted || state().cancel) {
+        throw new DOMException("User cancelled the requestDevice() chooser.", "NotFoundError");
+      }
       return device;
     },
   };
@@ -116,5 +119,6 @@
   window.__radio = {
     drop(ms) { const s = state(); s.downUntil = Date.now() + ms; save(s); if (gatt.connected) lose(); },
     delivered() { return state().delivered; },
+    cancelChooser() { const s = state(); s.cancel = true; save(s); },
   };
 })();

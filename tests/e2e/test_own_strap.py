@@ -242,6 +242,26 @@ def assert_timed_as_the_python_reader(sent: dict[int, dict[str, Any]],
     assert worst_s <= 1e-9, worst_s
 
 
+def test_closing_the_strap_chooser_starts_nothing_and_says_what_to_do(
+        strap_server: tuple[str, Path], browser: Any) -> None:
+    base, db = strap_server
+    sessions_before = query(db, "SELECT count(*) FROM sessions")
+    context = browser.new_context()
+    context.add_init_script(script="window.__radioConfig = " + json.dumps(
+        {"notifications": [], "speed": 1, "name": STRAP, "battery": 50}) + ";\n" + STANDIN)
+    page = context.new_page()
+    try:
+        sign_in(page, base)
+        page.evaluate("window.__radio.cancelChooser()")
+        page.select_option("#source", "my-strap")
+        page.click("#begin")
+        page.wait_for_selector("#error:has-text('No strap was chosen')")
+        assert page.is_enabled("#begin")
+    finally:
+        context.close()
+    assert query(db, "SELECT count(*) FROM sessions") == sessions_before
+
+
 def test_without_web_bluetooth_the_page_says_so_and_offers_the_streamer(
         strap_server: tuple[str, Path], browser: Any) -> None:
     base, _ = strap_server

@@ -149,19 +149,41 @@ function linkStatus(state, link) {
   show("strap-status", linkWords(state, link));
 }
 
-// Pair (inside the click that calls this), then stream to `sessionId`.
+// Ask for a strap in plain words: the browser's own messages are for developers.
+async function pairInWords() {
+  try {
+    return await pairStrap();
+  } catch (e) {
+    if (e.name === "NotFoundError") {
+      throw new Error("No strap was chosen. Put your strap on (wet its electrodes first), then choose Begin and pick it from the list.");
+    }
+    if (e.name === "SecurityError") throw new Error("The browser looks for a strap only when you click: please choose Begin again.");
+    throw new Error("The browser could not look for a strap: " + e.message);
+  }
+}
+
+// Stream the paired strap's beats to `sessionId`; a strap that cannot be reached ends the
+// session it was to feed (it would wait for beats that never come).
 async function streamStrap(device, sessionId, personId) {
   const stream = await BeatStream.open(sessionId, personId, (p) => show("strap-stream", streamWords(p)));
   const link = new StrapLink(device, stream, linkStatus);
   show("strap-status", "Connecting to " + (device.name || "your strap") + "…");
-  await link.start();
+  try {
+    await link.start();
+  } catch (e) {
+    link.stop();
+    await stream.end();
+    await api("/api/sessions/" + sessionId + "/stop", { method: "POST" }).catch(() => {});
+    show("strap-status", "");
+    throw new Error("Your strap could not be reached. Check it is on and close by, and that no other app is connected to it, then begin again.");
+  }
   stream.connect();
   current = { link, stream };
 }
 
 export const ownStrap = {
   // Inside the Begin click, before anything else: the browser's strap chooser.
-  pair: pairStrap,
+  pair: pairInWords,
 
   stream: streamStrap,
 
@@ -208,7 +230,7 @@ function offerReconnect(stream, follow) {
   button.onclick = async () => {
     button.disabled = true;
     try {
-      const device = await pairStrap();  // inside this click, as Chrome requires
+      const device = await pairInWords();  // inside this click, as Chrome requires
       button.classList.add("hidden");
       current = { stream, link: new StrapLink(device, stream, linkStatus) };
       // From the last beat before the page went away to the link back: no beats, a gap.
@@ -216,7 +238,9 @@ function offerReconnect(stream, follow) {
       await current.link.start(() => stream.gap(since, stream.nowS(), "page closed"));
       follow(stream.sessionId);
     } catch (e) {
-      show("strap-status", "The strap could not be reached: " + e.message);
+      button.classList.remove("hidden");
+      show("strap-status", e instanceof DOMException
+        ? "Your strap could not be reached. Check it is on and close by, then try again." : e.message);
     } finally {
       button.disabled = false;
     }
