@@ -44,6 +44,18 @@ def sign_in(base_url: str, email: str, password: str) -> str:
     return str(r.json()["access_token"])
 
 
+def redeem_code(base_url: str, code: str) -> str:
+    """A sign-in from the one-time code the breathing page showed: it may stream this
+    person's practice and nothing more."""
+    try:
+        r = httpx.post(f"{base_url}/api/auth/stream-code", json={"code": code}, timeout=10)
+    except httpx.HTTPError as exc:
+        raise ServerError(f"cannot reach {base_url}: {exc}") from None
+    if r.status_code != 200:
+        raise ServerError(r.json().get("detail", r.text))
+    return str(r.json()["access_token"])
+
+
 def start_remote_session(base_url: str, token: str, **options: Any) -> str:
     r = httpx.post(f"{base_url}/api/sessions", json={"source": "remote", **options},
                    headers={"Authorization": f"Bearer {token}"}, timeout=10)

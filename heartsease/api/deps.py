@@ -20,13 +20,17 @@ from heartsease.api.demo import DemoHistory
 from heartsease.api.fanout import LocalHub
 from heartsease.api.limits import SignInLimiter
 from heartsease.api.running import SessionManager
-from heartsease.api.security import TokenClaims, token_claims
+from heartsease.api.security import STREAM_SCOPE, TokenClaims, token_claims
 from heartsease.api.settings import Settings
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.models import Assignment, BreathingSession, RevokedToken, Role, User
 from heartsease.store.repository import may_see_client
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
+# What a streamer's one-time code lets it do over HTTP: start a streamed session (its
+# sockets are the person's own sessions' only, as for any client).
+STREAM_ROUTES = frozenset({("POST", "/api/sessions")})
+STREAM_ONLY = "A streaming code lets its holder stream their practice, nothing more."
 
 
 async def get_settings(connection: HTTPConnection) -> Settings:
@@ -120,12 +124,16 @@ def _still_signed_in(user: User, claims: TokenClaims) -> bool:
         user.tokens_valid_after is None or claims.issued_at >= user.tokens_valid_after)
 
 
-def get_current_user(db: SessionDep, settings: SettingsDep,
+def get_current_user(request: Request, db: SessionDep, settings: SettingsDep,
                      token: Annotated[str, Depends(oauth2)]) -> User:
     user = user_for_token(db, settings, token)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Your sign-in has expired.",
                             headers={"WWW-Authenticate": "Bearer"})
+    claims = token_claims(token, settings.secret_key)
+    request.state.stream_only = claims is not None and claims.scope == STREAM_SCOPE
+    if request.state.stream_only and (request.method, request.url.path) not in STREAM_ROUTES:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, STREAM_ONLY)
     return user
 
 

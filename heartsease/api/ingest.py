@@ -17,6 +17,7 @@ from heartsease import wire
 from heartsease.api.limits import MessageRate
 from heartsease.api.running import RemoteSource, RunningSession
 from heartsease.api.schemas import PlainText
+from heartsease.coaching.events import GapEvent
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
 from heartsease.store.group_commit import GroupCommitter
@@ -67,6 +68,7 @@ class Outbox:
     which sequence number to acknowledge."""
 
     rows: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
     upto: int = 0
     closed: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -85,17 +87,22 @@ class IngestStream:
 
     ``next_seq`` is the number of the next beat the session takes and ``chain_s`` the time
     of its last stored beat. With a ``running`` session that takes streamed beats, they are
-    placed on its clock and coached as they come; without one (a session the server lost to
-    a restart) they are still stored in order, after the last."""
+    placed on its clock and coached as they come. Without one they are still stored, never
+    coached and without reopening the session: at their own times when the session's
+    ``stored_offset_s`` is known (beats that arrive after it ended: the page kept them
+    through a reload, a lost network or a closed lid), else in order after the last (a
+    session the server lost to a restart)."""
 
     def __init__(self, websocket: WebSocket, writer: GroupCommitter, session_id: str,
-                 running: RunningSession | None, next_seq: int, chain_s: float) -> None:
+                 running: RunningSession | None, next_seq: int, chain_s: float,
+                 stored_offset_s: float | None = None) -> None:
         self.websocket = websocket
         self.session_id = session_id
         self.running = running
         self.remote: RemoteSource | None = running.remote if running is not None else None
         self.next_seq = next_seq
         self.chain_s = chain_s
+        self.stored_offset_s = stored_offset_s
         self.rate = self._rate()
         self.throttled_since: float | None = None
         self.outbox = Outbox()
@@ -159,7 +166,16 @@ class IngestStream:
     def _gap(self, gap: GapIn) -> None:
         offset = self.remote.clock_offset_s if self.remote is not None else None
         if offset is not None and self.remote is not None:
+            if (gap.gap_start_s, gap.gap_end_s) in self.remote.gaps_taken:
+                return  # re-sent with the beats after it, which were not acknowledged
+            self.remote.gaps_taken.add((gap.gap_start_s, gap.gap_end_s))
             self.remote.put(Gap(gap.gap_start_s + offset, gap.gap_end_s + offset, gap.reason))
+        elif self.running is None and self.stored_offset_s is not None:
+            late = self.stored_offset_s
+            event = GapEvent(t_s=gap.gap_start_s + late, end_s=gap.gap_end_s + late,
+                             reason=gap.reason)
+            self.outbox.events.append({"session_id": self.session_id, "t_s": event.t_s,
+                                       "kind": event.kind, "data": event.as_dict()})
 
     def _beats(self, m: MeasurementIn, times: list[float]) -> None:
         """The beats of ``m`` not yet taken (a beat sent twice is stored once): coached,
@@ -169,6 +185,8 @@ class IngestStream:
         if new:
             if self.running is not None and self.remote is not None:
                 rows = self._placed(m, new, self.running, self.remote)
+            elif self.running is None and self.stored_offset_s is not None:
+                rows = self._late(m, new, self.stored_offset_s)
             else:
                 rows = self._chained(new)
             self.outbox.rows.extend(rows)
@@ -195,6 +213,12 @@ class IngestStream:
         return [beat_row(self.session_id, self.next_seq + i, t + offset - origin, rr,
                          m.arrival_s + offset - origin) for i, (rr, t) in enumerate(new)]
 
+    def _late(self, m: MeasurementIn, new: list[tuple[float, float]], offset_s: float
+              ) -> list[Row]:
+        """``new`` beats of a session that has ended, at their own times."""
+        return [beat_row(self.session_id, self.next_seq + i, t + offset_s, rr,
+                         m.arrival_s + offset_s) for i, (rr, t) in enumerate(new)]
+
     def _chained(self, new: list[tuple[float, float]]) -> list[Row]:
         """``new`` beats placed one after the other after the last stored one."""
         rows = []
@@ -218,9 +242,10 @@ class IngestStream:
             await outbox.wake.wait()
             outbox.wake.clear()
             rows, outbox.rows = outbox.rows, []
+            events, outbox.events = outbox.events, []
             upto = outbox.upto
-            if rows:
-                await writer.write(rows)
+            if rows or events:
+                await writer.write(rows, events)
             if can_acknowledge and not outbox.closed:
                 try:
                     await self.websocket.send_json(wire.ack(upto))

@@ -95,6 +95,11 @@ class RecordKeeper:
                                     n_beats=running.n_beats)
             status = _STATUS_OF_ENDING.get(running.ended_by or "", SessionStatus.STOPPED)
             finish_session(db, row, status, record, source_error)
+            remote = running.remote
+            if remote is not None and remote.clock_offset_s is not None:
+                # Beats its streamer still holds (a page reloaded, a network lost) may come
+                # after the end: they are placed on this, the session's clock on the sender's.
+                row.stream_offset_s = remote.clock_offset_s - session.origin_s
             client = db.get(User, row.client_id)
             if client is not None:
                 remember_session(client, session.learned_baseline, record.resonance)

@@ -57,6 +57,9 @@ class RemoteSource:
         # late (a backlog resent after a reconnection arrives seconds after its beats) but
         # never early, so the smallest difference seen is the best.
         self.clock_offset_s: float | None = None
+        # Gaps taken, by their start and end on the sender's clock: a gap is re-sent with the
+        # beats after it until those are acknowledged, and is recorded once.
+        self.gaps_taken: set[tuple[float, float]] = set()
 
     def attach(self, deliver: Callable[[Measurement | Gap | None], None]) -> None:
         self._deliver = deliver

@@ -69,6 +69,17 @@ class Token(BaseModel):
     expires_in_s: int
 
 
+class StreamCodeOut(BaseModel):
+    """A one-time code for ``heartsease breathe --server URL --code CODE``."""
+
+    code: str
+    expires_at: datetime
+
+
+class StreamCodeIn(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+
+
 class UserOut(BaseModel):
     id: str
     email: str

@@ -25,12 +25,20 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
-def create_token(user_id: str, secret: str, minutes: int) -> str:
+# A token's scope when it may do less than its person: a streamer started with a one-time
+# code may start that person's streamed sessions and stream into them, nothing more.
+STREAM_SCOPE = "stream"
+
+
+def create_token(user_id: str, secret: str, minutes: int, scope: str | None = None) -> str:
     now = datetime.now(UTC)
     # iat to the microsecond, so "sign out everywhere" refuses a token from earlier in the
     # same second and accepts the next sign-in.
-    claims = {"sub": user_id, "iat": now.timestamp(), "exp": now + timedelta(minutes=minutes),
-              "jti": uuid.uuid4().hex}
+    claims: dict[str, object] = {"sub": user_id, "iat": now.timestamp(),
+                                 "exp": now + timedelta(minutes=minutes),
+                                 "jti": uuid.uuid4().hex}
+    if scope is not None:
+        claims["scope"] = scope
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -40,6 +48,7 @@ class TokenClaims:
     token_id: str
     issued_at: datetime
     expires_at: datetime
+    scope: str | None = None  # None: everything its person may do
 
 
 def token_claims(token: str, secret: str) -> TokenClaims | None:
@@ -50,8 +59,9 @@ def token_claims(token: str, secret: str) -> TokenClaims | None:
                             options={"require": ["exp", "iat", "sub", "jti"]})
     except jwt.PyJWTError:
         return None
-    if not isinstance(claims["jti"], str):
+    scope = claims.get("scope")
+    if not isinstance(claims["jti"], str) or not isinstance(scope, str | None):
         return None
     return TokenClaims(claims["sub"], claims["jti"],
                        datetime.fromtimestamp(claims["iat"], UTC),
-                       datetime.fromtimestamp(claims["exp"], UTC))
+                       datetime.fromtimestamp(claims["exp"], UTC), scope)

@@ -61,6 +61,9 @@ def breathe(
     email: Annotated[str | None, typer.Option(
         help="With --server: your sign-in (the password is asked, or HEARTSEASE_PASSWORD)")
     ] = None,
+    code: Annotated[str | None, typer.Option(
+        help="With --server: the one-time code your breathing page shows, instead of "
+             "--email and a password")] = None,
 ) -> None:
     """A guided breathing session with a live breathing bar, heart rhythm and cues."""
     heart = _heart(simulated, device, file, speed, seed, resonance)
@@ -69,7 +72,7 @@ def breathe(
         from heartsease.cli.clinic import stream_to_clinic
 
         stream_to_clinic(server.rstrip("/"), email, protocol, rate, stages, practice_minutes,
-                         heart)
+                         heart, code)
         return
     _breathe_here(heart, protocol, rate, out)
 

@@ -15,6 +15,7 @@ from heartsease.coaching.protocols import DEFAULT_PACE_BPM, Protocol
 from heartsease.remote import (
     ServerError,
     StreamStats,
+    redeem_code,
     sign_in,
     start_remote_session,
     stream_to_server,
@@ -25,18 +26,20 @@ from heartsease.sources import SourceDescription, open_source
 
 def stream_to_clinic(
     server: str, email: str | None, protocol: Protocol, rate: float | None, stages: list[str],
-    practice_minutes: float | None, heart: SourceDescription,
+    practice_minutes: float | None, heart: SourceDescription, code: str | None = None,
 ) -> None:
-    """Sign in, start a session on ``server`` and stream ``heart`` to it until it ends."""
-    if email is None:
-        err_console.print("With --server, give --email to sign in.")
+    """Sign in (with a password, or the one-time ``code`` the breathing page showed), start
+    a session on ``server`` and stream ``heart`` to it until it ends."""
+    if (email is None) == (code is None):
+        err_console.print("With --server, give --code (the one-time code your breathing page "
+                          "shows) or --email to sign in with your password.")
         raise typer.Exit(code=2)
-    password = os.environ.get("HEARTSEASE_PASSWORD") or typer.prompt("Password",
-                                                                     hide_input=True)
     options = {"protocol": protocol.name, "stages": stages,
                "practice_minutes": practice_minutes, "pace_bpm": rate}
     try:
-        token = sign_in(server, email, password)
+        token = redeem_code(server, code) if code is not None else sign_in(
+            server, str(email), os.environ.get("HEARTSEASE_PASSWORD")
+            or typer.prompt("Password", hide_input=True))
         session_id, stats = asyncio.run(_breathe_with_server(
             server, token, protocol, rate, heart, options))
     except ServerError as exc:

@@ -46,6 +46,47 @@ def _setter(event: asyncio.Event) -> Callable[[Any], None]:
     return lambda _client: event.set()
 
 
+class NotificationTimer:
+    """One connection's notifications as measurements: decoded, stale repeats and
+    impossible intervals dropped, beats timed (a new connection gets a new timer: beats
+    before and after a drop are unrelated). The breathing page's ``beat-timing.js`` does
+    the same, step for step, and a browser test holds them to it.
+
+    Examples
+    --------
+    >>> timer = NotificationTimer()
+    >>> timer.take(10.020, bytes.fromhex("16 3c 00 04")).beat_times_s
+    (10.02,)
+    >>> timer.take(10.030, bytes.fromhex("16 3c 00 04")) is None  # a stale repeat
+    True
+    """
+
+    def __init__(self) -> None:
+        self.beat_clock = BeatClock()
+        self.previous: tuple[float, tuple[int, ...]] | None = None
+
+    def take(self, arrival_s: float, payload: bytes) -> Measurement | None:
+        """The measurement a notification arriving at ``arrival_s`` carries; ``None`` for a
+        stale repeat. Raises :class:`MalformedMeasurementError` for a malformed one."""
+        m = parse_hrm(payload)
+        raw = m.rr_1024ths
+        # A stale repeat: the same intervals again sooner than the shortest could recur.
+        if self.previous and raw and raw == self.previous[1] and (
+            arrival_s - self.previous[0] < min(m.rr_ms) / 1000.0 / 2
+        ):
+            return None
+        self.previous = (arrival_s, raw)
+        rr = [v for v in m.rr_ms if MIN_RR_MS <= v <= MAX_RR_MS]
+        return Measurement(
+            arrival_s=arrival_s,
+            hr_bpm=m.hr_bpm,
+            rr_ms=tuple(rr),
+            beat_times_s=self.beat_clock.place(arrival_s, rr),
+            contact=m.contact,
+            energy_expended_kj=m.energy_expended_kj,
+        )
+
+
 class StrapNotFoundError(RuntimeError):
     """No strap answered: not advertising, out of range, or no Bluetooth adapter."""
 
@@ -189,34 +230,17 @@ class StrapReader:
         queue: asyncio.Queue[Measurement | Gap | None],
     ) -> float:
         """Subscribe and forward until the link drops; return when it dropped."""
-        beat_clock = BeatClock()
-        previous: tuple[float, tuple[int, ...]] | None = None
+        timer = NotificationTimer()
 
         def on_notify(_: Any, data: bytearray) -> None:
-            nonlocal previous
-            arrival = self.clock.now()
             try:
-                m = parse_hrm(data)
+                measurement = timer.take(self.clock.now(), bytes(data))
             except MalformedMeasurementError as exc:
                 self.malformed += 1
                 log.warning("ignored a malformed heart rate packet %s: %s", data.hex(" "), exc)
                 return
-            raw = m.rr_1024ths
-            # A stale repeat: the same intervals again sooner than the shortest could recur.
-            if previous and raw and raw == previous[1] and (
-                arrival - previous[0] < min(m.rr_ms) / 1000.0 / 2
-            ):
-                return
-            previous = (arrival, raw)
-            rr = [v for v in m.rr_ms if MIN_RR_MS <= v <= MAX_RR_MS]
-            queue.put_nowait(Measurement(
-                arrival_s=arrival,
-                hr_bpm=m.hr_bpm,
-                rr_ms=tuple(rr),
-                beat_times_s=beat_clock.place(arrival, rr),
-                contact=m.contact,
-                energy_expended_kj=m.energy_expended_kj,
-            ))
+            if measurement is not None:
+                queue.put_nowait(measurement)
 
         try:
             await self._read_info(client)

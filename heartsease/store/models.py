@@ -137,6 +137,19 @@ class PasswordLink(Base):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
+class StreamCode(Base):
+    """A single-use code that lets the Python streamer stream one person's practice without
+    their password (shown on the page, typed after ``--code``). Only its hash is kept."""
+
+    __tablename__ = "stream_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
 class Assignment(Base):
     """A clinician may see this client's data."""
 
@@ -166,6 +179,9 @@ class BreathingSession(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column()
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A streamed session's time minus its streamer's clock, kept when a streaming connection
+    # closes: beats that arrive after the session ended are placed with it.
+    stream_offset_s: Mapped[float | None] = mapped_column(Float)
 
 
 class Beat(Base):

@@ -20,7 +20,8 @@ SESSION_KEY: Column[Any] = BreathingSession.__table__.c.id
 # Left out of an export: the password's hash only serves to check a password, and handing
 # it out would help whoever intercepts the file guess it.
 WITHHELD = {"users": frozenset({"password_hash"}),
-            "password_links": frozenset({"token_sha256"})}
+            "password_links": frozenset({"token_sha256"}),
+            "stream_codes": frozenset({"code_hash"})}
 # What an audit line says in place of a session that was erased (the line itself stays:
 # who did what, when, to whose data; the database allows no other change to it).
 ERASED = "erased"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from heartsease import wire
 from heartsease.api.ingest import IngestStream
 
@@ -25,23 +27,29 @@ class Disk:
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
 
-    async def write(self, rows: list[dict[str, Any]]) -> None:
+    async def write(self, rows: list[dict[str, Any]], events: list[dict[str, Any]] = ()
+                    ) -> None:
         self.rows.extend(rows)
+        self.events.extend(events)
 
 
 def beats(seq: int, *rr_ms: float) -> dict[str, Any]:
     return {"seq": seq, "arrival_s": 10.0, "hr_bpm": 70, "rr_ms": list(rr_ms)}
 
 
-def stream(messages: list[Any], next_seq: int = 1, chain_s: float = 0.0
+def stream(messages: list[Any], next_seq: int = 1, chain_s: float = 0.0,
+           stored_offset_s: float | None = None, disk: Disk | None = None
            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The replies and the rows written for ``messages`` on a connection to a session the
-    server no longer runs (its beats stored in order after the last)."""
-    sender, disk = Sender(), Disk()
+    server no longer runs (its beats stored in order after the last, or at their own times
+    on ``stored_offset_s``)."""
+    sender, disk = Sender(), disk or Disk()
 
     async def run() -> None:
-        ingest = IngestStream(sender, disk, "s1", None, next_seq, chain_s)  # type: ignore[arg-type]
+        ingest = IngestStream(sender, disk, "s1", None, next_seq, chain_s,  # type: ignore[arg-type]
+                              stored_offset_s)
         for message in messages:
             assert await ingest.take(message) is None
             await asyncio.sleep(0)  # the writer's turn
@@ -75,3 +83,18 @@ def test_missing_beats_and_bad_messages_are_refused_and_nothing_is_stored() -> N
 def test_a_gap_is_taken_without_an_acknowledgement() -> None:
     replies, rows = stream([{"gap_start_s": 1.0, "gap_end_s": 4.0}])
     assert (replies, rows) == ([], [])
+
+
+def test_beats_after_the_session_ended_are_stored_at_their_own_times_with_their_gaps() -> None:
+    """A page that kept its beats through a reload sends them after the session ended: they
+    are placed with the offset the session kept, not chained onto its last beat (which would
+    fill the gap)."""
+    disk = Disk()
+    late = [{"gap_start_s": 30.0, "gap_end_s": 42.0, "reason": "link lost"},
+            {**beats(5, 800.0, 1000.0), "arrival_s": 44.01, "beat_times_s": [43.0, 44.0]}]
+    replies, rows = stream(late, next_seq=5, chain_s=20.0, stored_offset_s=-10.0, disk=disk)
+    assert [(r["seq"], r["t_s"], r["arrival_s"]) for r in rows] == [
+        (5, 33.0, pytest.approx(34.01)), (6, 34.0, pytest.approx(34.01))]
+    assert [(e["kind"], e["t_s"], e["data"]["end_s"]) for e in disk.events] == [
+        ("gap", 20.0, 32.0)]
+    assert replies == [wire.ack(6)]

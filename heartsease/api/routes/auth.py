@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import delete, select
 
+from heartsease.api import stream_codes
 from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep, SignInLimiterDep, oauth2
-from heartsease.api.schemas import Token, UserOut, problems
-from heartsease.api.security import create_token, token_claims, verify_password
-from heartsease.store.models import RevokedToken, User
+from heartsease.api.schemas import StreamCodeIn, StreamCodeOut, Token, UserOut, problems
+from heartsease.api.security import STREAM_SCOPE, create_token, token_claims, verify_password
+from heartsease.store.models import RevokedToken, Role, User
 from heartsease.store.repository import audit
 
 router = APIRouter(prefix="/api", tags=["auth"], responses=problems(400, 401, 422))
@@ -40,6 +41,40 @@ def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Requ
     return Token(access_token=create_token(user.id, settings.secret_key,
                                            settings.token_minutes),
                  expires_in_s=settings.token_minutes * 60)
+
+
+@router.post("/auth/stream-code", responses=problems(429))
+def redeem_stream_code(body: StreamCodeIn, request: Request, db: SessionDep,
+                       settings: SettingsDep, limiter: SignInLimiterDep) -> Token:
+    """A one-time code from the breathing page, exchanged by ``heartsease breathe --server
+    URL --code CODE`` for a sign-in that may stream its person's practice and nothing
+    more. Wrong codes count against the same limit as wrong passwords."""
+    key = ("stream-code", request.client.host if request.client else "")
+    wait_s = limiter.retry_after_s(key, time.time())
+    if wait_s > 0:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"Too many attempts. Please wait {math.ceil(wait_s / 60)} "
+                            "minute(s) and try again.",
+                            headers={"Retry-After": str(math.ceil(wait_s))})
+    user = stream_codes.redeem(db, body.code)
+    if user is None:
+        limiter.failed(key, time.time())
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "That code does not work: it was used already, has expired or "
+                            "was mistyped. Ask the breathing page for a new one.")
+    return Token(access_token=create_token(user.id, settings.secret_key,
+                                           settings.token_minutes, STREAM_SCOPE),
+                 expires_in_s=settings.token_minutes * 60)
+
+
+@router.post("/me/stream-code", status_code=201, responses=problems(403))
+def issue_stream_code(user: CurrentUser, db: SessionDep) -> StreamCodeOut:
+    """A single-use code, valid for a few minutes, that lets the Python streamer on another
+    computer stream this client's practice without their password (audit-logged)."""
+    if user.role is not Role.CLIENT:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only a client streams a practice.")
+    code, row = stream_codes.issue(db, user)
+    return StreamCodeOut(code=code, expires_at=row.expires_at)
 
 
 @router.get("/me")

@@ -46,7 +46,8 @@ async def ingest(websocket: WebSocket, session_id: str, manager: Manager, factor
     running = manager.get(session_id)
     if running is None and next_seq == 1 and row.status is SessionStatus.ACTIVE:
         running = services.start_streamed(manager, client, row)
-    stream = IngestStream(websocket, manager.writer, session_id, running, next_seq, chain_s)
+    stream = IngestStream(websocket, manager.writer, session_id, running, next_seq, chain_s,
+                          row.stream_offset_s)
     try:
         while True:
             closing = await stream.take(await websocket.receive_json())
@@ -61,9 +62,9 @@ def _refusal(manager: SessionManager, position: Position) -> tuple[Close, str] |
     """Why the session takes no streamed beats over this connection, if it does not."""
     _, row, _, _ = position
     running = manager.get(row.id)
-    resumable = row.source == "remote" and row.status in (SessionStatus.ACTIVE,
-                                                          SessionStatus.INTERRUPTED)
-    if (running is None or running.remote is None) and not resumable:
+    # A streamed session takes its beats whatever its status: beats its streamer kept
+    # through a lost connection are stored even after it ended (without reopening it).
+    if (running is None or running.remote is None) and row.source != "remote":
         return Close.NOT_LIVE, "this session is not taking streamed beats"
     if running is None and manager.hub.live_elsewhere(row.id):
         return Close.ELSEWHERE, "this session streams over another connection"

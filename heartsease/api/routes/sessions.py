@@ -11,6 +11,7 @@ from fastapi import (
     Form,
     HTTPException,
     Query,
+    Request,
     Response,
     UploadFile,
     status,
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from heartsease.api import services
-from heartsease.api.deps import CurrentUser, Hub, Manager, SessionDep
+from heartsease.api.deps import STREAM_ONLY, CurrentUser, Hub, Manager, SessionDep
 from heartsease.api.schemas import (
     AnnotationIn,
     RatingIn,
@@ -46,7 +47,9 @@ MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
 
 @router.post("", status_code=201, responses=problems(403, 409))
 async def start(body: SessionStart, manager: Manager, db: SessionDep,
-                user: CurrentUser) -> SessionOut:
+                user: CurrentUser, request: Request) -> SessionOut:
+    if request.state.stream_only and body.source != "remote":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, STREAM_ONLY)
     row = services.start_session(db, manager, user, body)
     if user.role is Role.CLINICIAN:
         audit(db, user, "start-session", "session", row.id, row.client_id)

@@ -8,6 +8,7 @@ import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, paths } from "./charts.js";
 import { live, statusText } from "./socket.js";
 import { Command, Kind } from "./wire.js";
+import { ownStrap } from "./strap.js";
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -20,7 +21,7 @@ const DEMO_SCENARIO = "threat-then-soothe";  // the demo heart's first offer: a 
 const RECORD_WAIT_MS = 500, RECORD_TRIES = 60;  // the record is written moments after the end
 
 let session = null, link = null, paused = false, finished = false, resumeOnJoin = false;
-let speed = 1;
+let speed = 1, person = null;
 
 // One screen at a time, from its top (Begin sits low on a phone: practice starts at the top).
 function show(screen) {
@@ -206,18 +207,6 @@ function startBody(choice) {
            speed: Number(params.get("speed") || 1) };
 }
 
-// "My strap", this browser's own Bluetooth: strap.js pairs the strap and streams its beats
-// to the session's /ingest. Chrome shows its strap chooser only inside a click, so it is
-// asked here, before anything else the click does; its `streamTo(sessionId)` starts sending.
-async function pairOwnStrap() {
-  let strapModule;
-  try {
-    strapModule = await import("./strap.js");
-  } catch (e) {
-    throw new Error("This page could not load what it needs to reach your strap. Reload the page and try again.");
-  }
-  return strapModule.pairStrap();
-}
 
 async function begin() {
   const choice = chosenSource();
@@ -232,10 +221,11 @@ async function begin() {
   $("begin").disabled = true;
   $("error").textContent = "";
   try {
-    const strap = choice === "own" ? await pairOwnStrap() : null;
+    // "My strap": Chrome shows its strap chooser only inside a click, so it comes first.
+    const strap = choice === "own" ? await ownStrap.pair() : null;
     const body = startBody(choice);
     session = await api("/api/sessions", { method: "POST", json: body });
-    if (strap) strap.streamTo(session.id);
+    if (strap) await ownStrap.stream(strap, session.id, person.id);
     localStorage.setItem(SPEED_KEY + session.id, String(body.speed || 1));
     if (ratings.before !== "skipped") await rate(ratings.before);
     join(false);
@@ -308,6 +298,7 @@ async function finish() {
   if (finished) return;
   finished = true;
   if (link) link.close();
+  ownStrap.ended();
   show("after");
   const stored = await storedRecord(session.id);
   $("summary").replaceChildren(...closingWords(stored).map(
@@ -348,11 +339,20 @@ $("save-rating").addEventListener("click", async () => {
 // Back to this page from another keeps the old page in memory: ask the server again.
 window.addEventListener("pageshow", (e) => { if (e.persisted) location.reload(); });
 
-me().then(async (person) => {
+// A session on this browser's strap whose page went away: its strap is reconnected inside a
+// click (strap.js offers the button), then the session is followed again.
+async function followAfterReconnect(id) {
+  session = await api("/api/sessions/" + id);
+  join(true);
+}
+
+me().then(async (signedIn) => {
+  person = signedIn;
   if (!person) return;
   if (person.role === "clinician") { location.href = "/observe"; return; }
   nav(person, "breathe");
   const [sources, running] = await Promise.all([api("/api/sources"), api("/api/sessions/running")]);
   offerSources(sources);
   if (running) offerBack(running); else show("before");
+  ownStrap.offer(person, followAfterReconnect);
 });

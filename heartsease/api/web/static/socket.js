@@ -10,13 +10,19 @@ export const statusText = {
   ended: "Session ended", denied: "This session isn't yours to see",
 };
 
+// A WebSocket to `path` on this server, signed in as the page is (how, is this function's
+// business alone). The ingest stream (beat-stream.js) handles its own reconnections.
+export function open(path) {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  return new WebSocket(scheme + location.host + path + "?token=" + token());
+}
+
 // `onStatus` hears one of statusText's keys whenever the connection changes.
 export function live(path, onMessage, onStatus) {
   let socket = null, closed = false, delayMs = FIRST_DELAY_MS;
   const waiting = [];  // messages written while (re)connecting, sent once connected
   const connect = () => {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + path + "?token=" + token());
+    socket = open(path);
     onStatus("connecting");
     socket.onopen = () => {
       delayMs = FIRST_DELAY_MS;
