@@ -16,10 +16,12 @@ from heartsease.api import web
 from heartsease.api.collector import collector_on_schedule
 from heartsease.api.demo import DemoHistory, fill_demo_history, seed_demo_people
 from heartsease.api.fanout import make_hub
+from heartsease.api.headers import SecurityHeaders
 from heartsease.api.limits import make_sign_in_limiter
 from heartsease.api.routes import auth, health, ingest, observe, people, sessions, trends
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
+from heartsease.api.signin_watch import SignInWatch
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.repository import mark_interrupted
@@ -44,11 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = make_hub(settings.redis_url)
         app.state.sessions = SessionManager(factory, app.state.hub)
         await app.state.sessions.start_background()
+        app.state.sign_in_watch = SignInWatch(factory, settings.sign_in_check_s)
+        app.state.sign_in_watch.start()
         app.state.loop_watch = EventLoopWatch(asyncio.get_running_loop())
         app.state.loop_watch.start()
         async with collector_on_schedule(settings.scheduled_collector):
             yield
         app.state.demo_history.stop()
+        await app.state.sign_in_watch.stop()
         await app.state.sessions.shutdown()
         app.state.loop_watch.stop()
         engine.dispose()
@@ -60,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, people, sessions, trends, observe, ingest, health):
         app.include_router(module.router)
     web.mount(app)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DataError, _unstorable)
     return app
 

@@ -62,6 +62,15 @@ class Token(BaseModel):
     expires_in_s: int
 
 
+class PageSignIn(BaseModel):
+    """A page's sign-in, kept in a cookie: who, and when to renew it (while in use)."""
+
+    role: Role
+    expires_in_s: int
+    idle_s: int  # how long it lasts unused
+    renew_in_s: int  # when the page should renew it, if the person is still there
+
+
 class UserOut(BaseModel):
     id: str
     email: str

@@ -15,9 +15,11 @@ from heartsease.coaching.protocols import DEFAULT_PACE_BPM, Protocol
 from heartsease.remote import (
     ServerError,
     StreamStats,
+    authorization,
     sign_in,
     start_remote_session,
     stream_to_server,
+    warn_if_plain,
 )
 from heartsease.sensors.ble import StrapNotFoundError
 from heartsease.sources import SourceDescription, open_source
@@ -31,6 +33,7 @@ def stream_to_clinic(
     if email is None:
         err_console.print("With --server, give --email to sign in.")
         raise typer.Exit(code=2)
+    warn_if_plain(server)  # before the password is asked for
     password = os.environ.get("HEARTSEASE_PASSWORD") or typer.prompt("Password",
                                                                      hide_input=True)
     options = {"protocol": protocol.name, "stages": stages,
@@ -80,11 +83,11 @@ async def _watch_session(server: str, token: str, session_id: str,
     import websockets
 
     url = (server.replace("http://", "ws://").replace("https://", "wss://")
-           + f"/api/sessions/{session_id}/live?token={token}")
+           + f"/api/sessions/{session_id}/live")
     words = {"threat": "on alert", "neutral": "steady", "soothing": "soothed"}
     while not ended.is_set():
         try:
-            async with websockets.connect(url) as ws:
+            async with websockets.connect(url, additional_headers=authorization(token)) as ws:
                 async for raw in ws:
                     event = json.loads(raw)
                     if event["kind"] == "cue":

@@ -92,6 +92,8 @@ class User(Base):
     # Tokens issued before this moment are refused ("sign out everywhere", an account closed
     # by an administrator); None: every unexpired token counts.
     tokens_valid_after: Mapped[datetime | None] = mapped_column()
+    # An account closed by an administrator: no sign-in, and its open connections close.
+    deactivated_at: Mapped[datetime | None] = mapped_column()
 
 
 class RevokedToken(Base):

@@ -17,7 +17,6 @@ from heartsease.api import ingest as ingest_stream
 from heartsease.api.routes import ingest, observe
 from heartsease.api.sockets import visitor_may_leave
 from heartsease.store.models import Beat
-from tests.api.conftest import token_of
 
 
 def test_out_of_range_and_loosely_typed_values_are_refused(client: TestClient,
@@ -90,12 +89,12 @@ def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
     monkeypatch.setattr(ingest_stream, "INGEST_THROTTLE_LIMIT_S", 1.0)
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
     session_id = r.json()["id"]
-    url = f"/api/sessions/{session_id}/ingest?token={token_of(people['client'])}"
+    url = f"/api/sessions/{session_id}/ingest"
     messages = [{"seq": i, "arrival_s": 0.8 * i, "hr_bpm": 75, "rr_ms": [800.0],
                  "beat_times_s": [0.8 * i]} for i in range(1, 161)]
     acknowledged = 0
     started = time.monotonic()
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         for m in messages:
             ws.send_json(m)
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -111,7 +110,7 @@ def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
         and acknowledged < len(messages), (acknowledged, elapsed_s)
     rest = messages[acknowledged:]
     time.sleep(1.0)  # a streamer closed for flooding waits before it connects again
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         for first in range(0, len(rest), 16):  # the backlog, 16 beats a message
             batch = rest[first:first + 16]
             ws.send_json({"seq": batch[0]["seq"], "arrival_s": batch[-1]["arrival_s"],
@@ -129,8 +128,8 @@ def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
 def test_a_viewer_sending_a_flood_of_messages_is_closed(client: TestClient, people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={
         "source": "simulated", "scenario": "rest", "speed": 10})
-    url = f"/api/sessions/{r.json()['id']}/live?token={token_of(people['clinician'])}"
-    with client.websocket_connect(url) as ws:
+    url = f"/api/sessions/{r.json()['id']}/live"
+    with client.websocket_connect(url, headers=people["clinician"]) as ws:
         for _ in range(40):  # twice the burst a person could want
             ws.send_json({"type": "annotation", "text": "again"})
         with pytest.raises(WebSocketDisconnect) as closed:
