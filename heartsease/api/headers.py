@@ -23,8 +23,10 @@ PAGES_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
 DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_PATHS = frozenset({"/docs", "/redoc"})
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+# same-origin: the pages' own links keep the referrer (the report's way back to the same
+# trends), and no address of a page (ids in it) goes to another site.
 COMMON = ((b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
-          (b"referrer-policy", b"no-referrer"), (b"cross-origin-opener-policy", b"same-origin"))
+          (b"referrer-policy", b"same-origin"), (b"cross-origin-opener-policy", b"same-origin"))
 
 
 def docs_policy(body: bytes) -> str:

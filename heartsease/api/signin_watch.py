@@ -1,7 +1,8 @@
 """Open WebSockets belong to their sign-in: when it ends (signed out, every sign-in of the
 person ended, the account erased or closed, or a page's sign-in past its absolute limit),
-its sockets close with :attr:`~heartsease.wire.Close.SIGNED_OUT` or
-:attr:`~heartsease.wire.Close.NOT_ALLOWED` and a reason.
+or the client whose session it carries is erased, the socket closes with
+:attr:`~heartsease.wire.Close.SIGNED_OUT` or :attr:`~heartsease.wire.Close.NOT_ALLOWED` and
+a reason.
 
 Each worker checks its own sockets on a schedule with two queries a round, however many
 sockets are open (the people's accounts, and which of the sign-ins were signed out): the
@@ -31,12 +32,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HeldSignIn:
-    """The sign-in an open socket was opened with."""
+    """The sign-in an open socket was opened with, and whose data the socket carries."""
 
     user_id: str
     sign_in_id: str
     signed_in_at: datetime
     ends_at: datetime | None = None  # a page's sign-in: its absolute limit
+    client_id: str | None = None  # an observer's socket closes when this client is erased
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,7 @@ class SignInWatch:
         now = datetime.now(UTC)
         closed = 0
         for websocket, sign_in in held.items():
-            why = _why_ended(sign_in, accounts.get(sign_in.user_id),
-                             sign_in.sign_in_id in signed_out, now)
+            why = _why_ended(sign_in, accounts, sign_in.sign_in_id in signed_out, now)
             if why is not None and websocket in self._held:
                 self._held.pop(websocket, None)
                 with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
@@ -99,7 +100,7 @@ class SignInWatch:
         return closed
 
     def _look_up(self, held: list[HeldSignIn]) -> tuple[dict[str, _Account], set[str]]:
-        user_ids = {h.user_id for h in held}
+        user_ids = {h.user_id for h in held} | {h.client_id for h in held if h.client_id}
         sign_in_ids = {h.sign_in_id for h in held}
         with self.factory() as db:
             accounts = {row.id: _Account(row.tokens_valid_after, row.deactivated_at)
@@ -111,9 +112,13 @@ class SignInWatch:
         return accounts, signed_out
 
 
-def _why_ended(sign_in: HeldSignIn, account: _Account | None, signed_out: bool,
+def _why_ended(sign_in: HeldSignIn, accounts: dict[str, _Account], signed_out: bool,
                now: datetime) -> tuple[Close, str] | None:
-    """The close code and reason for a socket whose sign-in ended; None while it holds."""
+    """The close code and reason for a socket whose sign-in ended (or whose client was
+    erased); None while it holds."""
+    account = accounts.get(sign_in.user_id)
+    if sign_in.client_id is not None and sign_in.client_id not in accounts:
+        return Close.NOT_ALLOWED, "this person's data was erased"
     if account is None:
         return Close.NOT_ALLOWED, "this account was erased"
     if account.deactivated_at is not None:

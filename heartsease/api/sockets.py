@@ -67,7 +67,8 @@ def authorised(db: Session, settings: Settings, session_id: str, sent: Credentia
     db.expunge(row)
     ends_at = claims.issued_at + timedelta(hours=settings.sign_in_max_hours) \
         if sent.from_cookie else None
-    return user, row, HeldSignIn(user.id, claims.token_id, claims.issued_at, ends_at)
+    return user, row, HeldSignIn(user.id, claims.token_id, claims.issued_at, ends_at,
+                                 client_id=row.client_id)
 
 
 def visitor_may_leave(

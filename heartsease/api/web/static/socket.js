@@ -1,6 +1,8 @@
 // A live connection to a session that comes back by itself, telling the page how it is doing.
+// It opens with the page's sign-in (the browser sends the cookie; nothing in the URL), keeps
+// that sign-in renewed while open, and sends the person to sign in when the sign-in ends.
 
-import { token } from "./common.js";
+import { socketClosed, socketOpened, toSignIn } from "./common.js";
 import { Close } from "./wire.js";
 
 const FIRST_DELAY_MS = 500, LONGEST_DELAY_MS = 8000;
@@ -14,9 +16,10 @@ export const statusText = {
 export function live(path, onMessage, onStatus) {
   let socket = null, closed = false, delayMs = FIRST_DELAY_MS;
   const waiting = [];  // messages written while (re)connecting, sent once connected
+  socketOpened();
   const connect = () => {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + path + "?token=" + token());
+    socket = new WebSocket(scheme + location.host + path);
     onStatus("connecting");
     socket.onopen = () => {
       delayMs = FIRST_DELAY_MS;
@@ -25,7 +28,10 @@ export function live(path, onMessage, onStatus) {
     };
     socket.onmessage = (e) => onMessage(JSON.parse(e.data));
     socket.onclose = (e) => {
+      const final = closed || [Close.NOT_LIVE, Close.NOT_ALLOWED, Close.SIGNED_OUT].includes(e.code);
+      if (final) socketClosed();
       if (closed || e.code === Close.NOT_LIVE) { onStatus("ended"); return; }
+      if (e.code === Close.SIGNED_OUT) { toSignIn("signed-out"); return; }
       if (e.code === Close.NOT_ALLOWED) { onStatus("denied"); return; }
       onStatus("lost");
       setTimeout(connect, delayMs);

@@ -2,7 +2,7 @@
 // coherence, time soothed and shifts, and the inner critic before and after; a day or a
 // session opens its report.
 
-import { api, me as signedIn, nav } from "./common.js";
+import { api, isId, me as signedIn, nav } from "./common.js";
 import { axis, chart, cssColour, dayTime, daysAxis, daysScale, paths, timeDay, utcDate } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -199,9 +199,10 @@ async function start() {
     $("who").classList.remove("hidden");
     $("title").textContent = "Trends";
     for (const c of clients) $("client").append(new Option(c.name, c.id));
-    clientId = params.get("client") || (clients[0] && clients[0].id);
-    if (params.get("client") && !clients.some((c) => c.id === params.get("client"))) {
-      $("client").append(new Option("(not assigned to you)", params.get("client")));
+    const asked = isId(params.get("client")) ? params.get("client") : null;  // paths are built from it
+    clientId = asked || (clients[0] && clients[0].id);
+    if (asked && !clients.some((c) => c.id === asked)) {
+      $("client").append(new Option("(not assigned to you)", asked));
     }
     if (!clientId) { $("error").textContent = "No clients are assigned to you yet."; $("charts").classList.add("hidden"); return; }
     $("client").value = clientId;
