@@ -70,6 +70,12 @@ def test_pages_sign_in_with_an_httponly_same_site_cookie(page: TestClient,
     assert "HttpOnly" not in anti_forgery  # the pages read it to send it back
     assert "Secure" not in session  # plain http on this machine: a Secure cookie is lost
     assert page.get("/api/me").json()["email"] == "client@example.org"
+    # Another site's page may not sign a person in (into an account of its choosing).
+    r = page.post("/api/auth/session", headers={"Origin": "https://elsewhere.example"},
+                  data={"username": "client@example.org", "password": DEMO_PASSWORD})
+    assert r.status_code == 403 and "heartsease_session" not in set_cookies(r)
+    assert page.post("/api/auth/session", headers={"Origin": "http://testserver"}, data={
+        "username": "client@example.org", "password": DEMO_PASSWORD}).status_code == 200
     with app_client(tmp_path / "tls", base_url="https://testserver") as tls:
         cookies = set_cookies(page_sign_in(tls))
         assert all("Secure" in c for c in cookies.values())

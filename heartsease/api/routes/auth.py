@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import delete, select
 
-from heartsease.api.credentials import clear_sign_in_cookies, set_sign_in_cookies
+from heartsease.api.credentials import clear_sign_in_cookies, same_origin, set_sign_in_cookies
 from heartsease.api.deps import (
     CurrentSignIn,
     CurrentUser,
@@ -41,11 +41,16 @@ def sign_in(form: PasswordForm, request: Request, db: SessionDep, settings: Sett
                  expires_in_s=round(settings.token_minutes * 60))
 
 
-@router.post("/auth/session", responses=problems(429))
+@router.post("/auth/session", responses=problems(403, 429))
 def sign_in_page(form: PasswordForm, request: Request, response: Response, db: SessionDep,
                  settings: SettingsDep, limiter: SignInLimiterDep) -> PageSignIn:
     """The pages' sign-in: an httpOnly cookie (and its anti-forgery twin, which the pages
-    send back in ``X-CSRF-Token``), shared by every tab of the browser."""
+    send back in ``X-CSRF-Token``), shared by every tab of the browser. Refused from
+    another site's page (``Origin``), which could otherwise sign a person into an account of
+    its choosing and collect what they then record."""
+    if "origin" in request.headers and not same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "Sign in from heartsease's own sign-in page.")
     user = _check(form, request, db, limiter)
     token = create_token(user.id, settings.secret_key, settings.idle_minutes,
                          until=datetime.now(UTC) + _max_life(settings))

@@ -153,8 +153,15 @@ function fillTables(sessions) {
   }
 }
 
+const NOT_YOURS = "These trends are not yours to see. If you think they should be, ask the clinic to assign this client to you.";
+
 async function load() {
   $("error").textContent = "";
+  if (!isId(clientId)) {  // from the address bar: no path is built from anything else
+    $("charts").classList.add("hidden");
+    $("error").textContent = NOT_YOURS;
+    return;
+  }
   const start = $("start").value, end = $("end").value;
   const query = new URLSearchParams({ start, end });
   if (clientId && me.role === "clinician") query.set("client", clientId);
@@ -181,9 +188,7 @@ async function load() {
     document.body.dataset.drawn = "yes";
   } catch (e) {
     $("charts").classList.add("hidden");
-    $("error").textContent = e.message.startsWith("No such client")
-      ? "These trends are not yours to see. If you think they should be, ask the clinic to assign this client to you."
-      : e.message;
+    $("error").textContent = e.message.startsWith("No such client") ? NOT_YOURS : e.message;
   }
 }
 
@@ -199,10 +204,9 @@ async function start() {
     $("who").classList.remove("hidden");
     $("title").textContent = "Trends";
     for (const c of clients) $("client").append(new Option(c.name, c.id));
-    const asked = isId(params.get("client")) ? params.get("client") : null;  // paths are built from it
-    clientId = asked || (clients[0] && clients[0].id);
-    if (asked && !clients.some((c) => c.id === asked)) {
-      $("client").append(new Option("(not assigned to you)", asked));
+    clientId = params.get("client") || (clients[0] && clients[0].id);
+    if (params.get("client") && !clients.some((c) => c.id === params.get("client"))) {
+      $("client").append(new Option("(not assigned to you)", params.get("client")));
     }
     if (!clientId) { $("error").textContent = "No clients are assigned to you yet."; $("charts").classList.add("hidden"); return; }
     $("client").value = clientId;
