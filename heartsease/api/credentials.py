@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from fastapi import Response
@@ -71,7 +70,3 @@ def clear_sign_in_cookies(response: Response, connection: HTTPConnection) -> Non
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", secure=secure, samesite="strict",
                                httponly=name == SESSION_COOKIE)
-
-
-def seconds_between(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds()))

@@ -91,13 +91,13 @@ def visitor_may_leave(
         except WebSocketDisconnect:
             log.debug("%s: the visitor left", websocket.url.path)
         except RuntimeError as exc:
-            if websocket.application_state is WebSocketState.DISCONNECTED:
-                # Closed under the route: its sign-in ended (SignInWatch).
-                log.debug("%s: closed while sending", websocket.url.path)
-                return
-            if "'websocket.accept'" not in str(exc):
+            if "'websocket.accept'" in str(exc):
+                log.info("%s: the visitor left before the connection was accepted",
+                         websocket.url.path)
+            elif websocket.application_state is WebSocketState.DISCONNECTED:
+                # Closed under the route, which then sent: its sign-in ended (SignInWatch).
+                log.debug("%s: closed by the server while sending", websocket.url.path)
+            else:
                 raise
-            log.info("%s: the visitor left before the connection was accepted",
-                     kwargs["websocket"].url.path)
 
     return guarded

@@ -11,7 +11,7 @@ import types
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from heartsease.api import ingest as ingest_stream
 from heartsease.api.routes import ingest, observe
@@ -154,16 +154,22 @@ def test_a_visitor_who_leaves_is_no_server_error(
     async def route(websocket: object) -> None:
         raise gone
 
-    websocket = types.SimpleNamespace(url=types.SimpleNamespace(path="/api/sessions/x/live"))
+    websocket = types.SimpleNamespace(url=types.SimpleNamespace(path="/api/sessions/x/live"),
+                                      application_state=WebSocketState.CONNECTED)
     with caplog.at_level(logging.INFO):
         asyncio.run(visitor_may_leave(route)(websocket=websocket))
     assert "the visitor left before the connection was accepted" in caplog.text
     gone = WebSocketDisconnect(1001)  # left while told the session is not running
     asyncio.run(visitor_may_leave(route)(websocket=websocket))
-    # Any other error is still one.
+    # Any other error is still one ...
     gone = RuntimeError("something else")
     with pytest.raises(RuntimeError, match="something else"):
         asyncio.run(visitor_may_leave(route)(websocket=websocket))
+    # ... except a send after the server closed the connection under the route (its
+    # sign-in ended).
+    gone = RuntimeError('Cannot call "send" once a close message has been sent.')
+    websocket.application_state = WebSocketState.DISCONNECTED
+    asyncio.run(visitor_may_leave(route)(websocket=websocket))
     assert all(getattr(r.endpoint, "__wrapped__", None)
                for r in [*observe.router.routes, *ingest.router.routes]
                if r.path.endswith(("/live", "/ingest")))

@@ -6,6 +6,7 @@ process (uvicorn closes a socket under a route that waits to receive)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,15 +17,20 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from fastapi.testclient import TestClient
 from sqlalchemy import event, select, update
+from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
 
+from heartsease.api.app import create_app
 from heartsease.api.demo import DEMO_PASSWORD
 from heartsease.api.security import hash_password
+from heartsease.api.settings import Settings
 from heartsease.api.signin_watch import HeldSignIn, SignInWatch
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.models import Assignment, Role, User
 from heartsease.wire import Close
+from tests.api.conftest import sign_in
 from tests.conftest import free_port, fresh_postgres, serve
 
 CHECK_S = 1.0  # the server's round (HEARTSEASE_SIGN_IN_CHECK_S; 2 s by default)
@@ -278,3 +284,33 @@ def test_the_watch_asks_the_same_two_queries_however_many_sockets_are_open(
     assert closed == list(range(0, 300, 100))  # the sockets of that one person
     assert sockets[0].closed == (Close.SIGNED_OUT, "every sign-in of this account was ended")
     engine.dispose()
+
+
+def test_a_sign_out_on_one_worker_closes_a_socket_on_another(tmp_path: Path) -> None:
+    """Two workers share only the database (no Redis here): a sign-out answered by one
+    closes the sign-in's socket held by the other, within the 5 s."""
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    first = create_app(Settings(database_url=url, demo_history_days=0))
+    second = create_app(Settings(database_url=url, demo_history_days=0, prepare_store=False))
+    with TestClient(first) as a, TestClient(second) as b:
+        headers = sign_in(a, "client@example.org")
+        session = b.post("/api/sessions", headers=headers, json={"source": "remote"}).json()
+        with b.websocket_connect(f"/api/sessions/{session['id']}/ingest",
+                                 headers=headers) as ws:
+            ws.send_json({"seq": 1, "arrival_s": 1.0, "hr_bpm": 70, "rr_ms": [850.0]})
+            assert ws.receive_json()["kind"] == "ack"
+            closed: list[int] = []
+
+            def until_closed() -> None:
+                try:
+                    while True:
+                        ws.receive_json()
+                except WebSocketDisconnect as exc:
+                    closed.append(exc.code)
+
+            waiting = threading.Thread(target=until_closed, daemon=True)
+            assert a.post("/api/auth/sign-out", headers=headers).status_code == 204
+            started = time.monotonic()
+            waiting.start()
+            waiting.join(LIMIT_S)
+            assert closed == [Close.SIGNED_OUT] and time.monotonic() - started < LIMIT_S
