@@ -18,6 +18,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+from typer.testing import CliRunner
 
 from heartsease.api import security
 from heartsease.api.app import create_app
@@ -25,6 +26,7 @@ from heartsease.api.demo import DEMO_PASSWORD
 from heartsease.api.limits import MAX_FAILED_SIGN_INS
 from heartsease.api.security import create_token, token_claims
 from heartsease.api.settings import DEVELOPMENT_SECRET, Settings
+from heartsease.cli import app as cli
 from heartsease.cli.service import transport_options
 from heartsease.store.models import User
 from heartsease.wire import Close
@@ -257,3 +259,22 @@ def test_a_deactivated_person_is_signed_out_and_cannot_sign_in(page: TestClient)
     r = page.post("/api/auth/session", data={"username": "client@example.org",
                                              "password": DEMO_PASSWORD})
     assert r.status_code == 401
+
+
+def test_serve_hands_tls_and_the_trusted_proxies_to_uvicorn(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    key.write_text("key")
+    cert.write_text("cert")
+    ran: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.append(options))
+    monkeypatch.setenv("HEARTSEASE_DATABASE_URL", f"sqlite:///{tmp_path / 'h.db'}")
+    monkeypatch.setenv("HEARTSEASE_TRUSTED_PROXIES", "10.0.0.2")
+    result = CliRunner().invoke(cli, ["serve", "--ssl-keyfile", str(key),
+                                      "--ssl-certfile", str(cert)])
+    assert result.exit_code == 0, result.output
+    assert "https://127.0.0.1:8000/" in result.output
+    assert ran[0] | {"ssl_keyfile": str(key), "ssl_certfile": str(cert),
+                     "proxy_headers": True, "forwarded_allow_ips": "10.0.0.2"} == ran[0]
+    result = CliRunner().invoke(cli, ["serve", "--ssl-keyfile", str(key)])
+    assert result.exit_code != 0 and "both --ssl-keyfile and --ssl-certfile" in result.output
