@@ -33,6 +33,8 @@ from heartsease.wire import Close
 from tests.api.conftest import sign_in
 from tests.conftest import free_port, fresh_postgres, serve
 
+# One xdist worker runs them all: each worker would otherwise start the two servers itself.
+pytestmark = pytest.mark.xdist_group("socket-sign-in")
 CHECK_S = 1.0  # the server's round (HEARTSEASE_SIGN_IN_CHECK_S; 2 s by default)
 LIMIT_S = 5.0  # the issue's: closed within 5 s
 PASSWORD = "a long enough password"
