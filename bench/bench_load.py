@@ -43,6 +43,7 @@ from sqlalchemy import create_engine, text
 
 from heartsease.api.security import create_token, hash_password
 from heartsease.api.settings import DEVELOPMENT_SECRET
+from heartsease.remote import authorization
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.models import Assignment, Role, User
 
@@ -134,9 +135,10 @@ async def strap(base: str, s: Session, seconds: float, seed: int, delay_s: float
     n = int(seconds * 1.3)
     t = np.arange(n)
     rr = 850 + 60 * np.sin(2 * np.pi * t / 10 + rng.uniform(0, 6)) + rng.normal(0, 15, n)
-    ws_url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/ingest?token={s.token}"
+    ws_url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/ingest"
     await asyncio.sleep(delay_s)  # a person starts a session, then their strap connects
-    async with websockets.connect(ws_url, max_queue=None) as ws:
+    async with websockets.connect(ws_url, max_queue=None,
+                                  additional_headers=authorization(s.token)) as ws:
         async def acks() -> None:
             async for raw in ws:
                 reply = json.loads(raw)
@@ -160,7 +162,7 @@ async def strap(base: str, s: Session, seconds: float, seed: int, delay_s: float
         reader.cancel()
 
 
-async def flooder(ws_url: str, stop_at: float, answered: Any) -> None:
+async def flooder(ws_url: str, token: str, stop_at: float, answered: Any) -> None:
     """A client stuck resending the same 16 beats as fast as the connection takes them
     (duplicates, so its session never runs out), reconnecting whenever it is closed, until
     ``stop_at``; the replies it got are counted in ``answered``."""
@@ -168,7 +170,8 @@ async def flooder(ws_url: str, stop_at: float, answered: Any) -> None:
                           "beat_times_s": [0.8 * i for i in range(1, 17)]})
     while time.monotonic() < stop_at:
         try:
-            async with websockets.connect(ws_url, max_queue=None) as ws:
+            async with websockets.connect(ws_url, max_queue=None,
+                                          additional_headers=authorization(token)) as ws:
                 async def replies() -> None:
                     with contextlib.suppress(websockets.ConnectionClosed):
                         async for _ in ws:
@@ -184,13 +187,13 @@ async def flooder(ws_url: str, stop_at: float, answered: Any) -> None:
             await asyncio.sleep(0.5)
 
 
-def flood_process(ws_urls: list[str], seconds: float, answered: Any) -> None:
+def flood_process(ws_urls: list[tuple[str, str]], seconds: float, answered: Any) -> None:
     """The flooders, in a process of their own: a client that floods spends its own CPU,
     not the benchmark's (whose straps and viewers measure the latency)."""
     stop_at = time.monotonic() + seconds
 
     async def run() -> None:
-        await asyncio.gather(*(flooder(url, stop_at, answered) for url in ws_urls))
+        await asyncio.gather(*(flooder(url, token, stop_at, answered) for url, token in ws_urls))
 
     asyncio.run(run())
 
@@ -199,12 +202,13 @@ async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
                  measure: bool, delay_s: float) -> None:
     """A page watching the session from ``delay_s``; like the observation room, it connects
     again when its connection is closed (a worker too busy to welcome it in time closes it)."""
-    url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/live?token={token}"
+    url = base.replace("http", "ws") + f"/api/sessions/{s.session_id}/live"
     await asyncio.sleep(delay_s)
     backoff_s = 0.5  # as the page's: doubling to 8 s, from 0.5 s again once connected
     while not stop.is_set():
         try:
-            async with websockets.connect(url, max_queue=None) as ws:
+            async with websockets.connect(url, max_queue=None,
+                                          additional_headers=authorization(token)) as ws:
                 backoff_s = 0.5
                 while not stop.is_set():
                     try:
@@ -295,7 +299,7 @@ def step(base: str, clinician: str, sessions: list[Session], seconds: float,
     spawn = multiprocessing.get_context("spawn")
     answered = spawn.Value("i", 0)
     flood = spawn.Process(target=flood_process, args=(
-        [base.replace("http", "ws") + f"/api/sessions/{s.session_id}/ingest?token={s.token}"
+        [(base.replace("http", "ws") + f"/api/sessions/{s.session_id}/ingest", s.token)
          for s in flooding], seconds + 8, answered), daemon=True)
     if flooding:
         flood.start()

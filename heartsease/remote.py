@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import websockets
@@ -25,6 +27,7 @@ from heartsease import wire
 from heartsease.sensors.source import Gap, Measurement
 
 log = logging.getLogger(__name__)
+_warned: set[str] = set()  # addresses already warned of as unencrypted
 MAX_BACKOFF_S = 10.0
 Outgoing = wire.MeasurementMessage | wire.GapMessage
 
@@ -33,7 +36,42 @@ class ServerError(RuntimeError):
     """The server refused (wrong password, not allowed) or could not be reached."""
 
 
+def authorization(token: str) -> dict[str, str]:
+    """The header a token goes in, on every request and WebSocket (never in a URL, where
+    proxies and servers log it)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def is_plain_and_remote(url: str) -> bool:
+    """Whether ``url`` is unencrypted (http, ws) to anywhere but this machine.
+
+    >>> [is_plain_and_remote(u) for u in ("http://clinic:8000", "https://clinic",
+    ...  "ws://127.0.0.1:8000/x", "http://localhost:8000", "ws://[::1]/x", "ws://10.0.0.2")]
+    [True, False, False, False, False, True]
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "ws"):
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def warn_if_plain(url: str) -> None:
+    """Heartbeats and the password are health data and a secret: said once per address."""
+    if is_plain_and_remote(url) and urlsplit(url).netloc not in _warned:
+        _warned.add(urlsplit(url).netloc)
+        log.warning("%s is not encrypted (http/ws): anyone on the network between can read "
+                    "the heartbeats and the sign-in. Use https:// (see the README's TLS "
+                    "section).", urlsplit(url).netloc)
+
+
 def sign_in(base_url: str, email: str, password: str) -> str:
+    warn_if_plain(base_url)
     try:
         r = httpx.post(f"{base_url}/api/auth/token",
                        data={"username": email, "password": password}, timeout=10)
@@ -58,7 +96,7 @@ def redeem_code(base_url: str, code: str) -> str:
 
 def start_remote_session(base_url: str, token: str, **options: Any) -> str:
     r = httpx.post(f"{base_url}/api/sessions", json={"source": "remote", **options},
-                   headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                   headers=authorization(token), timeout=10)
     if r.status_code != 201:
         raise ServerError(r.json().get("detail", r.text))
     return str(r.json()["id"])
@@ -80,7 +118,9 @@ async def stream_to_server(
     """Send every measurement of ``source`` to the session until the source ends (or
     ``stop`` is set: the session ended on the server) and every beat sent is acknowledged."""
     ws_url = (base_url.replace("http://", "ws://").replace("https://", "wss://")
-              + f"/api/sessions/{session_id}/ingest?token={token}")
+              + f"/api/sessions/{session_id}/ingest")
+    warn_if_plain(ws_url)
+    headers = authorization(token)
     stats = StreamStats()
     outbox: asyncio.Queue[Outgoing | None] = asyncio.Queue()
     next_seq = 1
@@ -108,7 +148,7 @@ async def stream_to_server(
     try:
         while True:
             try:
-                async with websockets.connect(ws_url) as ws:
+                async with websockets.connect(ws_url, additional_headers=headers) as ws:
                     backoff = 0.5
                     for message in list(stats.unacknowledged):  # what may not have landed
                         await ws.send(json.dumps(message))

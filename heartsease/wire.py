@@ -31,13 +31,14 @@ class Close(IntEnum):
     TOO_FAST = 1008  # policy violation: more messages than a person or a strap sends
     TOO_BIG = 1009  # a message larger than the server takes (the server's ws_max_size)
     NOT_STORED = 1011  # beats could not be stored just now: the streamer tries again
-    NOT_ALLOWED = 4403  # not yours to see or stream, or the sign-in expired
+    SIGNED_OUT = 4401  # the sign-in ended: signed out, every sign-in ended, or too old
+    NOT_ALLOWED = 4403  # not yours to see or stream, or the account erased or closed
     NOT_LIVE = 4404  # the session is not running (or not taking streamed beats)
     ELSEWHERE = 4409  # the session streams over another connection
 
 
 # A streamer gives up on these; on any other close it reconnects and resends.
-FINAL_CLOSES = frozenset({Close.NOT_ALLOWED, Close.NOT_LIVE})
+FINAL_CLOSES = frozenset({Close.SIGNED_OUT, Close.NOT_ALLOWED, Close.NOT_LIVE})
 
 
 class Kind(StrEnum):

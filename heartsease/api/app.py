@@ -22,6 +22,7 @@ from heartsease.api.demo import (
     seed_demo_people,
 )
 from heartsease.api.fanout import make_hub
+from heartsease.api.headers import SecurityHeaders
 from heartsease.api.limits import make_sign_in_limiter
 from heartsease.api.presence import AwayTimes
 from heartsease.api.routes import (
@@ -38,6 +39,7 @@ from heartsease.api.routes import (
 )
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
+from heartsease.api.signin_watch import SignInWatch
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.repository import mark_interrupted
@@ -63,11 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = SessionManager(factory, app.state.hub, AwayTimes(
             settings.away_pause_s, settings.away_leave_s))
         await app.state.sessions.start_background()
+        app.state.sign_in_watch = SignInWatch(factory, settings.sign_in_check_s)
+        app.state.sign_in_watch.start()
         app.state.loop_watch = EventLoopWatch(asyncio.get_running_loop())
         app.state.loop_watch.start()
         async with collector_on_schedule(settings.scheduled_collector):
             yield
         app.state.demo_history.stop()
+        await app.state.sign_in_watch.stop()
         await app.state.sessions.shutdown()
         app.state.loop_watch.stop()
         engine.dispose()
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    health):
         app.include_router(module.router)
     web.mount(app)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DataError, _unstorable)
     return app
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
+from heartsease.api.credentials import credential
 from heartsease.api.schemas import AuditEntryOut, AuditPage
 from heartsease.api.security import token_claims
 from heartsease.store.models import AuditEntry, BreathingSession, Role, User
@@ -69,7 +70,8 @@ def record_denied(factory: sessionmaker[Session], request: Request, status_code:
     """One line for a refused request on health data, in a transaction of its own (the
     request's own was rolled back): who tried (if their sign-in says), what, and whose
     data it would have been, when that can be told."""
-    claims = token_claims(_bearer(request), secret_key)
+    sent = credential(request)
+    claims = None if sent is None else token_claims(sent.token, secret_key)
     path = request.url.path
     try:
         with factory() as db, db.begin():
@@ -79,10 +81,6 @@ def record_denied(factory: sessionmaker[Session], request: Request, status_code:
     except SQLAlchemyError as exc:  # the refusal is still answered; the database is away
         log.warning("a refused request could not be audited: %s", type(exc).__name__)
 
-
-def _bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" else ""
 
 
 def _subject_of(db: Session, path: str) -> str | None:

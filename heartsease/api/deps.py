@@ -8,6 +8,7 @@ connection, thousands at once) for reading an attribute."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -16,17 +17,19 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from heartsease.api.credentials import SAFE_METHODS, credential, csrf_ok
 from heartsease.api.demo import DemoHistory
 from heartsease.api.fanout import LocalHub
 from heartsease.api.limits import SignInLimiter
 from heartsease.api.running import SessionManager
 from heartsease.api.security import STREAM_SCOPE, TokenClaims, token_claims
 from heartsease.api.settings import Settings
+from heartsease.api.signin_watch import SignInWatch
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.models import Assignment, BreathingSession, RevokedToken, Role, User
 from heartsease.store.repository import may_see_client
 
-oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 # What a streamer's one-time code lets it do over HTTP: start a streamed session (its
 # sockets are the person's own sessions' only, as for any client).
 STREAM_ROUTES = frozenset({("POST", "/api/sessions")})
@@ -53,6 +56,10 @@ async def get_hub(connection: HTTPConnection) -> LocalHub:
 
 async def get_sign_in_limiter(connection: HTTPConnection) -> SignInLimiter:
     return connection.app.state.sign_in_limiter
+
+
+async def get_sign_in_watch(connection: HTTPConnection) -> SignInWatch:
+    return connection.app.state.sign_in_watch
 
 
 async def get_loop_watch(connection: HTTPConnection) -> EventLoopWatch:
@@ -82,21 +89,32 @@ Manager = Annotated[SessionManager, Depends(get_manager)]
 Hub = Annotated[LocalHub, Depends(get_hub)]
 SignInLimiterDep = Annotated[SignInLimiter, Depends(get_sign_in_limiter)]
 LoopWatch = Annotated[EventLoopWatch, Depends(get_loop_watch)]
+SignInWatchDep = Annotated[SignInWatch, Depends(get_sign_in_watch)]
 DemoHistoryDep = Annotated[DemoHistory, Depends(get_demo_history)]
 
 
-def user_for_token(db: Session, settings: Settings, token: str) -> User | None:
-    """The person a token signs in: signed by us, unexpired, not signed out, and not from
-    before the person's last "sign out everywhere"."""
+@dataclass(frozen=True)
+class SignIn:
+    """Who a request or connection speaks for, and by which sign-in."""
+
+    user: User
+    claims: TokenClaims
+    from_cookie: bool
+
+
+def user_for_token(db: Session, settings: Settings, token: str
+                   ) -> tuple[User, TokenClaims] | None:
+    """The person a token signs in and what it says: signed by us, unexpired, not signed
+    out, not from before the person's last "sign out everywhere", the account open."""
     claims = token_claims(token, settings.secret_key)
     if claims is None or db.get(RevokedToken, claims.token_id) is not None:
         return None
     user = db.get(User, claims.user_id)
-    return user if user is not None and _still_signed_in(user, claims) else None
+    return (user, claims) if user is not None and _still_signed_in(user, claims) else None
 
 
 def viewer_of_session(db: Session, settings: Settings, token: str, session_id: str
-                      ) -> tuple[User, BreathingSession] | None:
+                      ) -> tuple[User, BreathingSession, TokenClaims] | None:
     """The person a token signs in (as :func:`user_for_token`) and the session, if that
     person may see its client's data. One query where the two apart take four: WebSockets
     are authorised in threads while many people connect at once, and each round trip to the
@@ -116,7 +134,7 @@ def viewer_of_session(db: Session, settings: Settings, token: str, session_id: s
     if is_revoked or not _still_signed_in(user, claims) \
             or not may_see_client(user, row.client_id, is_assigned):
         return None
-    return user, row
+    return user, row, claims
 
 
 def _still_signed_in(user: User, claims: TokenClaims) -> bool:
@@ -124,17 +142,36 @@ def _still_signed_in(user: User, claims: TokenClaims) -> bool:
         user.tokens_valid_after is None or claims.issued_at >= user.tokens_valid_after)
 
 
-def get_current_user(request: Request, db: SessionDep, settings: SettingsDep,
-                     token: Annotated[str, Depends(oauth2)]) -> User:
-    user = user_for_token(db, settings, token)
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Your sign-in has expired.",
+def get_sign_in(request: Request, db: SessionDep, settings: SettingsDep,
+                _: Annotated[str | None, Depends(oauth2)]) -> SignIn:
+    """The request's sign-in (the ``oauth2`` scheme is there for the API's documentation:
+    the cookie is read as well). A change asked for with the cookie needs the anti-forgery
+    header."""
+    sent = credential(request)
+    if sent is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Please sign in.",
                             headers={"WWW-Authenticate": "Bearer"})
-    claims = token_claims(token, settings.secret_key)
-    request.state.stream_only = claims is not None and claims.scope == STREAM_SCOPE
+    found = user_for_token(db, settings, sent.token)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Your sign-in has expired.",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    user, claims = found
+    if sent.from_cookie and request.method not in SAFE_METHODS \
+            and not csrf_ok(request, claims.token_id, settings.secret_key):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "This request did not come from a "
+                            "heartsease page (its anti-forgery token is missing or wrong); "
+                            "reload the page and try again.")
+    request.state.stream_only = claims.scope == STREAM_SCOPE
     if request.state.stream_only and (request.method, request.url.path) not in STREAM_ROUTES:
         raise HTTPException(status.HTTP_403_FORBIDDEN, STREAM_ONLY)
-    return user
+    return SignIn(user, claims, sent.from_cookie)
+
+
+CurrentSignIn = Annotated[SignIn, Depends(get_sign_in)]
+
+
+def get_current_user(sign_in: CurrentSignIn) -> User:
+    return sign_in.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

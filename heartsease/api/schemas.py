@@ -80,6 +80,15 @@ class StreamCodeIn(BaseModel):
     code: str = Field(min_length=1, max_length=40)
 
 
+class PageSignIn(BaseModel):
+    """A page's sign-in, kept in a cookie: who, and when to renew it (while in use)."""
+
+    role: Role
+    expires_in_s: int
+    idle_s: int  # how long it lasts unused
+    renew_in_s: int  # when the page should renew it, if the person is still there
+
+
 class UserOut(BaseModel):
     id: str
     email: str

@@ -21,7 +21,19 @@ class Settings(BaseSettings):
     secret_key: str = DEVELOPMENT_SECRET
     database_url: str | None = None
     redis_url: str | None = None  # live fan-out across workers; in-process without it
-    token_minutes: int = 30
+    token_minutes: float = 30  # a bearer token's life (the Python streamer, the API)
+    # The pages' sign-in (a cookie): it ends after this long without being renewed (the
+    # pages renew it while a person uses them or a live session is open), and in any case
+    # this long after signing in.
+    idle_minutes: float = 30
+    sign_in_max_hours: float = 12
+    # How often each worker checks the sign-ins of its open WebSockets (a closed sign-in
+    # closes its sockets within this, plus the check's own time).
+    sign_in_check_s: float = 2.0
+    # Addresses of reverse proxies whose X-Forwarded-For / -Proto are believed (uvicorn's
+    # forwarded_allow_ips: comma-separated addresses or networks, "*" for any). Empty: none,
+    # and the client's address is the connection's own.
+    trusted_proxies: str = ""
     prepare_store: bool = True  # False in workers whose parent already migrated and seeded
     demo_data: bool = True  # a demo clinician and client, in development only
     demo_history_days: int = 42  # of the demo client's practice, made by the simulator

@@ -1,8 +1,12 @@
 """What the WebSocket routes share: authorising a connection, and a visitor who leaves.
 
-Browsers cannot set headers on a WebSocket, so the access token comes as ``?token=``. Every
-subscription is checked like any other read: the client's own session, or an assigned
-clinician's (whose observing is audit-logged).
+A connection carries its sign-in as a request does (:mod:`heartsease.api.credentials`): a
+bearer token in the ``Authorization`` header (the Python streamer), or the pages' cookie,
+taken only from a page of this service (``Origin``: another site's page would otherwise
+ride the cookie). Nothing comes in the URL. Every subscription is checked like any other
+read: the client's own session, or an assigned clinician's (whose observing is
+audit-logged). The connection then belongs to its sign-in
+(:class:`~heartsease.api.signin_watch.SignInWatch`).
 """
 
 from __future__ import annotations
@@ -10,40 +14,61 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
-from fastapi import WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.websockets import WebSocketState
 
+from heartsease.api.credentials import Credential, credential, same_origin
 from heartsease.api.deps import viewer_of_session
 from heartsease.api.settings import Settings
+from heartsease.api.signin_watch import HeldSignIn
 from heartsease.store.models import BreathingSession, Role, User
 from heartsease.store.repository import audit
 
 log = logging.getLogger(__name__)
 
 
-def authorise(factory: sessionmaker[Session], settings: Settings, session_id: str, token: str,
-              action: str) -> tuple[User, BreathingSession] | None:
-    """The user and their session, if they may see it (run in a thread: its queries would
-    hold up every stream on the worker while many people connect at once)."""
+Allowed = tuple[User, BreathingSession, HeldSignIn]
+
+
+def socket_credential(websocket: WebSocket) -> Credential | None:
+    """The connection's credential; the cookie only from this service's own pages."""
+    sent = credential(websocket)
+    if sent is not None and sent.from_cookie and not same_origin(websocket):
+        log.warning("%s: a signed-in cookie from another origin (%s) refused",
+                    websocket.url.path, websocket.headers.get("origin", "none"))
+        return None
+    return sent
+
+
+def authorise(factory: sessionmaker[Session], settings: Settings, session_id: str,
+              sent: Credential | None, action: str) -> Allowed | None:
+    """The user, their session and the sign-in, if they may see it (run in a thread: its
+    queries would hold up every stream on the worker while many people connect at once)."""
     with factory() as db, db.begin():
-        return authorised(db, settings, session_id, token, action)
+        return authorised(db, settings, session_id, sent, action)
 
 
-def authorised(db: Session, settings: Settings, session_id: str, token: str,
-               action: str) -> tuple[User, BreathingSession] | None:
+def authorised(db: Session, settings: Settings, session_id: str, sent: Credential | None,
+               action: str) -> Allowed | None:
     """As :func:`authorise`, in a transaction of the caller's; a clinician's ``action`` is
     audit-logged. The two rows come detached, to be read after the transaction."""
-    allowed = viewer_of_session(db, settings, token, session_id)
-    if allowed is None:
+    allowed = None if sent is None else viewer_of_session(db, settings, sent.token,
+                                                          session_id)
+    if allowed is None or sent is None:
         return None
-    user, row = allowed
+    user, row, claims = allowed
     if user.role is Role.CLINICIAN:
         audit(db, user, action, "session", row.id, row.client_id)
     db.expunge(user)
     db.expunge(row)
-    return user, row
+    ends_at = claims.issued_at + timedelta(hours=settings.sign_in_max_hours) \
+        if sent.from_cookie else None
+    return user, row, HeldSignIn(user.id, claims.token_id, claims.issued_at, ends_at,
+                                 client_id=row.client_id)
 
 
 def visitor_may_leave(
@@ -60,14 +85,19 @@ def visitor_may_leave(
 
     @functools.wraps(route)
     async def guarded(**kwargs: Any) -> None:
+        websocket: WebSocket = kwargs["websocket"]
         try:
             await route(**kwargs)
         except WebSocketDisconnect:
-            log.debug("%s: the visitor left", kwargs["websocket"].url.path)
+            log.debug("%s: the visitor left", websocket.url.path)
         except RuntimeError as exc:
-            if "'websocket.accept'" not in str(exc):
+            if "'websocket.accept'" in str(exc):
+                log.info("%s: the visitor left before the connection was accepted",
+                         websocket.url.path)
+            elif websocket.application_state is WebSocketState.DISCONNECTED:
+                # Closed under the route, which then sent: its sign-in ended (SignInWatch).
+                log.debug("%s: closed by the server while sending", websocket.url.path)
+            else:
                 raise
-            log.info("%s: the visitor left before the connection was accepted",
-                     kwargs["websocket"].url.path)
 
     return guarded

@@ -15,10 +15,12 @@ from heartsease.coaching.protocols import DEFAULT_PACE_BPM, Protocol
 from heartsease.remote import (
     ServerError,
     StreamStats,
+    authorization,
     redeem_code,
     sign_in,
     start_remote_session,
     stream_to_server,
+    warn_if_plain,
 )
 from heartsease.sensors.ble import StrapNotFoundError
 from heartsease.sources import SourceDescription, open_source
@@ -34,6 +36,7 @@ def stream_to_clinic(
         err_console.print("With --server, give --code (the one-time code your breathing page "
                           "shows) or --email to sign in with your password.")
         raise typer.Exit(code=2)
+    warn_if_plain(server)  # before a password is asked for
     options = {"protocol": protocol.name, "stages": stages,
                "practice_minutes": practice_minutes, "pace_bpm": rate}
     try:
@@ -83,11 +86,11 @@ async def _watch_session(server: str, token: str, session_id: str,
     import websockets
 
     url = (server.replace("http://", "ws://").replace("https://", "wss://")
-           + f"/api/sessions/{session_id}/live?token={token}")
+           + f"/api/sessions/{session_id}/live")
     words = {"threat": "on alert", "neutral": "steady", "soothing": "soothed"}
     while not ended.is_set():
         try:
-            async with websockets.connect(url) as ws:
+            async with websockets.connect(url, additional_headers=authorization(token)) as ws:
                 async for raw in ws:
                     event = json.loads(raw)
                     if event["kind"] == "cue":

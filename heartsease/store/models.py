@@ -109,7 +109,8 @@ class User(Base):
     # Tokens issued before this moment are refused ("sign out everywhere", an account closed
     # by an administrator); None: every unexpired token counts.
     tokens_valid_after: Mapped[datetime | None] = mapped_column()
-    # An account closed by an administrator: kept (the audit log names it), never signed in.
+    # An account closed by an administrator: kept (the audit log names it), never signed in,
+    # and its open connections close.
     deactivated_at: Mapped[datetime | None] = mapped_column()
 
 

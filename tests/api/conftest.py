@@ -25,6 +25,11 @@ def sign_in(client: TestClient, email: str, password: str = DEMO_PASSWORD) -> di
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The header that carries ``token``, over HTTP and on a WebSocket alike."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def token_of(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 

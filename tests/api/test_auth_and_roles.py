@@ -14,7 +14,7 @@ from heartsease.api.limits import MAX_FAILED_SIGN_INS, SIGN_IN_PREFIX, RedisSign
 from heartsease.api.security import create_token
 from heartsease.api.settings import DEVELOPMENT_SECRET, Settings
 from heartsease.store.models import AuditEntry
-from tests.api.conftest import me, sign_in, token_of
+from tests.api.conftest import bearer, me, sign_in, token_of
 
 
 def test_sign_in_and_tokens(client: TestClient) -> None:
@@ -38,7 +38,7 @@ def test_tokens_can_be_signed_out(client: TestClient, people) -> None:
     r = client.get("/api/me", headers=phone)
     assert r.status_code == 401 and "expired" in r.json()["detail"]
     assert client.get("/api/me", headers=laptop).status_code == 200  # only that token
-    with client.websocket_connect(f"/api/sessions/x/live?token={token_of(phone)}") as ws, \
+    with client.websocket_connect("/api/sessions/x/live", headers=phone) as ws, \
             pytest.raises(WebSocketDisconnect) as closed:
         ws.receive_json()
     assert closed.value.code == 4403
@@ -71,7 +71,7 @@ def test_a_running_session_is_shown_only_to_its_client_and_their_clinician(
         "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 2})
     assert r.status_code == 201, r.text
     session_id = r.json()["id"]
-    url = f"/api/sessions/{session_id}/live?token="
+    url = f"/api/sessions/{session_id}/live"
     signed_out = sign_in(client, "client@example.org")
     assert client.post("/api/auth/sign-out", headers=signed_out).status_code == 204
     expired = create_token(me(client, people["client"])["id"], DEVELOPMENT_SECRET, minutes=-1)
@@ -82,18 +82,18 @@ def test_a_running_session_is_shown_only_to_its_client_and_their_clinician(
     clinician = sign_in(client, "clinician@example.org")
 
     for allowed, role in ((people["client"], "client"), (clinician, "observer")):
-        with client.websocket_connect(url + token_of(allowed)) as ws:
+        with client.websocket_connect(url, headers=allowed) as ws:
             hello = ws.receive_json()
             assert (hello["kind"], hello["role"]) == ("hello", role)
     for refused in (token_of(people["other_client"]), token_of(people["other_clinician"]),
                     token_of(people["admin"]), token_of(signed_out), expired,
                     before_everywhere, "not a token"):
-        with client.websocket_connect(url + refused) as ws, \
+        with client.websocket_connect(url, headers=bearer(refused)) as ws, \
                 pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 4403, refused
-    with client.websocket_connect(f"/api/sessions/{session_id}/ingest?token="
-                                  f"{token_of(clinician)}") as ws, \
+    with client.websocket_connect(f"/api/sessions/{session_id}/ingest",
+                                  headers=clinician) as ws, \
             pytest.raises(WebSocketDisconnect) as closed:
         ws.receive_json()
     assert closed.value.code == 4403  # only the client streams beats into their session

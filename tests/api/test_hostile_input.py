@@ -11,13 +11,12 @@ import types
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from heartsease.api import ingest as ingest_stream
 from heartsease.api.routes import ingest, observe
 from heartsease.api.sockets import visitor_may_leave
 from heartsease.store.models import Beat
-from tests.api.conftest import token_of
 
 
 def test_out_of_range_and_loosely_typed_values_are_refused(client: TestClient,
@@ -89,12 +88,12 @@ def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
     monkeypatch.setattr(ingest_stream, "INGEST_THROTTLE_LIMIT_S", 1.0)
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
     session_id = r.json()["id"]
-    url = f"/api/sessions/{session_id}/ingest?token={token_of(people['client'])}"
+    url = f"/api/sessions/{session_id}/ingest"
     messages = [{"seq": i, "arrival_s": 0.8 * i, "hr_bpm": 75, "rr_ms": [800.0],
                  "beat_times_s": [0.8 * i]} for i in range(1, 161)]
     acknowledged = 0
     started = time.monotonic()
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         for m in messages:
             ws.send_json(m)
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -110,7 +109,7 @@ def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
         and acknowledged < len(messages), (acknowledged, elapsed_s)
     rest = messages[acknowledged:]
     time.sleep(1.0)  # a streamer closed for flooding waits before it connects again
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         for first in range(0, len(rest), 16):  # the backlog, 16 beats a message
             batch = rest[first:first + 16]
             ws.send_json({"seq": batch[0]["seq"], "arrival_s": batch[-1]["arrival_s"],
@@ -128,8 +127,8 @@ def test_a_flooding_streamer_is_slowed_then_closed_and_loses_nothing(
 def test_a_viewer_sending_a_flood_of_messages_is_closed(client: TestClient, people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={
         "source": "simulated", "scenario": "rest", "speed": 10})
-    url = f"/api/sessions/{r.json()['id']}/live?token={token_of(people['clinician'])}"
-    with client.websocket_connect(url) as ws:
+    url = f"/api/sessions/{r.json()['id']}/live"
+    with client.websocket_connect(url, headers=people["clinician"]) as ws:
         for _ in range(40):  # twice the burst a person could want
             ws.send_json({"type": "annotation", "text": "again"})
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -154,16 +153,22 @@ def test_a_visitor_who_leaves_is_no_server_error(
     async def route(websocket: object) -> None:
         raise gone
 
-    websocket = types.SimpleNamespace(url=types.SimpleNamespace(path="/api/sessions/x/live"))
+    websocket = types.SimpleNamespace(url=types.SimpleNamespace(path="/api/sessions/x/live"),
+                                      application_state=WebSocketState.CONNECTED)
     with caplog.at_level(logging.INFO):
         asyncio.run(visitor_may_leave(route)(websocket=websocket))
     assert "the visitor left before the connection was accepted" in caplog.text
     gone = WebSocketDisconnect(1001)  # left while told the session is not running
     asyncio.run(visitor_may_leave(route)(websocket=websocket))
-    # Any other error is still one.
+    # Any other error is still one ...
     gone = RuntimeError("something else")
     with pytest.raises(RuntimeError, match="something else"):
         asyncio.run(visitor_may_leave(route)(websocket=websocket))
+    # ... except a send after the server closed the connection under the route (its
+    # sign-in ended).
+    gone = RuntimeError('Cannot call "send" once a close message has been sent.')
+    websocket.application_state = WebSocketState.DISCONNECTED
+    asyncio.run(visitor_may_leave(route)(websocket=websocket))
     assert all(getattr(r.endpoint, "__wrapped__", None)
                for r in [*observe.router.routes, *ingest.router.routes]
                if r.path.endswith(("/live", "/ingest")))

@@ -79,8 +79,9 @@ def test_an_oversized_ingest_message_is_refused(db_url: str) -> None:
         session_id = start_remote_session(base, token, protocol="srb")
 
         async def flood() -> int:
-            url = f"ws://127.0.0.1:{port}/api/sessions/{session_id}/ingest?token={token}"
-            async with websockets.connect(url, max_size=None) as ws:
+            url = f"ws://127.0.0.1:{port}/api/sessions/{session_id}/ingest"
+            async with websockets.connect(url, max_size=None, additional_headers={
+                    "Authorization": f"Bearer {token}"}) as ws:
                 await ws.send(json.dumps({"seq": 1, "note": "x" * 100_000}))
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await ws.recv()

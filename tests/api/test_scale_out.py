@@ -20,8 +20,8 @@ from heartsease.api.settings import Settings
 from heartsease.remote import sign_in, start_remote_session, stream_to_server
 from heartsease.simulator.scenarios import simulate
 from heartsease.store.models import Beat, BreathingSession, utcnow
+from tests.api.conftest import bearer
 from tests.api.conftest import sign_in as sign_in_headers
-from tests.api.conftest import token_of
 from tests.api.test_remote_streaming import paced_beats
 from tests.conftest import free_port, fresh_postgres, serve
 from tests.store.stores import store_with_sessions
@@ -52,10 +52,13 @@ def test_a_session_on_one_worker_is_watched_and_steered_from_another(redis_url: 
             stop = asyncio.Event()
             streaming = asyncio.create_task(
                 stream_to_server(paced_beats(rr, 0.05), a, client, session_id, stop=stop))
-            live = f"/api/sessions/{session_id}/live?token="
-            async with websockets.connect(b.replace("http", "ws") + live + clinician) as watch, \
-                    websockets.connect(a.replace("http", "ws") + live + client) as own, \
-                    websockets.connect(b.replace("http", "ws") + live + client) as own_b:
+            live = f"/api/sessions/{session_id}/live"
+            async with websockets.connect(b.replace("http", "ws") + live,
+                                          additional_headers=bearer(clinician)) as watch, \
+                    websockets.connect(a.replace("http", "ws") + live,
+                                       additional_headers=bearer(client)) as own, \
+                    websockets.connect(b.replace("http", "ws") + live,
+                                       additional_headers=bearer(client)) as own_b:
                 hello = await next_kind(watch, "hello", role="observer")
                 assert hello["session_id"] == session_id  # from worker A, through Redis
                 first = await next_kind(watch, "beat")
@@ -98,8 +101,8 @@ def test_without_redis_live_views_stay_on_the_worker_and_storage_goes_on(tmp_pat
         r = client.post("/api/sessions", headers=headers, json={
             "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 1})
         session_id = r.json()["id"]
-        with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                      f"{token_of(headers)}") as ws:
+        with client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                      headers=headers) as ws:
             assert ws.receive_json()["kind"] == "hello"
             seen = 0
             while seen < 60:

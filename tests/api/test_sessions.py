@@ -27,7 +27,7 @@ from heartsease.api import publishing
 from heartsease.sensors.files import parse_rr_text
 from heartsease.simulator.scenarios import simulate
 from heartsease.store.models import AuditEntry, Beat, BreathingSession, SessionStatus
-from tests.api.conftest import me, token_of
+from tests.api.conftest import me
 from tests.conftest import free_port, serve
 
 
@@ -40,18 +40,18 @@ def run_simulated(client: TestClient, people, **body: object) -> tuple[str, list
     assert r.status_code == 201, r.text
     session_id = r.json()["id"]
     received = []
-    with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                  f"{token_of(people['clinician'])}") as observer, \
-            client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                     f"{token_of(people['client'])}") as own:
+    with client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                  headers=people["clinician"]) as observer, \
+            client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                     headers=people["client"]) as own:
         assert own.receive_json()["role"] == "client"
         own.send_json({"type": "rating", "scale": "inner-critic", "value": 7})
         hello = observer.receive_json()
         assert hello["kind"] == "hello" and hello["role"] == "observer"
         received.extend(hello["recent"])  # what happened before the observer got in
         observer.send_json({"type": "annotation", "text": "compassionate imagery"})
-        with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                      f"{token_of(people['clinician'])}") as second:
+        with client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                      headers=people["clinician"]) as second:
             assert second.receive_json()["role"] == "observer"  # several observers at once
             assert second.receive_json()["kind"]
         observer.send_json({"type": "pause"})  # not the observer's to send
@@ -121,8 +121,8 @@ def test_beats_streamed_by_a_remote_client_are_stored_once(client: TestClient,
                  "beat_times_s": [float(t)], "contact": "supported, detected"}
                 for i, (t, rr) in enumerate(zip(beats.t_s, beats.rr_ms, strict=True))]
     factory = client.app.state.db
-    with client.websocket_connect(f"/api/sessions/{session_id}/ingest?token="
-                                  f"{token_of(people['client'])}") as ws:
+    with client.websocket_connect(f"/api/sessions/{session_id}/ingest",
+                                  headers=people["client"]) as ws:
         for m in messages[:50]:
             ws.send_json(m)
             assert ws.receive_json() == {"kind": "ack", "seq": m["seq"]}
@@ -145,8 +145,8 @@ def test_beats_streamed_by_a_remote_client_are_stored_once(client: TestClient,
                             .order_by(Beat.seq)).all()
     assert [b.seq for b in stored] == list(range(1, 61))
     assert np.allclose([b.rr_ms for b in stored], beats.rr_ms[:60])
-    other = client.websocket_connect(f"/api/sessions/{session_id}/ingest?token="
-                                     f"{token_of(people['clinician'])}")
+    other = client.websocket_connect(f"/api/sessions/{session_id}/ingest",
+                                     headers=people["clinician"])
     with other as ws:  # only the session's client streams into it
         try:
             ws.receive_json()
@@ -174,10 +174,10 @@ def test_streamed_beats_reach_the_live_view_without_waiting_for_the_disk(
         await write(*args, **kwargs)
 
     writer.write = held_write
-    token = token_of(people["client"])
-    with client.websocket_connect(f"/api/sessions/{session_id}/ingest?token={token}") as ws, \
-            client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                     f"{token_of(people['clinician'])}") as observer:
+    with client.websocket_connect(f"/api/sessions/{session_id}/ingest",
+                                  headers=people["client"]) as ws, \
+            client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                     headers=people["clinician"]) as observer:
         assert observer.receive_json()["kind"] == "hello"
         for seq in (1, 3, 5):
             ws.send_json({"seq": seq, "arrival_s": 0.4 * seq + 0.8, "hr_bpm": 75,
@@ -205,21 +205,21 @@ def test_beats_resent_after_a_reconnection_keep_their_times(client: TestClient,
     was stored and what the coaching loop was fed)."""
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
     session_id = r.json()["id"]
-    url = f"/api/sessions/{session_id}/ingest?token={token_of(people['client'])}"
+    url = f"/api/sessions/{session_id}/ingest"
 
     def message(seq: int, arrival_s: float) -> dict[str, object]:
         return {"seq": seq, "arrival_s": arrival_s, "hr_bpm": 120, "rr_ms": [500.0],
                 "beat_times_s": [arrival_s - 0.01], "contact": "supported, detected"}
 
     arrivals = []
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         for seq in range(1, 4):  # sent as they arrive, on a clock of the client's own
             arrivals.append(time.monotonic() - 5000.0)
             ws.send_json(message(seq, arrivals[-1]))
             assert ws.receive_json()["seq"] == seq
             time.sleep(0.5)
     time.sleep(1.5)  # the link is down; beats 4 and 5 wait at the client
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         for seq, arrival in ((4, arrivals[-1] + 0.5), (5, arrivals[-1] + 1.0)):
             ws.send_json(message(seq, arrival))
             assert ws.receive_json()["seq"] == seq
@@ -246,9 +246,9 @@ def test_a_server_killed_mid_session_keeps_its_beats(db_url: str) -> None:
                                 json={"source": "remote"}).json()["id"]
 
         async def stream() -> int:
-            url = f"ws://127.0.0.1:{port}/api/sessions/{session_id}/ingest?token=" \
-                  f"{token['access_token']}"
-            async with websockets.connect(url) as ws:
+            url = f"ws://127.0.0.1:{port}/api/sessions/{session_id}/ingest"
+            async with websockets.connect(url, additional_headers={
+                    "Authorization": f"Bearer {token['access_token']}"}) as ws:
                 for seq in range(1, 41):
                     await ws.send(json.dumps({"seq": seq, "arrival_s": seq * 0.9,
                                               "hr_bpm": 66, "rr_ms": [900.0 + seq]}))
@@ -345,8 +345,8 @@ def test_durable_within_a_second_while_live(client: TestClient, people) -> None:
         "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 1})
     session_id = r.json()["id"]
     factory = client.app.state.db
-    with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                  f"{token_of(people['client'])}") as ws:
+    with client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                  headers=people["client"]) as ws:
         ws.receive_json()
         seen = 0
         while seen < 120:
@@ -368,8 +368,8 @@ def test_a_viewer_who_leaves_leaves_no_reference_cycle(client: TestClient, peopl
     session_id = r.json()["id"]
     gc.collect()  # while the app runs, nothing else collects (its lifespan disables it)
     for who in ("client", "clinician", "clinician"):
-        with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                      f"{token_of(people[who])}") as viewer:
+        with client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                      headers=people[who]) as viewer:
             assert viewer.receive_json()["kind"] == "hello"
     client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
     gc.set_debug(gc.DEBUG_SAVEALL)
@@ -392,8 +392,8 @@ def test_a_late_viewer_sees_the_story_from_the_start_and_the_last_beats(
         "source": "simulated", "scenario": "threat-then-soothe", "speed": 50,
         "practice_minutes": 2})
     session_id = r.json()["id"]
-    url = f"/api/sessions/{session_id}/live?token={token_of(people['clinician'])}"
-    with client.websocket_connect(url) as early:
+    url = f"/api/sessions/{session_id}/live"
+    with client.websocket_connect(url, headers=people["clinician"]) as early:
         early.receive_json()
         beats_seen = 0
         while beats_seen < 200:  # past the first metrics (5 s) and well past 30 beats
@@ -401,7 +401,7 @@ def test_a_late_viewer_sees_the_story_from_the_start_and_the_last_beats(
             beats_seen += message["kind"] == "beat"
             if beats_seen == 1:
                 first_beat_seq = message["seq"]
-    with client.websocket_connect(url) as late:
+    with client.websocket_connect(url, headers=people["clinician"]) as late:
         hello = late.receive_json()
     client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
     recent = hello["recent"]

@@ -41,7 +41,7 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         client.fill("#critic-before", "7")
         client.click("#begin")
         client.wait_for_selector("#during:not(.hidden)")
-        client.wait_for_function("document.getElementById('hr').textContent !== '\u2013'",
+        client.wait_for_function("() => document.getElementById('hr').textContent !== '\u2013'",
                                  timeout=30_000)
         first_hr = client.text_content("#hr")
         client.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)
@@ -52,7 +52,8 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         assert len(shapes) >= 4
         assert client.inner_text("#status") == "Connected"
         # Past the minute or so that the rhythm chart shows, the page keeps no more beats.
-        client.wait_for_function("document.getElementById('rhythm').chart.data[0].length >= 90")
+        client.wait_for_function(
+            "() => document.getElementById('rhythm').chart.data[0].length >= 90")
         client.wait_for_timeout(2_000)
         assert client.evaluate("document.getElementById('rhythm').chart.data[0].length") == 90
 

@@ -4,8 +4,6 @@ phone's width) in Chromium."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
@@ -89,7 +87,8 @@ def test_clinician_sees_assigned_trends_and_no_one_elses(server: str, browser: o
         page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
         assert page.locator("#client option").first.inner_text() == "Sam"
         page.click(".presets >> text=4 weeks")
-        page.wait_for_function("document.querySelector('#hrv-chart').chart.data[0].length <= 28")
+        page.wait_for_function(
+            "() => document.querySelector('#hrv-chart').chart.data[0].length <= 28")
         page.goto(f"{server}/trends?client=not-a-client-of-yours")
         page.wait_for_selector("#error:has-text('not yours to see')")
         assert page.locator("#charts").is_hidden()
@@ -105,8 +104,8 @@ def test_error_pages_say_what_happened(server: str, browser: object) -> None:
         page.goto(f"{server}/no-such-page")
         assert page.inner_text("h1") == "This page isn't here"
         assert_accessible(page, "not found")
-        page.goto(f"{server}/login")
-        page.evaluate("sessionStorage.setItem('heartsease.token', 'expired-or-forged')")
+        context.add_cookies([{"name": "heartsease_session", "value": "expired-or-forged",
+                              "url": server}])
         page.goto(f"{server}/trends")
         page.wait_for_url("**/login?reason=expired")
         assert "signed out after a while" in page.inner_text("#reason")
@@ -126,16 +125,13 @@ def test_signing_out_ends_the_token_on_the_server(server: str, browser: object) 
     try:
         page = sign_in(context, server, "clinician@example.org")
         page.wait_for_url("**/observe")
-        token = page.evaluate("sessionStorage.getItem('heartsease.token')")
-        headers = {"Authorization": f"Bearer {token}"}
+        cookie = next(c["value"] for c in context.cookies() if c["name"] == "heartsease_session")
+        headers = {"Cookie": f"heartsease_session={cookie}"}  # kept, as a thief would
         assert httpx.get(f"{server}/api/me", headers=headers).status_code == 200
         page.click("nav >> text=Sign out")
-        page.wait_for_url("**/login")
-        for _ in range(50):  # the page does not wait for the sign-out request to land
-            if httpx.get(f"{server}/api/me", headers=headers).status_code == 401:
-                break
-            time.sleep(0.1)
+        page.wait_for_url("**/login")  # once the sign-out has landed
         assert httpx.get(f"{server}/api/me", headers=headers).status_code == 401
+        assert not [c for c in context.cookies() if c["name"] == "heartsease_session"]
     finally:
         context.close()
 

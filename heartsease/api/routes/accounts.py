@@ -13,7 +13,14 @@ from sqlalchemy import select
 
 from heartsease.api import accounts
 from heartsease.api.audit_log import MAX_ENTRY_ID, read_audit
-from heartsease.api.deps import CurrentUser, SessionDep, SettingsDep, SignInLimiterDep
+from heartsease.api.credentials import set_sign_in_cookies
+from heartsease.api.deps import (
+    CurrentSignIn,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    SignInLimiterDep,
+)
 from heartsease.api.mail import send_mail
 from heartsease.api.schemas import (
     AuditPage,
@@ -25,7 +32,7 @@ from heartsease.api.schemas import (
     Token,
     problems,
 )
-from heartsease.api.security import create_token, verify_password
+from heartsease.api.security import create_token, token_claims, verify_password
 from heartsease.store.models import Assignment, Role, User
 from heartsease.store.repository import audit
 
@@ -83,11 +90,12 @@ def forgot_password(body: ForgotPasswordIn, request: Request, db: SessionDep,
 
 
 @router.post("/me/password", responses=problems(401, 403, 429))
-def change_password(body: PasswordChangeIn, request: Request, db: SessionDep,
-                    settings: SettingsDep, limiter: SignInLimiterDep, user: CurrentUser
-                    ) -> Token:
+def change_password(body: PasswordChangeIn, request: Request, response: Response,
+                    db: SessionDep, settings: SettingsDep, limiter: SignInLimiterDep,
+                    sign_in: CurrentSignIn) -> Token:
     """Change one's own password (the current one first, guessed no faster than at sign-in).
     Every other sign-in ends; the answer is a new sign-in for this device."""
+    user = sign_in.user
     key = (user.email, _address(request))  # the sign-in's own count: one budget for both
     _limited(limiter, key)
     if not verify_password(body.old_password, user.password_hash):
@@ -95,9 +103,12 @@ def change_password(body: PasswordChangeIn, request: Request, db: SessionDep,
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Your current password is not right.")
     accounts.set_password(user, body.new_password, datetime.now(UTC))
     audit(db, user, "change-password", "user", user.id, None)
-    return Token(access_token=create_token(user.id, settings.secret_key,
-                                           settings.token_minutes),
-                 expires_in_s=settings.token_minutes * 60)
+    token = create_token(user.id, settings.secret_key, settings.token_minutes)
+    if sign_in.from_cookie:  # a page: its new sign-in goes in the cookie, as at sign-in
+        claims = token_claims(token, settings.secret_key)
+        assert claims is not None  # just made
+        set_sign_in_cookies(response, request, token, claims.token_id, settings.secret_key)
+    return Token(access_token=token, expires_in_s=settings.token_minutes * 60)
 
 
 @router.get("/me/clinicians", responses=problems(401))

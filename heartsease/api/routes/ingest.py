@@ -13,27 +13,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api import services
-from heartsease.api.deps import Factory, Manager, SettingsDep
+from heartsease.api.credentials import Credential
+from heartsease.api.deps import Factory, Manager, SettingsDep, SignInWatchDep
 from heartsease.api.ingest import IngestStream
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
-from heartsease.api.sockets import authorised, visitor_may_leave
+from heartsease.api.signin_watch import HeldSignIn
+from heartsease.api.sockets import authorised, socket_credential, visitor_may_leave
 from heartsease.store.models import Beat, BreathingSession, SessionStatus, User
 from heartsease.wire import Close
 
 router = APIRouter(tags=["live"])
-Position = tuple[User, BreathingSession, int, float]
+Position = tuple[User, BreathingSession, HeldSignIn, int, float]
 
 
 @router.websocket("/api/sessions/{session_id}/ingest")
 @visitor_may_leave
 async def ingest(websocket: WebSocket, session_id: str, manager: Manager, factory: Factory,
-                 settings: SettingsDep, token: str = "") -> None:
+                 settings: SettingsDep, watch: SignInWatchDep) -> None:
     """A remote client's strap, streamed: a :class:`~heartsease.wire.MeasurementMessage`
     per notification, ``seq`` numbering its first beat. Each message is acknowledged with
     ``{"kind": "ack", "seq": last}`` once its beats are on disk; a beat sent twice is stored
     once."""
-    position = await asyncio.to_thread(_ingest_position, factory, settings, session_id, token)
+    position = await asyncio.to_thread(_ingest_position, factory, settings, session_id,
+                                       socket_credential(websocket))
     await websocket.accept()
     if position is None:
         await websocket.close(Close.NOT_ALLOWED, "only the session's client streams beats")
@@ -42,25 +45,26 @@ async def ingest(websocket: WebSocket, session_id: str, manager: Manager, factor
     if refusal is not None:
         await websocket.close(*refusal)
         return
-    client, row, next_seq, chain_s = position
+    client, row, sign_in, next_seq, chain_s = position
     running = manager.get(session_id)
     if running is None and next_seq == 1 and row.status is SessionStatus.ACTIVE:
         running = services.start_streamed(manager, client, row)
     stream = IngestStream(websocket, manager.writer, session_id, running, next_seq, chain_s,
                           row.stream_offset_s)
     try:
-        while True:
-            closing = await stream.take(await websocket.receive_json())
-            if closing is not None:
-                await websocket.close(*closing)
-                return
+        with watch.hold(websocket, sign_in):
+            while True:
+                closing = await stream.take(await websocket.receive_json())
+                if closing is not None:
+                    await websocket.close(*closing)
+                    return
     finally:
         await stream.close()
 
 
 def _refusal(manager: SessionManager, position: Position) -> tuple[Close, str] | None:
     """Why the session takes no streamed beats over this connection, if it does not."""
-    _, row, _, _ = position
+    row = position[1]
     running = manager.get(row.id)
     # A streamed session takes its beats whatever its status: beats its streamer kept
     # through a lost connection are stored even after it ended (without reopening it).
@@ -72,11 +76,11 @@ def _refusal(manager: SessionManager, position: Position) -> tuple[Close, str] |
 
 
 def _ingest_position(factory: sessionmaker[Session], settings: Settings, session_id: str,
-                     token: str) -> Position | None:
-    """The session's client and session, the next sequence number it takes and the time of
-    its last stored beat; None when the token is not that client's."""
+                     sent: Credential | None) -> Position | None:
+    """The session's client, session and sign-in, the next sequence number it takes and the
+    time of its last stored beat; None when the sign-in is not that client's."""
     with factory() as db, db.begin():
-        allowed = authorised(db, settings, session_id, token, "ingest")
+        allowed = authorised(db, settings, session_id, sent, "ingest")
         if allowed is None or allowed[0].id != allowed[1].client_id:
             return None
         last = db.execute(select(Beat.seq, Beat.t_s).where(Beat.session_id == session_id)

@@ -17,13 +17,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from heartsease.api.deps import Factory, Hub, Manager, SettingsDep
+from heartsease.api.deps import Factory, Hub, Manager, SettingsDep, SignInWatchDep
 from heartsease.api.fanout import LocalHub, Outgoing, put_dropping_oldest
 from heartsease.api.limits import MessageRate
 from heartsease.api.publishing import hello
 from heartsease.api.running import RunningSession, SessionManager
 from heartsease.api.schemas import PlainText, RatingScale
-from heartsease.api.sockets import authorise, visitor_may_leave
+from heartsease.api.sockets import authorise, socket_credential, visitor_may_leave
 from heartsease.store.models import (
     Annotation,
     BreathingSession,
@@ -44,14 +44,21 @@ START_WAIT_S = 12.0  # for an active session to show up as running (starting, or
 @router.websocket("/api/sessions/{session_id}/live")
 @visitor_may_leave
 async def live(websocket: WebSocket, session_id: str, manager: Manager, hub: Hub,
-               factory: Factory, settings: SettingsDep, token: str = "") -> None:
-    allowed = await asyncio.to_thread(authorise, factory, settings, session_id, token,
-                                      "observe")
+               factory: Factory, settings: SettingsDep, watch: SignInWatchDep) -> None:
+    allowed = await asyncio.to_thread(authorise, factory, settings, session_id,
+                                      socket_credential(websocket), "observe")
     await websocket.accept()
     if allowed is None:
         await websocket.close(Close.NOT_ALLOWED, "not yours to see, or your sign-in expired")
         return
-    user, row = allowed
+    user, row, sign_in = allowed
+    with watch.hold(websocket, sign_in):
+        await _watch(websocket, session_id, manager, hub, factory, user, row)
+
+
+async def _watch(websocket: WebSocket, session_id: str, manager: SessionManager, hub: LocalHub,
+                 factory: sessionmaker[Session], user: User, row: BreathingSession) -> None:
+    """The viewer greeted and kept up to date until the session or the connection ends."""
     if not await _until_live(manager, row):
         await websocket.send_json({"kind": Kind.CLOSED, "status": row.status.value})
         await websocket.close(Close.NOT_LIVE, "this session is not running")

@@ -1,7 +1,7 @@
 // One's own account: changing the password and, for a client, who can see their practice
 // and the audit log's record of their data.
 
-import { api, keepToken, me as signedIn, nav } from "./common.js";
+import { api, me as signedIn, nav } from "./common.js";
 import { auditRow } from "./audit-words.js";
 import { passwordProblem } from "./passwords.js";
 
@@ -14,9 +14,9 @@ $("change").addEventListener("submit", async (event) => {
   $("error").textContent = passwordProblem($("password").value, $("again").value);
   if ($("error").textContent) return;
   try {
-    const fresh = await api("/api/me/password", { method: "POST",
+    // The answer sets this browser's new sign-in (a cookie): the others end.
+    await api("/api/me/password", { method: "POST",
       json: { old_password: $("old").value, new_password: $("password").value } });
-    keepToken(fresh.access_token);
   } catch (e) {
     $("error").textContent = e.message;
     return;

@@ -1,36 +1,51 @@
 // Shared by every page: the signed-in person, API calls, the header's links, and the words
 // for what the pages show.
+//
+// The sign-in is an httpOnly cookie that no script reads, shared by every tab of the
+// browser. A change asked of the API carries the sign-in's anti-forgery token (from a
+// second cookie, which scripts may read) in X-CSRF-Token. While the person uses the page or
+// a live session is open, the page renews the sign-in before it runs out; left alone, it
+// ends after the server's idle time.
 
-const TOKEN = "heartsease.token";
+const CSRF_COOKIE = "heartsease_csrf";
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+const ID = /^[0-9a-f]{32}$/;
 
-export function token() { return sessionStorage.getItem(TOKEN); }
+// Whether a value from the address bar is an id as the server makes them, before any path
+// is built from it.
+export function isId(value) { return typeof value === "string" && ID.test(value); }
 
-export function keepToken(value) { sessionStorage.setItem(TOKEN, value); }
+function csrfToken() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(CSRF_COOKIE + "="));
+  return found ? found.slice(CSRF_COOKIE.length + 1) : "";
+}
 
-// Signing out by choice ends the token on the server too (keepalive: the request outlives
-// the page); an expired one has nothing left to end.
-export function signOut(reason) {
-  const current = token();
-  if (current && !reason) {
-    fetch("/api/auth/sign-out", { method: "POST", keepalive: true,
-      headers: { Authorization: "Bearer " + current } }).catch(() => {});
-  }
-  sessionStorage.removeItem(TOKEN);
+// Signing out by choice ends the sign-in on the server, in every tab and every socket of it.
+export async function signOut() {
+  try {
+    await fetch("/api/auth/sign-out", { method: "POST", headers: { "X-CSRF-Token": csrfToken() } });
+  } catch (e) { /* offline: the sign-in runs out by itself */ }
+  toSignIn("");
+}
+
+// The sign-in page, saying why the sign-in ended ("expired", "signed-out"), if it did.
+export function toSignIn(reason) {
   location.href = "/login" + (reason ? "?reason=" + encodeURIComponent(reason) : "");
 }
 
-// A signed-in request, its response as it is (a report, a file); an expired sign-in sends
-// the person to sign in again.
+// A signed-in request, its response as it is (a report, a file); an ended sign-in sends
+// the person to sign in again, saying so when it had expired.
 export async function request(path, options = {}) {
   const headers = Object.assign({}, options.headers || {});
-  if (token()) headers.Authorization = "Bearer " + token();
+  if (!SAFE.has((options.method || "GET").toUpperCase())) headers["X-CSRF-Token"] = csrfToken();
   if (options.json !== undefined) {
     headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(options.json);
   }
   const response = await fetch(path, Object.assign({}, options, { headers }));
-  if (response.status === 401 && path !== "/api/auth/token") {
-    signOut("expired");
+  if (response.status === 401) {
+    const expired = (response.headers.get("WWW-Authenticate") || "").includes("invalid_token");
+    toSignIn(expired ? "expired" : "");
     throw new Error("Your sign-in has expired.");
   }
   return response;
@@ -46,9 +61,37 @@ export async function api(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+// Renewal: the person counts as here while they touch the page or a live session is open.
+let lastActiveMs = Date.now(), renewedAtMs = 0, openSockets = 0, renewTimer = null;
+for (const event of ["pointerdown", "keydown", "touchstart", "wheel"]) {
+  addEventListener(event, () => { lastActiveMs = Date.now(); }, { capture: true, passive: true });
+}
+
+export function socketOpened() { openSockets += 1; }
+export function socketClosed() { openSockets = Math.max(0, openSockets - 1); }
+
+async function renew() {
+  let everyMs = 60000;
+  try {
+    const signIn = await api("/api/auth/session/renew", { method: "POST" });
+    renewedAtMs = Date.now();
+    everyMs = signIn.renew_in_s * 1000;
+  } catch (e) { /* an ended sign-in has gone to the sign-in page; offline: try again */ }
+  clearTimeout(renewTimer);
+  renewTimer = setTimeout(renewWhenBack, everyMs);
+}
+
+// Renewed when due if the person was here since the last renewal; otherwise as soon as they
+// are back (if the sign-in has not run out meanwhile).
+function renewWhenBack() {
+  if (openSockets > 0 || lastActiveMs > renewedAtMs) renew();
+  else renewTimer = setTimeout(renewWhenBack, 1000);
+}
+
 export async function me() {
-  if (!token()) { signOut(); return null; }
-  return api("/api/me");
+  const person = await api("/api/me");
+  renew();
+  return person;
 }
 
 // The pages this person may use, in the header, and a way to sign out.

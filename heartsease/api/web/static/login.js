@@ -1,11 +1,13 @@
-// Signing in: the token is kept for this tab only, and each role lands on its own page.
+// Signing in: the sign-in is a cookie the browser keeps for every tab, and each role lands
+// on its own page.
 
-import { api, keepToken } from "./common.js";
-
+const reasons = {
+  expired: "You were signed out after a while. Please sign in again.",
+  "signed-out": "You have been signed out, here or in another window. Sign in again whenever you are ready.",
+};
 const reason = new URLSearchParams(location.search).get("reason");
-if (reason === "expired") {
-  document.getElementById("reason").textContent = "You were signed out after a while. Please sign in again.";
-}
+if (Object.hasOwn(reasons, reason)) document.getElementById("reason").textContent = reasons[reason];
+
 document.getElementById("signin").addEventListener("submit", async (event) => {
   event.preventDefault();
   const error = document.getElementById("error");
@@ -14,13 +16,12 @@ document.getElementById("signin").addEventListener("submit", async (event) => {
     username: document.getElementById("email").value.trim(),
     password: document.getElementById("password").value,
   });
-  const response = await fetch("/api/auth/token", { method: "POST", body });
+  const response = await fetch("/api/auth/session", { method: "POST", body });
   if (!response.ok) {
     error.textContent = response.status === 429 ? (await response.json()).detail
       : "That email and password don't match an account. Please try again.";
     return;
   }
-  keepToken((await response.json()).access_token);
-  const person = await api("/api/me");
-  location.href = person.role === "clinician" ? "/observe" : person.role === "client" ? "/breathe" : "/admin";
+  const signIn = await response.json();
+  location.href = signIn.role === "clinician" ? "/observe" : signIn.role === "client" ? "/breathe" : "/admin";
 });

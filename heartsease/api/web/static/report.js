@@ -1,12 +1,13 @@
 // One session's report, shown from the API's HTML in a frame without scripts, and its
 // downloads.
 
-import { me, nav, request } from "./common.js";
+import { isId, me, nav, request } from "./common.js";
 
 const session = new URLSearchParams(location.search).get("session") || "";
 const base = "/api/sessions/" + encodeURIComponent(session) + "/";
 
 async function fetchOrExplain(path) {
+  if (!isId(session)) throw new Error("This session isn't here, or it isn't yours to see.");
   const response = await request(path);
   if (response.status === 404) throw new Error("This session isn't here, or it isn't yours to see.");
   if (!response.ok) throw new Error("The report could not be made just now. Please try again in a moment.");

@@ -2,7 +2,7 @@
 // coherence, time soothed and shifts, and the inner critic before and after; a day or a
 // session opens its report.
 
-import { api, me as signedIn, nav } from "./common.js";
+import { api, isId, me as signedIn, nav } from "./common.js";
 import { axis, chart, cssColour, dayTime, daysAxis, daysScale, paths, timeDay, utcDate } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -162,8 +162,15 @@ function labelCells(table) {
   }));
 }
 
+const NOT_YOURS = "These trends are not yours to see. If you think they should be, ask the clinic to assign this client to you.";
+
 async function load() {
   $("error").textContent = "";
+  if (!isId(clientId)) {  // from the address bar: no path is built from anything else
+    $("charts").classList.add("hidden");
+    $("error").textContent = NOT_YOURS;
+    return;
+  }
   const start = $("start").value, end = $("end").value;
   const query = new URLSearchParams({ start, end });
   if (clientId && me.role === "clinician") query.set("client", clientId);
@@ -192,9 +199,7 @@ async function load() {
     document.body.dataset.drawn = "yes";
   } catch (e) {
     $("charts").classList.add("hidden");
-    $("error").textContent = e.message.startsWith("No such client")
-      ? "These trends are not yours to see. If you think they should be, ask the clinic to assign this client to you."
-      : e.message;
+    $("error").textContent = e.message.startsWith("No such client") ? NOT_YOURS : e.message;
   }
 }
 

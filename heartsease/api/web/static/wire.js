@@ -2,11 +2,12 @@
 // session's /live WebSocket and the codes it closes with). tests/test_wire.py fails when the
 // two differ: change both together.
 
-// Why the server closed a WebSocket: NOT_ALLOWED and NOT_LIVE are final; on any other, reconnect.
+// Why the server closed a WebSocket: SIGNED_OUT, NOT_ALLOWED and NOT_LIVE are final; on any other, reconnect.
 export const Close = Object.freeze({
   TOO_FAST: 1008,
   TOO_BIG: 1009,
   NOT_STORED: 1011,
+  SIGNED_OUT: 4401,
   NOT_ALLOWED: 4403,
   NOT_LIVE: 4404,
   ELSEWHERE: 4409,
