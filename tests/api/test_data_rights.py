@@ -24,7 +24,7 @@ from heartsease.store.models import (
     SessionEvent,
 )
 from heartsease.store.repository import beat_row, insert_beats, insert_events
-from tests.api.conftest import me, sign_in, token_of
+from tests.api.conftest import me, sign_in
 
 
 def strict_json(raw: bytes | str) -> Any:
@@ -222,8 +222,8 @@ def test_deleting_a_running_session_stops_it_first(client: TestClient, people) -
     r = client.post("/api/sessions", headers=people["client"], json={
         "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 1})
     session_id = r.json()["id"]
-    with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                  f"{token_of(people['client'])}") as ws:
+    with client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                  headers=people["client"]) as ws:
         ws.receive_json()
         while ws.receive_json()["kind"] != "beat":
             pass

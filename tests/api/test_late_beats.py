@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from heartsease.store.models import Beat, BreathingSession, SessionEvent
-from tests.api.conftest import token_of
 
 
 def message(seq: int, arrival_s: float) -> dict[str, object]:
@@ -22,9 +21,9 @@ def test_beats_kept_past_the_sessions_end_are_stored_without_reopening_it(
         client: TestClient, people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
     session_id = r.json()["id"]
-    url = f"/api/sessions/{session_id}/ingest?token={token_of(people['client'])}"
+    url = f"/api/sessions/{session_id}/ingest"
     t0 = time.monotonic() - 1000.0  # the streamer's clock: its own
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         for seq in (1, 2, 3):
             ws.send_json(message(seq, t0 + seq))
             assert ws.receive_json()["seq"] == seq
@@ -61,7 +60,8 @@ def test_another_person_cannot_stream_into_an_ended_session(client: TestClient,
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
     session_id = r.json()["id"]
     client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
-    url = f"/api/sessions/{session_id}/ingest?token={token_of(people['other_client'])}"
-    with client.websocket_connect(url) as ws, pytest.raises(Exception) as refused:
+    url = f"/api/sessions/{session_id}/ingest"
+    with client.websocket_connect(url, headers=people["other_client"]) as ws, \
+            pytest.raises(Exception) as refused:
         ws.receive_json()
     assert getattr(refused.value, "code", None) == 4403

@@ -17,7 +17,7 @@ from heartsease.api.app import create_app
 from heartsease.api.presence import AwayTimes, Presence
 from heartsease.api.routes.sources import has_ble_adapter
 from heartsease.api.settings import Settings
-from tests.api.conftest import me, sign_in, token_of
+from tests.api.conftest import me, sign_in
 
 # Short enough for a test, long enough that a page reconnecting at once is not "away" long.
 AWAY_PAUSE_S, AWAY_LEAVE_S = 0.4, 0.8
@@ -71,10 +71,10 @@ def test_a_session_whose_page_has_gone_pauses_then_ends_as_left(quick: TestClien
     client, clinician = sign_in(quick, "client@example.org"), sign_in(quick,
                                                                       "clinician@example.org")
     session = start(quick, client)
-    live = f"/api/sessions/{session['id']}/live?token="
-    with quick.websocket_connect(live + token_of(clinician)) as observer:
+    live = f"/api/sessions/{session['id']}/live"
+    with quick.websocket_connect(live, headers=clinician) as observer:
         assert observer.receive_json()["presence"] is None  # no page of the client's yet
-        with quick.websocket_connect(live + token_of(client)) as page:
+        with quick.websocket_connect(live, headers=client) as page:
             assert page.receive_json()["kind"] == "hello"
         received = watch_until_closed(observer)
     told = [(m["kind"], m.get("presence"), m.get("paused"), m.get("reason")) for m in received
@@ -99,10 +99,11 @@ def test_a_session_whose_page_has_gone_pauses_then_ends_as_left(quick: TestClien
 def test_a_page_that_comes_back_in_time_keeps_the_session_going(quick: TestClient) -> None:
     client = sign_in(quick, "client@example.org")
     session = start(quick, client)
-    live = f"/api/sessions/{session['id']}/live?token={token_of(client)}"
-    with quick.websocket_connect(live) as page:  # a reload: one page goes, the next comes
+    live = f"/api/sessions/{session['id']}/live"
+    # a reload: one page goes, the next comes
+    with quick.websocket_connect(live, headers=client) as page:
         assert page.receive_json()["kind"] == "hello"
-    with quick.websocket_connect(live) as page:
+    with quick.websocket_connect(live, headers=client) as page:
         assert page.receive_json()["presence"] in ("connected", "away")
         time.sleep(AWAY_PAUSE_S + AWAY_LEAVE_S + 0.3)
         assert quick.get("/api/sessions/running", headers=client).json()["id"] == session["id"]
@@ -118,8 +119,8 @@ def test_a_page_that_comes_back_in_time_keeps_the_session_going(quick: TestClien
 def test_practice_with_a_demo_heart_stays_out_of_the_trends(client: TestClient,
                                                             people) -> None:
     session = start(client, people["client"], speed=100, practice_minutes=1)
-    with client.websocket_connect(f"/api/sessions/{session['id']}/live?token="
-                                  f"{token_of(people['client'])}") as page:
+    with client.websocket_connect(f"/api/sessions/{session['id']}/live",
+                                  headers=people["client"]) as page:
         watch_until_closed(page)
     stored = client.get(f"/api/sessions/{session['id']}", headers=people["client"]).json()
     assert stored["status"] == "completed" and stored["demo"] is True

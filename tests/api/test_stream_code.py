@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 
 from heartsease.api.demo import DEMO_PASSWORD
 from heartsease.store.models import AuditEntry, StreamCode, utcnow
-from tests.api.conftest import token_of
 from tests.conftest import free_port, serve
 
 
@@ -38,8 +37,8 @@ def test_a_code_is_used_once_and_streams_only_its_persons_practice(client: TestC
     started = client.post("/api/sessions", headers=streamer, json={"source": "remote"})
     assert started.status_code == 201, started.text
     session_id = started.json()["id"]
-    with client.websocket_connect(f"/api/sessions/{session_id}/ingest?token="
-                                  f"{token_of(streamer)}") as ws:
+    with client.websocket_connect(f"/api/sessions/{session_id}/ingest",
+                                  headers=streamer) as ws:
         ws.send_json({"seq": 1, "arrival_s": 5.0, "hr_bpm": 60, "rr_ms": [1000.0]})
         assert ws.receive_json() == {"kind": "ack", "seq": 1}
     # Nothing else: not the person's data, not a demo heart, not their account.

@@ -294,12 +294,13 @@ def test_over_plain_http_from_another_machine_the_page_points_to_https(
         strap_server: tuple[str, Path], browser: Any) -> None:
     base, _ = strap_server
     elsewhere = "http://clinic.test"  # not this computer: no secure context without https
-    token = httpx.post(f"{base}/api/auth/token", data={
-        "username": "client@example.org", "password": DEMO_PASSWORD}).json()["access_token"]
+    signed_in = httpx.post(f"{base}/api/auth/session", data={
+        "username": "client@example.org", "password": DEMO_PASSWORD})
     context = browser.new_context()
     context.route(f"{elsewhere}/**", lambda route: route.fulfill(
         response=route.fetch(url=route.request.url.replace(elsewhere, base))))
-    context.add_init_script(script=f"sessionStorage.setItem('heartsease.token', '{token}');")
+    context.add_cookies([{"name": name, "value": value, "url": elsewhere}
+                         for name, value in signed_in.cookies.items()])
     page = context.new_page()
     try:
         page.goto(f"{elsewhere}/breathe")
