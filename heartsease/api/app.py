@@ -17,7 +17,17 @@ from heartsease.api.collector import collector_on_schedule
 from heartsease.api.demo import DemoHistory, fill_demo_history, seed_demo_people
 from heartsease.api.fanout import make_hub
 from heartsease.api.limits import make_sign_in_limiter
-from heartsease.api.routes import auth, health, ingest, observe, people, sessions, trends
+from heartsease.api.routes import (
+    auth,
+    care,
+    health,
+    ingest,
+    observe,
+    people,
+    sessions,
+    trends,
+    writing,
+)
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
 from heartsease.api.watchdog import EventLoopWatch
@@ -57,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="HRV biofeedback for compassion-focused therapy.")
     app.state.settings = settings
     app.state.sign_in_limiter = make_sign_in_limiter(settings.redis_url)
-    for module in (auth, people, sessions, trends, observe, ingest, health):
+    for module in (auth, people, sessions, trends, observe, ingest, health, writing, care):
         app.include_router(module.router)
     web.mount(app)
     app.add_exception_handler(DataError, _unstorable)

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None  # live fan-out across workers; in-process without it
     token_minutes: int = 30
+    # Shown with the breathing safety notes: heartsease is not for emergencies. The
+    # administrator sets the clinic's own (its out-of-hours line, a local crisis service).
+    crisis_contact: str = ("In an emergency call your local emergency number. For urgent "
+                           "support, contact your clinic or a local crisis line.")
     prepare_store: bool = True  # False in workers whose parent already migrated and seeded
     demo_data: bool = True  # a demo clinician and client, in development only
     demo_history_days: int = 42  # of the demo client's practice, made by the simulator

@@ -52,6 +52,10 @@ class CoachingSession:
     baseline : the person's stored resting baseline; without one, the protocol's baseline
         step provides it and the state is ``unknown`` until then.
     origin_s : the source-clock time of the session's start.
+    heart_led : whether the heart may lead what the person meets (a backdraft the body
+        shows, a word when it seems to settle). False when their plan is the pacer and cues
+        only (suitability not yet confirmed; a pacemaker or frequent arrhythmia): the beats
+        are still measured and kept, and "this is a lot" still works.
 
     Examples
     --------
@@ -69,8 +73,10 @@ class CoachingSession:
         pace_bpm: float | None = None,
         baseline: RestingBaseline | None = None,
         origin_s: float = 0.0,
+        heart_led: bool = True,
     ) -> None:
         self.origin_s = origin_s
+        self.heart_led = heart_led
         self.stored_baseline = baseline
         self.classifier = StateClassifier(baseline)
         self.beats_received = 0
@@ -296,7 +302,7 @@ class CoachingSession:
                 t_s=t_s, state=state.value, previous=previous.value,
                 reason=self._features.reason(self.classifier, features)))
             self._state_changed(t_s, previous, state)
-        if step is not None and not self.paused:
+        if step is not None and not self.paused and self.heart_led:
             self._watch(t_s, step, state, arousal)
 
     def _state_changed(self, t_s: float, previous: AutonomicState, state: AutonomicState) -> None:
@@ -305,7 +311,8 @@ class CoachingSession:
         if shift is None:
             return
         self._out.append(shift)
-        if shift.direction == "threat-to-soothing" and self._shifts.reflection_due(t_s):
+        if shift.direction == "threat-to-soothing" and self.heart_led \
+                and self._shifts.reflection_due(t_s):
             self._runner.cue(t_s, "reflection", CUE_SETTLING)
 
     def _watch(self, t_s: float, step: Step, state: AutonomicState, arousal: float | None) -> None:

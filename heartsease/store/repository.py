@@ -19,13 +19,17 @@ from heartsease.store.models import (
     Annotation,
     Assignment,
     AuditEntry,
+    BackdraftReview,
     Beat,
     BreathingSession,
+    CheckIn,
+    ClientPlan,
     Role,
     SelfRating,
     SessionEvent,
     SessionStatus,
     User,
+    Writing,
     utcnow,
 )
 
@@ -141,8 +145,12 @@ def delete_client_data(db: Session, client_id: str) -> None:
     """Everything about a client's health, and the client (GDPR erasure). The audit log
     keeps its lines, which name no health data."""
     session_ids = select(BreathingSession.id).where(BreathingSession.client_id == client_id)
-    for table in (Beat, SessionEvent, Annotation, SelfRating):
+    event_ids = select(SessionEvent.id).where(SessionEvent.session_id.in_(session_ids))
+    db.execute(delete(BackdraftReview).where(BackdraftReview.event_id.in_(event_ids)))
+    for table in (Beat, SessionEvent, Annotation, SelfRating, CheckIn):
         db.execute(delete(table).where(table.session_id.in_(session_ids)))
+    db.execute(delete(Writing).where(Writing.client_id == client_id))
+    db.execute(delete(ClientPlan).where(ClientPlan.client_id == client_id))
     db.execute(delete(BreathingSession).where(BreathingSession.client_id == client_id))
     db.execute(delete(Assignment).where((Assignment.client_id == client_id)
                                         | (Assignment.clinician_id == client_id)))
@@ -184,11 +192,40 @@ def sessions_between(db: Session, client_id: str, start: datetime, end: datetime
 
 
 def ratings_of(db: Session, session_ids: Collection[str]) -> dict[str, dict[str, list[int]]]:
-    """Each session's self-ratings by scale, in the order given."""
+    """Each session's self-ratings by scale, in the order given (skipped ones left out)."""
     out: dict[str, dict[str, list[int]]] = {}
-    for r in db.scalars(select(SelfRating).where(SelfRating.session_id.in_(list(session_ids)))
+    for r in db.scalars(select(SelfRating).where(SelfRating.session_id.in_(list(session_ids)),
+                                                 SelfRating.value.is_not(None))
                         .order_by(SelfRating.id)):
         out.setdefault(r.session_id, {}).setdefault(r.scale, []).append(r.value)
     return out
 
 
+
+
+def practice_data_of(db: Session, client_id: str) -> dict[str, Any]:
+    """A client's own words and plan, for their export: letters and reflections (shared or
+    not), the words sent at check-ins, their self-ratings as given, and their plan."""
+    session_ids = select(BreathingSession.id).where(BreathingSession.client_id == client_id)
+    plan = db.get(ClientPlan, client_id)
+    return {
+        "writings": [{"kind": w.kind.value, "session_id": w.session_id, "body": w.body,
+                      "created_at": w.created_at, "updated_at": w.updated_at,
+                      "shared_at": w.shared_at}
+                     for w in db.scalars(select(Writing).where(Writing.client_id == client_id)
+                                         .order_by(Writing.created_at))],
+        "check_ins": [{"session_id": c.session_id, "words": c.words, "sent_at": c.sent_at}
+                      for c in db.scalars(select(CheckIn).where(
+                          CheckIn.session_id.in_(session_ids)))],
+        "self_ratings": [{"session_id": r.session_id, "t_s": r.t_s, "scale": r.scale,
+                          "value": "skipped" if r.value is None else r.value,
+                          "given_at": r.given_at}
+                         for r in db.scalars(select(SelfRating).where(
+                             SelfRating.session_id.in_(session_ids)).order_by(SelfRating.id))],
+        "plan": None if plan is None else {
+            "pacemaker_or_arrhythmia": plan.pacemaker_or_arrhythmia,
+            "low_blood_pressure_or_medication": plan.low_blood_pressure_or_medication,
+            "confirmed_at": plan.confirmed_at, "min_pace_bpm": plan.min_pace_bpm,
+            "max_pace_bpm": plan.max_pace_bpm, "show_states": plan.show_states,
+            "chosen_pace_bpm": plan.chosen_pace_bpm},
+    }

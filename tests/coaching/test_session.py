@@ -203,3 +203,15 @@ def test_no_check_in_when_nothing_was_a_lot() -> None:
     _, events = coached("paced-6", seed=1, with_baseline=False, extra_s=30.0)
     assert not kinds(events, "backdraft")
     assert not [c for c in kinds(events, "cue") if c.cue_kind == "check-in"]
+
+
+def test_pacer_and_cues_only_lets_no_heart_lead() -> None:
+    """With a plan of pacer and cues only, the same backdraft in the heart raises nothing:
+    the person is not told of a body the strap cannot read (their words still count)."""
+    protocol = load_protocol("srb").with_stages(["compassionate-other"])
+    beats = simulate_following("backdraft", protocol.schedule(), seed=9)
+    events = run_session(beats, CoachingSession(protocol, baseline=resting_baseline(9),
+                                                heart_led=False))
+    assert not kinds(events, "backdraft")
+    assert not [c for c in kinds(events, "cue") if c.cue_kind in ("reflection", "grounding")]
+    assert len(kinds(events, "beat")) == beats.rr_ms.size

@@ -19,6 +19,7 @@ from heartsease.store.repository import (
     beats_of,
     delete_client_data,
     events_of,
+    practice_data_of,
     sessions_of,
 )
 
@@ -73,7 +74,8 @@ def export_my_data(db: SessionDep, user: CurrentUser) -> Response:
         })
     audit(db, user, "export-all", "client", user.id, user.id)
     body = {"you": {"email": user.email, "name": user.name, "pace_bpm": user.pace_bpm,
-                    "baselines": user.baselines}, "sessions": sessions}
+                    "baselines": user.baselines}, "sessions": sessions,
+            **practice_data_of(db, user.id)}
     return Response(json.dumps(body, default=str), media_type="application/json",
                     headers={"Content-Disposition": 'attachment; filename="heartsease.json"'})
 

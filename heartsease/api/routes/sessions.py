@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import (
@@ -111,8 +112,13 @@ async def rate(session_id: str, body: RatingIn, manager: Manager, db: SessionDep
     if user.id != row.client_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only the client rates their session.")
     running = manager.get(session_id)
-    t_s = running.loop.now_s() if running is not None else 0.0
-    db.add(SelfRating(session_id=row.id, t_s=t_s, scale=body.scale, value=body.value))
+    # The moment it was given: the live session's time, or (running on another worker, or
+    # over) the time since the session began.
+    given_at = datetime.now(UTC)
+    t_s = running.loop.now_s() if running is not None else \
+        (given_at - row.started_at).total_seconds()
+    db.add(SelfRating(session_id=row.id, t_s=t_s, scale=body.scale, value=body.given,
+                      given_at=given_at))
     return {"t_s": t_s, "scale": body.scale, "value": body.value}
 
 
