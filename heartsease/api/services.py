@@ -20,12 +20,20 @@ from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
+from heartsease.reports.gentle import GivenRating, OwnWords
 from heartsease.reports.session import SessionHeader
 from heartsease.sensors.files import RRRecording
 from heartsease.sensors.replay import replay_recording
 from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
-from heartsease.store.models import BreathingSession, ClientPlan, Role, SelfRating, User
+from heartsease.store.models import (
+    BreathingSession,
+    ClientPlan,
+    Role,
+    SelfRating,
+    User,
+    Writing,
+)
 from heartsease.store.repository import audit as write_audit
 from heartsease.store.repository import beats_of, can_see_client, events_of
 
@@ -155,6 +163,18 @@ def session_out(row: BreathingSession, live: bool) -> dict[str, Any]:
             "pace_bpm": row.pace_bpm, "source": row.source, "source_detail": row.source_detail,
             "status": row.status, "started_at": row.started_at, "ended_at": row.ended_at,
             "summary": row.summary or {}, "live": live}
+
+
+def own_words_of(db: Session, row: BreathingSession
+                 ) -> tuple[list[GivenRating], list[OwnWords]]:
+    """The client's ratings (as given, skipped ones too) and writings of a session, for
+    their own report."""
+    ratings = [GivenRating(r.t_s, r.scale, r.value) for r in db.scalars(
+        select(SelfRating).where(SelfRating.session_id == row.id).order_by(SelfRating.t_s))]
+    words = [OwnWords(w.kind.value, dict(w.body)) for w in db.scalars(
+        select(Writing).where(Writing.session_id == row.id, Writing.client_id == row.client_id)
+        .order_by(Writing.created_at))]
+    return ratings, words
 
 
 def header_of(row: BreathingSession) -> SessionHeader:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 STATIC = Path(__file__).with_name("static")
-PAGES = ("login", "breathe", "observe", "trends", "report")
+PAGES = ("login", "breathe", "observe", "trends", "report", "safety", "systems")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 router = APIRouter(include_in_schema=False)

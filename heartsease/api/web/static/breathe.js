@@ -6,6 +6,7 @@ import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, paths } from "./charts.js";
 import { live, statusText } from "./socket.js";
 import { Command, Kind } from "./wire.js";
+import * as practice from "./practice.js";  // issue 25's in-practice parts: the hook
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -119,6 +120,7 @@ function onMessage(m) {
     case Kind.SESSION_ENDED: case Kind.CLOSED: finish(); break;
     case Kind.SOURCE_ERROR: $("cue").textContent = "The heart source stopped: " + m.detail; break;
   }
+  practice.message(m);
 }
 
 function addToTimeline(tS, text) {
@@ -134,22 +136,17 @@ function setState(state) {
     : "Your body seems <strong>" + stateWords[state] + "</strong>";
 }
 
-async function rate(value) {
-  await api("/api/sessions/" + sessionId + "/ratings",
-            { method: "POST", json: { scale: "inner-critic", value: Number(value) } });
-}
-
 async function begin() {
   $("begin").disabled = true;
   try {
     const session = await api("/api/sessions", { method: "POST", json: {
-      source: "simulated", scenario: "threat-then-soothe", protocol: "srb",
+      source: "simulated", scenario: "threat-then-soothe", protocol: "srb", stages: params.getAll("stage"),
       speed, practice_minutes: params.get("practice") ? Number(params.get("practice")) : null,
     } });
     sessionId = session.id;
-    await rate($("critic-before").value);
     $("before").classList.add("hidden");
     $("during").classList.remove("hidden");
+    await practice.started(sessionId, (m) => link.send(m), speed);
     link = live("/api/sessions/" + sessionId + "/live", onMessage,
                 (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
     requestAnimationFrame(draw);
@@ -166,29 +163,13 @@ async function finish() {
   if (link) link.close();
   $("during").classList.add("hidden");
   $("after").classList.remove("hidden");
-  const s = await api("/api/sessions/" + sessionId);
-  const minutes = (s.summary.minutes_by_state || {});
-  const soothed = minutes.soothing || 0, shifts = s.summary.threat_to_soothing_shifts || 0;
-  // Only what went well is counted out loud; nothing here is a score.
-  $("summary").innerHTML = "<p>" + (s.summary.duration_s / 60).toFixed(1) + " minutes of practice. " +
-    (soothed >= 0.5 ? "Your body seemed soothed for about " + Math.round(soothed) + " minutes" +
-      (shifts ? ", and moved from alert into soothing " + (shifts === 1 ? "once" : shifts + " times") : "") + ". "
-      : "Every session is practice, and this one counts. ") + "</p>" +
-    '<p><a href="/report?session=' + sessionId + '">Open the session report</a> · <a href="/trends">See how your practice is going</a></p>';
+  await practice.closing($("after"));
 }
 
-for (const id of ["critic-before", "critic-after"]) {
-  $(id).addEventListener("input", () => { $(id + "-value").textContent = $(id).value; });
-}
 $("begin").addEventListener("click", begin);
 $("pause").addEventListener("click", () => link.send({ type: paused ? Command.RESUME : Command.PAUSE }));
 $("end").addEventListener("click", () => link.send({ type: Command.STOP }));
-$("save-rating").addEventListener("click", async () => {
-  await rate($("critic-after").value);
-  $("save-rating").textContent = "Saved";
-  $("save-rating").disabled = true;
-});
 me().then((person) => {
   if (person && person.role === "clinician") { location.href = "/observe"; return; }
-  if (person) nav(person, "breathe");
+  if (person) { nav(person, "breathe"); practice.prepare(); }
 });
