@@ -33,6 +33,7 @@ def test_a_practice_with_a_letter_and_a_moment_that_was_a_lot(server: str,
         client.wait_for_selector("#this-is-a-lot")
         # Quiet by default: the plan is not confirmed, so no state words and no numbers.
         assert client.locator("#state").is_hidden()
+        assert client.locator("#during .numbers").is_hidden()
         client.wait_for_selector("#letter-the-pain", timeout=60_000)
         assert "The guide rests while you write" in client.inner_text("#cue")
         client.fill("#letter-the-pain", "It has been a hard week.")

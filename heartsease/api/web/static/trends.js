@@ -1,6 +1,7 @@
 // Trends over weeks: resting HRV against the person's own usual range, resting heart rate,
-// coherence, and the inner critic before and after; a day or a session opens its report.
-// The clinical detail (time estimated as settled, shifts) is for the clinician: a client's
+// the inner critic before and after, and (for the clinician) coherence; a day or a session
+// opens its report.
+// The clinical detail (coherence, time estimated as settled, shifts) is for the clinician: a client's
 // own page shows their practice and their own ratings, never a count to strive for.
 
 import { api, me as signedIn, nav } from "./common.js";
@@ -69,7 +70,7 @@ function drawCharts() {
   { bands: [{ series: [1, 2], fill: palette.band }] });
   draw($("hr-chart"), "beats/min", [line("resting heart rate", palette.hr, { value: shown(0, " bpm") })],
     [each((d) => d.resting_hr_bpm)], { legend: false });
-  draw($("coherence-chart"), "coherence ratio", [line("coherence", palette.coherence, { value: shown(1) })],
+  if (clinical()) draw($("coherence-chart"), "coherence ratio", [line("coherence", palette.coherence, { value: shown(1) })],
     [each((d) => d.coherence)], { legend: false, scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi] } } });
   const practised = (value) => each((d) => d.sessions > 0 ? value(d) : null);
   if (clinical()) draw($("soothing-chart"), "minutes", [
@@ -143,8 +144,8 @@ function fillTables(sessions) {
     const critic = (r) => r["inner-critic"] === undefined ? "–" : r["inner-critic"].toFixed(0);
     const cells = [d.day, String(d.sessions), fixed(d.resting_ln_rmssd, 2), fixed(d.ln_rmssd_7d, 2),
       d.normal_low === null ? "–" : d.normal_low.toFixed(2) + "–" + d.normal_high.toFixed(2),
-      fixed(d.resting_hr_bpm, 0), fixed(d.coherence, 1),
-      ...(clinical() ? [fixed(d.soothing_minutes, 1)] : []), critic(d.ratings_before) + " / " + critic(d.ratings_after)];
+      fixed(d.resting_hr_bpm, 0),
+      ...(clinical() ? [fixed(d.coherence, 1), fixed(d.soothing_minutes, 1)] : []), critic(d.ratings_before) + " / " + critic(d.ratings_after)];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
       td.textContent = text;
