@@ -4,9 +4,9 @@ queue of hard moments, and the breathing safety notes."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from sqlalchemy.orm import Session
 
 from heartsease.api import care, services
@@ -16,8 +16,10 @@ from heartsease.coaching.profile import profile_of
 from heartsease.store.models import ClientPlan, Role, User
 from heartsease.store.repository import audit
 
-router = APIRouter(prefix="/api", tags=["care"], responses=problems(401, 403, 404, 422))
+router = APIRouter(prefix="/api", tags=["care"],
+                   responses=problems(400, 401, 403, 404, 422))
 
+EVENT_ID_MAX = 2**31 - 1  # the events' integer key, on PostgreSQL
 SAFETY_TITLE = "Breathing safely"
 SAFETY_POINTS = [
     "Slow breathing should feel comfortable. Breathe gently, never forcing the breath.",
@@ -105,6 +107,7 @@ def backdraft_queue(db: SessionDep, clinician: Clinician,
 
 
 @router.post("/clinician/backdrafts/{event_id}/reviewed", status_code=204)
-def review_backdraft(event_id: int, db: SessionDep, clinician: Clinician) -> Response:
+def review_backdraft(event_id: Annotated[int, Path(ge=1, le=EVENT_ID_MAX)], db: SessionDep,
+                     clinician: Clinician) -> Response:
     care.review_moment(db, clinician, event_id)
     return Response(status_code=204)

@@ -14,7 +14,8 @@ from heartsease.api.deps import Clinician, CurrentUser, Manager, SessionDep
 from heartsease.api.schemas import CheckInIn, WritingIn, WritingUpdate, problems
 from heartsease.store.models import CheckIn, Role, User, Writing, WritingKind
 
-router = APIRouter(prefix="/api", tags=["writing"], responses=problems(401, 403, 404, 422))
+router = APIRouter(prefix="/api", tags=["writing"],
+                   responses=problems(400, 401, 403, 404, 422))
 
 
 def _client(user: User) -> User:
