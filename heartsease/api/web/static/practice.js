@@ -127,7 +127,8 @@ export async function closing(container) {
   const links = element("p");
   links.append(element("a", { href: "/report?session=" + sessionId, textContent: "Your session, in your words" }), " · ",
                element("a", { href: "/trends", textContent: "Your practice over time" }), " · ",
-               element("a", { href: "/systems", textContent: "The three systems" }));
+               element("a", { href: "/systems", textContent: "The three systems" }), " · ",
+               element("a", { href: "/safety", textContent: "Breathing safely" }));
   container.append(links);
 }
 
