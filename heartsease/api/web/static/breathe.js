@@ -146,7 +146,7 @@ async function begin() {
     sessionId = session.id;
     $("before").classList.add("hidden");
     $("during").classList.remove("hidden");
-    await practice.started(sessionId, (m) => link.send(m), speed);
+    await practice.started(sessionId, (m) => link.send(m), speed, sessionNow);
     link = live("/api/sessions/" + sessionId + "/live", onMessage,
                 (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
     requestAnimationFrame(draw);

@@ -41,8 +41,9 @@ export async function prepare() {
   ratingControl($("critic-before"), Object.assign({ onGiven: (value) => { before = value; } }, CRITIC));
 }
 
-// The session has begun: `sendCommand` sends on its live connection.
-export async function started(id, sendCommand, simulatedSpeed = 1) {
+// The session has begun: `sendCommand` sends on its live connection, `sessionNow` tells the
+// session's time as the page keeps it.
+export async function started(id, sendCommand, simulatedSpeed, sessionNow) {
   sessionId = id; send = sendCommand; speed = simulatedSpeed;
   if (before !== null) {
     await api("/api/sessions/" + id + "/ratings", { method: "POST", json: { scale: "inner-critic", value: before } });
@@ -61,7 +62,7 @@ export async function started(id, sendCommand, simulatedSpeed = 1) {
   during.querySelector(".card").after(care);
   const workspace = element("section", { id: "workspace", className: "card hidden" });
   care.after(workspace);
-  voice = eyesClosed(ears);
+  voice = eyesClosed(ears, sessionNow, speed);
   await safetyNotes(safety);
 }
 
@@ -82,7 +83,7 @@ export function message(m) {
       $("ready").classList.add("hidden");
       $("this-is-a-lot").classList.remove("hidden");
       return;
-    case Kind.PACER_PHASE: voice.phase(m.part); return;
+    case Kind.PACER_PHASE: voice.phase(m.part, m.t_s); return;
     case Kind.CUE:
       // Cues said together (grounding, and an offer to pause) stay together on the screen.
       if (m.t_s === lastCue.t_s) $("cue").textContent = lastCue.text + " " + m.text;
