@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -109,9 +110,10 @@ def test_the_plan_sets_suitability_and_pace_limits_and_the_session_follows_it(
 def test_this_is_a_lot_reaches_the_clinicians_queue_with_the_words_sent(
         client: TestClient, people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={
-        "source": "simulated", "scenario": "paced-6", "speed": 100, "practice_minutes": 2})
+        "source": "simulated", "scenario": "paced-6", "speed": 100, "practice_minutes": 10})
     session_id = r.json()["id"]
     seen: list[dict] = []
+    live_queue: list[dict] = []
     with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
                                   f"{token_of(people['client'])}") as own:
         raised = False
@@ -122,9 +124,18 @@ def test_this_is_a_lot_reaches_the_clinicians_queue_with_the_words_sent(
                 own.send_json({"type": "this-is-a-lot"})
                 raised = True
             if message["kind"] == "backdraft":
+                # In the clinician's queue while the session still runs (stored within 0.5 s).
+                deadline = time.monotonic() + 3.0
+                while not live_queue and time.monotonic() < deadline:
+                    live_queue = client.get("/api/clinician/backdrafts",
+                                            headers=people["clinician"]).json()
+                    time.sleep(0.1)
+                assert client.get(f"/api/sessions/{session_id}",
+                                  headers=people["clinician"]).json()["live"]
                 own.send_json({"type": "resume"})  # ready to carry on
             if message["kind"] == "closed":
                 break
+    assert [m["raised_by"] for m in live_queue] == ["client"]
     moment = next(m for m in seen if m["kind"] == "backdraft")
     assert moment["raised_by"] == "client"
     assert any(m["kind"] == "pacer" and m["rate_bpm"] is None and m["t_s"] == moment["t_s"]
@@ -140,7 +151,7 @@ def test_this_is_a_lot_reaches_the_clinicians_queue_with_the_words_sent(
     assert queue[0]["raised_by"] == "client" and queue[0]["step"] == "practice"
     assert queue[0]["check_in"] == "Better now, thank you."
     assert [p["label"] for p in queue[0]["preceded_by"] if p["kind"] == "step"] == ["practice"]
-    assert audited(client, "read-backdrafts") == 1
+    assert audited(client, "read-backdrafts") == 2  # each read that showed Sam's moments
     assert client.get("/api/clinician/backdrafts",
                       headers=people["other_clinician"]).json() == []
     assert client.get("/api/clinician/backdrafts", headers=people["client"]).status_code == 403
