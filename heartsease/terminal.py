@@ -119,7 +119,8 @@ class BreathingScreen:
         elif kind == "paused":
             self.paused = d["paused"]
         elif kind == "backdraft":
-            self.alert = "Slowing down. There's no hurry; you can pause at any time (p)."
+            self.alert = ("The guide has stopped. There's no hurry; press r when you'd like to "
+                          "carry on, or q to stop for today.")
         elif kind == "backdraft-eased":
             self.alert = ""
         elif kind == "gap":
@@ -163,7 +164,7 @@ class BreathingScreen:
         elif now - self.last_beat_s > 5.0:
             parts.append(Text("Waiting for the heartbeat… (is the strap on and moist?)",
                               style="grey58"))
-        return Panel(Group(*parts), title=header, subtitle="p pause · q end",
+        return Panel(Group(*parts), title=header, subtitle="p pause · l this is a lot · q end",
                      border_style="grey42", padding=(1, 2))
 
     def _rhythm_line(self, now: float) -> Text:
@@ -187,7 +188,8 @@ def _clock(seconds: float) -> str:
 
 @contextlib.contextmanager
 def _keys(loop: CoachingLoop) -> Iterator[None]:
-    """p pauses or resumes, q ends; only when the terminal can be read key by key."""
+    """p pauses or resumes, l says "this is a lot", r carries on after it, q ends; only when
+    the terminal can be read key by key."""
     if not sys.stdin.isatty():
         yield
         return
@@ -203,6 +205,10 @@ def _keys(loop: CoachingLoop) -> Iterator[None]:
         key = os.read(fd, 1).decode(errors="ignore").lower()
         if key == "p":
             (loop.resume if loop.session.paused else loop.pause)()
+        elif key == "l":
+            loop.this_is_a_lot()
+        elif key == "r":
+            loop.resume()
         elif key == "q":
             loop.stop()
 
@@ -258,8 +264,8 @@ def print_summary(console: Console, events: list[Event]) -> SessionRecord:
     table.add_row("On alert", f"{minutes['threat']:.1f} minutes")
     table.add_row("Shifts into soothing", str(s.threat_to_soothing_shifts))
     if s.backdrafts:
-        table.add_row("Moments of strong feeling", f"{s.backdrafts} (the session slowed "
-                      "down for you)")
+        table.add_row("Moments that felt like a lot", f"{s.backdrafts} (the guide stopped "
+                      "for you)")
     if s.gaps:
         table.add_row("Strap gaps", f"{s.gaps} (nothing was filled in)")
     resonance = record.resonance
@@ -268,14 +274,12 @@ def print_summary(console: Console, events: list[Event]) -> SessionRecord:
     console.print(Panel(table, title="Thank you for taking this time", border_style="grey42"))
     if resonance is not None and resonance.rates:
         rates = Table("breaths/min", "heart-rate swing", "LF peak", "coherence",
-                      "followed the pacer", title="How your heart answered each pace",
+                      title="How your heart answered each pace",
                       box=None, title_style="grey58")
         for r in resonance.rates:
             mark = " ◆" if r["pacer_rate_bpm"] == resonance.resonance_bpm else ""
             rates.add_row(f"{r['pacer_rate_bpm']:g}{mark}", f"{r['hr_swing_bpm']:.1f} bpm",
                           f"{r['lf_peak_power_ms2']:,.0f} ms²",
-                          _num(r["coherence_ratio"], "{:.1f}"),
-                          _num(None if r["pacer_adherence"] is None
-                               else 100 * r["pacer_adherence"], "{:.0f} %"))
+                          _num(r["coherence_ratio"], "{:.1f}"))
         console.print(rates)
     return record

@@ -79,12 +79,14 @@ class Command(StrEnum):
 
     PAUSE = "pause"
     RESUME = "resume"
-    STOP = "stop"  # these three only from the session's client
+    STOP = "stop"
+    THIS_IS_A_LOT = "this-is-a-lot"  # these four only from the session's client
     RATING = "rating"  # ``scale`` and ``value`` (0-10), only from the client
     ANNOTATION = "annotation"  # ``text``, only from an observing clinician
 
 
-CLIENT_CONTROLS = frozenset({Command.PAUSE, Command.RESUME, Command.STOP})
+CLIENT_CONTROLS = frozenset({Command.PAUSE, Command.RESUME, Command.STOP,
+                             Command.THIS_IS_A_LOT})
 
 
 class HelloStep(TypedDict):

@@ -29,6 +29,7 @@ from heartsease.api.routes import (
     accounts,
     admin,
     auth,
+    care,
     health,
     ingest,
     observe,
@@ -36,6 +37,7 @@ from heartsease.api.routes import (
     sessions,
     sources,
     trends,
+    writing,
 )
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sign_in_limiter = make_sign_in_limiter(settings.redis_url)
     for module in (auth, accounts, admin, people, sessions, sources, trends, observe, ingest,
-                   health):
+                   health, writing, care):
         app.include_router(module.router)
     web.mount(app)
     app.add_middleware(SecurityHeaders)

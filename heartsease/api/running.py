@@ -131,8 +131,8 @@ class SessionManager:
             return
         loop, kind = running.loop, command.get("type")
         if kind in CLIENT_CONTROLS:
-            {Command.PAUSE: loop.pause, Command.RESUME: loop.resume,
-             Command.STOP: loop.stop}[Command(kind)]()
+            {Command.PAUSE: loop.pause, Command.RESUME: loop.resume, Command.STOP: loop.stop,
+             Command.THIS_IS_A_LOT: loop.this_is_a_lot}[Command(kind)]()
         elif kind == Command.ANNOTATION:
             loop.annotate(str(command["text"]), str(command["author"]))
         elif kind == Command.RATING:

@@ -13,6 +13,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from heartsease.sources import SCENARIO_NAMES
@@ -206,7 +207,8 @@ class SessionStart(BaseModel):
     seed: int = Field(0, strict=True)
     device: PlainText | None = Field(None, max_length=200)
     protocol: Literal["srb", "resonance"] = "srb"
-    stages: list[Literal["compassionate-imagery", "compassionate-letter"]] = []
+    stages: list[Literal["safe-place", "compassionate-colour", "compassionate-self",
+                         "compassionate-other", "compassionate-letter"]] = []
     practice_minutes: float | None = Field(None, ge=1, le=60, strict=True)
     pace_bpm: float | None = Field(None, ge=3, le=10, strict=True)
     speed: float = Field(1.0, ge=0.1, le=100.0, strict=True)  # simulated: faster than real
@@ -247,8 +249,21 @@ class AnnotationIn(BaseModel):
 
 
 class RatingIn(BaseModel):
+    """A rating the client gave by touching the scale, or chose to skip: never a value they
+    did not give."""
+
     scale: RatingScale
-    value: int = Field(ge=0, le=10, strict=True)
+    value: Annotated[int, Field(strict=True)] | Literal["skipped"]
+
+    @property
+    def given(self) -> int | None:
+        return None if self.value == "skipped" else self.value
+
+    @model_validator(mode="after")
+    def _on_the_scale(self) -> RatingIn:
+        if self.value != "skipped" and not 0 <= int(self.value) <= 10:
+            raise ValueError("a rating is 0 to 10, or \"skipped\"")
+        return self
 
 
 class TrendDay(BaseModel):
@@ -280,3 +295,73 @@ class Health(BaseModel):
     demo_history: Literal["filling", "ready", "failed"] = Field(
         "ready", description="in development, the demo client's weeks of practice: still "
         "being made behind the running service, there, or failed (the service runs on)")
+
+
+# A letter's parts, by its prompts' names (or "text" for a reflection): a few, each up to
+# about ten pages.
+WritingPart = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
+WritingBody = Annotated[dict[WritingPart, Annotated[PlainText, Field(max_length=20_000)]],
+                        Field(max_length=12)]
+
+
+class WritingIn(BaseModel):
+    """A letter or reflection begun: saved as the client writes, private unless shared."""
+
+    kind: Literal["letter", "reflection"]
+    session_id: str | None = Field(None, max_length=32)
+    body: WritingBody = {}
+
+
+class WritingUpdate(BaseModel):
+    body: WritingBody
+
+
+class CheckInIn(BaseModel):
+    """The words a client chooses to send their clinician at a check-in."""
+
+    words: PlainText = Field(min_length=1, max_length=2000)
+
+
+class PlanIn(BaseModel):
+    """The clinician confirms the client's suitability and sets their plan."""
+
+    pacemaker_or_arrhythmia: bool
+    low_blood_pressure_or_medication: bool
+    min_pace_bpm: float | None = Field(None, ge=3, le=10)
+    max_pace_bpm: float | None = Field(None, ge=3, le=10)
+    show_states: bool = False
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> PlanIn:
+        if None not in (self.min_pace_bpm, self.max_pace_bpm) \
+                and self.min_pace_bpm > self.max_pace_bpm:  # type: ignore[operator]
+            raise ValueError("the slowest pace must not be above the fastest")
+        return self
+
+
+class PaceIn(BaseModel):
+    """The client's own choice of pace, within their plan's limits (null: their resonance
+    rate, or 6 a minute)."""
+
+    pace_bpm: float | None = Field(ge=3, le=10)
+
+
+class PlanOut(BaseModel):
+    confirmed: bool
+    pacemaker_or_arrhythmia: bool | None
+    low_blood_pressure_or_medication: bool | None
+    heart_feedback: bool = Field(description="the heart's rhythm may be shown and lead; "
+                                 "otherwise the pacer and cues only")
+    states_shown: bool = Field(description="state words during practice (off by default)")
+    min_pace_bpm: float
+    max_pace_bpm: float
+    chosen_pace_bpm: float | None
+    pace_bpm: float = Field(description="the pace a session now breathes at")
+
+
+class Safety(BaseModel):
+    """What every breathing screen links to, and what comes before the first practice."""
+
+    title: str
+    points: list[str]
+    crisis_contact: str

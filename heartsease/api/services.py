@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,13 @@ from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching import events as ev
 from heartsease.coaching.loop import replay_session
+from heartsease.coaching.plan import USUAL_LIMITS_BPM, PracticePlan
 from heartsease.coaching.profile import profile_of
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
+from heartsease.reports.gentle import GivenRating, OwnWords
 from heartsease.reports.session import SessionHeader
 from heartsease.sensors.files import RRRecording
 from heartsease.sensors.replay import replay_recording
@@ -28,10 +31,12 @@ from heartsease.store import repository
 from heartsease.store.models import (
     Annotation,
     BreathingSession,
+    ClientPlan,
     Role,
     SelfRating,
     SessionStatus,
     User,
+    Writing,
 )
 from heartsease.store.repository import audit as write_audit
 from heartsease.store.repository import beats_of, can_see_client, events_of
@@ -69,7 +74,7 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     client = client_for(db, user, body.client_id)
     if running_session(db, manager, client.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A session is already running.")
-    session = coaching_session(client, body)
+    session = coaching_session(client, body, plan_of(db, client.id))
     heart = source_of(body)
     detail = RemoteStream.label if heart is None else heart.label
     row = BreathingSession(client_id=client.id, protocol=session.protocol.name,
@@ -78,8 +83,10 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     db.add(row)
     db.flush()
     if heart is None:
-        # It starts with its first streamed beat, on the worker that receives them.
-        row.summary = {"start": body.model_dump(mode="json")}
+        # It starts with its first streamed beat, on the worker that receives them, with
+        # the pace and plan as they were when it was asked for.
+        start = body.model_copy(update={"pace_bpm": session.pace_bpm})
+        row.summary = {"start": start.model_dump(mode="json"), "heart_led": session.heart_led}
         db.commit()
         return row
     opened = open_source(heart, session.protocol.schedule(session.pace_bpm))
@@ -108,23 +115,50 @@ def source_of(body: SessionStart) -> SimulatedHeart | Strap | None:
     return Strap(body.device)
 
 
-def coaching_session(client: User, body: SessionStart) -> CoachingSession:
-    """The coaching session ``body`` asks for, fitted to the client's pace and baseline."""
+def plan_of(db: Session, client_id: str) -> PracticePlan:
+    """The client's plan as their clinician set it (none yet: pacer and cues only, at
+    gentle limits)."""
+    row = db.get(ClientPlan, client_id)
+    if row is None:
+        return PracticePlan()
+    return PracticePlan(
+        confirmed=row.confirmed_at is not None,
+        pacemaker_or_arrhythmia=row.pacemaker_or_arrhythmia,
+        low_blood_pressure_or_medication=row.low_blood_pressure_or_medication,
+        min_pace_bpm=row.min_pace_bpm, max_pace_bpm=row.max_pace_bpm,
+        show_states=row.show_states, chosen_pace_bpm=row.chosen_pace_bpm)
+
+
+def coaching_session(client: User, body: SessionStart, plan: PracticePlan
+                     ) -> CoachingSession:
+    """The coaching session ``body`` asks for, fitted to the client's plan (their pace
+    within its limits; whether the heart may lead) and their baseline."""
+    if body.protocol == "resonance" and (
+            not plan.heart_feedback or plan.pace_limits_bpm()[0] > USUAL_LIMITS_BPM[0]):
+        raise HTTPException(422, "The resonance assessment waits until the clinician has "
+                            "confirmed in the plan that it suits this client.")
     protocol = load_protocol(body.protocol).with_stages(body.stages)
     if body.practice_minutes is not None:
         protocol = protocol.with_practice_minutes(body.practice_minutes)
     profile = profile_of(client)
-    return CoachingSession(protocol, pace_bpm=body.pace_bpm or profile.pace_bpm,
-                           baseline=profile.resting_baseline())
+    if body.pace_bpm is not None:
+        plan = replace(plan, chosen_pace_bpm=body.pace_bpm)
+    return CoachingSession(protocol, pace_bpm=plan.pace_bpm(profile.pace_bpm),
+                           baseline=profile.resting_baseline(), heart_led=plan.heart_feedback)
 
 
 def start_streamed(manager: SessionManager, client: User, row: BreathingSession
                    ) -> RunningSession:
     """A remote client's session, started here as its first beats arrive."""
-    body = SessionStart.model_validate((row.summary or {}).get("start", {"source": "remote"}))
+    summary = row.summary or {}
+    body = SessionStart.model_validate(summary.get("start", {"source": "remote"}))
+    # The plan as it was when the session was asked for: its pace (in ``body``) was fitted
+    # within that plan's limits, which lie within these.
+    plan = PracticePlan(confirmed=True, pacemaker_or_arrhythmia=not summary.get("heart_led"),
+                        low_blood_pressure_or_medication=False)
     remote = RemoteSource()
     opened = open_source(RemoteStream(remote))
-    return manager.start(row, coaching_session(client, body), opened, remote)
+    return manager.start(row, coaching_session(client, body, plan), opened, remote)
 
 
 def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, Any]:
@@ -143,6 +177,18 @@ def session_out(row: BreathingSession, live: bool) -> dict[str, Any]:
             "pace_bpm": row.pace_bpm, "source": row.source, "source_detail": row.source_detail,
             "status": row.status, "started_at": row.started_at, "ended_at": row.ended_at,
             "summary": row.summary or {}, "live": live, "demo": row.demo}
+
+
+def own_words_of(db: Session, row: BreathingSession
+                 ) -> tuple[list[GivenRating], list[OwnWords]]:
+    """The client's ratings (as given, skipped ones too) and writings of a session, for
+    their own report."""
+    ratings = [GivenRating(r.t_s, r.scale, r.value) for r in db.scalars(
+        select(SelfRating).where(SelfRating.session_id == row.id).order_by(SelfRating.t_s))]
+    words = [OwnWords(w.kind.value, dict(w.body)) for w in db.scalars(
+        select(Writing).where(Writing.session_id == row.id, Writing.client_id == row.client_id)
+        .order_by(Writing.created_at))]
+    return ratings, words
 
 
 def header_of(row: BreathingSession) -> SessionHeader:

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # forwarded_allow_ips: comma-separated addresses or networks, "*" for any). Empty: none,
     # and the client's address is the connection's own.
     trusted_proxies: str = ""
+    # Shown with the breathing safety notes: heartsease is not for emergencies. The
+    # administrator sets the clinic's own (its out-of-hours line, a local crisis service).
+    crisis_contact: str = ("In an emergency call your local emergency number. For urgent "
+                           "support, contact your clinic or a local crisis line.")
     prepare_store: bool = True  # False in workers whose parent already migrated and seeded
     demo_data: bool = True  # a demo clinician and client, in development only
     demo_history_days: int = 42  # of the demo client's practice, made by the simulator

@@ -2,8 +2,11 @@
 
 Turning kindness towards oneself can stir up old pain (Gilbert's "backdraft"). The guard
 reads each epoch's state and arousal during practice steps and says when the session must
-slow down (a backdraft) and when the person has come back (eased); the session then slows
-the pacer, holds the protocol and offers grounding.
+stop and ground (a backdraft) and when the person has come back (eased). The session then
+stops the pacer (slowing it further can add air hunger), holds the protocol, and offers
+grounding in the senses rather than reassurance it cannot give. The person may raise the same
+moment themselves ("this is a lot"), and every such moment is kept for their clinician with
+what preceded it and how the body changed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,29 @@ import numpy as np
 from heartsease.coaching import events as ev
 from heartsease.coaching.classifier import ENTER_Z, EXIT_Z, AutonomicState
 from heartsease.coaching.protocols import Step
+from heartsease.coaching.shifts import ShiftLog
+
+# What preceded a backdraft, for the clinician: the steps, cues and notes of the last minute
+# before its onset.
+PRECEDING_S = 60.0
+# The body's change: the last epoch against the minute before the onset.
+BEFORE_ONSET_S = 60.0
+
+
+class BackdraftContext:
+    """What the shift log knows around a backdraft: what preceded it and the body's change."""
+
+    def __init__(self, shifts: ShiftLog) -> None:
+        self._shifts = shifts
+
+    def preceding(self, onset_s: float) -> tuple[ev.Preceding, ...]:
+        return self._shifts.preceding_within(onset_s - PRECEDING_S, onset_s)
+
+    def delta_hr_bpm(self, onset_s: float, t_s: float) -> float | None:
+        return self._shifts.change(lambda e: e.hr_bpm, onset_s - BEFORE_ONSET_S, onset_s, t_s)
+
+    def delta_ln_rmssd(self, onset_s: float, t_s: float) -> float | None:
+        return self._shifts.change(lambda e: e.ln_rmssd, onset_s - BEFORE_ONSET_S, onset_s, t_s)
 
 # The backdraft guard fires on either of two signs of a sustained return to threat during
 # practice, once the person had settled there:
@@ -31,8 +57,14 @@ BACKDRAFT_CONFIRM_EPOCHS = 2
 BACKDRAFT_RISE_Z = 4.0
 # After a backdraft, this long out of threat counts as having come back.
 BACKDRAFT_EASE_S = 20.0
-BACKDRAFT_SLOWING = 0.9  # the pacer slows by 10 %, and never below 4 breaths/min
-MIN_SLOWED_BPM = 4.0
+
+CUE_GROUNDING = ("Let's pause the guide. You might notice the room around you, the chair "
+                 "under you, the floor beneath your feet. You can open your eyes.")
+CUE_PAUSE = ("Strong feelings can come up when we turn kindness towards ourselves. That "
+             "makes sense. It's fine to pause, or to stop for today.")
+CUE_WELCOME_BACK = "Welcome back. Go gently, at whatever pace feels right."
+CUE_CHECK_IN = ("Earlier, things felt like a lot. How are you now? If you like, you can send a "
+                "few words to your clinician.")
 
 _SETTLED = (AutonomicState.NEUTRAL, AutonomicState.SOOTHING)
 
@@ -43,12 +75,6 @@ class Verdict(Enum):
     NOTHING = "nothing"
     BACKDRAFT = "backdraft"
     EASED = "eased"
-
-
-def slowed_rate_bpm(rate_bpm: float, pace_bpm: float) -> float:
-    """The pacer's rate during a backdraft: 10 % below the slower of its rate and the
-    person's pace, and never below 4 breaths/min."""
-    return max(min(rate_bpm, pace_bpm) * BACKDRAFT_SLOWING, MIN_SLOWED_BPM)
 
 
 class BackdraftGuard:
@@ -70,6 +96,8 @@ class BackdraftGuard:
         self._threat_since_s: float | None = None
         self._backdraft_at: float | None = None
         self._calm_since_s: float | None = None
+        self.raised = 0  # how many moments this session: a check-in at the end if any
+        self._told = False  # the person raised it: it ends when they say they are ready
 
     @property
     def active(self) -> bool:
@@ -95,7 +123,8 @@ class BackdraftGuard:
     ) -> Verdict:
         """One epoch of a running (not paused) step: its state and arousal score."""
         if self._backdraft_at is not None:
-            return self._watch_return(t_s, state)
+            # The heart cannot tell that someone who said "this is a lot" is ready again.
+            return Verdict.NOTHING if self._told else self._watch_return(t_s, state)
         if not practice:
             return Verdict.NOTHING
         if state in _SETTLED:
@@ -113,14 +142,21 @@ class BackdraftGuard:
             self._practice_arousal.append(arousal)
         return Verdict.NOTHING
 
-    def backdraft(self, t_s: float, step: str, pacer_rate_bpm: float | None) -> ev.Backdraft:
-        """Raise the backdraft the last epoch showed; the pacer now runs at
-        ``pacer_rate_bpm`` (``None`` when it is off)."""
+    def backdraft(self, t_s: float, step: str, raised_by: str,
+                  context: BackdraftContext) -> ev.Backdraft:
+        """Raise a backdraft: the one the last epoch showed (``raised_by="body"``) or the one
+        the person told of (``"client"``: "this is a lot"), which begins now."""
         self._backdraft_at = t_s
         self._rising_epochs = 0
         self._calm_since_s = None
-        onset = self._threat_since_s if self._threat_since_s is not None else t_s
-        return ev.Backdraft(t_s=t_s, onset_s=onset, step=step, pacer_rate_bpm=pacer_rate_bpm)
+        self.raised += 1
+        self._told = raised_by == "client"
+        onset = self._threat_since_s if (raised_by == "body"
+                                          and self._threat_since_s is not None) else t_s
+        return ev.Backdraft(t_s=t_s, onset_s=onset, step=step, raised_by=raised_by,
+                            preceded_by=context.preceding(onset),
+                            delta_hr_bpm=context.delta_hr_bpm(onset, t_s),
+                            delta_ln_rmssd=context.delta_ln_rmssd(onset, t_s))
 
     def ease(self, t_s: float) -> ev.BackdraftEased:
         """The person has come back from the backdraft."""

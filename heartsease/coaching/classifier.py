@@ -1,10 +1,15 @@
-"""Threat, neutral or soothing, every 5 seconds, relative to the person's own resting baseline.
+"""An estimate of arousal and settling every 5 seconds, relative to the person's own resting
+baseline, named ``threat``, ``neutral`` or ``soothing`` (the names are a contract of the
+command line's JSON and stay).
 
-CFT's threat system shows in the heart as a faster rate with less vagal variability; the
-soothing system as a slower rate, more vagal variability and, with slow breathing, a smooth
-rhythm locked to the breath (Porges 2007; Thayer & Lane 2000; Kirby, Doty, Petrocchi &
-Gilbert 2017, "The current and future role of heart rate variability for assessing and
-training compassion", Front Public Health 5:40). People differ far more from each other
+What the heart can show is limited: arousal tends to show as a faster rate with less vagal
+variability, and settling as a slower rate, more vagal variability and, with slow breathing,
+a smooth rhythm locked to the breath (Porges 2007; Thayer & Lane 2000; Kirby, Doty, Petrocchi
+& Gilbert 2017, "The current and future role of heart rate variability for assessing and
+training compassion", Front Public Health 5:40). The heart cannot tell CFT's threat system
+from the drive system (both arouse), nor soothing from shutdown; so ``threat`` here means
+"aroused relative to their baseline" and ``soothing`` "settled relative to it": an estimate
+for biofeedback used alongside therapy, not a diagnosis. People differ far more from each other
 than from themselves, so every feature is read as a distance from the person's own resting
 baseline in units of its own resting spread (a z-score):
 
@@ -65,7 +70,10 @@ MIN_BASELINE_EPOCHS = 6
 
 
 class AutonomicState(Enum):
-    """CFT's threat and soothing systems as the heart shows them, or unknown."""
+    """The estimate of one epoch: aroused (``threat``), steady (``neutral``) or settled
+    (``soothing``) relative to the person's own baseline, or ``unknown`` when the signal
+    cannot be trusted. The heart cannot tell threat from drive arousal, nor soothing from
+    shutdown: these are estimates, not the CFT systems themselves."""
 
     THREAT = "threat"
     NEUTRAL = "neutral"

@@ -25,8 +25,16 @@ class Event:
         out: dict[str, Any] = {"kind": self.kind}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.as_dict() if hasattr(value, "as_dict") else value
+            out[f.name] = _plain(value)
         return out
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +55,9 @@ class StepStarted(Event):
     practice: bool
     pacer_from_bpm: float | None
     pacer_to_bpm: float | None
+    pacer_fade: bool = False  # the guide fades out across the step
+    workspace: str | None = None  # "letter": a writing workspace, with these prompts
+    prompts: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,12 +151,18 @@ class Shift(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Backdraft(Event):
-    """A sustained return to threat during practice. The loop has slowed down."""
+    """A sustained return to threat during practice (``raised_by="body"``), or the person
+    saying "this is a lot" (``"client"``). The pacer has stopped and the protocol holds;
+    ``preceded_by`` (the steps, cues and notes of the minute before the onset) and the body's
+    change since then are kept for the clinician."""
 
     kind: ClassVar[str] = "backdraft"
     onset_s: float
     step: str
-    pacer_rate_bpm: float | None
+    raised_by: str = "body"
+    preceded_by: tuple[Preceding, ...] = ()
+    delta_hr_bpm: float | None = None
+    delta_ln_rmssd: float | None = None
     needs_attention: bool = True
 
 

@@ -89,6 +89,9 @@ class CoachingLoop:
     def resume(self) -> None:
         self._put(self.session.resume(self.now_s()))
 
+    def this_is_a_lot(self) -> None:
+        self._put(self.session.this_is_a_lot(self.now_s()))
+
     def stop(self, reason: str = "stopped") -> None:
         """End the session: stopped by the person, or ``"left"`` when they went away."""
         self._put(self.session.finish(self.now_s(), reason))

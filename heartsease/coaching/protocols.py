@@ -10,7 +10,12 @@ Each step has a name, a length, what the pacer does and the cues said during it:
 - ``baseline = true``: the step the classifier takes as the person's resting reference when
   no stored one exists; ``practice = true``: the backdraft guard watches it;
   ``assess = true``: the resonance assessment measures the response to its rate;
-  ``optional = true``: included only when a therapist asks for it (``--stage NAME``).
+  ``optional = true``: included only when a therapist asks for it (``--stage NAME``);
+  ``part_of = "STAGE"``: an optional step that comes with that stage (a letter's read-back);
+- ``fade = true``: the pacer fades out across the step, so the rhythm is kept from inside
+  (the screen draws it fainter and fainter; it still runs, for the heart's measures);
+- ``workspace = "letter"``: the step is a writing workspace, its ``prompts`` (each a
+  ``name`` and a ``text``) offered beside it.
 """
 
 from __future__ import annotations
@@ -47,6 +52,17 @@ class Cue:
 
 
 @dataclass(frozen=True, slots=True)
+class Prompt:
+    """One of a workspace's prompts (the letter's: the pain, common humanity, ...)."""
+
+    name: str
+    text: str
+
+
+WORKSPACES = frozenset({"letter"})
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One step of a protocol."""
 
@@ -59,6 +75,10 @@ class Step:
     practice: bool = False
     assess: bool = False
     optional: bool = False
+    part_of: str | None = None
+    fade: bool = False
+    workspace: str | None = None
+    prompts: tuple[Prompt, ...] = ()
     cues: tuple[Cue, ...] = ()
 
     def pacer_rates(self, pace_bpm: float, own_bpm: float | None) -> tuple[float, float] | None:
@@ -92,9 +112,9 @@ class Protocol:
     --------
     >>> srb = load_protocol("srb")
     >>> [s.name for s in srb.steps], srb.duration_s()
-    (['baseline', 'settling', 'practice', 'recovery'], 870.0)
-    >>> srb.with_stages(["compassionate-imagery"]).duration_s()
-    1170.0
+    (['baseline', 'settling', 'practice', 'keeping-rhythm', 'recovery'], 960.0)
+    >>> [s.name for s in srb.with_stages(["compassionate-letter"]).steps][3:5]
+    ['compassionate-letter', 'letter-read-back']
     """
 
     name: str
@@ -106,7 +126,13 @@ class Protocol:
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.all_steps if not s.optional or s.name in self.stages)
+        return tuple(s for s in self.all_steps if not s.optional or s.name in self.stages
+                     or s.part_of in self.stages)
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The optional stages a therapist may add, in the file's order."""
+        return tuple(s.name for s in self.all_steps if s.optional and s.part_of is None)
 
     def duration_s(self) -> float:
         return sum(s.seconds for s in self.steps)
@@ -114,7 +140,7 @@ class Protocol:
     def with_stages(self, names: Iterable[str]) -> Protocol:
         """The protocol with the named optional stages included."""
         wanted = set(names)
-        known = {s.name for s in self.all_steps if s.optional}
+        known = set(self.stage_names)
         if wanted - known:
             raise ProtocolError(
                 f"{self.name} has no optional stage {', '.join(sorted(wanted - known))}; "
@@ -189,6 +215,11 @@ def protocol_from_dict(data: dict[str, Any], where: str = "protocol") -> Protoco
     names = [s.name for s in steps]
     if len(set(names)) != len(names):
         raise ProtocolError(f"{where}: step names must be unique")
+    stages = {s.name for s in steps if s.optional and s.part_of is None}
+    for s in steps:
+        if s.part_of is not None and (not s.optional or s.part_of not in stages):
+            raise ProtocolError(f"{where}: step {s.name}: part_of must name an optional stage,"
+                                f" and the step be optional itself")
     return Protocol(
         name=str(data.get("name", Path(where).stem)),
         title=str(data.get("title", data.get("name", "Breathing session"))),
@@ -199,7 +230,7 @@ def protocol_from_dict(data: dict[str, Any], where: str = "protocol") -> Protoco
 
 
 STEP_KEYS = {"name", "title", "seconds", "pacer", "glide_to", "baseline", "practice", "assess",
-             "optional", "cues"}
+             "optional", "part_of", "fade", "workspace", "prompts", "cues"}
 
 
 def _step(raw: Any, where: str) -> Step:
@@ -219,21 +250,45 @@ def _step(raw: Any, where: str) -> Step:
     glide_to = _spec(raw.get("glide_to"), f"{where}: glide_to")
     if glide_to is not None and pacer is None:
         raise ProtocolError(f"{where}: glide_to needs a pacer to glide from")
+    if raw.get("fade") and pacer is None:
+        raise ProtocolError(f"{where}: fade needs a pacer to fade")
+    workspace = raw.get("workspace")
+    if workspace is not None and workspace not in WORKSPACES:
+        raise ProtocolError(f"{where}: workspace must be one of {', '.join(sorted(WORKSPACES))}")
+    if raw.get("prompts") and workspace is None:
+        raise ProtocolError(f"{where}: prompts need a workspace")
+    part_of = raw.get("part_of")
+    return Step(
+        name=name, title=str(raw.get("title", name)), seconds=float(seconds), pacer=pacer,
+        glide_to=glide_to, baseline=bool(raw.get("baseline", False)),
+        practice=bool(raw.get("practice", False)), assess=bool(raw.get("assess", False)),
+        optional=bool(raw.get("optional", False)),
+        part_of=None if part_of is None else str(part_of), fade=bool(raw.get("fade", False)),
+        workspace=workspace, prompts=_prompts(raw.get("prompts", []), where),
+        cues=_cues(raw.get("cues", []), seconds, where),
+    )
+
+
+def _cues(raw: Any, seconds: float, where: str) -> tuple[Cue, ...]:
     cues = []
-    for cue in raw.get("cues", []):
+    for cue in raw:
         if not isinstance(cue, dict) or not isinstance(cue.get("text"), str):
             raise ProtocolError(f"{where}: each cue needs a text")
         at = cue.get("at", 0)
         if not isinstance(at, int | float) or not 0 <= at < seconds:
             raise ProtocolError(f"{where}: cue 'at' must be within the step (0-{seconds} s)")
         cues.append(Cue(float(at), " ".join(cue["text"].split())))
-    return Step(
-        name=name, title=str(raw.get("title", name)), seconds=float(seconds), pacer=pacer,
-        glide_to=glide_to, baseline=bool(raw.get("baseline", False)),
-        practice=bool(raw.get("practice", False)), assess=bool(raw.get("assess", False)),
-        optional=bool(raw.get("optional", False)),
-        cues=tuple(sorted(cues, key=lambda c: c.at_s)),
-    )
+    return tuple(sorted(cues, key=lambda c: c.at_s))
+
+
+def _prompts(raw: Any, where: str) -> tuple[Prompt, ...]:
+    prompts = []
+    for prompt in raw:
+        if not isinstance(prompt, dict) or not all(
+                isinstance(prompt.get(k), str) and prompt[k] for k in ("name", "text")):
+            raise ProtocolError(f"{where}: each prompt needs a name and a text")
+        prompts.append(Prompt(prompt["name"], " ".join(prompt["text"].split())))
+    return tuple(prompts)
 
 
 def _spec(value: Any, where: str) -> PacerSpec:

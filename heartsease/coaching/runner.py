@@ -3,7 +3,7 @@ resume.
 
 It is told the time and emits what time alone brings: a step's start, its spoken cues, the
 pacer's rate changes and the parts of each paced breath. While a backdraft lasts it is
-*held*: the pacer runs slower and no new practice stage begins.
+*held*: the pacer is stopped and no new practice stage begins.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 
 from heartsease.coaching import events as ev
-from heartsease.coaching.backdraft import BACKDRAFT_EASE_S, slowed_rate_bpm
+from heartsease.coaching.backdraft import BACKDRAFT_EASE_S
 from heartsease.coaching.pacer import BreathPacer
 from heartsease.coaching.protocols import Protocol, Step
 from heartsease.coaching.shifts import ShiftLog
@@ -136,23 +136,19 @@ class ProtocolRunner:
         self.pacer = None
         self._emit(ev.SessionEnded(t_s=t_s, reason=reason))
 
-    def hold(self, t_s: float) -> float | None:
-        """Hold the protocol for a backdraft: the pacer slows; its new rate, if it runs."""
+    def hold(self, t_s: float) -> None:
+        """Hold the protocol for a backdraft: the pacer stops (slowing it further can add
+        air hunger) and no new practice stage begins."""
         self.held = True
-        if self.pacer is None:
-            return None
-        slowed = slowed_rate_bpm(self.pacer.target_rate_bpm(), self.pace_bpm)
-        self._set_pacer_rate(slowed, t_s)
-        return slowed
+        if self.pacer is not None:
+            self.pacer = None
+            self._pacer_off(t_s)
 
     def release(self, t_s: float) -> None:
-        """The backdraft has eased: the pacer returns to the step's rate."""
+        """The backdraft has eased: the pacer starts again, afresh, at the step's rate."""
         self.held = False
-        step = self.step
-        if self.pacer is not None and step is not None:
-            rates = step.pacer_rates(self.pace_bpm, self.own_breathing_bpm)
-            if rates is not None:
-                self._set_pacer_rate(rates[1], t_s)
+        if self.step is not None and not self.paused and not self.ended:
+            self._start_pacer(t_s, fresh=True)
 
     def cue(self, t_s: float, kind: str, text: str) -> None:
         """Words for the person, remembered as what may precede a shift."""
@@ -201,7 +197,9 @@ class ProtocolRunner:
         self._emit(ev.StepStarted(
             t_s=t_s, name=step.name, title=step.title, seconds=step.seconds,
             practice=step.practice, pacer_from_bpm=None if rates is None else rates[0],
-            pacer_to_bpm=None if rates is None else rates[1]))
+            pacer_to_bpm=None if rates is None else rates[1], pacer_fade=step.fade,
+            workspace=step.workspace,
+            prompts=tuple({"name": p.name, "text": p.text} for p in step.prompts)))
         self._shifts.remember(ev.Preceding(kind="step", label=step.name, at_s=t_s))
         self._on_step_begun(step, t_s)
         self._start_pacer(t_s, fresh=False)
@@ -215,15 +213,13 @@ class ProtocolRunner:
     def _start_pacer(self, t_s: float, fresh: bool) -> None:
         step = self.step
         assert step is not None
-        rates = step.pacer_rates(self.pace_bpm, self.own_breathing_bpm)
+        rates = None if self.held else step.pacer_rates(self.pace_bpm, self.own_breathing_bpm)
         if rates is None:
             if self.pacer is not None:
                 self.pacer = None
                 self._pacer_off(t_s)
             return
         start, end = rates
-        if self.held:
-            start = end = slowed_rate_bpm(end, self.pace_bpm)
         elapsed = t_s - self.step_start_s
         glide_s = step.seconds - elapsed if start != end else 0.0
         if start != end and elapsed > 0:  # resuming inside a glide: start where it had got to
@@ -239,11 +235,6 @@ class ProtocolRunner:
         if start != end:
             self.pacer.set_rate(end, t_s, glide_s=glide_s)
         self._pacer_changed(t_s, end, glide_s if start != end else self.pacer.glide_s)
-
-    def _set_pacer_rate(self, rate_bpm: float, t_s: float) -> None:
-        assert self.pacer is not None
-        self.pacer.set_rate(rate_bpm, t_s)
-        self._pacer_changed(t_s, rate_bpm, self.pacer.glide_s)
 
     def _pacer_changed(self, t_s: float, rate_bpm: float, glide_s: float) -> None:
         shares = self.protocol.pattern.shares()

@@ -16,7 +16,15 @@ Times are session seconds: the source's clock minus ``origin_s``.
 from __future__ import annotations
 
 from heartsease.coaching import events as ev
-from heartsease.coaching.backdraft import BackdraftGuard, Verdict
+from heartsease.coaching.backdraft import (
+    CUE_CHECK_IN,
+    CUE_GROUNDING,
+    CUE_PAUSE,
+    CUE_WELCOME_BACK,
+    BackdraftContext,
+    BackdraftGuard,
+    Verdict,
+)
 from heartsease.coaching.classifier import AutonomicState, RestingBaseline, StateClassifier
 from heartsease.coaching.features import StateFeatures, metrics_event
 from heartsease.coaching.measures import StepMeasures
@@ -28,11 +36,6 @@ from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
 from heartsease.signal.streaming import BeatMetrics, SpectralMetrics
 
-CUE_GROUNDING = ("Let's slow right down. Feel your feet on the floor and the chair holding "
-                 "you. You are safe here.")
-CUE_PAUSE = ("Strong feelings can come up when we turn kindness towards ourselves. That "
-             "makes sense. It's fine to pause, or to stop for today.")
-CUE_WELCOME_BACK = "Welcome back. Go gently, at whatever pace feels right."
 CUE_SETTLING = "Your heart rhythm seems to be settling with your breath."
 CUE_GAP = "The strap lost touch for a moment. Nothing you did; carry on as you are."
 CUE_CONTACT = ("The strap can't feel your heartbeat just now. A little water on its sensor "
@@ -49,6 +52,10 @@ class CoachingSession:
     baseline : the person's stored resting baseline; without one, the protocol's baseline
         step provides it and the state is ``unknown`` until then.
     origin_s : the source-clock time of the session's start.
+    heart_led : whether the heart may lead what the person meets (a backdraft the body
+        shows, a word when it seems to settle). False when their plan is the pacer and cues
+        only (suitability not yet confirmed; a pacemaker or frequent arrhythmia): the beats
+        are still measured and kept, and "this is a lot" still works.
 
     Examples
     --------
@@ -57,7 +64,7 @@ class CoachingSession:
     >>> [e.kind for e in s.start()]
     ['session-started', 'step', 'cue']
     >>> [e.kind for e in s.tick(125.0)]
-    ['cue', 'step', 'pacer-phase', 'pacer', 'cue', 'pacer-phase']
+    ['cue', 'cue', 'cue', 'cue', 'step', 'pacer-phase', 'pacer', 'cue', 'pacer-phase']
     """
 
     def __init__(
@@ -66,8 +73,10 @@ class CoachingSession:
         pace_bpm: float | None = None,
         baseline: RestingBaseline | None = None,
         origin_s: float = 0.0,
+        heart_led: bool = True,
     ) -> None:
         self.origin_s = origin_s
+        self.heart_led = heart_led
         self.stored_baseline = baseline
         self.classifier = StateClassifier(baseline)
         self.beats_received = 0
@@ -195,8 +204,20 @@ class CoachingSession:
         return self._drain()
 
     def resume(self, t_s: float) -> list[ev.Event]:
+        """Carry on after a pause, or after "this is a lot" when the person is ready."""
         self._runner.advance(t_s)
+        if self._guard.active:
+            self._ease(t_s)
         self._runner.resume(t_s)
+        return self._drain()
+
+    def this_is_a_lot(self, t_s: float) -> list[ev.Event]:
+        """The person says it is a lot: at once, what a backdraft the body shows brings
+        (the pacer stops, grounding, the protocol holds), kept for the clinician."""
+        self._runner.advance(t_s)
+        step = self.step
+        if step is not None and not self.ended and not self._guard.active:
+            self._raise(t_s, step, "client")
         return self._drain()
 
     def finish(self, t_s: float, reason: str = "stopped") -> list[ev.Event]:
@@ -222,6 +243,8 @@ class CoachingSession:
     def _session_ending(self, step: Step | None, t_s: float, reason: str) -> None:
         if step is not None and step.assess and reason != "completed":
             self._assess(t_s)
+        if self._guard.raised:
+            self._runner.cue(t_s, "check-in", CUE_CHECK_IN)
 
     def _learn_baseline(self, t_s: float) -> None:
         learned = self._measures.learn_baseline(t_s)
@@ -279,7 +302,7 @@ class CoachingSession:
                 t_s=t_s, state=state.value, previous=previous.value,
                 reason=self._features.reason(self.classifier, features)))
             self._state_changed(t_s, previous, state)
-        if step is not None and not self.paused:
+        if step is not None and not self.paused and self.heart_led:
             self._watch(t_s, step, state, arousal)
 
     def _state_changed(self, t_s: float, previous: AutonomicState, state: AutonomicState) -> None:
@@ -288,21 +311,29 @@ class CoachingSession:
         if shift is None:
             return
         self._out.append(shift)
-        if shift.direction == "threat-to-soothing" and self._shifts.reflection_due(t_s):
+        if shift.direction == "threat-to-soothing" and self.heart_led \
+                and self._shifts.reflection_due(t_s):
             self._runner.cue(t_s, "reflection", CUE_SETTLING)
 
     def _watch(self, t_s: float, step: Step, state: AutonomicState, arousal: float | None) -> None:
         """The backdraft guard's verdict on this epoch, and what the session does about it."""
         verdict = self._guard.watch(t_s, state, arousal, step.practice)
         if verdict is Verdict.BACKDRAFT:
-            slowed = self._runner.hold(t_s)
-            self._out.append(self._guard.backdraft(t_s, step.name, slowed))
-            self._runner.cue(t_s, "grounding", CUE_GROUNDING)
-            self._runner.cue(t_s, "pause", CUE_PAUSE)
+            self._raise(t_s, step, "body")
         elif verdict is Verdict.EASED:
-            self._out.append(self._guard.ease(t_s))
-            self._runner.cue(t_s, "reflection", CUE_WELCOME_BACK)
-            self._runner.release(t_s)
+            self._ease(t_s)
+
+    def _raise(self, t_s: float, step: Step, raised_by: str) -> None:
+        self._runner.hold(t_s)
+        self._out.append(self._guard.backdraft(t_s, step.name, raised_by,
+                                               BackdraftContext(self._shifts)))
+        self._runner.cue(t_s, "grounding", CUE_GROUNDING)
+        self._runner.cue(t_s, "pause", CUE_PAUSE)
+
+    def _ease(self, t_s: float) -> None:
+        self._out.append(self._guard.ease(t_s))
+        self._runner.cue(t_s, "reflection", CUE_WELCOME_BACK)
+        self._runner.release(t_s)
 
     def _drain(self) -> list[ev.Event]:
         out = self._out[:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,18 @@ class ShiftLog:
         self._preceding.append(preceding)
         while self._preceding and self._preceding[0].at_s < preceding.at_s - SHIFT_LOOKBACK_S:
             self._preceding.popleft()
+
+    def preceding_within(self, from_s: float, to_s: float) -> tuple[ev.Preceding, ...]:
+        """The steps, cues and notes remembered from ``from_s`` up to ``to_s``."""
+        return tuple(p for p in self._preceding if from_s <= p.at_s <= to_s)
+
+    def change(self, measure: Callable[[Epoch], float | None], from_s: float, to_s: float,
+               now_s: float) -> float | None:
+        """``measure`` of the epoch at ``now_s`` (the newest up to then) minus its mean over
+        the epochs from ``from_s`` to ``to_s``; None when either is not known."""
+        latest = [e for e in self._epochs if e.t_s <= now_s]
+        before = [measure(e) for e in self._epochs if from_s <= e.t_s <= to_s]
+        return _delta(measure(latest[-1]) if latest else None, before)
 
     def state_changed(self, t_s: float, state: AutonomicState) -> ev.Shift | None:
         """The shift that the newest epoch's new state confirms, if it is one: from the

@@ -36,9 +36,14 @@ def event_from_dict(data: dict[str, Any]) -> ev.Event:
     ('neutral', 'state')
     """
     cls = _EVENT_CLASSES[data["kind"]]
-    values = {f.name: data.get(f.name) for f in fields(cls)}
+    # A field added since the event was stored keeps its default.
+    values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
     if cls is ev.Shift and values["preceded_by"] is not None:
         values["preceded_by"] = ev.Preceding(**values["preceded_by"])
+    elif cls is ev.Backdraft:
+        values["preceded_by"] = tuple(ev.Preceding(**p) for p in values.get("preceded_by", ()))
+    elif cls is ev.StepStarted:
+        values["prompts"] = tuple(values.get("prompts", ()))
     elif cls is ev.BaselineLearned:
         values["baseline"] = RestingBaseline(**values["baseline"])
     elif cls is ev.ResonanceResult:

@@ -1,5 +1,6 @@
-"""A stored session's report (HTML or PDF): the tachogram, pacer, coherence, states, shifts
-and clinicians' notes."""
+"""The clinician's report of a stored session (HTML or PDF): the tachogram, pacer, coherence,
+the estimated states, the shift log, the moments that were a lot and clinicians' notes. The
+client's own report is :mod:`heartsease.reports.gentle`."""
 
 from __future__ import annotations
 
@@ -96,14 +97,17 @@ def report_html(header: SessionHeader, beats: Sequence[StoredBeat],
 body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{padding:.25rem .75rem;border-bottom:1px solid #ddd}}
 </style></head><body>
-<h1>Session report</h1>
+<h1>Clinician's session report</h1>
+<p>States are estimates of arousal ("threat") and settling ("soothing") from the heart,
+relative to the client's own baseline; the heart cannot tell threat from drive arousal, nor
+soothing from shutdown. A biofeedback aid used alongside therapy, not a diagnosis.</p>
 <p>{header.started_at:%Y-%m-%d %H:%M} UTC &middot; {html.escape(protocol)} &middot;
 pace {header.pace_bpm:g} breaths/min &middot; {header.status} &middot;
 {record.duration_s / 60:.1f} minutes, {len(beats)} beats</p>
 <p>Soothing {minutes['soothing']:.1f} min, neutral {minutes['neutral']:.1f} min,
 threat {minutes['threat']:.1f} min, unknown {minutes['unknown']:.1f} min;
-{s.threat_to_soothing_shifts} shift(s) into soothing, {s.backdrafts} backdraft(s),
-{s.gaps} gap(s).</p>
+{s.threat_to_soothing_shifts} shift(s) into soothing, {s.backdrafts} moment(s) that were a
+lot (backdraft, raised by the body or the client), {s.gaps} gap(s).</p>
 {svg.getvalue()}
 <h2>Shift log</h2>{shift_log}
 <h2>Clinician's notes</h2><ul>{notes}</ul></body></html>"""

@@ -1,5 +1,6 @@
 """The tables: people and their roles, sessions, every raw beat, the loop's events, notes,
-self-ratings and an append-only audit log (SQLAlchemy 2, portable to SQLite and PostgreSQL).
+self-ratings, the client's own writing and plan, and an append-only audit log (SQLAlchemy 2,
+portable to SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -227,7 +228,9 @@ class Annotation(Base):
 
 
 class SelfRating(Base):
-    """A client's own 0-10 rating during a session (e.g. how harsh the inner critic is)."""
+    """A client's own 0-10 rating during a session (e.g. how harsh the inner critic is), or
+    their choice to skip it (``value`` None): never a value they did not give. ``t_s`` is the
+    session time when it was given, ``given_at`` the moment."""
 
     __tablename__ = "self_ratings"
 
@@ -236,7 +239,8 @@ class SelfRating(Base):
                                             index=True)
     t_s: Mapped[float] = mapped_column(FiniteFloat)
     scale: Mapped[str] = mapped_column(String(32))
-    value: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int | None] = mapped_column(Integer)
+    given_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):
@@ -254,3 +258,74 @@ class AuditEntry(Base):
     object_id: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[str | None] = mapped_column(String(32), index=True)  # whose data
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class WritingKind(enum.StrEnum):
+    LETTER = "letter"  # a compassionate letter, written in the letter stage
+    REFLECTION = "reflection"  # what the client noticed, at the session's close
+
+
+class Writing(Base):
+    """A client's own words: private unless they share it with their clinicians (and they
+    may unshare it). Saved as it is written; ``from_t_s``/``to_t_s`` are the session times
+    it was written over, so a shared letter is seen beside the heart's trace."""
+
+    __tablename__ = "writings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                           index=True)
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[WritingKind] = mapped_column(_enum(WritingKind))
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)  # text per prompt name
+    from_t_s: Mapped[float | None] = mapped_column(Float)
+    to_t_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shared_at: Mapped[datetime | None] = mapped_column()
+
+
+class ClientPlan(Base):
+    """What the clinician set for a client: the suitability answers (until confirmed: pacer
+    and cues only, at gentle limits), the pace limits, and whether state words are shown.
+    The client's own choice of pace, within the limits, is kept here too."""
+
+    __tablename__ = "client_plans"
+
+    client_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    pacemaker_or_arrhythmia: Mapped[bool | None] = mapped_column(Boolean)
+    low_blood_pressure_or_medication: Mapped[bool | None] = mapped_column(Boolean)
+    confirmed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id",
+                                                                ondelete="SET NULL"))
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    min_pace_bpm: Mapped[float | None] = mapped_column(Float)
+    max_pace_bpm: Mapped[float | None] = mapped_column(Float)
+    show_states: Mapped[bool] = mapped_column(Boolean, default=False)
+    chosen_pace_bpm: Mapped[float | None] = mapped_column(Float)
+
+
+class CheckIn(Base):
+    """The words a client chose to send their clinician at a session's check-in, after a
+    moment that was a lot."""
+
+    __tablename__ = "check_ins"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    words: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BackdraftReview(Base):
+    """A clinician has looked at a backdraft moment (a ``backdraft`` session event): it
+    leaves their queue."""
+
+    __tablename__ = "backdraft_reviews"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("session_events.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("users.id",
+                                                               ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -205,11 +205,10 @@ def sessions_between(db: Session, client_id: str, start: datetime, end: datetime
 
 
 def ratings_of(db: Session, session_ids: Collection[str]) -> dict[str, dict[str, list[int]]]:
-    """Each session's self-ratings by scale, in the order given."""
+    """Each session's self-ratings by scale, in the order given (skipped ones left out)."""
     out: dict[str, dict[str, list[int]]] = {}
-    for r in db.scalars(select(SelfRating).where(SelfRating.session_id.in_(list(session_ids)))
+    for r in db.scalars(select(SelfRating).where(SelfRating.session_id.in_(list(session_ids)),
+                                                 SelfRating.value.is_not(None))
                         .order_by(SelfRating.id)):
         out.setdefault(r.session_id, {}).setdefault(r.scale, []).append(r.value)
     return out
-
-

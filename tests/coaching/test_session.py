@@ -29,10 +29,12 @@ def test_steps_cues_and_pacer_run_on_time() -> None:
     _, events = coached("paced-6", seed=1, with_baseline=False, extra_s=30.0)
     steps = kinds(events, "step")
     assert [(s.name, round(s.t_s)) for s in steps] == [
-        ("baseline", 0), ("settling", 120), ("practice", 210), ("recovery", 810)]
+        ("baseline", 0), ("settling", 120), ("practice", 210), ("keeping-rhythm", 810),
+        ("recovery", 900)]
     assert events[-1].kind == "session-ended" and events[-1].reason == "completed"
     cues = kinds(events, "cue")
-    assert [round(c.t_s) for c in cues if c.cue_kind == "guidance"][:4] == [0, 60, 120, 165]
+    assert [round(c.t_s) for c in cues if c.cue_kind == "guidance"][:8] == [
+        0, 20, 45, 75, 100, 120, 150, 180]
     baseline = kinds(events, "baseline")[0]
     settling = steps[1]
     # Settling starts near the person's own rate (measured in the quiet start) and glides to 6.
@@ -40,7 +42,9 @@ def test_steps_cues_and_pacer_run_on_time() -> None:
     assert settling.pacer_from_bpm == min(max(baseline.own_breathing_bpm, 6.0), 12.0)
     phases = kinds(events, "pacer-phase")
     assert phases[0].t_s == 120.0 and phases[0].part == "inhale"
-    assert all(120.0 <= p.t_s < 810.0 for p in phases)  # no pacer while arriving or resting
+    # no pacer while arriving or resting (it fades out from 810 s, and stops at 900 s)
+    assert all(120.0 <= p.t_s < 900.0 for p in phases)
+    assert steps[3].pacer_fade and not steps[2].pacer_fade
     starts = np.array([p.t_s for p in phases if p.part == "inhale" and p.t_s >= 250.0])
     assert np.allclose(np.diff(starts), 10.0)  # 6 breaths/min once the glide is done
 
@@ -103,9 +107,9 @@ def test_pause_holds_the_protocol_but_keeps_every_beat() -> None:
     assert [e.paused for e in kinds(events, "paused")] == [True, False]
     assert not [p for p in kinds(events, "pacer-phase") if 300.0 < p.t_s < 360.0]
     # The practice ends 60 s late: the pause did not count as practice.
-    assert round(next(s.t_s for s in kinds(events, "step") if s.name == "recovery")) == 870
+    assert round(next(s.t_s for s in kinds(events, "step") if s.name == "recovery")) == 960
     end = events[-1]
-    assert (end.kind, round(end.t_s)) == ("session-ended", 930)
+    assert (end.kind, round(end.t_s)) == ("session-ended", 1020)
     assert len(kinds(events, "beat")) == int(np.count_nonzero(beats.t_s <= end.t_s))
 
 
@@ -144,12 +148,12 @@ def test_lost_skin_contact_makes_the_state_unknown_and_says_so() -> None:
 
 
 def test_backdraft_never_pushes_on_into_a_new_practice_stage() -> None:
-    protocol = load_protocol("srb").with_stages(["compassionate-imagery"])
+    protocol = load_protocol("srb").with_stages(["compassionate-other"])
     beats = simulate_following("backdraft", protocol.schedule(), seed=9)
     events = run_session(beats, CoachingSession(protocol, baseline=resting_baseline(9)))
     backdraft = kinds(events, "backdraft")[0]
     eased = kinds(events, "backdraft-eased")
-    imagery = next(s for s in kinds(events, "step") if s.name == "compassionate-imagery")
+    imagery = next(s for s in kinds(events, "step") if s.name == "compassionate-other")
     threat_ends = float(beats.t_s[np.flatnonzero(np.asarray(beats.state) == "threat")[-1]])
     # The practice would have handed over at 810 s, while the person was still in threat;
     # the imagery starts only after they have come back.
@@ -157,3 +161,57 @@ def test_backdraft_never_pushes_on_into_a_new_practice_stage() -> None:
     assert eased and imagery.t_s >= eased[0].t_s
     assert any(c.text.startswith("We'll stay with the breath") for c in kinds(events, "cue"))
     assert any(c.text.startswith("Welcome back") for c in kinds(events, "cue"))
+
+
+def test_this_is_a_lot_stops_the_guide_grounds_and_checks_in_at_the_end() -> None:
+    """The person's own word does at once what a backdraft the body shows does: the pacer
+    stops, grounding in the senses (no claim that they are safe), the protocol holds; they
+    carry on when ready; at the end a gentle check-in."""
+    protocol = load_protocol("srb").with_practice_minutes(2)
+    beats = simulate_following("paced-6", [*protocol.schedule(), (30.0, None)], seed=3)
+    session = CoachingSession(protocol, baseline=resting_baseline(3))
+    events = session.start(0.0)
+    for m in measurements(beats.t_s, beats.rr_ms):
+        if m.arrival_s >= 260.0 and not kinds(events, "backdraft"):
+            events += session.this_is_a_lot(260.0)
+        if m.arrival_s >= 290.0 and not kinds(events, "backdraft-eased"):
+            events += session.resume(290.0)
+        events += session.measurement(m)
+    raised = kinds(events, "backdraft")
+    assert len(raised) == 1 and raised[0].raised_by == "client"
+    assert raised[0].onset_s == 260.0 and raised[0].step == "practice"
+    # What preceded it, for the clinician: the practice's start and its cues before 260 s.
+    assert [p.label for p in raised[0].preceded_by if p.kind == "step"] == ["practice"]
+    assert raised[0].delta_hr_bpm is not None
+    stopped = [e for e in kinds(events, "pacer") if e.t_s == 260.0]
+    assert stopped and stopped[0].rate_bpm is None
+    assert not [p for p in kinds(events, "pacer-phase") if 260.0 < p.t_s < 290.0]
+    said = [c.text for c in kinds(events, "cue")]
+    grounding = next(c for c in kinds(events, "cue") if c.cue_kind == "grounding")
+    assert "the chair" in grounding.text and "open your eyes" in grounding.text
+    assert not [t for t in said if "safe here" in t]
+    assert kinds(events, "backdraft-eased")[0].t_s == 290.0
+    assert [p for p in kinds(events, "pacer-phase") if p.t_s >= 290.0]  # the guide is back
+    check_in = [c for c in kinds(events, "cue") if c.cue_kind == "check-in"]
+    assert len(check_in) == 1 and check_in[0].text.startswith("Earlier, things felt like a lot")
+    assert events.index(check_in[0]) == len(events) - 2  # just before the session ends
+    replayed = session_record([e.as_dict() for e in events]).backdrafts
+    assert replayed[0].preceded_by == raised[0].preceded_by
+
+
+def test_no_check_in_when_nothing_was_a_lot() -> None:
+    _, events = coached("paced-6", seed=1, with_baseline=False, extra_s=30.0)
+    assert not kinds(events, "backdraft")
+    assert not [c for c in kinds(events, "cue") if c.cue_kind == "check-in"]
+
+
+def test_pacer_and_cues_only_lets_no_heart_lead() -> None:
+    """With a plan of pacer and cues only, the same backdraft in the heart raises nothing:
+    the person is not told of a body the strap cannot read (their words still count)."""
+    protocol = load_protocol("srb").with_stages(["compassionate-other"])
+    beats = simulate_following("backdraft", protocol.schedule(), seed=9)
+    events = run_session(beats, CoachingSession(protocol, baseline=resting_baseline(9),
+                                                heart_led=False))
+    assert not kinds(events, "backdraft")
+    assert not [c for c in kinds(events, "cue") if c.cue_kind in ("reflection", "grounding")]
+    assert len(kinds(events, "beat")) == beats.rr_ms.size

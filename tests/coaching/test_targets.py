@@ -131,8 +131,13 @@ def test_backdraft_is_raised_within_30_s_and_never_in_paced_practice(sessions) -
     for _, events in sessions["backdraft"]:
         raised = next(e for e in events if e.kind == "backdraft")
         assert any(e.kind == "cue" and e.cue_kind == "grounding" for e in events)
-        slowed = [e for e in events if e.kind == "pacer" and e.t_s == raised.t_s]
-        assert slowed and slowed[0].rate_bpm < 6.0
+        # The pacer stops rather than slowing (slower still can add air hunger), and no
+        # breath is paced after it until the person has come back.
+        stopped = [e for e in events if e.kind == "pacer" and e.t_s == raised.t_s]
+        assert stopped and stopped[0].rate_bpm is None
+        after = events[events.index(raised):]
+        until = next((i for i, e in enumerate(after) if e.kind == "backdraft-eased"), len(after))
+        assert not [e for e in after[:until] if e.kind == "pacer-phase"]
     for _, events in sessions["paced-6"]:
         assert not [e for e in events if e.kind == "backdraft"]
 

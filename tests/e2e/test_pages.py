@@ -38,7 +38,7 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         client.goto(f"{server}/breathe?speed={SPEED}&practice=10")
         screenshot(client, "breathe-before")
         client.check("input[name=source][value=demo]")
-        client.fill("#critic-before", "7")
+        client.click("#critic-before button[data-value='7']")
         client.click("#begin")
         client.wait_for_selector("#during:not(.hidden)")
         client.wait_for_function("() => document.getElementById('hr').textContent !== '\u2013'",
@@ -69,7 +69,8 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         screenshot(clinician, "observe")
         client.click("#end")
         client.wait_for_selector("#after:not(.hidden)", timeout=30_000)
-        client.wait_for_selector("#summary:has-text('minutes of practice.')")
+        client.wait_for_selector("#after:has-text('minutes of practice.')")
+        client.wait_for_selector("#after:has-text('You gave yourself this time.')")
         screenshot(client, "breathe-after")
         assert not [url for url in requested if not url.startswith(LOCAL)], requested
     finally:

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
@@ -163,7 +164,7 @@ class _SessionClock:
 class _ClientMessage(BaseModel):
     type: Command
     scale: RatingScale | None = None
-    value: int | None = Field(None, ge=0, le=10)
+    value: Annotated[int, Field(ge=0, le=10)] | Literal["skipped"] | None = None
     text: PlainText | None = Field(None, max_length=500)
 
 
@@ -205,9 +206,11 @@ class _Viewer:
             hub.control(session_id, {"type": message.type})
         elif self.role == "client" and message.type == Command.RATING and message.scale \
                 and message.value is not None:
+            given = None if message.value == "skipped" else message.value
             with self.factory() as db, db.begin():
                 db.add(SelfRating(session_id=session_id, t_s=self.clock.now_s(),
-                                  scale=message.scale, value=message.value))
+                                  scale=message.scale, value=given,
+                                  given_at=datetime.now(UTC)))
             hub.control(session_id, {"type": Command.RATING, "scale": message.scale,
                                      "value": message.value})
         elif self.role == "observer" and message.type == Command.ANNOTATION and message.text:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import (
@@ -30,6 +31,7 @@ from heartsease.api.schemas import (
     problems,
 )
 from heartsease.reports import files
+from heartsease.reports.gentle import client_report_html, client_report_pdf
 from heartsease.reports.report import report_html, report_pdf
 from heartsease.sensors.files import RecordingError, parse_rr_text
 from heartsease.store.db import forget_erased
@@ -152,8 +154,13 @@ async def rate(session_id: str, body: RatingIn, manager: Manager, db: SessionDep
     if user.id != row.client_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only the client rates their session.")
     running = manager.get(session_id)
-    t_s = running.loop.now_s() if running is not None else 0.0
-    db.add(SelfRating(session_id=row.id, t_s=t_s, scale=body.scale, value=body.value))
+    # The moment it was given: the live session's time, or (running on another worker, or
+    # over) the time since the session began.
+    given_at = datetime.now(UTC)
+    t_s = running.loop.now_s() if running is not None else \
+        (given_at - row.started_at).total_seconds()
+    db.add(SelfRating(session_id=row.id, t_s=t_s, scale=body.scale, value=body.given,
+                      given_at=given_at))
     return {"t_s": t_s, "scale": body.scale, "value": body.value}
 
 
@@ -188,11 +195,20 @@ def export(session_id: str, db: SessionDep, user: CurrentUser,
           "content": {"text/html": {}, "application/pdf": {}}}})
 def report(session_id: str, db: SessionDep, user: CurrentUser,
            format: Literal["html", "pdf"] = "html") -> Response:
+    """The clinician's report (states, the shift log, notes) for a clinician; the client's
+    own, gentle report (their practice, ratings and words; no scores) for the client."""
     row = services.visible_session(db, user, session_id)
     audit(db, user, "report", "session", row.id, row.client_id, format)
-    beats = beats_of(db, row.id)
     header = services.header_of(row)
     record = services.stored_record(db, row)
+    if user.role is Role.CLIENT:
+        ratings, words = services.own_words_of(db, row)
+        if format == "pdf":
+            return _file(client_report_pdf(header, record, ratings, words), "application/pdf",
+                         f"heartsease-your-session-{row.id[:8]}.pdf")
+        return Response(client_report_html(header, record, ratings, words),
+                        media_type="text/html")
+    beats = beats_of(db, row.id)
     if format == "pdf":
         return _file(report_pdf(header, beats, record), "application/pdf",
                      f"heartsease-report-{row.id[:8]}.pdf")

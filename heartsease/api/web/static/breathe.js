@@ -9,6 +9,7 @@ import { axis, chart, cssColour, paths } from "./charts.js";
 import { live, statusText } from "./socket.js";
 import { Command, Kind } from "./wire.js";
 import { ownStrap } from "./strap.js";
+import * as practice from "./practice.js";  // issue 25's in-practice parts: the hook
 
 const $ = (id) => document.getElementById(id);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -150,6 +151,7 @@ function onMessage(m) {
     case Kind.SESSION_ENDED: case Kind.CLOSED: finish(); break;
     case Kind.SOURCE_ERROR: $("cue").textContent = "The heart source stopped: " + m.detail; break;
   }
+  practice.message(m);
 }
 
 function setPaused(value) {
@@ -170,37 +172,13 @@ function setState(state) {
   el.textContent = state === "unknown" ? "Listening to your heart…" : "Your body seems " + stateWords[state];
 }
 
-// -- ratings: each needs a touch or a skip -----------------------------------------------------
-
-const ratings = { before: null, after: null };  // null: not yet; "skipped"; or 0-10
-
-function ratingControl(when, slider) {
-  $(slider).addEventListener("input", () => {
-    ratings[when] = Number($(slider).value);
-    $(slider + "-value").textContent = $(slider).value + " of 10";
-    if (when === "after") $("save-rating").disabled = false;
-    if (when === "before") $("error").textContent = "";
-  });
-  $(slider + "-skip").addEventListener("click", () => {
-    ratings[when] = "skipped";
-    $(slider + "-value").textContent = "skipped";
-    if (when === "after") { $("after-rating").replaceChildren("Skipped."); }
-    if (when === "before") $("error").textContent = "";
-  });
-}
-
-async function rate(value) {
-  await api("/api/sessions/" + session.id + "/ratings",
-            { method: "POST", json: { scale: "inner-critic", value } });
-}
-
 // -- beginning, carrying on, ending ------------------------------------------------------------
 
 const chosenSource = () => (document.querySelector("input[name=source]:checked") || {}).value;
 
 function startBody(choice) {
   const practice = params.get("practice") ? Number(params.get("practice")) : null;
-  const common = { protocol: "srb", practice_minutes: practice };
+  const common = { protocol: "srb", practice_minutes: practice, stages: params.getAll("stage") };
   if (choice === "own") return { ...common, source: "remote" };
   if (choice === "clinic") return { ...common, source: "strap", device: $("device").value.trim() };
   return { ...common, source: "simulated", scenario: $("scenario").value,
@@ -210,8 +188,8 @@ function startBody(choice) {
 
 async function begin() {
   const choice = chosenSource();
-  if (ratings.before === null) {
-    $("error").textContent = "Move the slider to rate your inner critic, or skip the question.";
+  if (!practice.ratedBefore()) {
+    $("error").textContent = "Choose how harsh your inner critic is, or skip the question.";
     return;
   }
   if (choice === "clinic" && !$("device").value.trim()) {
@@ -227,20 +205,20 @@ async function begin() {
     session = await api("/api/sessions", { method: "POST", json: body });
     if (strap) await ownStrap.stream(strap, session.id, person.id);
     localStorage.setItem(SPEED_KEY + session.id, String(body.speed || 1));
-    if (ratings.before !== "skipped") await rate(ratings.before);
-    join(false);
+    await join(false);
   } catch (e) {
     $("error").textContent = e.message;
     $("begin").disabled = false;
   }
 }
 
-function join(carryOn) {
+async function join(carryOn) {
   speed = Number(localStorage.getItem(SPEED_KEY + session.id) || 1);
   resumeOnJoin = carryOn;
   show("during");
   $("demo-note").textContent = session.demo
     ? "A demo heart, not yours: this practice stays out of your trends." : "";
+  await practice.started(session.id, (m) => link.send(m), speed, sessionNow);
   link = live("/api/sessions/" + session.id + "/live", onMessage,
               (s) => { $("status").textContent = statusText[s]; $("status").dataset.state = s; });
   requestAnimationFrame(draw);
@@ -300,11 +278,7 @@ async function finish() {
   if (link) link.close();
   ownStrap.ended();
   show("after");
-  const stored = await storedRecord(session.id);
-  $("summary").replaceChildren(...closingWords(stored).map(
-    (text) => Object.assign(document.createElement("p"), { textContent: text })));
-  $("report-link").href = "/report?session=" + session.id;
-  $("links").classList.remove("hidden");
+  await practice.closing($("after"), closingWords(await storedRecord(session.id)));
 }
 
 // -- the page as it opens --------------------------------------------------------------------
@@ -325,17 +299,11 @@ function offerSources(sources) {
   choose();
 }
 
-ratingControl("before", "critic-before");
-ratingControl("after", "critic-after");
 $("begin").addEventListener("click", begin);
 $("carry-on").addEventListener("click", () => join(true));
 $("end-it").addEventListener("click", endIt);
 $("pause").addEventListener("click", () => link.send({ type: paused ? Command.RESUME : Command.PAUSE }));
 $("end").addEventListener("click", () => link.send({ type: Command.STOP }));
-$("save-rating").addEventListener("click", async () => {
-  await rate(ratings.after);
-  $("after-rating").replaceChildren("Saved: " + ratings.after + " of 10.");
-});
 // Back to this page from another keeps the old page in memory: ask the server again.
 window.addEventListener("pageshow", (e) => { if (e.persisted) location.reload(); });
 
@@ -343,7 +311,7 @@ window.addEventListener("pageshow", (e) => { if (e.persisted) location.reload();
 // click (strap.js offers the button), then the session is followed again.
 async function followAfterReconnect(id) {
   session = await api("/api/sessions/" + id);
-  join(true);
+  await join(true);
 }
 
 me().then(async (signedIn) => {
@@ -353,6 +321,7 @@ me().then(async (signedIn) => {
   nav(person, "breathe");
   const [sources, running] = await Promise.all([api("/api/sources"), api("/api/sessions/running")]);
   offerSources(sources);
+  await practice.prepare();
   if (running) offerBack(running); else show("before");
   ownStrap.offer(person, followAfterReconnect);
 });

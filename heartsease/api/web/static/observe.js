@@ -182,8 +182,10 @@ function watch(sessionId, name) {
         break;
       case Kind.SHIFT: recent.shifts.push({ t: m.onset_s, direction: m.direction }); break;
       case Kind.BACKDRAFT:
-        q(".alert").textContent = "Possible backdraft at " + (m.t_s / 60).toFixed(1) +
-          " min: a return to threat during practice. The pacer has slowed and a pause was offered.";
+        q(".alert").textContent = (m.raised_by === "client"
+          ? "At " + (m.t_s / 60).toFixed(1) + " min the client said this is a lot."
+          : "Possible backdraft at " + (m.t_s / 60).toFixed(1) + " min: a rise in arousal during practice.") +
+          " The pacer has stopped, grounding and a pause were offered; it waits in your queue.";
         q(".alert").classList.remove("hidden");
         break;
       case Kind.BACKDRAFT_EASED: q(".alert").textContent += " It has eased."; break;

@@ -1,6 +1,8 @@
 // Trends over weeks: resting HRV against the person's own usual range, resting heart rate,
-// coherence, time soothed and shifts, and the inner critic before and after; a day or a
-// session opens its report.
+// the inner critic before and after, and (for the clinician) coherence; a day or a session
+// opens its report.
+// The clinical detail (coherence, time estimated as settled, shifts) is for the clinician: a client's
+// own page shows their practice and their own ratings, never a count to strive for.
 
 import { api, isId, me as signedIn, nav } from "./common.js";
 import { axis, chart, cssColour, dayTime, daysAxis, daysScale, paths, timeDay, utcDate } from "./charts.js";
@@ -13,6 +15,7 @@ const palette = { hrv: cssColour("soothing"), band: "rgba(47, 127, 134, 0.14)", 
 const CHART_HEIGHT_PX = 230;
 const RECENT_SESSIONS = 10;  // listed at first; the rest one click away
 let me = null, clientId = null, days = [];
+const clinical = () => me.role === "clinician";
 
 function isoDay(date) { return date.toISOString().slice(0, 10); }
 function daysBefore(end, n) { const d = new Date(end + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() - n); return isoDay(d); }
@@ -67,10 +70,10 @@ function drawCharts() {
   { bands: [{ series: [1, 2], fill: palette.band }] });
   draw($("hr-chart"), "beats/min", [line("resting heart rate", palette.hr, { value: shown(0, " bpm") })],
     [each((d) => d.resting_hr_bpm)], { legend: false });
-  draw($("coherence-chart"), "coherence ratio", [line("coherence", palette.coherence, { value: shown(1) })],
+  if (clinical()) draw($("coherence-chart"), "coherence ratio", [line("coherence", palette.coherence, { value: shown(1) })],
     [each((d) => d.coherence)], { legend: false, scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi] } } });
   const practised = (value) => each((d) => d.sessions > 0 ? value(d) : null);
-  draw($("soothing-chart"), "minutes", [
+  if (clinical()) draw($("soothing-chart"), "minutes", [
     { label: "minutes soothed", stroke: palette.soothed, fill: palette.soothed, paths: paths.bars,
       points: { show: false }, value: shown(1, " min") },
     dots("shifts into soothing per session", palette.shifts, { scale: "shifts", value: shown(1) }),
@@ -94,6 +97,9 @@ function summarise(sessions) {
   const practised = days.filter((d) => d.sessions > 0);
   if (!practised.length) return "";
   const minutes = sessions.reduce((sum, s) => sum + (s.summary.duration_s || 0) / 60, 0);
+  const practice = " on " + practised.length + " day" + (practised.length === 1 ? "" : "s") + " (" + sessions.length +
+    " session" + (sessions.length === 1 ? "" : "s") + ", about " + Math.round(minutes) + " minutes)";
+  if (!clinical()) return "You practised" + practice + ". Each time is time given to yourself.";
   const soothed = days.reduce((sum, d) => sum + d.soothing_minutes, 0);
   const last = [...days].reverse().find(has("ln_rmssd_7d"));
   let hrv = "";
@@ -102,10 +108,7 @@ function summarise(sessions) {
       : last.ln_rmssd_7d < last.normal_low ? " Resting HRV has been a little below its usual range this week; that happens, and it passes."
         : " Resting HRV has been within its usual range this week.";
   }
-  const who = me.role === "client" ? "You practised" : "Practised";
-  return who + " on " + practised.length + " day" + (practised.length === 1 ? "" : "s") + " (" + sessions.length +
-    " session" + (sessions.length === 1 ? "" : "s") + ", about " + Math.round(minutes) + " minutes), soothed for about " +
-    Math.round(soothed) + " of them." + hrv;
+  return "Practised" + practice + ", an estimated " + Math.round(soothed) + " of them settled." + hrv;
 }
 
 function fillTables(sessions) {
@@ -115,8 +118,8 @@ function fillTables(sessions) {
     const tr = document.createElement("tr");
     const when = new Date(s.started_at.endsWith("Z") || s.started_at.includes("+") ? s.started_at : s.started_at + "Z");
     const cells = [when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }), s.protocol === "srb" ? "soothing rhythm breathing" : s.protocol,
-      fixed((s.summary.duration_s || 0) / 60, 0), fixed((s.summary.minutes_by_state || {}).soothing, 1),
-      String(s.summary.threat_to_soothing_shifts ?? "–")];
+      fixed((s.summary.duration_s || 0) / 60, 0)];
+    if (clinical()) cells.push(fixed((s.summary.minutes_by_state || {}).soothing, 1), String(s.summary.threat_to_soothing_shifts ?? "–"));
     cells.forEach((text, i) => {
       const td = document.createElement("td");
       td.textContent = text;
@@ -141,8 +144,8 @@ function fillTables(sessions) {
     const critic = (r) => r["inner-critic"] === undefined ? "–" : r["inner-critic"].toFixed(0);
     const cells = [d.day, String(d.sessions), fixed(d.resting_ln_rmssd, 2), fixed(d.ln_rmssd_7d, 2),
       d.normal_low === null ? "–" : d.normal_low.toFixed(2) + "–" + d.normal_high.toFixed(2),
-      fixed(d.resting_hr_bpm, 0), fixed(d.coherence, 1), fixed(d.soothing_minutes, 1),
-      critic(d.ratings_before) + " / " + critic(d.ratings_after)];
+      fixed(d.resting_hr_bpm, 0),
+      ...(clinical() ? [fixed(d.coherence, 1), fixed(d.soothing_minutes, 1)] : []), critic(d.ratings_before) + " / " + critic(d.ratings_after)];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
       td.textContent = text;
@@ -234,6 +237,7 @@ async function start() {
   } else if (me.role === "client") {
     clientId = me.id;
     showWhoCanSee();
+    for (const element of document.querySelectorAll(".clinical")) element.remove();
   } else {
     $("error").textContent = "Trends hold health data, which administrators do not see.";
     $("charts").classList.add("hidden");

@@ -46,6 +46,7 @@ export const Command = Object.freeze({
   PAUSE: "pause",
   RESUME: "resume",
   STOP: "stop",
+  THIS_IS_A_LOT: "this-is-a-lot",
   RATING: "rating",
   ANNOTATION: "annotation",
 });

@@ -1,0 +1,141 @@
+"""The client's own writing, their plan and the clinician's queue of hard moments, kept out
+of the routers: who may see what, and what is audit-logged.
+
+Letters and reflections belong to the client: a clinician reads one only while the client
+shares it, and every such read is audit-logged. Backdraft moments (the body's, or the
+client's "this is a lot") wait in the queue of each clinician assigned to the client until
+one of them has reviewed it, live or after the session.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import HTTPException, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heartsease.api.running import SessionManager
+from heartsease.store.models import (
+    Assignment,
+    BackdraftReview,
+    BreathingSession,
+    CheckIn,
+    ClientPlan,
+    Role,
+    SessionEvent,
+    User,
+    Writing,
+)
+from heartsease.store.repository import audit, can_see_client
+
+WRITING_NOT_FOUND = "No such writing, or it is not yours to see."
+
+
+def session_time_s(manager: SessionManager, row: BreathingSession, now: datetime) -> float:
+    """Where a session is now: its live time, or (on another worker, or over) the time since
+    it began."""
+    running = manager.get(row.id)
+    return running.loop.now_s() if running is not None else \
+        (now - row.started_at).total_seconds()
+
+
+def own_session(db: Session, user: User, session_id: str) -> BreathingSession:
+    row = db.get(BreathingSession, session_id)
+    if row is None or row.client_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such session of yours.")
+    return row
+
+
+def own_writing(db: Session, user: User, writing_id: str) -> Writing:
+    row = db.get(Writing, writing_id)
+    if row is None or row.client_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, WRITING_NOT_FOUND)
+    return row
+
+
+def writing_out(row: Writing) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind.value, "session_id": row.session_id,
+            "body": row.body, "from_t_s": row.from_t_s, "to_t_s": row.to_t_s,
+            "created_at": row.created_at, "updated_at": row.updated_at,
+            "shared": row.shared_at is not None, "shared_at": row.shared_at}
+
+
+def shared_writings(db: Session, clinician: User, client_id: str) -> list[Writing]:
+    """The writings a client shares, for an assigned clinician (each read audit-logged)."""
+    if not can_see_client(db, clinician, client_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such client, or not yours to see.")
+    rows = list(db.scalars(select(Writing).where(Writing.client_id == client_id,
+                                                 Writing.shared_at.is_not(None))
+                           .order_by(Writing.created_at)))
+    for row in rows:
+        audit(db, clinician, "read-writing", "writing", row.id, client_id, row.kind.value)
+    return rows
+
+
+def backdraft_queue(db: Session, clinician: User, reviewed: bool | None
+                    ) -> list[dict[str, Any]]:
+    """The backdraft moments of the clinician's assigned clients, newest first: reviewed
+    ones, not yet reviewed ones, or (``None``) both. Each client's read is audit-logged."""
+    query = (select(SessionEvent, BreathingSession, User, CheckIn, BackdraftReview)
+             .join(BreathingSession, BreathingSession.id == SessionEvent.session_id)
+             .join(User, User.id == BreathingSession.client_id)
+             .join(Assignment, (Assignment.client_id == User.id)
+                   & (Assignment.clinician_id == clinician.id))
+             .outerjoin(CheckIn, CheckIn.session_id == BreathingSession.id)
+             .outerjoin(BackdraftReview, BackdraftReview.event_id == SessionEvent.id)
+             .where(SessionEvent.kind == "backdraft"))
+    if reviewed is not None:
+        query = query.where(BackdraftReview.event_id.is_not(None) if reviewed
+                            else BackdraftReview.event_id.is_(None))
+    rows = db.execute(query.order_by(BreathingSession.started_at.desc(),
+                                     SessionEvent.t_s.desc())).all()
+    for client_id in sorted({client.id for _, _, client, _, _ in rows}):
+        audit(db, clinician, "read-backdrafts", "client", client_id, client_id)
+    return [_moment(event, session, client, check_in, review)
+            for event, session, client, check_in, review in rows]
+
+
+def _moment(event: SessionEvent, session: BreathingSession, client: User,
+            check_in: CheckIn | None, review: BackdraftReview | None) -> dict[str, Any]:
+    data = event.data
+    return {"id": event.id, "client_id": client.id, "client_name": client.name,
+            "session_id": session.id, "session_started_at": session.started_at,
+            "t_s": event.t_s, "onset_s": data.get("onset_s"), "step": data.get("step"),
+            "raised_by": data.get("raised_by", "body"),
+            "preceded_by": data.get("preceded_by", []),
+            "delta_hr_bpm": data.get("delta_hr_bpm"),
+            "delta_ln_rmssd": data.get("delta_ln_rmssd"),
+            "check_in": None if check_in is None else check_in.words,
+            "reviewed_at": None if review is None else review.reviewed_at}
+
+
+def review_moment(db: Session, clinician: User, event_id: int) -> None:
+    found = db.execute(select(SessionEvent, BreathingSession)
+                       .join(BreathingSession, BreathingSession.id == SessionEvent.session_id)
+                       .where(SessionEvent.id == event_id,
+                              SessionEvent.kind == "backdraft")).first()
+    if found is None or not can_see_client(db, clinician, found[1].client_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such moment, or not yours to see.")
+    if db.get(BackdraftReview, event_id) is None:
+        db.add(BackdraftReview(event_id=event_id, reviewer_id=clinician.id,
+                               reviewed_at=datetime.now(UTC)))
+    audit(db, clinician, "review-backdraft", "session", found[1].id, found[1].client_id,
+          str(event_id))
+
+
+def plan_row(db: Session, user: User, client_id: str) -> ClientPlan:
+    """A client's plan (made empty when there is none yet), for the client or an assigned
+    clinician."""
+    if not can_see_client(db, user, client_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such client, or not yours to see.")
+    row = db.get(ClientPlan, client_id)
+    if row is None:
+        client = db.get(User, client_id)
+        if client is None or client.role is not Role.CLIENT:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "No such client.")
+        row = ClientPlan(client_id=client_id, show_states=False)
+        db.add(row)
+        db.flush()
+    return row
