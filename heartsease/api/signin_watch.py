@@ -99,6 +99,18 @@ class SignInWatch:
                 closed += 1
         return closed
 
+    async def close_erased(self, person_id: str) -> None:
+        """At once, before the person's sessions are stopped and their rows erased: their
+        own sockets, and those watching their sessions, close with the reason (other
+        workers' close at their next round)."""
+        for websocket, sign_in in list(self._held.items()):
+            if person_id in (sign_in.user_id, sign_in.client_id) \
+                    and self._held.pop(websocket, None) is not None:
+                why = "this account was erased" if sign_in.user_id == person_id \
+                    else "this person's data was erased"
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                    await websocket.close(Close.NOT_ALLOWED, why)
+
     def _look_up(self, held: list[HeldSignIn]) -> tuple[dict[str, _Account], set[str]]:
         user_ids = {h.user_id for h in held} | {h.client_id for h in held if h.client_id}
         sign_in_ids = {h.sign_in_id for h in held}

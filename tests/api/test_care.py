@@ -14,7 +14,7 @@ from heartsease.api.app import create_app
 from heartsease.api.settings import Settings
 from heartsease.simulator.scenarios import simulate
 from heartsease.store.models import AuditEntry, ClientPlan, SelfRating, Writing
-from tests.api.conftest import me, token_of
+from tests.api.conftest import me
 
 
 def audited(client: TestClient, action: str) -> int:
@@ -114,8 +114,8 @@ def test_this_is_a_lot_reaches_the_clinicians_queue_with_the_words_sent(
     session_id = r.json()["id"]
     seen: list[dict] = []
     live_queue: list[dict] = []
-    with client.websocket_connect(f"/api/sessions/{session_id}/live?token="
-                                  f"{token_of(people['client'])}") as own:
+    with client.websocket_connect(f"/api/sessions/{session_id}/live",
+                                  headers=people["client"]) as own:
         raised = False
         while True:
             message = own.receive_json()
@@ -204,7 +204,7 @@ def test_writing_and_plan_are_in_the_export_and_gone_after_erasure(client: TestC
         "pacemaker_or_arrhythmia": True, "low_blood_pressure_or_medication": False})
     body = json.load(io.BytesIO(client.get("/api/me/export", headers=people["client"]).content))
     assert body["writings"][0]["body"] == {"text": "I noticed my shoulders."}
-    assert body["plan"]["pacemaker_or_arrhythmia"] is True
+    assert body["client_plans"][0]["pacemaker_or_arrhythmia"] is True
     assert client.delete("/api/me", headers=people["client"]).status_code == 204
     with client.app.state.db() as db:
         assert db.scalar(select(func.count()).select_from(Writing)) == 0

@@ -34,7 +34,7 @@ def test_beats_kept_past_the_sessions_end_are_stored_without_reopening_it(
         third = db.scalars(select(Beat.t_s).where(Beat.session_id == session_id,
                                                   Beat.seq == 3)).one()
     # The link dropped after beat 3; beats 4 and 5 came 10 s later and waited at the client.
-    with client.websocket_connect(url) as ws:
+    with client.websocket_connect(url, headers=people["client"]) as ws:
         ws.send_json({"gap_start_s": t0 + 3.5, "gap_end_s": t0 + 12.5, "reason": "link lost"})
         for seq in (4, 5):
             ws.send_json(message(seq, t0 + 9 + seq))

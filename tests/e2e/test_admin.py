@@ -129,7 +129,7 @@ def test_an_administrator_manages_people_and_reads_the_audit_log(server: str,
             assert line in log, line
         page.select_option("#f-action", label="deactivate")
         page.click("#filters button[type=submit]")
-        page.wait_for_function("document.querySelectorAll('#entries tr').length === 1")
+        page.wait_for_function("() => document.querySelectorAll('#entries tr').length === 1")
         assert "Alex (admin)" in page.inner_text("#entries")
         assert "deactivated Jo" in page.inner_text("#entries")
         screenshot(page, "admin")

@@ -52,7 +52,7 @@ def test_tones_mark_the_breath_and_the_cues_are_spoken(server: str, browser: obj
         page.click("#begin")
         page.check("text=Soft tones for the in- and out-breath")
         page.check("text=Speak the cues aloud")
-        page.wait_for_function("window.__tones.length >= 8", timeout=60_000)
+        page.wait_for_function("() => window.__tones.length >= 8", timeout=60_000)
         page.click("#end")
         tones = page.evaluate("window.__tones")
         messages = page.evaluate("window.__messages")

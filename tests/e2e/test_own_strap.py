@@ -88,7 +88,7 @@ def query(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
 
 
 def delivered_at_least(page: Any, n: int) -> None:
-    page.wait_for_function(f"window.__radio.delivered().length >= {n}", timeout=60_000)
+    page.wait_for_function(f"() => window.__radio.delivered().length >= {n}", timeout=60_000)
 
 
 def test_own_strap_through_link_drops_a_reload_and_the_sessions_end(
@@ -115,7 +115,7 @@ def test_own_strap_through_link_drops_a_reload_and_the_sessions_end(
         assert refused == "SecurityError"
 
         page.check("input[name=source][value=own]")
-        page.click("#critic-before-skip")
+        page.click("#critic-before .skip")
         page.click("#begin")
         page.wait_for_selector("#during:not(.hidden)")
         page.wait_for_selector(f"#strap-status:has-text('Connected to {STRAP}')")
@@ -255,7 +255,7 @@ def test_closing_the_strap_chooser_starts_nothing_and_says_what_to_do(
         sign_in(page, base)
         page.evaluate("window.__radio.cancelChooser()")
         page.check("input[name=source][value=own]")
-        page.click("#critic-before-skip")
+        page.click("#critic-before .skip")
         page.click("#begin")
         page.wait_for_selector("#error:has-text('No strap was chosen')")
         assert page.is_enabled("#begin")

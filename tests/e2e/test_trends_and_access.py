@@ -201,7 +201,7 @@ def test_readable_on_a_phone_with_reduced_motion(server: str, browser: object,
         if path == "breathe":  # the gentler pacer: a bar that fills, not a shape that moves
             page.goto(f"{server}/breathe?speed=5")
             page.check("input[name=source][value=demo]")
-            page.click("#critic-before-skip")
+            page.click("#critic-before .skip")
             page.click("#begin")
             page.wait_for_selector("#shape[data-style=bar]")
             page.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)

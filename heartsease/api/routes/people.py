@@ -7,7 +7,15 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Response, status
 
 from heartsease.api.accounts import stop_sessions_of
-from heartsease.api.deps import Clinician, CurrentUser, Factory, Hub, Manager, SessionDep
+from heartsease.api.deps import (
+    Clinician,
+    CurrentUser,
+    Factory,
+    Hub,
+    Manager,
+    SessionDep,
+    SignInWatchDep,
+)
 from heartsease.api.schemas import UserOut, problems
 from heartsease.store.db import finite_json, forget_erased
 from heartsease.store.models import Role
@@ -43,7 +51,7 @@ def _plain(value: object) -> str:
 
 @router.delete("/me", status_code=204)
 async def delete_me(db: SessionDep, user: CurrentUser, factory: Factory, manager: Manager,
-                    hub: Hub) -> Response:
+                    hub: Hub, watch: SignInWatchDep) -> Response:
     """A client erases their account and every beat, session and note about them; their
     running sessions stop first (nothing of theirs is left streaming or in memory), and no
     copy is left in the database's files (:func:`heartsease.store.db.forget_erased`)."""
@@ -51,6 +59,7 @@ async def delete_me(db: SessionDep, user: CurrentUser, factory: Factory, manager
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Ask an administrator to close a "
                             "clinician's or administrator's account.")
     db.commit()
+    await watch.close_erased(user.id)
     await stop_sessions_of(factory, manager, hub, user.id)
     audit(db, user, "erase", "client", user.id, user.id)
     erase_person(db, user.id)

@@ -263,11 +263,6 @@ function closingWords(stored) {
   }
   const words = ["You gave yourself this time. What did you notice?"];
   if (!stored) return [...words, "Your session is still being written down; it will be with your practice soon."];
-  const seconds = stored.summary ? stored.summary.duration_s : null;
-  if (Number.isFinite(seconds) && seconds > 0) {
-    const minutes = Math.round(seconds / 60);
-    words.push(minutes < 1 ? "Less than a minute of practice." : minutes + (minutes === 1 ? " minute" : " minutes") + " of practice.");
-  }
   if (stored.demo) words.push("This was a demo heart, not yours, so it stays out of your trends.");
   return words;
 }
