@@ -49,6 +49,8 @@ def test_tones_mark_the_breath_and_the_cues_are_spoken(server: str, browser: obj
         page = sign_in(context, server, "client@example.org")
         page.wait_for_url("**/breathe")
         page.goto(f"{server}/breathe?speed={SPEED}&practice=1")
+        page.check("input[name=source][value=demo]")
+        page.click("#critic-before .skip")
         page.click("#begin")
         page.check("text=Soft tones for the in- and out-breath")
         page.check("text=Speak the cues aloud")

@@ -9,11 +9,7 @@ from tests.e2e.conftest import screenshot
 from tests.e2e.test_pages import sign_in
 
 SPEED = 50  # the letter stage's 10 minutes in 12 s
-FETCH = """async (path) => {
-    const r = await fetch(path, { headers: { Authorization: "Bearer "
-        + sessionStorage.getItem("heartsease.token") } });
-    return r.json();
-}"""
+FETCH = """async (path) => (await fetch(path)).json()"""  # the page's sign-in: its cookie
 
 
 def test_a_practice_with_a_letter_and_a_moment_that_was_a_lot(server: str,
@@ -28,6 +24,7 @@ def test_a_practice_with_a_letter_and_a_moment_that_was_a_lot(server: str,
         # Open before the first practice; the demo client has practised: one click away.
         client.click("#before details.safety summary")
         assert "dizzy, light-headed or tingly" in client.inner_text("#before details.safety")
+        client.check("input[name=source][value=demo]")
         client.click("#critic-before button[data-value='6']")
         client.click("#begin")
         client.wait_for_selector("#this-is-a-lot")
