@@ -20,6 +20,7 @@ from heartsease.api.limits import make_sign_in_limiter
 from heartsease.api.routes import auth, health, ingest, observe, people, sessions, trends
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
+from heartsease.api.uploads import UploadAnalyser
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.repository import mark_interrupted
@@ -46,11 +47,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.sessions.start_background()
         app.state.loop_watch = EventLoopWatch(asyncio.get_running_loop())
         app.state.loop_watch.start()
+        app.state.uploads = UploadAnalyser(settings.upload_workers)
         async with collector_on_schedule(settings.scheduled_collector):
             yield
         app.state.demo_history.stop()
         await app.state.sessions.shutdown()
         app.state.loop_watch.stop()
+        app.state.uploads.close()
         engine.dispose()
 
     app = FastAPI(title="heartsease", version="0.1.0", lifespan=lifespan,

@@ -22,6 +22,7 @@ from heartsease.api.limits import SignInLimiter
 from heartsease.api.running import SessionManager
 from heartsease.api.security import TokenClaims, token_claims
 from heartsease.api.settings import Settings
+from heartsease.api.uploads import UploadAnalyser
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.models import Assignment, BreathingSession, RevokedToken, Role, User
 from heartsease.store.repository import may_see_client
@@ -55,6 +56,10 @@ async def get_loop_watch(connection: HTTPConnection) -> EventLoopWatch:
     return connection.app.state.loop_watch
 
 
+async def get_upload_analyser(connection: HTTPConnection) -> UploadAnalyser:
+    return connection.app.state.uploads
+
+
 async def get_demo_history(connection: HTTPConnection) -> DemoHistory:
     return connection.app.state.demo_history
 
@@ -78,6 +83,7 @@ Manager = Annotated[SessionManager, Depends(get_manager)]
 Hub = Annotated[LocalHub, Depends(get_hub)]
 SignInLimiterDep = Annotated[SignInLimiter, Depends(get_sign_in_limiter)]
 LoopWatch = Annotated[EventLoopWatch, Depends(get_loop_watch)]
+Analyser = Annotated[UploadAnalyser, Depends(get_upload_analyser)]
 DemoHistoryDep = Annotated[DemoHistory, Depends(get_demo_history)]
 
 

@@ -7,20 +7,18 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.closing import store_replayed
 from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
-from heartsease.coaching.loop import replay_session
+from heartsease.api.uploads import Analysed
 from heartsease.coaching.profile import profile_of
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
 from heartsease.reports.session import SessionHeader
-from heartsease.sensors.files import RRRecording
-from heartsease.sensors.replay import replay_recording
 from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
 from heartsease.store.models import BreathingSession, Role, SelfRating, User
@@ -136,20 +134,18 @@ def stored_record(db: Session, row: BreathingSession) -> SessionRecord:
     return session_record(events_of(db, row.id))
 
 
-async def analyse_upload(db: Session, client: User, recording: RRRecording, name: str,
-                         protocol_name: str) -> BreathingSession:
-    """An uploaded recording, run through the coaching loop into a stored session."""
-    profile = profile_of(client)
-    session = CoachingSession(load_protocol(protocol_name), pace_bpm=profile.pace_bpm,
-                              baseline=profile.resting_baseline())
-    events = await replay_session(replay_recording(recording), session)
-    row = BreathingSession(client_id=client.id, protocol=protocol_name,
-                           pace_bpm=session.pace_bpm, source="upload",
-                           source_detail=f"{name} ({recording.format})")
-    db.add(row)
-    db.flush()
-    store_replayed(db, row, events)
-    return row
+def store_upload(factory: sessionmaker[Session], client_id: str, analysed: Analysed,
+                 name: str, protocol_name: str) -> dict[str, Any]:
+    """An analysed upload stored as a finished session (in a thread: thousands of rows);
+    the session as :func:`session_out` gives it."""
+    with factory() as db, db.begin():
+        row = BreathingSession(client_id=client_id, protocol=protocol_name,
+                               pace_bpm=analysed.pace_bpm, source="upload",
+                               source_detail=f"{name} ({analysed.format})")
+        db.add(row)
+        db.flush()
+        store_replayed(db, row, analysed.events)
+        return session_out(row, live=False)
 
 
 def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str, Any]]:

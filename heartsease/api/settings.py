@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-this-is-not-a-secret"
@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # The garbage collector on the service's own schedule (heartsease.api.collector): the
     # load figures were measured with it.
     scheduled_collector: bool = True
+    # Processes that analyse uploaded recordings (0: one fewer than the cores, at most 2).
+    upload_workers: int = Field(0, ge=0, le=16)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import asyncio
 from typing import Annotated, Literal
 
 from fastapi import (
@@ -18,7 +18,7 @@ from fastapi import (
 from sqlalchemy import select
 
 from heartsease.api import services
-from heartsease.api.deps import CurrentUser, Hub, Manager, SessionDep
+from heartsease.api.deps import Analyser, CurrentUser, Factory, Hub, Manager, SessionDep
 from heartsease.api.schemas import (
     AnnotationIn,
     RatingIn,
@@ -27,9 +27,10 @@ from heartsease.api.schemas import (
     SessionStart,
     problems,
 )
+from heartsease.api.uploads import upload_name
+from heartsease.coaching.profile import profile_of
 from heartsease.reports import files
 from heartsease.reports.report import report_html, report_pdf
-from heartsease.sensors.files import RecordingError, parse_rr_text
 from heartsease.store.models import Annotation, Assignment, Role, SelfRating
 from heartsease.store.repository import audit, beats_of, sessions_of
 from heartsease.wire import Command
@@ -158,28 +159,28 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
     return Response(report_html(header, beats, record), media_type="text/html")
 
 
-@router.post("/uploads", status_code=201, responses=problems(403, 413))
-async def upload(db: SessionDep, user: CurrentUser,
+@router.post("/uploads", status_code=201, responses=problems(403, 413, 429))
+async def upload(db: SessionDep, user: CurrentUser, factory: Factory, analyser: Analyser,
                  file: Annotated[UploadFile, File(description="An RR recording")],
                  protocol: Annotated[Literal["srb", "resonance"], Form()] = "srb",
                  ) -> SessionOut:
-    """A recording in any format ``heartsease analyze`` reads, analysed into a session."""
+    """A recording in any format ``heartsease analyze`` reads, analysed into a session.
+    One person has at most two uploads being analysed at a time (429 beyond)."""
     if user.role is not Role.CLIENT:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Clients upload their own recordings.")
-    raw = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise HTTPException(413,
-                            "That file is larger than 2 MB; split it into shorter recordings.")
-    name = re.sub(r"[\x00-\x1f\x7f]", "", file.filename or "")[:200] or "upload"
-    try:
-        recording = parse_rr_text(raw.decode("utf-8", errors="strict"), name)
-    except UnicodeDecodeError:
-        raise HTTPException(422,
-                            f"{name} is not a text file of RR intervals.") from None
-    except RecordingError as exc:
-        raise HTTPException(422, str(exc)) from None
-    row = await services.analyse_upload(db, user, recording, name, protocol)
-    return SessionOut(**services.session_out(row, live=False))
+    with analyser.slot(user.id):
+        raw = await file.read(MAX_UPLOAD_BYTES + 1)
+        if len(raw) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, "That file is larger than 2 MB; split it into shorter "
+                                "recordings.")
+        name = upload_name(file.filename)
+        profile, client_id = profile_of(user), user.id
+        db.close()  # its connection back to the pool while the recording is analysed
+        analysed = await analyser.analyse(raw, name, protocol, profile.pace_bpm,
+                                          profile.resting_baseline())
+        out = await asyncio.to_thread(services.store_upload, factory, client_id, analysed,
+                                      name, protocol)
+    return SessionOut(**out)
 
 
 def _file(content: str | bytes, media_type: str, filename: str) -> Response:
