@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.sessions.start_background()
         app.state.loop_watch = EventLoopWatch(asyncio.get_running_loop())
         app.state.loop_watch.start()
-        app.state.uploads = UploadAnalyser(settings.upload_workers)
+        app.state.uploads = UploadAnalyser(settings.database_url,
+                                            settings.upload_workers)
         async with collector_on_schedule(settings.scheduled_collector):
             yield
         app.state.demo_history.stop()

@@ -38,6 +38,7 @@ _PROBLEMS = {
     413: "Too large.",
     422: "The request is not one this endpoint can act on; the detail says why.",
     429: "Too many attempts; Retry-After says when to try again.",
+    503: "The service cannot do this just now (its database is away); try again shortly.",
 }
 
 

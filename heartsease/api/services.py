@@ -7,12 +7,10 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from heartsease.api.closing import store_replayed
 from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
-from heartsease.api.uploads import Analysed
 from heartsease.coaching.profile import profile_of
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
@@ -132,20 +130,6 @@ def header_of(row: BreathingSession) -> SessionHeader:
 def stored_record(db: Session, row: BreathingSession) -> SessionRecord:
     """A stored session's record, from its stored events."""
     return session_record(events_of(db, row.id))
-
-
-def store_upload(factory: sessionmaker[Session], client_id: str, analysed: Analysed,
-                 name: str, protocol_name: str) -> dict[str, Any]:
-    """An analysed upload stored as a finished session (in a thread: thousands of rows);
-    the session as :func:`session_out` gives it."""
-    with factory() as db, db.begin():
-        row = BreathingSession(client_id=client_id, protocol=protocol_name,
-                               pace_bpm=analysed.pace_bpm, source="upload",
-                               source_detail=f"{name} ({analysed.format})")
-        db.add(row)
-        db.flush()
-        store_replayed(db, row, analysed.events)
-        return session_out(row, live=False)
 
 
 def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str, Any]]:

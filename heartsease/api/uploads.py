@@ -1,10 +1,12 @@
-"""Uploaded recordings, read and run through the coaching loop away from the event loop.
+"""Uploaded recordings, read, run through the coaching loop and stored away from the event
+loop.
 
-Reading a 2 MB recording and replaying it through a session is seconds of pure Python: on
-the event loop it froze every live session of the worker that long (`/api/health` waited
-6 s), and in a thread it would still hold the interpreter's lock against them. So it runs in
-a small pool of worker processes (:class:`UploadAnalyser`), started when the first upload
-comes; the store is written from a thread. One person may have only
+Reading a 2 MB recording and replaying it through a session is seconds of pure Python, and
+storing its session most of a second more: on the event loop it froze every live session of
+the worker that long (`/api/health` waited 6 s), and in a thread it would still hold the
+interpreter's lock against them. So all of it runs in a small pool of worker processes
+(:mod:`heartsease.api.upload_worker`, run by :class:`UploadAnalyser`), started when the
+first upload comes. One person may have only
 :data:`MAX_UPLOADS_PER_PERSON` uploads in hand at a time on a worker: more are refused
 (429), so one person's batch cannot queue everyone else's behind it.
 """
@@ -19,50 +21,19 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from fastapi import HTTPException, status
+from sqlalchemy.exc import SQLAlchemyError
 
+from heartsease.api.upload_worker import NotTextError, analyse_and_store
 from heartsease.coaching.classifier import RestingBaseline
-from heartsease.coaching.events import Event
-from heartsease.coaching.loop import replay_session
-from heartsease.coaching.protocols import load_protocol
-from heartsease.coaching.session import CoachingSession
-from heartsease.sensors.files import RecordingError, parse_rr_text
-from heartsease.sensors.replay import replay_recording
+from heartsease.sensors.files import RecordingError
 
 MAX_UPLOADS_PER_PERSON = 2
 # Control, format (bidi overrides, zero-width) and line or paragraph separator characters.
 HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
 RETRY_AFTER_S = 10
-
-
-class NotTextError(ValueError):
-    """The upload is not UTF-8 text."""
-
-
-@dataclass(frozen=True, slots=True)
-class Analysed:
-    """An upload's session, worked out: its events and what to say of its file."""
-
-    format: str
-    pace_bpm: float
-    events: list[Event]
-
-
-def analyse(raw: bytes, name: str, protocol_name: str, pace_bpm: float | None,
-            baseline: RestingBaseline | None) -> Analysed:
-    """Read ``raw`` and run it through a session (in a worker process): raises
-    :class:`NotTextError` or :class:`~heartsease.sensors.files.RecordingError`."""
-    try:
-        text = raw.decode("utf-8", errors="strict")
-    except UnicodeDecodeError:
-        raise NotTextError(name) from None
-    recording = parse_rr_text(text, name)
-    session = CoachingSession(load_protocol(protocol_name), pace_bpm=pace_bpm,
-                              baseline=baseline)
-    events = asyncio.run(replay_session(replay_recording(recording), session))
-    return Analysed(recording.format, session.pace_bpm, events)
+WORKER_NICE = 10  # of 19: well behind the service's own work
 
 
 def upload_name(filename: str | None) -> str:
@@ -87,7 +58,8 @@ def default_workers() -> int:
 class UploadAnalyser:
     """The worker processes that analyse uploads, and who has how many in hand."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, database_url: str | None, workers: int | None = None) -> None:
+        self.database_url = database_url
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
         self._in_hand: Counter[str] = Counter()
@@ -109,22 +81,32 @@ class UploadAnalyser:
             if not self._in_hand[person_id]:
                 del self._in_hand[person_id]
 
-    async def analyse(self, raw: bytes, name: str, protocol_name: str,
-                      pace_bpm: float | None, baseline: RestingBaseline | None) -> Analysed:
-        """:func:`analyse` in a worker process; 422 for a file that is not a recording."""
+    async def analyse_and_store(self, raw: bytes, name: str, protocol_name: str,
+                                pace_bpm: float | None, baseline: RestingBaseline | None,
+                                client_id: str) -> str:
+        """:func:`~heartsease.api.upload_worker.analyse_and_store` in a worker process: the
+        stored session's id; 422 for a file that is not a recording."""
         if self._pool is None:
             # Spawned, not forked: the service's threads (the database pool's, the demo
-            # history's) would be copied mid-flight by a fork.
+            # history's) would be copied mid-flight by a fork. Niced: on a small machine
+            # the live sessions come first, an upload takes what is left.
             self._pool = ProcessPoolExecutor(self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=os.nice, initargs=(WORKER_NICE,))
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, analyse, raw, name, protocol_name,
-                                              pace_bpm, baseline)
+            return await loop.run_in_executor(self._pool, analyse_and_store, raw, name,
+                                              protocol_name, pace_bpm, baseline, client_id,
+                                              self.database_url)
         except NotTextError:
             raise HTTPException(422, f"{name} is not a text file of RR intervals.") from None
         except RecordingError as exc:
             raise HTTPException(422, str(exc)) from None
+        except SQLAlchemyError:
+            # The database away, or the person erased while their file was analysed.
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                                "The recording could not be stored just now; send it again "
+                                "in a minute.") from None
 
     def close(self) -> None:
         if self._pool is not None:

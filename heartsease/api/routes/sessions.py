@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Literal
 
 from fastapi import (
@@ -18,7 +17,7 @@ from fastapi import (
 from sqlalchemy import select
 
 from heartsease.api import services
-from heartsease.api.deps import Analyser, CurrentUser, Factory, Hub, Manager, SessionDep
+from heartsease.api.deps import Analyser, CurrentUser, Hub, Manager, SessionDep
 from heartsease.api.schemas import (
     AnnotationIn,
     RatingIn,
@@ -159,8 +158,8 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
     return Response(report_html(header, beats, record), media_type="text/html")
 
 
-@router.post("/uploads", status_code=201, responses=problems(403, 413, 429))
-async def upload(db: SessionDep, user: CurrentUser, factory: Factory, analyser: Analyser,
+@router.post("/uploads", status_code=201, responses=problems(403, 413, 429, 503))
+async def upload(db: SessionDep, user: CurrentUser, analyser: Analyser,
                  file: Annotated[UploadFile, File(description="An RR recording")],
                  protocol: Annotated[Literal["srb", "resonance"], Form()] = "srb",
                  ) -> SessionOut:
@@ -176,11 +175,10 @@ async def upload(db: SessionDep, user: CurrentUser, factory: Factory, analyser: 
         name = upload_name(file.filename)
         profile, client_id = profile_of(user), user.id
         db.close()  # its connection back to the pool while the recording is analysed
-        analysed = await analyser.analyse(raw, name, protocol, profile.pace_bpm,
-                                          profile.resting_baseline())
-        out = await asyncio.to_thread(services.store_upload, factory, client_id, analysed,
-                                      name, protocol)
-    return SessionOut(**out)
+        session_id = await analyser.analyse_and_store(
+            raw, name, protocol, profile.pace_bpm, profile.resting_baseline(), client_id)
+    row = services.visible_session(db, user, session_id)
+    return SessionOut(**services.session_out(row, live=False))
 
 
 def _file(content: str | bytes, media_type: str, filename: str) -> Response:
