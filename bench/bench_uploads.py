@@ -147,12 +147,19 @@ def summary(latencies_s: list[float]) -> str:
             f"max {ms.max():7.1f} ms   ({ms.size} beats)")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds the process ``pid`` has used so far (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def health_lag(base: str) -> dict[str, float]:
     return dict(httpx.get(f"{base}/api/health", timeout=30).json()["event_loop_lag_ms"])
 
 
-async def run(base: str, clinician: str, lives: list[Live], uploaders: list[str],
-              seconds: float) -> tuple[list[float], list[float], list[float]]:
+async def run(base: str, server_pid: int, clinician: str, lives: list[Live],
+              uploaders: list[str], seconds: float
+              ) -> tuple[list[float], list[float], list[float]]:
     async with httpx.AsyncClient(timeout=30) as http:
         for live in lives:
             r = await http.post(f"{base}/api/sessions", json={"source": "remote"},
@@ -163,10 +170,11 @@ async def run(base: str, clinician: str, lives: list[Live], uploaders: list[str]
     await asyncio.sleep(1.0)  # each session starts with its first beat
     tasks += [asyncio.create_task(watch(base, live, clinician, stop)) for live in lives]
     await asyncio.sleep(3.0)  # every view welcomed
-    baseline_from = time.monotonic()
+    baseline_from, cpu_from = time.monotonic(), cpu_s(server_pid)
     await asyncio.sleep(seconds)
-    uploads_from = time.monotonic()
-    print(f"without uploads: event loop lag {health_lag(base)}")
+    uploads_from, cpu_uploads_from = time.monotonic(), cpu_s(server_pid)
+    print(f"without uploads: the service's process used {cpu_uploads_from - cpu_from:.1f} "
+          f"CPU s; event loop lag {health_lag(base)}")
     took_s: list[float] = []
     body = recording()
     stop_uploads = asyncio.Event()
@@ -175,7 +183,9 @@ async def run(base: str, clinician: str, lives: list[Live], uploaders: list[str]
     await asyncio.sleep(seconds)
     uploads_until = time.monotonic()
     stop_uploads.set()
-    print(f"with uploads:    event loop lag {health_lag(base)}")
+    print(f"with uploads:    the service's process used "
+          f"{cpu_s(server_pid) - cpu_uploads_from:.1f} CPU s (its upload workers not "
+          f"counted); event loop lag {health_lag(base)}")
     stop.set()
     await asyncio.gather(*tasks, *uploading)
     every = [x for live in lives for x in live.latencies]
@@ -197,7 +207,8 @@ def main() -> None:
         server = serve(db_url, args.port)
         try:
             before, during, took_s = asyncio.run(run(
-                f"http://127.0.0.1:{args.port}", clinician, lives, uploaders, args.seconds))
+                f"http://127.0.0.1:{args.port}", server.pid, clinician, lives, uploaders,
+                args.seconds))
         finally:
             server.terminate()
             server.wait(30)

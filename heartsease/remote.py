@@ -92,6 +92,7 @@ async def stream_to_server(
     # on the next connection, never dropped between two.
     pending: list[asyncio.Task[Outgoing | None]] = []
     finished = False
+    unsent_gap: Outgoing | None = None
     backoff = 0.5
     try:
         while True:
@@ -100,6 +101,9 @@ async def stream_to_server(
                     backoff = 0.5
                     for message in list(stats.unacknowledged):  # what may not have landed
                         await ws.send(json.dumps(message))
+                    if unsent_gap is not None:
+                        await ws.send(json.dumps(unsent_gap))
+                        unsent_gap = None
                     while not (finished and not stats.unacknowledged):
                         if finished:
                             _take_reply(json.loads(await ws.recv()), stats)
@@ -107,11 +111,18 @@ async def stream_to_server(
                             message = await _next(outbox, pending, ws, stats, stop)
                             if message is None:
                                 finished = True
-                            else:
+                            elif wire.is_gap(message):
+                                # Not acknowledged (it holds no beats): kept only until a
+                                # send of it completes.
+                                unsent_gap = message
                                 await ws.send(json.dumps(message))
-                                if not wire.is_gap(message):
-                                    stats.unacknowledged.append(message)
-                                    stats.sent += len(message["rr_ms"])
+                                unsent_gap = None
+                            else:
+                                # Unacknowledged from the moment it leaves the queue: a
+                                # connection that dies inside the send must not lose it.
+                                stats.unacknowledged.append(message)
+                                stats.sent += len(message["rr_ms"])
+                                await ws.send(json.dumps(message))
                         if on_progress is not None:
                             on_progress(stats)
                     return stats
