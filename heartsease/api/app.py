@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from heartsease.api import web
 from heartsease.api.collector import collector_on_schedule
@@ -65,7 +65,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     web.mount(app)
     app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OperationalError, _store_away)
     return app
+
+
+async def _store_away(request: Request, exc: Exception) -> JSONResponse:
+    """The database unreachable (restarting, the network): the documented 503, in JSON like
+    every other error, rather than a bare 500."""
+    logger.warning("%s %s: the database is unreachable: %s", request.method,
+                   request.url.path, getattr(exc, "orig", exc))
+    return JSONResponse({"detail": "The service cannot reach its database just now; try "
+                         "again in a minute."}, status_code=503, headers={"Retry-After": "30"})
 
 
 async def _unstorable(request: Request, exc: Exception) -> JSONResponse:

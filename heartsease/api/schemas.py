@@ -90,7 +90,7 @@ class SessionStart(BaseModel):
 
     source: Literal["simulated", "strap", "remote"] = "simulated"
     scenario: ScenarioName = "threat-then-soothe"  # type: ignore[valid-type]
-    seed: int = Field(0, strict=True)
+    seed: int = Field(0, ge=0, le=2**32 - 1, strict=True)  # numpy's seeds
     device: PlainText | None = Field(None, max_length=200)
     protocol: Literal["srb", "resonance"] = "srb"
     stages: list[Literal["compassionate-imagery", "compassionate-letter"]] = []

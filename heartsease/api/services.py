@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching.profile import profile_of
-from heartsease.coaching.protocols import load_protocol
+from heartsease.coaching.protocols import ProtocolError, load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
@@ -87,9 +87,12 @@ def source_of(body: SessionStart) -> SimulatedHeart | Strap | None:
 
 def coaching_session(client: User, body: SessionStart) -> CoachingSession:
     """The coaching session ``body`` asks for, fitted to the client's pace and baseline."""
-    protocol = load_protocol(body.protocol).with_stages(body.stages)
-    if body.practice_minutes is not None:
-        protocol = protocol.with_practice_minutes(body.practice_minutes)
+    try:
+        protocol = load_protocol(body.protocol).with_stages(body.stages)
+        if body.practice_minutes is not None:
+            protocol = protocol.with_practice_minutes(body.practice_minutes)
+    except ProtocolError as exc:  # a stage or a practice the protocol does not have
+        raise HTTPException(422, str(exc)) from None
     profile = profile_of(client)
     return CoachingSession(protocol, pace_bpm=body.pace_bpm or profile.pace_bpm,
                            baseline=profile.resting_baseline())

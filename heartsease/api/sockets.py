@@ -8,17 +8,19 @@ clinician's (whose observing is audit-logged).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session, sessionmaker
 
 from heartsease.api.deps import viewer_of_session
 from heartsease.api.settings import Settings
 from heartsease.store.models import BreathingSession, Role, User
 from heartsease.store.repository import audit
+from heartsease.wire import Close
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,36 @@ def authorised(db: Session, settings: Settings, session_id: str, token: str,
     db.expunge(user)
     db.expunge(row)
     return user, row
+
+
+class UnreadableMessageError(Exception):
+    """A message that is not one JSON text: the connection closes with ``code``."""
+
+    def __init__(self, code: Close, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def receive_message(websocket: WebSocket) -> Any:
+    """The next message, read as JSON; raises :class:`UnreadableMessageError` for a binary
+    message, text that is not JSON (``NaN`` and ``Infinity`` are not) or JSON nested past
+    what the parser takes (Starlette's ``receive_json`` let each end in a traceback)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise UnreadableMessageError(Close.NOT_TEXT, "messages are JSON text, not binary")
+    try:
+        return json.loads(text, parse_constant=_not_a_number)
+    except (ValueError, RecursionError):
+        raise UnreadableMessageError(Close.NOT_READABLE, "a message that is not JSON, or "
+                                     "nested too deep") from None
+
+
+def _not_a_number(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def visitor_may_leave(

@@ -19,7 +19,7 @@ from heartsease.store.models import RevokedToken, User
 router = APIRouter(prefix="/api", tags=["auth"], responses=problems(400, 401, 422))
 
 
-@router.post("/auth/token", responses=problems(429))
+@router.post("/auth/token", responses=problems(429, 503))
 def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request,
             db: SessionDep, settings: SettingsDep, limiter: SignInLimiterDep) -> Token:
     key = (form.username.lower(), request.client.host if request.client else "")

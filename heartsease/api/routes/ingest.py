@@ -17,7 +17,12 @@ from heartsease.api.deps import Factory, Manager, SettingsDep
 from heartsease.api.ingest import IngestStream
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
-from heartsease.api.sockets import authorised, visitor_may_leave
+from heartsease.api.sockets import (
+    UnreadableMessageError,
+    authorised,
+    receive_message,
+    visitor_may_leave,
+)
 from heartsease.store.models import Beat, BreathingSession, SessionStatus, User
 from heartsease.wire import Close
 
@@ -49,7 +54,10 @@ async def ingest(websocket: WebSocket, session_id: str, manager: Manager, factor
     stream = IngestStream(websocket, manager.writer, session_id, running, next_seq, chain_s)
     try:
         while True:
-            closing = await stream.take(await websocket.receive_json())
+            try:
+                closing = await stream.take(await receive_message(websocket))
+            except UnreadableMessageError as exc:
+                closing = exc.code, exc.reason
             if closing is not None:
                 await websocket.close(*closing)
                 return

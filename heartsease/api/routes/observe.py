@@ -23,7 +23,12 @@ from heartsease.api.limits import MessageRate
 from heartsease.api.publishing import hello
 from heartsease.api.running import RunningSession, SessionManager
 from heartsease.api.schemas import PlainText, RatingScale
-from heartsease.api.sockets import authorise, visitor_may_leave
+from heartsease.api.sockets import (
+    UnreadableMessageError,
+    authorise,
+    receive_message,
+    visitor_may_leave,
+)
 from heartsease.store.models import (
     Annotation,
     BreathingSession,
@@ -105,17 +110,18 @@ async def _forward(websocket: WebSocket, queue: asyncio.Queue[Outgoing | None], 
             return
 
 
-async def _close(websocket: WebSocket, receiver: asyncio.Task[str]) -> None:
-    """The connection closed, as too fast if the viewer flooded it."""
+async def _close(websocket: WebSocket, receiver: asyncio.Task[tuple[Close, str]]) -> None:
+    """The connection closed, with the receiver's code if the viewer flooded it or sent
+    what cannot be read."""
     receiver.cancel()
     # Waited for, not awaited: the viewer's disconnection raised again in this frame
     # would put the frame in its traceback, a cycle only the garbage collector frees.
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait([receiver])
-    flooded = receiver.done() and not receiver.cancelled() and receiver.exception() is None
+    refused = receiver.done() and not receiver.cancelled() and receiver.exception() is None
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        if flooded:
-            await websocket.close(Close.TOO_FAST, receiver.result())
+        if refused:
+            await websocket.close(*receiver.result())
         else:
             await websocket.close()
 
@@ -169,14 +175,17 @@ class _Viewer:
         self.role = role
         self.clock = clock
 
-    async def receive(self) -> str:
-        """The viewer's messages, until they send too many: why the connection should
-        close."""
+    async def receive(self) -> tuple[Close, str]:
+        """The viewer's messages, until they send too many or one that is not JSON: the code
+        and the reason to close the connection with."""
         rate = MessageRate(VIEWER_PER_S, VIEWER_BURST)
         while True:
-            raw = await self.websocket.receive_json()
+            try:
+                raw = await receive_message(self.websocket)
+            except UnreadableMessageError as exc:
+                return exc.code, exc.reason
             if rate.wait_s(time.monotonic()) > 0:
-                return "too many messages; a person sends a few"  # the handler closes
+                return Close.TOO_FAST, "too many messages; a person sends a few"
             try:
                 message = _ClientMessage.model_validate(raw)
             except (ValidationError, ValueError):

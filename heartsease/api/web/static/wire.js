@@ -4,6 +4,8 @@
 
 // Why the server closed a WebSocket: NOT_ALLOWED and NOT_LIVE are final; on any other, reconnect.
 export const Close = Object.freeze({
+  NOT_TEXT: 1003,
+  NOT_READABLE: 1007,
   TOO_FAST: 1008,
   TOO_BIG: 1009,
   NOT_STORED: 1011,
