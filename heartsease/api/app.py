@@ -6,8 +6,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, OperationalError
@@ -66,7 +69,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.mount(app)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(OperationalError, _store_away)
+    app.add_exception_handler(RequestValidationError, _invalid)
     return app
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, with what was sent cut short: it echoed a 1.9 MB value back whole."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": _shortened(jsonable_encoder(errors))}, status_code=422)
+
+
+ECHO_CHARS, ECHO_ITEMS = 200, 20  # of what was sent, in a 422
+
+
+def _shortened(value: Any) -> Any:
+    """``value`` with long strings and lists cut, at any depth.
+
+    >>> _shortened({"input": "x" * 1000})["input"][195:]
+    'xxxxx… (1000 characters)'
+    >>> _shortened(list(range(50)))[-1]
+    '… (50 items)'
+    """
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return f"{value[:ECHO_CHARS]}… ({len(value)} characters)"
+    if isinstance(value, list):
+        kept = [_shortened(v) for v in value[:ECHO_ITEMS]]
+        return [*kept, f"… ({len(value)} items)"] if len(value) > ECHO_ITEMS else kept
+    if isinstance(value, dict):
+        return {k: _shortened(v) for k, v in list(value.items())[:ECHO_ITEMS]}
+    return value
 
 
 async def _store_away(request: Request, exc: Exception) -> JSONResponse:

@@ -243,3 +243,14 @@ def test_ingest_closes_on_times_that_are_no_times(client: TestClient, people,
     with client.app.state.db() as db:
         assert db.scalar(select(Beat.seq).where(
             Beat.session_id == session.json()["id"])) is None
+
+
+def test_a_422_does_not_echo_a_huge_value_back(client: TestClient, people) -> None:
+    """A 1.9 MB value came back whole in the 422's detail."""
+    huge = "x" * 1_900_000
+    r = client.post("/api/sessions", headers=people["client"],
+                    json={"source": "simulated", "scenario": huge})
+    assert r.status_code == 422
+    assert len(r.content) < 2_000, len(r.content)
+    assert r.json()["detail"][0]["loc"] == ["body", "scenario"]
+    assert r.json()["detail"][0]["input"].endswith("… (1900000 characters)")
