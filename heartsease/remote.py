@@ -52,6 +52,17 @@ def start_remote_session(base_url: str, token: str, **options: Any) -> str:
     return str(r.json()["id"])
 
 
+def stop_remote_session(base_url: str, token: str, session_id: str) -> None:
+    """End the session on the server (the person quit the streamer)."""
+    try:
+        r = httpx.post(f"{base_url}/api/sessions/{session_id}/stop",
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.HTTPError as exc:
+        raise ServerError(f"cannot reach {base_url} to end the session: {exc}") from None
+    if r.status_code != 200:
+        raise ServerError(r.json().get("detail", r.text))
+
+
 @dataclass
 class StreamStats:
     sent: int = 0
@@ -63,13 +74,14 @@ class StreamStats:
 async def stream_to_server(
     source: AsyncIterator[Measurement | Gap], base_url: str, token: str, session_id: str,
     on_progress: Callable[[StreamStats], None] | None = None,
-    stop: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None, stats: StreamStats | None = None,
 ) -> StreamStats:
     """Send every measurement of ``source`` to the session until the source ends (or
-    ``stop`` is set: the session ended on the server) and every beat sent is acknowledged."""
+    ``stop`` is set: the session ended on the server, or the person quit) and every beat
+    sent is acknowledged; counted in ``stats`` (a new one by default)."""
     ws_url = (base_url.replace("http://", "ws://").replace("https://", "wss://")
               + f"/api/sessions/{session_id}/ingest?token={token}")
-    stats = StreamStats()
+    stats = StreamStats() if stats is None else stats
     outbox: asyncio.Queue[Outgoing | None] = asyncio.Queue()
     next_seq = 1
 
