@@ -117,6 +117,8 @@ class IngestStream:
 
     async def take(self, raw: Any) -> tuple[wire.Close, str] | None:
         """One message from the client; why to close the connection, if it should close."""
+        if self.remote is not None:
+            self.remote.heard()
         if self._storing.done():  # a write failed: the streamer resends what was not acknowledged
             return wire.Close.NOT_STORED, "beats could not be stored just now"
         if await self._too_fast():

@@ -91,7 +91,9 @@ class RecordKeeper:
                 return
             record = session_record(events_of(db, running.session_id),
                                     n_beats=running.n_beats)
-            status = SessionStatus.COMPLETED if running.completed else SessionStatus.STOPPED
+            status = (SessionStatus.COMPLETED if running.completed
+                      else SessionStatus.INTERRUPTED if running.interrupted
+                      else SessionStatus.STOPPED)
             finish_session(db, row, status, record, source_error)
             client = db.get(User, row.client_id)
             if client is not None:

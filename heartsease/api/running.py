@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,10 @@ class RemoteSource:
         # late (a backlog resent after a reconnection arrives seconds after its beats) but
         # never early, so the smallest difference seen is the best.
         self.clock_offset_s: float | None = None
+        self.heard_at = time.monotonic()  # the last message from the streamer
+
+    def heard(self) -> None:
+        self.heard_at = time.monotonic()
 
     def attach(self, deliver: Callable[[Measurement | Gap | None], None]) -> None:
         self._deliver = deliver
@@ -81,6 +86,7 @@ class RunningSession:
     extra_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     n_beats: int = 0
     completed: bool = False  # ended by the protocol's end, not stopped
+    interrupted: bool = False  # ended because its streamed beats stopped coming
     so_far: SoFar = field(default_factory=SoFar)
 
 
@@ -95,7 +101,7 @@ class SessionManager:
         self.hub = hub
         self.running: dict[str, RunningSession] = {}
         self.records = RecordKeeper(factory)
-        self.liveness = Liveness(factory, hub, self.running)
+        self.liveness = Liveness(factory, hub, self.running, self.interrupt)
 
     @property
     def writer(self) -> GroupCommitter:
@@ -184,6 +190,13 @@ class SessionManager:
         if running.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await running.task
+
+    async def interrupt(self, session_id: str) -> None:
+        """End a streamed session whose beats stopped coming: stored as interrupted."""
+        running = self.running.get(session_id)
+        if running is not None:
+            running.interrupted = True
+            await self.stop(session_id)
 
     async def shutdown(self) -> None:
         for session_id in list(self.running):
