@@ -33,6 +33,7 @@ class Close(IntEnum):
     TOO_FAST = 1008  # policy violation: more messages than a person or a strap sends
     TOO_BIG = 1009  # a message larger than the server takes (the server's ws_max_size)
     NOT_STORED = 1011  # beats could not be stored just now: the streamer tries again
+    TOO_MANY_VIEWS = 1013  # try again later: the person holds as many live views as allowed
     NOT_ALLOWED = 4403  # not yours to see or stream, or the sign-in expired
     NOT_LIVE = 4404  # the session is not running (or not taking streamed beats)
     ELSEWHERE = 4409  # the session streams over another connection

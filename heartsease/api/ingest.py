@@ -33,6 +33,9 @@ RR_RANGE_MS = (200, 3000)
 MAX_TIME_S = 1e10
 SecondsOnAClock = Annotated[float, Field(ge=-MAX_TIME_S, le=MAX_TIME_S, allow_inf_nan=False)]
 TIME_FIELDS = frozenset({"arrival_s", "beat_times_s", "gap_start_s", "gap_end_s"})
+# A number that is no time closes the connection (resending it would not help); a value of
+# the wrong type gets an error reply, as any other malformed message.
+NO_TIME_ERRORS = frozenset({"finite_number", "less_than_equal", "greater_than_equal"})
 Row = dict[str, Any]
 
 
@@ -126,7 +129,8 @@ class IngestStream:
         try:
             refusal = self._receive(raw)
         except ValidationError as exc:
-            if any(error["loc"] and error["loc"][0] in TIME_FIELDS for error in exc.errors()):
+            if any(error["loc"] and error["loc"][0] in TIME_FIELDS
+                   and error["type"] in NO_TIME_ERRORS for error in exc.errors()):
                 return wire.Close.NOT_READABLE, "times must be finite seconds on a clock"
             refusal = wire.error(exc.errors()[0]["msg"])
         if refusal is not None:

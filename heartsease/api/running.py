@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -100,6 +101,7 @@ class SessionManager:
         self.factory = factory
         self.hub = hub
         self.running: dict[str, RunningSession] = {}
+        self.viewers: Counter[str] = Counter()  # live views open on this worker, per person
         self.records = RecordKeeper(factory)
         self.liveness = Liveness(factory, hub, self.running, self.interrupt)
 

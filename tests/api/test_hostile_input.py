@@ -254,3 +254,21 @@ def test_a_422_does_not_echo_a_huge_value_back(client: TestClient, people) -> No
     assert len(r.content) < 2_000, len(r.content)
     assert r.json()["detail"][0]["loc"] == ["body", "scenario"]
     assert r.json()["detail"][0]["input"].endswith("… (1900000 characters)")
+
+
+def test_a_person_holds_a_bounded_number_of_live_views(
+        client: TestClient, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 sockets opened on one session were all served."""
+    monkeypatch.setattr(observe, "MAX_VIEWS_PER_PERSON", 2)  # 40 in service: seconds here
+    r = client.post("/api/sessions", headers=people["client"], json={
+        "source": "simulated", "scenario": "rest", "speed": 10})
+    url = f"/api/sessions/{r.json()['id']}/live?token={token_of(people['clinician'])}"
+    with client.websocket_connect(url) as first, client.websocket_connect(url) as second:
+        assert first.receive_json()["kind"] == second.receive_json()["kind"] == "hello"
+        with client.websocket_connect(url) as third, \
+                pytest.raises(WebSocketDisconnect) as closed:
+            third.receive_json()
+        assert closed.value.code == 1013 and "2 live views open" in closed.value.reason
+    with client.websocket_connect(url) as again:  # the views closed gave their places back
+        assert again.receive_json()["kind"] == "hello"
+    client.post(f"/api/sessions/{r.json()['id']}/stop", headers=people["client"])

@@ -44,6 +44,9 @@ router = APIRouter(tags=["live"])
 VIEWER_PER_S, VIEWER_BURST = 2.0, 20.0
 HELLO_WAIT_S = 5.0  # for the worker running a session to welcome a viewer on another
 START_WAIT_S = 12.0  # for an active session to show up as running (starting, or announced)
+# Live views one person may hold open on a worker: a clinician watching a room of clients
+# needs a few dozen; 300 on one session was a probe's, not a person's.
+MAX_VIEWS_PER_PERSON = 40
 
 
 @router.websocket("/api/sessions/{session_id}/live")
@@ -57,6 +60,23 @@ async def live(websocket: WebSocket, session_id: str, manager: Manager, hub: Hub
         await websocket.close(Close.NOT_ALLOWED, "not yours to see, or your sign-in expired")
         return
     user, row = allowed
+    if manager.viewers[user.id] >= MAX_VIEWS_PER_PERSON:
+        await websocket.close(Close.TOO_MANY_VIEWS, f"you have {MAX_VIEWS_PER_PERSON} live "
+                              "views open; close one to open another")
+        return
+    manager.viewers[user.id] += 1
+    try:
+        await _watch(websocket, manager, hub, factory, user, row)
+    finally:
+        manager.viewers[user.id] -= 1
+        if not manager.viewers[user.id]:
+            del manager.viewers[user.id]
+
+
+async def _watch(websocket: WebSocket, manager: SessionManager, hub: LocalHub,
+                 factory: sessionmaker[Session], user: User, row: BreathingSession) -> None:
+    """The session's messages to one viewer, and the viewer's to the session."""
+    session_id = row.id
     if not await _until_live(manager, row):
         await websocket.send_json({"kind": Kind.CLOSED, "status": row.status.value})
         await websocket.close(Close.NOT_LIVE, "this session is not running")

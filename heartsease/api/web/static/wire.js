@@ -9,6 +9,7 @@ export const Close = Object.freeze({
   TOO_FAST: 1008,
   TOO_BIG: 1009,
   NOT_STORED: 1011,
+  TOO_MANY_VIEWS: 1013,
   NOT_ALLOWED: 4403,
   NOT_LIVE: 4404,
   ELSEWHERE: 4409,
