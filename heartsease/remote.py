@@ -69,6 +69,7 @@ class StreamStats:
     acknowledged: int = 0
     reconnects: int = 0
     unacknowledged: deque[wire.MeasurementMessage] = field(default_factory=deque)
+    unsent_gap: wire.GapMessage | None = None  # taken from the queue, its send not completed
 
 
 async def stream_to_server(
@@ -104,18 +105,13 @@ async def stream_to_server(
     # on the next connection, never dropped between two.
     pending: list[asyncio.Task[Outgoing | None]] = []
     finished = False
-    unsent_gap: Outgoing | None = None
     backoff = 0.5
     try:
         while True:
             try:
                 async with websockets.connect(ws_url) as ws:
                     backoff = 0.5
-                    for message in list(stats.unacknowledged):  # what may not have landed
-                        await ws.send(json.dumps(message))
-                    if unsent_gap is not None:
-                        await ws.send(json.dumps(unsent_gap))
-                        unsent_gap = None
+                    await _resend(ws, stats)
                     while not (finished and not stats.unacknowledged):
                         if finished:
                             _take_reply(json.loads(await ws.recv()), stats)
@@ -123,18 +119,8 @@ async def stream_to_server(
                             message = await _next(outbox, pending, ws, stats, stop)
                             if message is None:
                                 finished = True
-                            elif wire.is_gap(message):
-                                # Not acknowledged (it holds no beats): kept only until a
-                                # send of it completes.
-                                unsent_gap = message
-                                await ws.send(json.dumps(message))
-                                unsent_gap = None
                             else:
-                                # Unacknowledged from the moment it leaves the queue: a
-                                # connection that dies inside the send must not lose it.
-                                stats.unacknowledged.append(message)
-                                stats.sent += len(message["rr_ms"])
-                                await ws.send(json.dumps(message))
+                                await _send(ws, message, stats)
                         if on_progress is not None:
                             on_progress(stats)
                     return stats
@@ -153,6 +139,29 @@ async def stream_to_server(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _send(ws: Any, message: Outgoing, stats: StreamStats) -> None:
+    """A message taken from the queue, sent. Beats are unacknowledged from the moment they
+    leave the queue: a connection that dies inside the send must not lose them. A gap (never
+    acknowledged: it holds no beats) is kept until a send of it completes."""
+    if wire.is_gap(message):
+        stats.unsent_gap = message
+        await ws.send(json.dumps(message))
+        stats.unsent_gap = None
+    else:
+        stats.unacknowledged.append(message)
+        stats.sent += len(message["rr_ms"])
+        await ws.send(json.dumps(message))
+
+
+async def _resend(ws: Any, stats: StreamStats) -> None:
+    """On a new connection, what may not have landed on the last, in the order taken."""
+    for message in list(stats.unacknowledged):
+        await ws.send(json.dumps(message))
+    if stats.unsent_gap is not None:
+        await ws.send(json.dumps(stats.unsent_gap))
+        stats.unsent_gap = None
 
 
 class _ResendError(Exception):
