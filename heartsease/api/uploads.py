@@ -33,7 +33,7 @@ MAX_UPLOADS_PER_PERSON = 2
 # Control, format (bidi overrides, zero-width) and line or paragraph separator characters.
 HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
 RETRY_AFTER_S = 10
-WORKER_NICE = 10  # of 19: well behind the service's own work
+WORKER_NICE = 19  # the lowest: behind the service and anything else on the machine
 
 
 def upload_name(filename: str | None) -> str:

@@ -15,6 +15,7 @@ from fastapi import (
     status,
 )
 from sqlalchemy import select
+from starlette.formparsers import MultiPartParser
 
 from heartsease.api import services
 from heartsease.api.deps import Analyser, CurrentUser, Hub, Manager, SessionDep
@@ -39,6 +40,10 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"],
 # Endpoints that touch a live session are ``async``: they run on the event loop that runs
 # the session, never on a worker thread.
 MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
+# An upload is kept in memory up to just past that, not spooled to a file on disk: the
+# spooling wrote its first megabyte to disk on the event loop, a stall for every live
+# session of the worker.
+MultiPartParser.spool_max_size = MAX_UPLOAD_BYTES + 64 * 1024
 
 
 @router.post("", status_code=201, responses=problems(403, 409))
