@@ -102,26 +102,39 @@ def start_remote_session(base_url: str, token: str, **options: Any) -> str:
     return str(r.json()["id"])
 
 
+def stop_remote_session(base_url: str, token: str, session_id: str) -> None:
+    """End the session on the server (the person quit the streamer)."""
+    try:
+        r = httpx.post(f"{base_url}/api/sessions/{session_id}/stop",
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.HTTPError as exc:
+        raise ServerError(f"cannot reach {base_url} to end the session: {exc}") from None
+    if r.status_code != 200:
+        raise ServerError(r.json().get("detail", r.text))
+
+
 @dataclass
 class StreamStats:
     sent: int = 0
     acknowledged: int = 0
     reconnects: int = 0
     unacknowledged: deque[wire.MeasurementMessage] = field(default_factory=deque)
+    unsent_gap: wire.GapMessage | None = None  # taken from the queue, its send not completed
 
 
 async def stream_to_server(
     source: AsyncIterator[Measurement | Gap], base_url: str, token: str, session_id: str,
     on_progress: Callable[[StreamStats], None] | None = None,
-    stop: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None, stats: StreamStats | None = None,
 ) -> StreamStats:
     """Send every measurement of ``source`` to the session until the source ends (or
-    ``stop`` is set: the session ended on the server) and every beat sent is acknowledged."""
+    ``stop`` is set: the session ended on the server, or the person quit) and every beat
+    sent is acknowledged; counted in ``stats`` (a new one by default)."""
     ws_url = (base_url.replace("http://", "ws://").replace("https://", "wss://")
               + f"/api/sessions/{session_id}/ingest")
     warn_if_plain(ws_url)
     headers = authorization(token)
-    stats = StreamStats()
+    stats = StreamStats() if stats is None else stats
     outbox: asyncio.Queue[Outgoing | None] = asyncio.Queue()
     next_seq = 1
 
@@ -150,8 +163,7 @@ async def stream_to_server(
             try:
                 async with websockets.connect(ws_url, additional_headers=headers) as ws:
                     backoff = 0.5
-                    for message in list(stats.unacknowledged):  # what may not have landed
-                        await ws.send(json.dumps(message))
+                    await _resend(ws, stats)
                     while not (finished and not stats.unacknowledged):
                         if finished:
                             _take_reply(json.loads(await ws.recv()), stats)
@@ -160,10 +172,7 @@ async def stream_to_server(
                             if message is None:
                                 finished = True
                             else:
-                                await ws.send(json.dumps(message))
-                                if not wire.is_gap(message):
-                                    stats.unacknowledged.append(message)
-                                    stats.sent += len(message["rr_ms"])
+                                await _send(ws, message, stats)
                         if on_progress is not None:
                             on_progress(stats)
                     return stats
@@ -182,6 +191,29 @@ async def stream_to_server(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _send(ws: Any, message: Outgoing, stats: StreamStats) -> None:
+    """A message taken from the queue, sent. Beats are unacknowledged from the moment they
+    leave the queue: a connection that dies inside the send must not lose them. A gap (never
+    acknowledged: it holds no beats) is kept until a send of it completes."""
+    if wire.is_gap(message):
+        stats.unsent_gap = message
+        await ws.send(json.dumps(message))
+        stats.unsent_gap = None
+    else:
+        stats.unacknowledged.append(message)
+        stats.sent += len(message["rr_ms"])
+        await ws.send(json.dumps(message))
+
+
+async def _resend(ws: Any, stats: StreamStats) -> None:
+    """On a new connection, what may not have landed on the last, in the order taken."""
+    for message in list(stats.unacknowledged):
+        await ws.send(json.dumps(message))
+    if stats.unsent_gap is not None:
+        await ws.send(json.dumps(stats.unsent_gap))
+        stats.unsent_gap = None
 
 
 class _ResendError(Exception):

@@ -28,17 +28,22 @@ from heartsease.sensors.source import Gap, Measurement
 class Close(IntEnum):
     """Why the server closed a WebSocket."""
 
+    NOT_TEXT = 1003  # a binary message: every message is a JSON text
+    NOT_READABLE = 1007  # not JSON, nested too deep, or numbers that are no times (NaN, 1e300)
     TOO_FAST = 1008  # policy violation: more messages than a person or a strap sends
     TOO_BIG = 1009  # a message larger than the server takes (the server's ws_max_size)
     NOT_STORED = 1011  # beats could not be stored just now: the streamer tries again
+    TOO_MANY_VIEWS = 1013  # try again later: the person holds as many live views as allowed
     SIGNED_OUT = 4401  # the sign-in ended: signed out, every sign-in ended, or too old
     NOT_ALLOWED = 4403  # not yours to see or stream, or the account erased or closed
     NOT_LIVE = 4404  # the session is not running (or not taking streamed beats)
     ELSEWHERE = 4409  # the session streams over another connection
 
 
-# A streamer gives up on these; on any other close it reconnects and resends.
-FINAL_CLOSES = frozenset({Close.SIGNED_OUT, Close.NOT_ALLOWED, Close.NOT_LIVE})
+# A streamer gives up on these (sending the same again would only be refused again); on any
+# other close it reconnects and resends.
+FINAL_CLOSES = frozenset({Close.SIGNED_OUT, Close.NOT_ALLOWED, Close.NOT_LIVE, Close.NOT_TEXT,
+                          Close.NOT_READABLE})
 
 
 class Kind(StrEnum):

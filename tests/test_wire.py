@@ -9,9 +9,10 @@ from enum import Enum
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from heartsease import wire
-from heartsease.api.ingest import GapIn, MeasurementIn
+from heartsease.api.ingest import TIME_FIELDS, GapIn, MeasurementIn
 from heartsease.coaching import events
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Gap, Measurement
@@ -111,3 +112,24 @@ def test_what_the_streamer_sends_the_server_takes() -> None:
     assert wire.ack(8) == {"kind": "ack", "seq": 8}
     assert wire.error("no", expected_seq=3) == {"kind": "error", "detail": "no",
                                                 "expected_seq": 3}
+
+
+@pytest.mark.parametrize("times", [
+    {"arrival_s": float("nan")}, {"arrival_s": float("inf")}, {"arrival_s": 1e300},
+    {"beat_times_s": [float("-inf")]}, {"beat_times_s": [1e300]}])
+def test_the_server_takes_no_time_that_is_no_time(times: dict[str, object]) -> None:
+    """One NaN on ingest made every beat's time NaN on PostgreSQL, and the account's export
+    invalid JSON; 1e300 was taken as a time."""
+    sent = {**wire.measurement_message(1, Measurement(
+        12.5, 70, (850.0,), (12.5,), SensorContact.DETECTED)), **times}
+    with pytest.raises(ValidationError) as refused:
+        MeasurementIn.model_validate(sent)
+    assert refused.value.errors()[0]["loc"][0] in TIME_FIELDS
+    for gap in ({"gap_start_s": float("nan"), "gap_end_s": 3.0},
+                {"gap_start_s": 1.0, "gap_end_s": 1e300}):
+        with pytest.raises(ValidationError):
+            GapIn.model_validate(gap)
+
+
+def test_a_streamer_gives_up_on_what_would_be_refused_again() -> None:
+    assert {wire.Close.NOT_TEXT, wire.Close.NOT_READABLE} <= wire.FINAL_CLOSES

@@ -6,11 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from heartsease.api import web
 from heartsease.api.collector import collector_on_schedule
@@ -42,6 +45,7 @@ from heartsease.api.routes import (
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
 from heartsease.api.signin_watch import SignInWatch
+from heartsease.api.uploads import UploadAnalyser
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.repository import mark_interrupted
@@ -71,12 +75,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sign_in_watch.start()
         app.state.loop_watch = EventLoopWatch(asyncio.get_running_loop())
         app.state.loop_watch.start()
+        app.state.uploads = UploadAnalyser(settings.database_url,
+                                            settings.upload_workers)
         async with collector_on_schedule(settings.scheduled_collector):
             yield
         app.state.demo_history.stop()
         await app.state.sign_in_watch.stop()
         await app.state.sessions.shutdown()
         app.state.loop_watch.stop()
+        app.state.uploads.close()
         engine.dispose()
 
     # The documentation pages are the app's own, from files it serves (web.docs): FastAPI's
@@ -92,7 +99,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.mount(app)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OperationalError, _store_away)
+    app.add_exception_handler(RequestValidationError, _invalid)
     return app
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, with what was sent cut short: it echoed a 1.9 MB value back whole."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": _shortened(jsonable_encoder(errors))}, status_code=422)
+
+
+ECHO_CHARS, ECHO_ITEMS = 200, 20  # of what was sent, in a 422
+
+
+def _shortened(value: Any) -> Any:
+    """``value`` with long strings and lists cut, at any depth.
+
+    >>> _shortened({"input": "x" * 1000})["input"][195:]
+    'xxxxx… (1000 characters)'
+    >>> _shortened(list(range(50)))[-1]
+    '… (50 items)'
+    """
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return f"{value[:ECHO_CHARS]}… ({len(value)} characters)"
+    if isinstance(value, list):
+        kept = [_shortened(v) for v in value[:ECHO_ITEMS]]
+        return [*kept, f"… ({len(value)} items)"] if len(value) > ECHO_ITEMS else kept
+    if isinstance(value, dict):
+        return {k: _shortened(v) for k, v in list(value.items())[:ECHO_ITEMS]}
+    return value
+
+
+async def _store_away(request: Request, exc: Exception) -> JSONResponse:
+    """The database unreachable (restarting, the network): the documented 503, in JSON like
+    every other error, rather than a bare 500."""
+    logger.warning("%s %s: the database is unreachable: %s", request.method,
+                   request.url.path, getattr(exc, "orig", exc))
+    return JSONResponse({"detail": "The service cannot reach its database just now; try "
+                         "again in a minute."}, status_code=503, headers={"Retry-After": "30"})
 
 
 async def _unstorable(request: Request, exc: Exception) -> JSONResponse:

@@ -25,6 +25,7 @@ from heartsease.api.running import SessionManager
 from heartsease.api.security import STREAM_SCOPE, TokenClaims, token_claims
 from heartsease.api.settings import Settings
 from heartsease.api.signin_watch import SignInWatch
+from heartsease.api.uploads import UploadAnalyser
 from heartsease.api.watchdog import EventLoopWatch
 from heartsease.store.models import Assignment, BreathingSession, RevokedToken, Role, User
 from heartsease.store.repository import may_see_client
@@ -66,6 +67,10 @@ async def get_loop_watch(connection: HTTPConnection) -> EventLoopWatch:
     return connection.app.state.loop_watch
 
 
+async def get_upload_analyser(connection: HTTPConnection) -> UploadAnalyser:
+    return connection.app.state.uploads
+
+
 async def get_demo_history(connection: HTTPConnection) -> DemoHistory:
     return connection.app.state.demo_history
 
@@ -90,6 +95,7 @@ Hub = Annotated[LocalHub, Depends(get_hub)]
 SignInLimiterDep = Annotated[SignInLimiter, Depends(get_sign_in_limiter)]
 LoopWatch = Annotated[EventLoopWatch, Depends(get_loop_watch)]
 SignInWatchDep = Annotated[SignInWatch, Depends(get_sign_in_watch)]
+Analyser = Annotated[UploadAnalyser, Depends(get_upload_analyser)]
 DemoHistoryDep = Annotated[DemoHistory, Depends(get_demo_history)]
 
 

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 INGEST_PER_S, INGEST_BURST = 20.0, 60.0
 INGEST_THROTTLE_LIMIT_S = 60.0
 RR_RANGE_MS = (200, 3000)
+# A streamer's clock reads seconds since its machine started (or since 1970): a time beyond
+# this, NaN or an infinity is no time at all, and stored it made every beat's time NaN.
+MAX_TIME_S = 1e10
+SecondsOnAClock = Annotated[float, Field(ge=-MAX_TIME_S, le=MAX_TIME_S, allow_inf_nan=False)]
+TIME_FIELDS = frozenset({"arrival_s", "beat_times_s", "gap_start_s", "gap_end_s"})
+# A number that is no time closes the connection (resending it would not help); a value of
+# the wrong type gets an error reply, as any other malformed message.
+NO_TIME_ERRORS = frozenset({"finite_number", "less_than_equal", "greater_than_equal"})
 Row = dict[str, Any]
 
 
@@ -36,10 +44,10 @@ class MeasurementIn(BaseModel):
     """A :class:`wire.MeasurementMessage`, as the server takes it."""
 
     seq: int = Field(ge=1)
-    arrival_s: float
+    arrival_s: SecondsOnAClock
     hr_bpm: int = Field(ge=0, le=255)
     rr_ms: list[float] = Field(max_length=16)
-    beat_times_s: list[float] | None = Field(None, max_length=16)
+    beat_times_s: list[SecondsOnAClock] | None = Field(None, max_length=16)
     contact: str = "not supported"
 
     def times_s(self) -> list[float]:
@@ -57,8 +65,8 @@ class MeasurementIn(BaseModel):
 class GapIn(BaseModel):
     """A :class:`wire.GapMessage`, as the server takes it."""
 
-    gap_start_s: float
-    gap_end_s: float
+    gap_start_s: SecondsOnAClock
+    gap_end_s: SecondsOnAClock
     reason: PlainText = Field("link lost", max_length=200)
 
 
@@ -119,11 +127,19 @@ class IngestStream:
 
     async def take(self, raw: Any) -> tuple[wire.Close, str] | None:
         """One message from the client; why to close the connection, if it should close."""
+        if self.remote is not None:
+            self.remote.heard()
         if self._storing.done():  # a write failed: the streamer resends what was not acknowledged
             return wire.Close.NOT_STORED, "beats could not be stored just now"
         if await self._too_fast():
             return wire.Close.TOO_FAST, "sending faster than a strap can"
-        refusal = self._receive(raw)
+        try:
+            refusal = self._receive(raw)
+        except ValidationError as exc:
+            if any(error["loc"] and error["loc"][0] in TIME_FIELDS
+                   and error["type"] in NO_TIME_ERRORS for error in exc.errors()):
+                return wire.Close.NOT_READABLE, "times must be finite seconds on a clock"
+            refusal = wire.error(exc.errors()[0]["msg"])
         if refusal is not None:
             await self.websocket.send_json(refusal)
         return None
@@ -145,14 +161,15 @@ class IngestStream:
         return False
 
     def _receive(self, raw: Any) -> wire.ErrorReply | None:
-        """A message taken, or the reason it was not."""
-        try:
-            if wire.is_gap(raw):
-                self._gap(GapIn.model_validate(raw))
-                return None
-            m = MeasurementIn.model_validate(raw)
-        except ValidationError as exc:
-            return wire.error(exc.errors()[0]["msg"])
+        """A message taken, or the reason it was not (a message of the wrong shape raises
+        pydantic's ``ValidationError``)."""
+        if wire.is_gap(raw):
+            gap = GapIn.model_validate(raw)
+            if gap.gap_end_s < gap.gap_start_s:
+                return wire.error("a gap ends after it starts")
+            self._gap(gap)
+            return None
+        m = MeasurementIn.model_validate(raw)
         times = m.times_s()
         low, high = RR_RANGE_MS
         if len(times) != len(m.rr_ms) or any(not low <= rr <= high for rr in m.rr_ms):

@@ -93,7 +93,8 @@ class RecordKeeper:
                 return
             record = session_record(events_of(db, running.session_id),
                                     n_beats=running.n_beats)
-            status = _STATUS_OF_ENDING.get(running.ended_by or "", SessionStatus.STOPPED)
+            status = (SessionStatus.INTERRUPTED if running.interrupted
+                      else _STATUS_OF_ENDING.get(running.ended_by or "", SessionStatus.STOPPED))
             finish_session(db, row, status, record, source_error)
             remote = running.remote
             if remote is not None and remote.clock_offset_s is not None:

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,6 +62,10 @@ class RemoteSource:
         # Gaps taken, by their start and end on the sender's clock: a gap is re-sent with the
         # beats after it until those are acknowledged, and is recorded once.
         self.gaps_taken: set[tuple[float, float]] = set()
+        self.heard_at = time.monotonic()  # the last message from the streamer
+
+    def heard(self) -> None:
+        self.heard_at = time.monotonic()
 
     def attach(self, deliver: Callable[[Measurement | Gap | None], None]) -> None:
         self._deliver = deliver
@@ -85,6 +91,7 @@ class RunningSession:
     extra_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     n_beats: int = 0
     ended_by: str | None = None  # the session-ended reason: "completed", "left", ...
+    interrupted: bool = False  # ended because its streamed beats stopped coming
     so_far: SoFar = field(default_factory=SoFar)
     presence: Presence | None = None
 
@@ -101,8 +108,9 @@ class SessionManager:
         self.hub = hub
         self.away = away or AwayTimes()
         self.running: dict[str, RunningSession] = {}
+        self.viewers: Counter[str] = Counter()  # live views open on this worker, per person
         self.records = RecordKeeper(factory)
-        self.liveness = Liveness(factory, hub, self.running)
+        self.liveness = Liveness(factory, hub, self.running, self.interrupt)
 
     @property
     def writer(self) -> GroupCommitter:
@@ -206,6 +214,13 @@ class SessionManager:
         if running.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await running.task
+
+    async def interrupt(self, session_id: str) -> None:
+        """End a streamed session whose beats stopped coming: stored as interrupted."""
+        running = self.running.get(session_id)
+        if running is not None:
+            running.interrupted = True
+            await self.stop(session_id)
 
     async def shutdown(self) -> None:
         for session_id in list(self.running):

@@ -46,6 +46,7 @@ _PROBLEMS = {
     413: "Too large.",
     422: "The request is not one this endpoint can act on; the detail says why.",
     429: "Too many attempts; Retry-After says when to try again.",
+    503: "The service cannot do this just now (its database is away); try again shortly.",
 }
 
 
@@ -204,7 +205,7 @@ class SessionStart(BaseModel):
 
     source: Literal["simulated", "strap", "remote"] = "simulated"
     scenario: ScenarioName = "threat-then-soothe"  # type: ignore[valid-type]
-    seed: int = Field(0, strict=True)
+    seed: int = Field(0, ge=0, le=2**32 - 1, strict=True)  # numpy's seeds
     device: PlainText | None = Field(None, max_length=200)
     protocol: Literal["srb", "resonance"] = "srb"
     stages: list[Literal["safe-place", "compassionate-colour", "compassionate-self",

@@ -11,21 +11,17 @@ from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heartsease.api.closing import store_replayed
 from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching import events as ev
-from heartsease.coaching.loop import replay_session
 from heartsease.coaching.plan import USUAL_LIMITS_BPM, PracticePlan
 from heartsease.coaching.profile import profile_of
-from heartsease.coaching.protocols import load_protocol
+from heartsease.coaching.protocols import ProtocolError, load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
 from heartsease.reports.gentle import GivenRating, OwnWords
 from heartsease.reports.session import SessionHeader
-from heartsease.sensors.files import RRRecording
-from heartsease.sensors.replay import replay_recording
 from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
 from heartsease.store.models import (
@@ -137,9 +133,12 @@ def coaching_session(client: User, body: SessionStart, plan: PracticePlan
             not plan.heart_feedback or plan.pace_limits_bpm()[0] > USUAL_LIMITS_BPM[0]):
         raise HTTPException(422, "The resonance assessment waits until the clinician has "
                             "confirmed in the plan that it suits this client.")
-    protocol = load_protocol(body.protocol).with_stages(body.stages)
-    if body.practice_minutes is not None:
-        protocol = protocol.with_practice_minutes(body.practice_minutes)
+    try:
+        protocol = load_protocol(body.protocol).with_stages(body.stages)
+        if body.practice_minutes is not None:
+            protocol = protocol.with_practice_minutes(body.practice_minutes)
+    except ProtocolError as exc:  # a stage or a practice the protocol does not have
+        raise HTTPException(422, str(exc)) from None
     profile = profile_of(client)
     if body.pace_bpm is not None:
         plan = replace(plan, chosen_pace_bpm=body.pace_bpm)
@@ -208,22 +207,6 @@ def stored_record(db: Session, row: BreathingSession) -> SessionRecord:
         session_record(events_of(db, row.id)),
         annotations=[ev.Annotation(t_s=t_s, author=author or "", text=text)
                      for t_s, text, author in notes])
-
-
-async def analyse_upload(db: Session, client: User, recording: RRRecording, name: str,
-                         protocol_name: str) -> BreathingSession:
-    """An uploaded recording, run through the coaching loop into a stored session."""
-    profile = profile_of(client)
-    session = CoachingSession(load_protocol(protocol_name), pace_bpm=profile.pace_bpm,
-                              baseline=profile.resting_baseline())
-    events = await replay_session(replay_recording(recording), session)
-    row = BreathingSession(client_id=client.id, protocol=protocol_name,
-                           pace_bpm=session.pace_bpm, source="upload",
-                           source_detail=f"{name} ({recording.format})")
-    db.add(row)
-    db.flush()
-    store_replayed(db, row, events)
-    return row
 
 
 def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str, Any]]:

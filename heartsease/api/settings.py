@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     @property
     def mail_configured(self) -> bool:
         return bool(self.smtp_host)
+    # Processes that analyse uploaded recordings (0: one fewer than the cores, at most 2).
+    upload_workers: int = Field(0, ge=0, le=16)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -12,6 +12,7 @@ audit-logged). The connection then belongs to its sign-in
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -27,6 +28,7 @@ from heartsease.api.settings import Settings
 from heartsease.api.signin_watch import HeldSignIn
 from heartsease.store.models import BreathingSession, Role, User
 from heartsease.store.repository import audit
+from heartsease.wire import Close
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,36 @@ def authorised(db: Session, settings: Settings, session_id: str, sent: Credentia
         if sent.from_cookie else None
     return user, row, HeldSignIn(user.id, claims.token_id, claims.issued_at, ends_at,
                                  client_id=row.client_id)
+
+
+class UnreadableMessageError(Exception):
+    """A message that is not one JSON text: the connection closes with ``code``."""
+
+    def __init__(self, code: Close, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def receive_message(websocket: WebSocket) -> Any:
+    """The next message, read as JSON; raises :class:`UnreadableMessageError` for a binary
+    message, text that is not JSON (``NaN`` and ``Infinity`` are not) or JSON nested past
+    what the parser takes (Starlette's ``receive_json`` let each end in a traceback)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise UnreadableMessageError(Close.NOT_TEXT, "messages are JSON text, not binary")
+    try:
+        return json.loads(text, parse_constant=_not_a_number)
+    except (ValueError, RecursionError):
+        raise UnreadableMessageError(Close.NOT_READABLE, "a message that is not JSON, or "
+                                     "nested too deep") from None
+
+
+def _not_a_number(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def visitor_may_leave(

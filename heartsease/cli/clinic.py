@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
+import sys
+import termios
+import tty
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -19,6 +25,7 @@ from heartsease.remote import (
     redeem_code,
     sign_in,
     start_remote_session,
+    stop_remote_session,
     stream_to_server,
     warn_if_plain,
 )
@@ -43,20 +50,64 @@ def stream_to_clinic(
         token = redeem_code(server, code) if code is not None else sign_in(
             server, str(email), os.environ.get("HEARTSEASE_PASSWORD")
             or typer.prompt("Password", hide_input=True))
-        session_id, stats = asyncio.run(_breathe_with_server(
+        session_id, stats, quit_ = asyncio.run(_breathe_with_server(
             server, token, protocol, rate, heart, options))
+        if quit_.requested:
+            stop_remote_session(server, token, session_id)
     except ServerError as exc:
         refuse(f"The clinic's server said: {escape(str(exc))}")
     except StrapNotFoundError as exc:
         refuse(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}")
-    console.print(f"Done: {stats.acknowledged} heartbeats are stored on the clinic's server "
-                  f"(session {session_id}).")
+    ending = "You ended the session" if quit_.requested else "Done"
+    unsent = (f"; {len(stats.unacknowledged)} messages of beats were not stored, as you "
+              "asked twice to stop at once" if stats.unacknowledged else "")
+    console.print(f"{ending}: {stats.acknowledged} heartbeats are stored on the clinic's "
+                  f"server (session {session_id}){unsent}.")
+
+
+class _Quit:
+    """``q`` or Ctrl-C: the streamer stops reading the strap, waits for what it sent to be
+    stored, and ends the session; Ctrl-C again stops at once."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        self.requested = False
+        self.streaming: asyncio.Task[StreamStats] | None = None
+        self.stats = StreamStats()
+
+    def __call__(self) -> None:
+        if self.requested and self.streaming is not None:
+            self.streaming.cancel()
+            return
+        self.requested = True
+        console.print("Ending the session once what was sent is stored "
+                      "(Ctrl-C again to stop at once)…")
+        self.stop.set()
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        """Ctrl-C, and ``q`` when the terminal can be read key by key."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self)
+        keys = sys.stdin.isatty()
+        if keys:
+            fd = sys.stdin.fileno()
+            saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+            loop.add_reader(fd, lambda: self() if os.read(fd, 1).lower() == b"q" else None)
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            if keys:
+                loop.remove_reader(fd)
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 async def _breathe_with_server(
     server: str, token: str, protocol: Protocol, pace: float | None,
     heart: SourceDescription, options: dict[str, Any],
-) -> tuple[str, StreamStats]:
+) -> tuple[str, StreamStats, _Quit]:
     session_id = start_remote_session(server, token, **options)
     opened = open_source(heart, protocol.schedule(pace or DEFAULT_PACE_BPM))
     status_line = console.status("Connecting to the clinic…")
@@ -69,10 +120,19 @@ async def _breathe_with_server(
                               else ""))
 
     ended = asyncio.Event()
+    quit_ = _Quit(ended)
     watcher = asyncio.create_task(_watch_session(server, token, session_id, ended))
     try:
-        return session_id, await stream_to_server(opened.source, server, token, session_id,
-                                                  progress, stop=ended)
+        with quit_.listening():
+            quit_.streaming = asyncio.create_task(stream_to_server(
+                opened.source, server, token, session_id, progress, stop=ended,
+                stats=quit_.stats))
+            try:
+                await quit_.streaming
+            except asyncio.CancelledError:
+                if not quit_.requested:
+                    raise
+        return session_id, quit_.stats, quit_
     finally:
         status_line.stop()
         opened.close()

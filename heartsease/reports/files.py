@@ -46,6 +46,10 @@ def session_json(header: SessionHeader, beats: Sequence[StoredBeat],
                         **record.as_dict()}, default=str)
 
 
+# EDFlib (under pyedflib) writes at most this many bytes of an annotation.
+EDF_ANNOTATION_BYTES = 40
+
+
 def edf_plus(header: SessionHeader, beats: Sequence[StoredBeat], record: SessionRecord
              ) -> bytes:
     """EDF+ with the RR tachogram and heart rate resampled at 4 Hz, and annotations: steps,
@@ -78,12 +82,30 @@ def edf_plus(header: SessionHeader, beats: Sequence[StoredBeat], record: Session
         writer.setEquipment("heartsease")
         writer.writeSamples([np.clip(tachogram, 200, 3000), np.clip(hr, 20, 300)])
         for onset, text in _annotations(record):
-            writer.writeAnnotation(max(onset + offset, 0.0), -1, text)
+            for piece in annotation_pieces(text):
+                writer.writeAnnotation(max(onset + offset, 0.0), -1, piece)
         writer.close()
         with open(path, "rb") as f:
             return f.read()
     finally:
         os.unlink(path)
+
+
+def annotation_pieces(text: str, limit_bytes: int = EDF_ANNOTATION_BYTES) -> list[str]:
+    """``text`` in consecutive pieces of at most ``limit_bytes`` of UTF-8 (EDFlib cuts an
+    annotation there: a clinician's note lost all but its first 40 characters), never
+    splitting a character; a reader joins the pieces that share an onset, in order.
+
+    >>> annotation_pieces("note: " + "é" * 20)
+    ['note: ééééééééééééééééé', 'ééé']
+    """
+    pieces, piece = [], ""
+    for character in text:
+        if len((piece + character).encode()) > limit_bytes:
+            pieces.append(piece)
+            piece = ""
+        piece += character
+    return [*pieces, piece]
 
 
 def _annotations(record: SessionRecord) -> list[tuple[float, str]]:

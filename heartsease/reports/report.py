@@ -67,8 +67,10 @@ def _draw_notes_and_shifts(record: SessionRecord, ax_hr: Axes, ax_coh: Axes) -> 
     for a in record.annotations:
         for ax in (ax_hr, ax_coh):
             ax.axvline(a.t_s / 60, color="#444444", lw=0.8, ls="--")
+        # A person's words, never markup: matplotlib would read "$...$" as mathtext (a
+        # 500 on every report of the session, a RecursionError on nested braces).
         ax_hr.annotate(a.text, (a.t_s / 60, ax_hr.get_ylim()[1]), fontsize=7,
-                       rotation=90, va="top", ha="right")
+                       rotation=90, va="top", ha="right", parse_math=False)
     for s in record.shifts:
         ax_hr.axvline(s.onset_s / 60, color="#1a9641" if s.direction.endswith("soothing")
                       else "#d7191c", lw=1.2)

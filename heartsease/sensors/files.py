@@ -41,6 +41,10 @@ MAX_SPLIT_PARTS = 3
 # Gaps are rare events; when more than this share of the values are, the units are wrong.
 MAX_GAP_SHARE = 0.1
 MIN_INTERVALS = 3
+# Rows whose arrival times are this close came in one notification, which carries a few
+# beats (a strap sends about once a second; the streaming protocol takes up to 16 at once).
+SAME_NOTIFICATION_S = 0.001
+MAX_BEATS_PER_NOTIFICATION = 16
 RR_COLUMNS = ("rr_ms", "rr-interval [ms]", "rr interval [ms]", "rr (ms)")
 
 
@@ -172,12 +176,37 @@ def _parse_timed(content: list[tuple[int, str]], name: str) -> RRRecording:
     if np.any(np.diff(arrival) < 0):
         bad = content[int(np.flatnonzero(np.diff(arrival) < 0)[0]) + 1][0]
         raise RecordingError(f"{name}, line {bad}: arrival times go backwards")
-    return RRRecording(
-        rr_ms=np.asarray(values),
-        source_lines=np.asarray([n for n, _ in content]),
-        format="timed-csv",
-        arrival_s=arrival,
-    )
+    lines = np.asarray([n for n, _ in content])
+    crowded = _crowded_notification(arrival)
+    if crowded is not None:
+        # Not a notification's arrival: read as plain RR, or every beat of the file would be
+        # one notification, analysed whole before the session could end (a 2 MB file: a
+        # minute of a worker's time for a 14-minute session).
+        first, last = crowded
+        return RRRecording(rr_ms=np.asarray(values), source_lines=lines, format="timed-csv",
+                           notes=[f"arrival times ignored: lines {lines[first]}-{lines[last]}"
+                                  f" arrived together, more beats than a strap sends at once"])
+    return RRRecording(rr_ms=np.asarray(values), source_lines=lines, format="timed-csv",
+                       arrival_s=arrival)
+
+
+def _crowded_notification(arrival: NDArray[np.float64]) -> tuple[int, int] | None:
+    """The first and last row of the first run of rows that arrived together (within
+    :data:`SAME_NOTIFICATION_S` of the one before) and hold more beats than one notification
+    carries, if there is one.
+
+    >>> _crowded_notification(np.array([1.0, 1.0, 2.0]))
+    >>> _crowded_notification(np.r_[[0.5], np.full(20, 1.0)])
+    (1, 20)
+    """
+    new_notification = np.r_[True, np.diff(arrival) > SAME_NOTIFICATION_S]
+    starts = np.flatnonzero(new_notification)
+    sizes = np.diff(np.r_[starts, arrival.size])
+    over = np.flatnonzero(sizes > MAX_BEATS_PER_NOTIFICATION)
+    if over.size == 0:
+        return None
+    first = int(starts[over[0]])
+    return first, first + int(sizes[over[0]]) - 1
 
 
 def _parse_csv(content: list[tuple[int, str]], name: str) -> RRRecording:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from heartsease.sensors.files import RRRecording, read_rr_file
+from heartsease.sensors.files import SAME_NOTIFICATION_S, RRRecording, read_rr_file
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Clock, Gap, Measurement, MonotonicClock
 from heartsease.sensors.timing import retime
 
-SAME_NOTIFICATION_S = 0.001
 GAP_FACTOR = 3.0  # arrivals this much further apart than their RR mark lost beats
 
 

@@ -83,6 +83,10 @@ class BeatClock:
         flat_cost = best_cost
         hull = _lower_hull(points)
         for (t0, y0), (t1, y1) in pairwise(hull):
+            # Two notifications can share an arrival time (a clock of 1-ms resolution, as
+            # uvloop's): no slope between them.
+            if t1 <= t0:
+                continue
             slope = (y1 - y0) / (t1 - t0)
             if abs(slope) > MAX_DRIFT:
                 continue

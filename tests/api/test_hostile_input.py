@@ -10,10 +10,12 @@ import types
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import sessionmaker
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from heartsease.api import ingest as ingest_stream
+from heartsease.api.demo import DEMO_PASSWORD
 from heartsease.api.routes import ingest, observe
 from heartsease.api.sockets import visitor_may_leave
 from heartsease.store.models import Beat
@@ -172,3 +174,106 @@ def test_a_visitor_who_leaves_is_no_server_error(
     assert all(getattr(r.endpoint, "__wrapped__", None)
                for r in [*observe.router.routes, *ingest.router.routes]
                if r.path.endswith(("/live", "/ingest")))
+
+
+def test_start_requests_the_schema_allows_but_nothing_can_run_are_refused(
+        client: TestClient, people) -> None:
+    """Each was a 500: a seed numpy refuses, a stage the resonance protocol has not."""
+    for body in ({"source": "simulated", "seed": -1},
+                 {"source": "simulated", "protocol": "resonance",
+                  "stages": ["compassionate-imagery"]}):
+        r = client.post("/api/sessions", headers=people["client"], json=body)
+        assert r.status_code == 422, (body, r.status_code, r.text)
+    r = client.post("/api/sessions", headers=people["client"], json={
+        "source": "simulated", "protocol": "resonance", "stages": ["compassionate-letter"]})
+    assert "resonance has no optional stage compassionate-letter" in r.json()["detail"]
+
+
+def test_sign_in_while_the_database_is_away_is_a_503_that_says_so(client: TestClient
+                                                                   ) -> None:
+    """It was a 500 in text/plain."""
+    away = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/away",
+                         connect_args={"connect_timeout": 1})
+    client.app.state.db = sessionmaker(away)
+    r = client.post("/api/auth/token", data={"username": "client@example.org",
+                                             "password": DEMO_PASSWORD})
+    assert r.status_code == 503 and r.headers["content-type"] == "application/json"
+    assert "cannot reach its database" in r.json()["detail"]
+    assert int(r.headers["Retry-After"]) > 0
+
+
+UNREADABLE = [  # what is sent, and the close code
+    ("text", "not json at all", 1007),
+    ("bytes", b"\x00\x01binary", 1003),
+    ("text", "[" * 20_000 + "]" * 20_000, 1007),
+    ("text", '{"seq": 1, "arrival_s": NaN, "hr_bpm": 70, "rr_ms": [800.0]}', 1007),
+]
+
+
+@pytest.mark.parametrize(("frame", "payload", "code"), UNREADABLE)
+def test_unreadable_messages_close_either_socket_with_a_code(
+        client: TestClient, people, frame: str, payload: str | bytes, code: int) -> None:
+    """Each was an ASGI traceback in the server's log."""
+    r = client.post("/api/sessions", headers=people["client"], json={
+        "source": "simulated", "scenario": "rest", "speed": 10})
+    live = f"/api/sessions/{r.json()['id']}/live"
+    remote = client.post("/api/sessions", headers=people["other_client"],
+                         json={"source": "remote"})
+    ingest = f"/api/sessions/{remote.json()['id']}/ingest"
+    for url, who in ((live, "clinician"), (ingest, "other_client")):
+        with client.websocket_connect(url, headers=people[who]) as ws:
+            (ws.send_bytes if frame == "bytes" else ws.send_text)(payload)
+            with pytest.raises(WebSocketDisconnect) as closed:
+                while True:
+                    ws.receive_json()
+        assert closed.value.code == code, (url, closed.value.code, closed.value.reason)
+    client.post(f"/api/sessions/{r.json()['id']}/stop", headers=people["client"])
+
+
+@pytest.mark.parametrize("message", [
+    {"seq": 1, "arrival_s": 1e300, "hr_bpm": 70, "rr_ms": [800.0]},
+    {"seq": 1, "arrival_s": 5.0, "hr_bpm": 70, "rr_ms": [800.0], "beat_times_s": [-1e300]},
+    {"gap_start_s": 1e300, "gap_end_s": 1e301}])
+def test_ingest_closes_on_times_that_are_no_times(client: TestClient, people,
+                                                  message: dict[str, object]) -> None:
+    session = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
+    url = f"/api/sessions/{session.json()['id']}/ingest"
+    with client.websocket_connect(url, headers=people["client"]) as ws:
+        ws.send_json(message)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1007 and "finite seconds" in closed.value.reason
+    with client.app.state.db() as db:
+        assert db.scalar(select(Beat.seq).where(
+            Beat.session_id == session.json()["id"])) is None
+
+
+def test_a_422_does_not_echo_a_huge_value_back(client: TestClient, people) -> None:
+    """A 1.9 MB value came back whole in the 422's detail."""
+    huge = "x" * 1_900_000
+    r = client.post("/api/sessions", headers=people["client"],
+                    json={"source": "simulated", "scenario": huge})
+    assert r.status_code == 422
+    assert len(r.content) < 2_000, len(r.content)
+    assert r.json()["detail"][0]["loc"] == ["body", "scenario"]
+    assert r.json()["detail"][0]["input"].endswith("… (1900000 characters)")
+
+
+def test_a_person_holds_a_bounded_number_of_live_views(
+        client: TestClient, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 sockets opened on one session were all served."""
+    monkeypatch.setattr(observe, "MAX_VIEWS_PER_PERSON", 2)  # 40 in service: seconds here
+    r = client.post("/api/sessions", headers=people["client"], json={
+        "source": "simulated", "scenario": "rest", "speed": 10})
+    url = f"/api/sessions/{r.json()['id']}/live"
+    clinician = people["clinician"]
+    with client.websocket_connect(url, headers=clinician) as first, \
+            client.websocket_connect(url, headers=clinician) as second:
+        assert first.receive_json()["kind"] == second.receive_json()["kind"] == "hello"
+        with client.websocket_connect(url, headers=clinician) as third, \
+                pytest.raises(WebSocketDisconnect) as closed:
+            third.receive_json()
+        assert closed.value.code == 1013 and "2 live views open" in closed.value.reason
+    with client.websocket_connect(url) as again:  # the views closed gave their places back
+        assert again.receive_json()["kind"] == "hello"
+    client.post(f"/api/sessions/{r.json()['id']}/stop", headers=people["client"])

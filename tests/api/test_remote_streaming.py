@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -89,5 +95,47 @@ def test_an_oversized_ingest_message_is_refused(db_url: str) -> None:
 
         assert asyncio.run(flood()) == 1009  # message too big
     finally:
+        server.terminate()
+        server.wait()
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "q"])
+def test_quitting_the_streamer_ends_its_session_and_says_so(
+        tmp_path: Path, how: str) -> None:
+    """``q`` did nothing and Ctrl-C printed a traceback, the session left active on the
+    server. Now either stops reading the strap, waits for what was sent to be stored, ends
+    the session and says so."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = serve(f"sqlite:///{tmp_path / 'h.db'}", port)
+    primary, secondary = pty.openpty()  # a terminal, read key by key as a person types
+    try:
+        streamer = subprocess.Popen(
+            [sys.executable, "-m", "heartsease.cli", "breathe", "--server", base, "--email",
+             "client@example.org", "--simulate", "rest", "--speed", "10"],
+            env={**os.environ, "HEARTSEASE_PASSWORD": "heartsease-demo", "COLUMNS": "200"},
+            stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        token = sign_in(base, "client@example.org", "heartsease-demo")
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(600):  # until beats are stored
+            listed = httpx.get(f"{base}/api/sessions", headers=headers).json()
+            if listed and httpx.get(f"{base}/api/sessions/{listed[0]['id']}",
+                                    headers=headers).json()["n_beats"] > 10:
+                break
+            time.sleep(0.1)
+        if how == "q":
+            os.write(primary, b"q")
+        else:
+            streamer.send_signal(signal.SIGINT)
+        out, _ = streamer.communicate(timeout=60)
+        said = out.decode(errors="replace")
+        assert streamer.returncode == 0, said
+        assert "Traceback" not in said and "You ended the session" in said, said
+        detail = httpx.get(f"{base}/api/sessions/{listed[0]['id']}", headers=headers).json()
+        assert detail["status"] == "stopped" and not detail["live"]
+        assert f"{detail['n_beats']} heartbeats are stored" in said
+    finally:
+        os.close(primary)
+        os.close(secondary)
         server.terminate()
         server.wait()

@@ -103,3 +103,36 @@ def test_no_server_errors_and_every_answer_documented(method: str, path: str, ap
                                    excluded_checks=[positive_data_acceptance])
 
     each()
+
+
+# Operations a stateful run leaves out: each ends the role's sign-in or the person, and with
+# them every later step of the run (the per-operation test above covers them).
+ENDS_THE_RUN = [("POST", "/api/auth/sign-out"), ("POST", "/api/me/sign-out-everywhere"),
+                ("POST", "/api/users/{user_id}/sign-out-everywhere"), ("DELETE", "/api/me")]
+
+
+@pytest.mark.parametrize("role", ["client", "clinician", "admin"])
+def test_sequences_of_calls_never_get_a_server_error(role: str, api_schema: Any,
+                                                     server: dict[str, Any]) -> None:
+    """Calls chained along the links schemathesis infers from the schema (a session
+    started, then read, annotated, rated, exported, stopped), as each role: no 5xx, and
+    every answer one the schema documents."""
+    token = _token(server["base"], f"{role}@example.org")  # its own: others may sign out
+    schema = api_schema
+    for method, path in ENDS_THE_RUN:
+        schema = schema.exclude(method=method, path=path)
+    machine = schema.as_state_machine()
+
+    class AsRole(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": server["base"], "headers": _auth(token), "timeout": 60}
+
+        def validate_response(self, response: Any, case: Any,
+                              additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, excluded_checks=[positive_data_acceptance],
+                                   transport_kwargs=kwargs)
+
+    # A few short sequences per role: enough to follow each link once or twice while the
+    # suite stays fast (about 5 s a role).
+    AsRole.run(settings=settings(max_examples=6, stateful_step_count=4, deadline=None,
+                                 database=None, suppress_health_check=list(HealthCheck)))

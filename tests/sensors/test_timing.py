@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heartsease.sensors.timing import retime_segment
+from heartsease.sensors.timing import BeatClock, retime_segment
 
 
 def notifications(seed: int, beats: int, latency_mean_s: float) -> tuple[np.ndarray, ...]:
@@ -52,3 +52,39 @@ def test_a_long_stretch_places_every_beat_within_a_millisecond(seed: int) -> Non
     error_s = retime_segment(arrival, rr_ms) - truth
     assert np.abs(error_s).max() < 0.8e-3
     assert abs(error_s.mean()) < 0.3e-3
+
+
+# A live clock's notifications: a minute and more apart or at once, forwards, repeated, or
+# backwards (a clock of 1-ms resolution under uvloop gives two notifications one time).
+ARRIVAL_STEPS_S = st.one_of(st.just(0.0), st.just(-0.5), st.floats(0.0, 90.0),
+                            st.floats(-5.0, 0.0))
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=st.lists(st.tuples(ARRIVAL_STEPS_S,
+                                st.lists(st.floats(300.0, 1500.0), min_size=0, max_size=4)),
+                      min_size=1, max_size=60))
+def test_the_live_clock_takes_equal_reversed_and_repeated_arrival_times(
+        steps: list[tuple[float, list[float]]]) -> None:
+    """``_offset_at`` divided by zero when two notifications of the hull shared an arrival
+    time: the session ended with a source error 300 s later. Whatever order notifications
+    come in, every beat gets a finite time no later than its notification."""
+    clock = BeatClock()
+    arrival = 1000.0
+    for step_s, rr_ms in steps:
+        arrival += step_s
+        placed = clock.place(arrival, rr_ms)
+        assert len(placed) == len(rr_ms)
+        # Times are rounded to the nanosecond, which may put one a fraction of it later.
+        assert all(np.isfinite(t) and t <= arrival + 5e-10 for t in placed)
+        assert list(placed) == sorted(placed)
+
+
+def test_two_first_notifications_at_one_time_then_a_minute_on() -> None:
+    """The smallest case hypothesis found: the first two points of the window's hull at one
+    time, once the window is long enough to fit a drift."""
+    clock = BeatClock()
+    clock.place(1000.0, [300.0])
+    clock.place(1000.0, [300.0])
+    (beat_s,) = clock.place(1060.0, [300.0])
+    assert beat_s == pytest.approx(1000.3)  # where its RR puts it, after the others

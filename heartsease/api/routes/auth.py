@@ -45,7 +45,7 @@ router = APIRouter(prefix="/api", tags=["auth"], responses=problems(400, 401, 42
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
 
-@router.post("/auth/token", responses=problems(429))
+@router.post("/auth/token", responses=problems(429, 503))
 def sign_in(form: PasswordForm, request: Request, db: SessionDep, settings: SettingsDep,
             limiter: SignInLimiterDep) -> Token:
     """A bearer token (the ``Authorization`` header), for the Python streamer and API
@@ -56,7 +56,7 @@ def sign_in(form: PasswordForm, request: Request, db: SessionDep, settings: Sett
                  expires_in_s=round(settings.token_minutes * 60))
 
 
-@router.post("/auth/session", responses=problems(403, 429))
+@router.post("/auth/session", responses=problems(403, 429, 503))
 def sign_in_page(form: PasswordForm, request: Request, response: Response, db: SessionDep,
                  settings: SettingsDep, limiter: SignInLimiterDep) -> PageSignIn:
     """The pages' sign-in: an httpOnly cookie (and its anti-forgery twin, which the pages

@@ -19,7 +19,13 @@ from heartsease.api.ingest import IngestStream
 from heartsease.api.running import SessionManager
 from heartsease.api.settings import Settings
 from heartsease.api.signin_watch import HeldSignIn
-from heartsease.api.sockets import authorised, socket_credential, visitor_may_leave
+from heartsease.api.sockets import (
+    UnreadableMessageError,
+    authorised,
+    receive_message,
+    socket_credential,
+    visitor_may_leave,
+)
 from heartsease.store.models import Beat, BreathingSession, SessionStatus, User
 from heartsease.wire import Close
 
@@ -54,7 +60,10 @@ async def ingest(websocket: WebSocket, session_id: str, manager: Manager, factor
     try:
         with watch.hold(websocket, sign_in):
             while True:
-                closing = await stream.take(await websocket.receive_json())
+                try:
+                    closing = await stream.take(await receive_message(websocket))
+                except UnreadableMessageError as exc:
+                    closing = exc.code, exc.reason
                 if closing is not None:
                     await websocket.close(*closing)
                     return

@@ -24,7 +24,13 @@ from heartsease.api.limits import MessageRate
 from heartsease.api.publishing import hello
 from heartsease.api.running import RunningSession, SessionManager
 from heartsease.api.schemas import PlainText, RatingScale
-from heartsease.api.sockets import authorise, socket_credential, visitor_may_leave
+from heartsease.api.sockets import (
+    UnreadableMessageError,
+    authorise,
+    receive_message,
+    socket_credential,
+    visitor_may_leave,
+)
 from heartsease.store.models import (
     Annotation,
     BreathingSession,
@@ -40,6 +46,9 @@ router = APIRouter(tags=["live"])
 VIEWER_PER_S, VIEWER_BURST = 2.0, 20.0
 HELLO_WAIT_S = 5.0  # for the worker running a session to welcome a viewer on another
 START_WAIT_S = 12.0  # for an active session to show up as running (starting, or announced)
+# Live views one person may hold open on a worker: a clinician watching a room of clients
+# needs a few dozen; 300 on one session was a probe's, not a person's.
+MAX_VIEWS_PER_PERSON = 40
 
 
 @router.websocket("/api/sessions/{session_id}/live")
@@ -53,8 +62,18 @@ async def live(websocket: WebSocket, session_id: str, manager: Manager, hub: Hub
         await websocket.close(Close.NOT_ALLOWED, "not yours to see, or your sign-in expired")
         return
     user, row, sign_in = allowed
-    with watch.hold(websocket, sign_in):
-        await _watch(websocket, session_id, manager, hub, factory, user, row)
+    if manager.viewers[user.id] >= MAX_VIEWS_PER_PERSON:
+        await websocket.close(Close.TOO_MANY_VIEWS, f"you have {MAX_VIEWS_PER_PERSON} live "
+                              "views open; close one to open another")
+        return
+    manager.viewers[user.id] += 1
+    try:
+        with watch.hold(websocket, sign_in):
+            await _watch(websocket, session_id, manager, hub, factory, user, row)
+    finally:
+        manager.viewers[user.id] -= 1
+        if not manager.viewers[user.id]:
+            del manager.viewers[user.id]
 
 
 async def _watch(websocket: WebSocket, session_id: str, manager: SessionManager, hub: LocalHub,
@@ -117,17 +136,18 @@ async def _forward(websocket: WebSocket, queue: asyncio.Queue[Outgoing | None], 
             return
 
 
-async def _close(websocket: WebSocket, receiver: asyncio.Task[str]) -> None:
-    """The connection closed, as too fast if the viewer flooded it."""
+async def _close(websocket: WebSocket, receiver: asyncio.Task[tuple[Close, str]]) -> None:
+    """The connection closed, with the receiver's code if the viewer flooded it or sent
+    what cannot be read."""
     receiver.cancel()
     # Waited for, not awaited: the viewer's disconnection raised again in this frame
     # would put the frame in its traceback, a cycle only the garbage collector frees.
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait([receiver])
-    flooded = receiver.done() and not receiver.cancelled() and receiver.exception() is None
+    refused = receiver.done() and not receiver.cancelled() and receiver.exception() is None
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        if flooded:
-            await websocket.close(Close.TOO_FAST, receiver.result())
+        if refused:
+            await websocket.close(*receiver.result())
         else:
             await websocket.close()
 
@@ -181,14 +201,17 @@ class _Viewer:
         self.role = role
         self.clock = clock
 
-    async def receive(self) -> str:
-        """The viewer's messages, until they send too many: why the connection should
-        close."""
+    async def receive(self) -> tuple[Close, str]:
+        """The viewer's messages, until they send too many or one that is not JSON: the code
+        and the reason to close the connection with."""
         rate = MessageRate(VIEWER_PER_S, VIEWER_BURST)
         while True:
-            raw = await self.websocket.receive_json()
+            try:
+                raw = await receive_message(self.websocket)
+            except UnreadableMessageError as exc:
+                return exc.code, exc.reason
             if rate.wait_s(time.monotonic()) > 0:
-                return "too many messages; a person sends a few"  # the handler closes
+                return Close.TOO_FAST, "too many messages; a person sends a few"
             try:
                 message = _ClientMessage.model_validate(raw)
             except (ValidationError, ValueError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -19,9 +18,10 @@ from fastapi import (
 )
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartParser
 
 from heartsease.api import services
-from heartsease.api.deps import STREAM_ONLY, CurrentUser, Hub, Manager, SessionDep
+from heartsease.api.deps import STREAM_ONLY, Analyser, CurrentUser, Hub, Manager, SessionDep
 from heartsease.api.schemas import (
     AnnotationIn,
     RatingIn,
@@ -30,10 +30,11 @@ from heartsease.api.schemas import (
     SessionStart,
     problems,
 )
+from heartsease.api.uploads import upload_name
+from heartsease.coaching.profile import profile_of
 from heartsease.reports import files
 from heartsease.reports.gentle import client_report_html, client_report_pdf
 from heartsease.reports.report import report_html, report_pdf
-from heartsease.sensors.files import RecordingError, parse_rr_text
 from heartsease.store.db import forget_erased
 from heartsease.store.models import Annotation, Assignment, Role, SelfRating
 from heartsease.store.personal import ERASED, erase_sessions
@@ -45,6 +46,10 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"],
 # Endpoints that touch a live session are ``async``: they run on the event loop that runs
 # the session, never on a worker thread.
 MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
+# An upload is kept in memory up to just past that, not spooled to a file on disk: the
+# spooling wrote its first megabyte to disk on the event loop, a stall for every live
+# session of the worker.
+MultiPartParser.spool_max_size = MAX_UPLOAD_BYTES + 64 * 1024
 
 
 @router.post("", status_code=201, responses=problems(403, 409))
@@ -215,27 +220,26 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
     return Response(report_html(header, beats, record), media_type="text/html")
 
 
-@router.post("/uploads", status_code=201, responses=problems(403, 413))
-async def upload(db: SessionDep, user: CurrentUser,
+@router.post("/uploads", status_code=201, responses=problems(403, 413, 429, 503))
+async def upload(db: SessionDep, user: CurrentUser, analyser: Analyser,
                  file: Annotated[UploadFile, File(description="An RR recording")],
                  protocol: Annotated[Literal["srb", "resonance"], Form()] = "srb",
                  ) -> SessionOut:
-    """A recording in any format ``heartsease analyze`` reads, analysed into a session."""
+    """A recording in any format ``heartsease analyze`` reads, analysed into a session.
+    One person has at most two uploads being analysed at a time (429 beyond)."""
     if user.role is not Role.CLIENT:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Clients upload their own recordings.")
-    raw = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise HTTPException(413,
-                            "That file is larger than 2 MB; split it into shorter recordings.")
-    name = re.sub(r"[\x00-\x1f\x7f]", "", file.filename or "")[:200] or "upload"
-    try:
-        recording = parse_rr_text(raw.decode("utf-8", errors="strict"), name)
-    except UnicodeDecodeError:
-        raise HTTPException(422,
-                            f"{name} is not a text file of RR intervals.") from None
-    except RecordingError as exc:
-        raise HTTPException(422, str(exc)) from None
-    row = await services.analyse_upload(db, user, recording, name, protocol)
+    with analyser.slot(user.id):
+        raw = await file.read(MAX_UPLOAD_BYTES + 1)
+        if len(raw) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, "That file is larger than 2 MB; split it into shorter "
+                                "recordings.")
+        name = upload_name(file.filename)
+        profile, client_id = profile_of(user), user.id
+        db.close()  # its connection back to the pool while the recording is analysed
+        session_id = await analyser.analyse_and_store(
+            raw, name, protocol, profile.pace_bpm, profile.resting_baseline(), client_id)
+    row = services.visible_session(db, user, session_id)
     return SessionOut(**services.session_out(row, live=False))
 
 

@@ -4,9 +4,12 @@
 
 // Why the server closed a WebSocket: SIGNED_OUT, NOT_ALLOWED and NOT_LIVE are final; on any other, reconnect.
 export const Close = Object.freeze({
+  NOT_TEXT: 1003,
+  NOT_READABLE: 1007,
   TOO_FAST: 1008,
   TOO_BIG: 1009,
   NOT_STORED: 1011,
+  TOO_MANY_VIEWS: 1013,
   SIGNED_OUT: 4401,
   NOT_ALLOWED: 4403,
   NOT_LIVE: 4404,

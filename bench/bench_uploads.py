@@ -1,0 +1,252 @@
+"""Live sessions while recordings are uploaded: does an upload hold the others up?
+
+Run: ``python bench/bench_uploads.py [--sessions 6] [--seconds 30] [--uploads 4]``.
+
+A real ``heartsease serve`` (SQLite in a temporary folder) runs ``--sessions`` streamed
+sessions, each fed a beat every 0.6 s over its ingest WebSocket and watched by a clinician
+over ``/live``. The latency of a beat is from the moment the bench sends it to the moment
+the clinician's socket delivers it. For ``--seconds`` there are no uploads (the baseline),
+then for as long again ``--uploads`` people each upload a 2 MB RR recording, again and again
+as soon as the last is analysed. It prints both phases' p50, p99 and max latency, the p99
+ratio (the target is at most 2), the server's event-loop lag (``/api/health``), and how many
+uploads were analysed and how long each took. The bench's clients share the machine with the
+server, so the ratio, taken in one run, says more than either figure alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+import websockets
+
+from heartsease.api.security import create_token, hash_password
+from heartsease.api.settings import DEVELOPMENT_SECRET
+from heartsease.store.db import make_engine, migrate, session_factory
+from heartsease.store.models import Assignment, Role, User
+
+BEAT_EVERY_S = 0.6
+UPLOAD_BYTES = 1_990_000  # just under the service's 2 MB limit
+
+
+@dataclass
+class Live:
+    token: str
+    session_id: str = ""
+    sent_at: dict[int, float] = field(default_factory=dict)
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds)
+
+
+def prepare(db_url: str, sessions: int, uploaders: int) -> tuple[str, list[Live], list[str]]:
+    """A clinician, ``sessions`` streaming clients assigned to them and ``uploaders``
+    clients: the clinician's token, the live sessions to be, the uploaders' tokens."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    password = hash_password("bench-only")
+    with session_factory(engine)() as db, db.begin():
+        clinician = User(email="clinician@bench.example", name="Dr", role=Role.CLINICIAN,
+                         password_hash=password)
+        people = [User(email=f"person{i}@bench.example", name=f"Person {i}",
+                       role=Role.CLIENT, password_hash=password)
+                  for i in range(sessions + uploaders)]
+        db.add_all([clinician, *people])
+        db.flush()
+        db.add_all(Assignment(clinician_id=clinician.id, client_id=p.id)
+                   for p in people[:sessions])
+        ids = [clinician.id, *(p.id for p in people)]
+    engine.dispose()
+    tokens = [create_token(i, DEVELOPMENT_SECRET, 120) for i in ids]
+    return (tokens[0], [Live(t) for t in tokens[1:sessions + 1]], tokens[sessions + 1:])
+
+
+def serve(db_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url,
+           "HEARTSEASE_DEMO_HISTORY_DAYS": "0", "HEARTSEASE_DEMO_DATA": "false"}
+    process = subprocess.Popen([sys.executable, "-m", "heartsease.cli", "serve", "--port",
+                                str(port)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def stream(base: str, live: Live, stop: asyncio.Event) -> None:
+    """One strap: a beat every 0.6 s, each one's send time kept."""
+    url = base.replace("http", "ws") + f"/api/sessions/{live.session_id}/ingest"
+    async with websockets.connect(url, additional_headers=bearer(live.token)) as ws:
+        reader = asyncio.create_task(_drain(ws))
+        seq, started = 1, time.monotonic()
+        while not stop.is_set():
+            arrival = time.monotonic() - started
+            live.sent_at[seq] = time.monotonic()
+            await ws.send(json.dumps({"seq": seq, "arrival_s": arrival, "hr_bpm": 100,
+                                      "rr_ms": [BEAT_EVERY_S * 1000],
+                                      "beat_times_s": [arrival]}))
+            seq += 1
+            await asyncio.sleep(started + seq * BEAT_EVERY_S - time.monotonic())
+        reader.cancel()
+
+
+async def _drain(ws: websockets.ClientConnection) -> None:
+    async for _ in ws:
+        pass
+
+
+async def watch(base: str, live: Live, token: str, stop: asyncio.Event) -> None:
+    """The clinician's view of one session: each beat's latency as it is delivered."""
+    url = base.replace("http", "ws") + f"/api/sessions/{live.session_id}/live"
+    async with websockets.connect(url, max_queue=None, additional_headers=bearer(token)) as ws:
+        while not stop.is_set():
+            try:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+            except TimeoutError:
+                continue
+            if message.get("kind") == "beat" and message.get("seq") in live.sent_at:
+                sent = live.sent_at[message["seq"]]
+                live.latencies.append((sent, time.monotonic() - sent))
+
+
+async def upload_again_and_again(base: str, token: str, body: bytes, stop: asyncio.Event,
+                                 took_s: list[float]) -> None:
+    async with httpx.AsyncClient(timeout=300) as http:
+        while not stop.is_set():
+            started = time.monotonic()
+            r = await http.post(f"{base}/api/sessions/uploads",
+                                headers={"Authorization": f"Bearer {token}"},
+                                files={"file": ("day.txt", body, "text/plain")})
+            if r.status_code != 201:
+                raise SystemExit(f"upload refused: {r.status_code} {r.text}")
+            took_s.append(time.monotonic() - started)
+
+
+def upload_for(base: str, tokens: list[str], body: bytes, seconds: float) -> list[float]:
+    """Each of ``tokens`` uploads ``body`` again and again for ``seconds``: how long each
+    took."""
+    async def main() -> list[float]:
+        took_s: list[float] = []
+        stop = asyncio.Event()
+        uploads = [asyncio.create_task(upload_again_and_again(base, token, body, stop, took_s))
+                   for token in tokens]
+        await asyncio.sleep(seconds)
+        stop.set()
+        await asyncio.gather(*uploads)
+        return took_s
+
+    return asyncio.run(main())
+
+
+def recording() -> bytes:
+    """About 2 MB of RR lines: a resting heart with slow breathing."""
+    n = UPLOAD_BYTES // 5
+    rr = 850 + 60 * np.sin(np.arange(n) / 1.6) + np.random.default_rng(1).normal(0, 15, n)
+    return "\n".join(f"{r:.1f}" for r in rr)[:UPLOAD_BYTES].rsplit("\n", 1)[0].encode()
+
+
+def summary(latencies_s: list[float]) -> str:
+    ms = 1000 * np.asarray(latencies_s)
+    return (f"p50 {np.percentile(ms, 50):7.1f} ms   p99 {np.percentile(ms, 99):7.1f} ms   "
+            f"max {ms.max():7.1f} ms   ({ms.size} beats)")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds the process ``pid`` has used so far (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def health_lag(base: str) -> dict[str, float]:
+    return dict(httpx.get(f"{base}/api/health", timeout=30).json()["event_loop_lag_ms"])
+
+
+async def run(base: str, server_pid: int, clinician: str, lives: list[Live],
+              uploaders: list[str], seconds: float
+              ) -> tuple[list[float], list[float], list[float]]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        for live in lives:
+            r = await http.post(f"{base}/api/sessions", json={"source": "remote"},
+                                headers={"Authorization": f"Bearer {live.token}"})
+            live.session_id = r.json()["id"]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(stream(base, live, stop)) for live in lives]
+    await asyncio.sleep(1.0)  # each session starts with its first beat
+    tasks += [asyncio.create_task(watch(base, live, clinician, stop)) for live in lives]
+    await asyncio.sleep(3.0)  # every view welcomed
+    # The uploads go from a process of their own, so that sending them does not delay this
+    # process' straps and views, whose latencies are the measure; it starts (and imports
+    # what it needs) before anything is measured.
+    uploader = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    body = await asyncio.get_running_loop().run_in_executor(uploader, recording)
+    baseline_from, cpu_from = time.monotonic(), cpu_s(server_pid)
+    await asyncio.sleep(seconds)
+    uploads_from, cpu_uploads_from = time.monotonic(), cpu_s(server_pid)
+    print(f"without uploads: the service's process used {cpu_uploads_from - cpu_from:.1f} "
+          f"CPU s; event loop lag {health_lag(base)}")
+    with uploader:
+        uploading = asyncio.get_running_loop().run_in_executor(
+            uploader, upload_for, base, uploaders, body, seconds)
+        await asyncio.sleep(seconds)
+        uploads_until = time.monotonic()
+        took_s = await uploading
+    print(f"with uploads:    the service's process used "
+          f"{cpu_s(server_pid) - cpu_uploads_from:.1f} CPU s (its upload workers not "
+          f"counted); event loop lag {health_lag(base)}")
+    stop.set()
+    await asyncio.gather(*tasks)
+    every = [x for live in lives for x in live.latencies]
+    before = [lat for sent, lat in every if baseline_from <= sent < uploads_from]
+    during = [lat for sent, lat in every if uploads_from <= sent < uploads_until]
+    return before, during, took_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--uploads", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db_url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        clinician, lives, uploaders = prepare(db_url, args.sessions, args.uploads)
+        server = serve(db_url, args.port)
+        try:
+            before, during, took_s = asyncio.run(run(
+                f"http://127.0.0.1:{args.port}", server.pid, clinician, lives, uploaders,
+                args.seconds))
+        finally:
+            server.terminate()
+            server.wait(30)
+    print(f"{args.sessions} live sessions, a beat each every {BEAT_EVERY_S} s; "
+          f"{args.uploads} people uploading {UPLOAD_BYTES / 1e6:.1f} MB recordings")
+    print(f"beat to clinician, without uploads: {summary(before)}")
+    print(f"beat to clinician, with uploads:    {summary(during)}")
+    ratio = np.percentile(during, 99) / np.percentile(before, 99)
+    print(f"p99 with uploads / without: {ratio:.2f} (target: at most 2)")
+    if took_s:
+        print(f"uploads analysed: {len(took_s)} in {args.seconds:.0f} s, each "
+              f"{np.mean(took_s):.1f} s on average (max {max(took_s):.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

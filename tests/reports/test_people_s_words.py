@@ -1,0 +1,65 @@
+"""A clinician's note in a session's report and files: the person's words, whole, never
+read as markup."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import numpy as np
+import pyedflib
+import pytest
+
+from heartsease.coaching.protocols import load_protocol
+from heartsease.coaching.session import CoachingSession
+from heartsease.coaching.summary import SessionRecord, session_record
+from heartsease.reports.files import edf_plus
+from heartsease.reports.report import report_html, report_pdf
+from heartsease.reports.session import SessionHeader, StoredBeat
+from heartsease.sensors.hrm import SensorContact
+from heartsease.sensors.source import Measurement
+
+HEADER = SessionHeader("s1", "c1", "srb", 6.0, "completed", datetime(2026, 1, 5, tzinfo=UTC))
+
+
+def a_session_with(note: str) -> tuple[list[StoredBeat], SessionRecord]:
+    session = CoachingSession(load_protocol("srb"))
+    events = session.start(0.0)
+    beats, t = [], 0.0
+    for seq in range(1, 181):
+        rr = 850.0 + 50.0 * np.sin(seq / 1.6)
+        t += rr / 1000.0
+        events += session.measurement(Measurement(t, 70, (rr,), (t,),
+                                                  SensorContact.DETECTED))
+        beats.append(SimpleNamespace(seq=seq, t_s=t, rr_ms=rr, arrival_s=t, label="N"))
+        if seq == 60:
+            events += session.annotate(note, "Dr Rivera", t)
+    events += session.finish(t)
+    return beats, session_record(events)
+
+
+@pytest.mark.parametrize("note", [r"breathing $\notacommand$ fine",
+                                  "$" + "{" * 1000 + "}" * 1000 + "$"])
+def test_a_note_is_never_parsed_as_markup(note: str) -> None:
+    """``$...$`` was read as mathtext: a 500 on every report of the session, forever (and
+    nested braces a RecursionError)."""
+    beats, record = a_session_with(note)
+    page = report_html(HEADER, beats, record)
+    assert html.escape(note) in page
+    assert report_pdf(HEADER, beats, record).startswith(b"%PDF")
+
+
+def test_an_edf_note_keeps_all_its_words() -> None:
+    """EDFlib cut every annotation at 40 bytes."""
+    note = "Sam named the critic's voice and let it pass; the breath slowed to five — é"
+    beats, record = a_session_with(note)
+    with tempfile.NamedTemporaryFile(suffix=".edf") as f:
+        f.write(edf_plus(HEADER, beats, record))
+        f.flush()
+        onsets, _, texts = pyedflib.EdfReader(f.name).readAnnotations()
+    first = next(i for i, text in enumerate(texts) if text.startswith("note: "))
+    together = [text for onset, text in zip(onsets, texts, strict=True)
+                if onset == onsets[first]]
+    assert "".join(together) == f"note: {note}"
