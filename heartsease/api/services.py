@@ -129,16 +129,16 @@ def coaching_session(client: User, body: SessionStart, plan: PracticePlan
                      ) -> CoachingSession:
     """The coaching session ``body`` asks for, fitted to the client's plan (their pace
     within its limits; whether the heart may lead) and their baseline."""
-    if body.protocol == "resonance" and (
-            not plan.heart_feedback or plan.pace_limits_bpm()[0] > USUAL_LIMITS_BPM[0]):
-        raise HTTPException(422, "The resonance assessment waits until the clinician has "
-                            "confirmed in the plan that it suits this client.")
     try:
         protocol = load_protocol(body.protocol).with_stages(body.stages)
         if body.practice_minutes is not None:
             protocol = protocol.with_practice_minutes(body.practice_minutes)
     except ProtocolError as exc:  # a stage or a practice the protocol does not have
         raise HTTPException(422, str(exc)) from None
+    if body.protocol == "resonance" and (
+            not plan.heart_feedback or plan.pace_limits_bpm()[0] > USUAL_LIMITS_BPM[0]):
+        raise HTTPException(422, "The resonance assessment waits until the clinician has "
+                            "confirmed in the plan that it suits this client.")
     profile = profile_of(client)
     if body.pace_bpm is not None:
         plan = replace(plan, chosen_pace_bpm=body.pace_bpm)

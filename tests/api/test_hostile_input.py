@@ -274,6 +274,7 @@ def test_a_person_holds_a_bounded_number_of_live_views(
                 pytest.raises(WebSocketDisconnect) as closed:
             third.receive_json()
         assert closed.value.code == 1013 and "2 live views open" in closed.value.reason
-    with client.websocket_connect(url) as again:  # the views closed gave their places back
+    # the views closed gave their places back
+    with client.websocket_connect(url, headers=clinician) as again:
         assert again.receive_json()["kind"] == "hello"
     client.post(f"/api/sessions/{r.json()['id']}/stop", headers=people["client"])
