@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -77,7 +78,27 @@ def fresh_postgres() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+BOTH_DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that asks for ``db_url`` runs on SQLite, the store a person installs; a test
+    about the store itself (what is written, kept, erased, and how a server's types and
+    failures meet it) is marked ``both_databases`` and runs on PostgreSQL as well. The
+    journeys above the store ask the same queries of both, and running each twice cost the
+    suite a third of its time."""
+    if "db_url" not in metafunc.fixturenames or any(
+            "db_url" in _names(m.args[0]) for m in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its own store
+    both = metafunc.definition.get_closest_marker("both_databases") is not None
+    metafunc.parametrize("db_url", BOTH_DATABASES if both else ("sqlite",), indirect=True)
+
+
+def _names(argnames: str | Sequence[str]) -> list[str]:
+    return [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'heartsease.db'}"

@@ -26,6 +26,8 @@ from heartsease.store.models import (
 from heartsease.store.repository import beat_row, insert_beats, insert_events
 from tests.api.conftest import me, redeem, sign_in
 
+pytestmark = pytest.mark.both_databases  # what each store keeps and erases
+
 
 def strict_json(raw: bytes | str) -> Any:
     """JSON as the standard has it: ``NaN`` and ``Infinity`` literals are refused."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from heartsease.api.closing import finish_session
@@ -13,6 +14,8 @@ from heartsease.store.models import Beat, BreathingSession, SessionEvent, Sessio
 from heartsease.store.repository import beat_row
 from tests.sensors.test_ble import run_virtual, session
 from tests.store.stores import store_with_sessions
+
+pytestmark = pytest.mark.both_databases  # what each store keeps of a finished session
 
 
 def test_a_finished_session_places_its_beats_from_each_whole_stretch(db_url: str) -> None:

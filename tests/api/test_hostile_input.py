@@ -21,6 +21,7 @@ from heartsease.api.sockets import visitor_may_leave
 from heartsease.store.models import Beat
 
 
+@pytest.mark.both_databases
 def test_out_of_range_and_loosely_typed_values_are_refused(client: TestClient,
                                                            people) -> None:
     huge = client.get("/api/sessions?limit=-64188992167391633866752", headers=people["client"])
@@ -39,6 +40,7 @@ def test_out_of_range_and_loosely_typed_values_are_refused(client: TestClient,
                            ).status_code == 422
 
 
+@pytest.mark.both_databases
 def test_times_carry_their_zone(client: TestClient, people) -> None:
     """SQLite keeps no zone: a bare time would be read by a browser as local time."""
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
@@ -54,6 +56,7 @@ def test_a_wrong_method_names_every_method_the_path_takes(client: TestClient) ->
     assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "DELETE"}
 
 
+@pytest.mark.both_databases
 def test_text_that_cannot_be_stored_is_refused_not_a_crash(client: TestClient,
                                                            people) -> None:
     """PostgreSQL cannot store NUL in text: a 500 there before, on every field of text."""
@@ -189,6 +192,7 @@ def test_start_requests_the_schema_allows_but_nothing_can_run_are_refused(
     assert "resonance has no optional stage compassionate-letter" in r.json()["detail"]
 
 
+@pytest.mark.both_databases
 def test_sign_in_while_the_database_is_away_is_a_503_that_says_so(client: TestClient
                                                                    ) -> None:
     """It was a 500 in text/plain."""

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from heartsease.store.models import Beat, BreathingSession, SessionEvent
 
+pytestmark = pytest.mark.both_databases  # writes into an ended session, in each store
+
 
 def message(seq: int, arrival_s: float) -> dict[str, object]:
     return {"seq": seq, "arrival_s": arrival_s, "hr_bpm": 60, "rr_ms": [1000.0],

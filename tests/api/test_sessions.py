@@ -79,6 +79,7 @@ def test_a_live_session_watched_annotated_and_stored(client: TestClient, people)
     assert detail["summary"]["minutes_by_state"]["soothing"] > 0
 
 
+@pytest.mark.both_databases
 def test_exports_and_reports_read_back(client: TestClient, people) -> None:
     session_id, received = run_simulated(client, people)
     url = f"/api/sessions/{session_id}"
@@ -112,6 +113,7 @@ def test_exports_and_reports_read_back(client: TestClient, people) -> None:
     assert pdf.content.startswith(b"%PDF")
 
 
+@pytest.mark.both_databases
 def test_beats_streamed_by_a_remote_client_are_stored_once(client: TestClient,
                                                            people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
@@ -197,6 +199,7 @@ def test_streamed_beats_reach_the_live_view_without_waiting_for_the_disk(
     client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
 
 
+@pytest.mark.both_databases
 def test_beats_resent_after_a_reconnection_keep_their_times(client: TestClient,
                                                             people) -> None:
     """The first message after a reconnection is the backlog, seconds old: the client's
@@ -232,6 +235,7 @@ def test_beats_resent_after_a_reconnection_keep_their_times(client: TestClient,
     assert times[3] - times[2] == pytest.approx(0.5, abs=0.05)
 
 
+@pytest.mark.both_databases
 def test_a_server_killed_mid_session_keeps_its_beats(db_url: str) -> None:
     """SIGKILL: no shutdown code runs. On restart the session is interrupted, every
     acknowledged beat is there, and the session can be reviewed."""
@@ -290,6 +294,7 @@ def test_uploads_become_sessions(client: TestClient, people, refdata: Path) -> N
     assert huge.status_code == 413
 
 
+@pytest.mark.both_databases
 def test_trends_by_day_against_the_persons_own_normal_range(client: TestClient,
                                                             people) -> None:
     """Ten days of uploaded rest recordings, re-dated; the trend's numbers recomputed here."""
@@ -323,6 +328,7 @@ def test_trends_by_day_against_the_persons_own_normal_range(client: TestClient,
             AuditEntry.action == "read-trends")) == 1
 
 
+@pytest.mark.both_databases
 def test_a_client_can_take_all_their_data_and_erase_it(client: TestClient, people) -> None:
     text = "\n".join(f"{x:.1f}" for x in simulate("rest", 300, seed=1).rr_ms)
     r = client.post("/api/sessions/uploads", headers=people["client"],
@@ -340,6 +346,7 @@ def test_a_client_can_take_all_their_data_and_erase_it(client: TestClient, peopl
             AuditEntry.action == "erase")) == 1  # the log keeps that it happened
 
 
+@pytest.mark.both_databases
 def test_durable_within_a_second_while_live(client: TestClient, people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={
         "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 1})

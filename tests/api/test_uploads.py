@@ -15,6 +15,8 @@ from heartsease.api.settings import Settings
 from heartsease.api.uploads import MAX_UPLOADS_PER_PERSON
 from tests.api.conftest import me, sign_in
 
+pytestmark = pytest.mark.both_databases  # bulk writes into each store
+
 
 @pytest.fixture
 def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from heartsease.store.group_commit import GroupCommitter
 from heartsease.store.models import Beat
 from tests.store.stores import store_with_sessions
+
+pytestmark = pytest.mark.both_databases  # each store's own transactions
 
 
 def _sessions(db_url: str, n: int) -> tuple[GroupCommitter, list[str]]:

@@ -3,6 +3,7 @@ and upgrade a database that holds data."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -15,6 +16,8 @@ from heartsease.api.app import create_app
 from heartsease.api.settings import Settings
 from heartsease.store.db import MIGRATIONS, make_engine, migrate
 from heartsease.store.models import Base
+
+pytestmark = pytest.mark.both_databases  # each store's own DDL
 
 
 def test_migrations_match_the_models(db_url: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,8 @@ from heartsease.simulator.scenarios import beats_as_source, simulate
 from heartsease.sources import OpenedSource
 from heartsease.store.models import Beat, BreathingSession
 from tests.store.stores import store_with_sessions
+
+pytestmark = pytest.mark.both_databases  # each server's own failures
 
 
 def _store_that_can_go_away(db_url: str, source: str

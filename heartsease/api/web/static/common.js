@@ -44,8 +44,10 @@ export async function request(path, options = {}) {
   }
   const response = await fetch(path, Object.assign({}, options, { headers }));
   if (response.status === 401) {
+    // No sign-in at all on a page that had one: its cookie was cleared by a sign-out in
+    // another tab, which may reach this page before that sign-in's socket closes.
     const expired = (response.headers.get("WWW-Authenticate") || "").includes("invalid_token");
-    toSignIn(expired ? "expired" : "");
+    toSignIn(expired ? "expired" : signedIn ? "signed-out" : "");
     throw new Error("Your sign-in has expired.");
   }
   return response;
@@ -62,6 +64,7 @@ export async function api(path, options = {}) {
 }
 
 // Renewal: the person counts as here while they touch the page or a live session is open.
+let signedIn = false;
 let lastActiveMs = Date.now(), renewedAtMs = 0, openSockets = 0, renewTimer = null;
 for (const event of ["pointerdown", "keydown", "touchstart", "wheel"]) {
   addEventListener(event, () => { lastActiveMs = Date.now(); }, { capture: true, passive: true });
@@ -90,6 +93,7 @@ function renewWhenBack() {
 
 export async function me() {
   const person = await api("/api/me");
+  signedIn = true;
   renew();
   return person;
 }
