@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,23 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """argon2id at its lightest for the services the tests run in this process, as Django
+    advises for test runs: the default costs about 0.1 s a hash, and the API tests sign
+    people in thousands of times. What is stored and checked is argon2id all the same, and
+    a hash made at the default cost still verifies (argon2 reads the cost from the hash).
+    The services the tests start as processes (``serve``) keep the default."""
+    from argon2 import PasswordHasher
+
+    from heartsease.api import security
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                          parallelism=1))
+        yield
 
 
 @pytest.fixture(scope="session")

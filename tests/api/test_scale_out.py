@@ -42,7 +42,7 @@ def test_a_session_on_one_worker_is_watched_and_steered_from_another(redis_url: 
     ports = free_port(), free_port()
     servers = [serve(db_url, port, HEARTSEASE_REDIS_URL=redis_url) for port in ports]
     a, b = (f"http://127.0.0.1:{port}" for port in ports)
-    rr = simulate("rest", 900, seed=4).rr_ms
+    rr = simulate("rest", 300, seed=4).rr_ms  # streamed in about 8 s, longer than needed
     try:
         client = sign_in(a, "client@example.org", "heartsease-demo")
         clinician = sign_in(b, "clinician@example.org", "heartsease-demo")
@@ -53,11 +53,14 @@ def test_a_session_on_one_worker_is_watched_and_steered_from_another(redis_url: 
             streaming = asyncio.create_task(
                 stream_to_server(paced_beats(rr, 0.05), a, client, session_id, stop=stop))
             live = f"/api/sessions/{session_id}/live"
-            async with websockets.connect(b.replace("http", "ws") + live,
+            # Unbounded queues, as a browser reads all it is sent: a bounded one the test
+            # never drains stops reading the connection, and its close then waits 10 s for
+            # the server's answer behind the beats.
+            async with websockets.connect(b.replace("http", "ws") + live, max_queue=None,
                                           additional_headers=bearer(clinician)) as watch, \
-                    websockets.connect(a.replace("http", "ws") + live,
+                    websockets.connect(a.replace("http", "ws") + live, max_queue=None,
                                        additional_headers=bearer(client)) as own, \
-                    websockets.connect(b.replace("http", "ws") + live,
+                    websockets.connect(b.replace("http", "ws") + live, max_queue=None,
                                        additional_headers=bearer(client)) as own_b:
                 hello = await next_kind(watch, "hello", role="observer")
                 assert hello["session_id"] == session_id  # from worker A, through Redis

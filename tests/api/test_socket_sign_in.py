@@ -31,7 +31,7 @@ from heartsease.store.db import make_engine, migrate, session_factory
 from heartsease.store.models import Assignment, Role, User
 from heartsease.wire import Close
 from tests.api.conftest import sign_in
-from tests.conftest import free_port, fresh_postgres, serve
+from tests.conftest import free_port, serve
 
 # One xdist worker runs them all: each worker would otherwise start the two servers itself.
 pytestmark = pytest.mark.xdist_group("socket-sign-in")
@@ -50,11 +50,11 @@ class Service:
         return self.base.replace("http://", "ws://")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[Service]:
-    db_url = (f"sqlite:///{tmp_path_factory.mktemp('sockets') / 'h.db'}"
-              if request.param == "sqlite" else fresh_postgres())
+# On SQLite, as the other journeys above the store (tests/conftest.py, pytest_generate_tests):
+# the watch asks the store what every request's sign-in check asks.
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('sockets') / 'h.db'}"
     port = free_port()
     process = serve(db_url, port, HEARTSEASE_SIGN_IN_CHECK_S=str(CHECK_S))
     try:

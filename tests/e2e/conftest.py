@@ -27,9 +27,21 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service the browser tests share (one per xdist worker), its demo people without
+    weeks of history: they start at once."""
+    yield from _service(tmp_path_factory, history_days=0)
+
+
+@pytest.fixture(scope="session")
+def server_with_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service with the demo client's weeks of practice, which the trends pages draw."""
+    yield from _service(tmp_path_factory,
+                        history_days=Settings.model_fields["demo_history_days"].default)
+
+
+def _service(tmp_path_factory: pytest.TempPathFactory, history_days: int) -> Iterator[str]:
     port = free_port()
     db = tmp_path_factory.mktemp("e2e") / "heartsease.db"
-    history_days = Settings.model_fields["demo_history_days"].default  # the trends pages'
     process: subprocess.Popen[bytes] = serve(f"sqlite:///{db}", port,
                                              HEARTSEASE_DEMO_HISTORY_DAYS=str(history_days))
     base = f"http://127.0.0.1:{port}"
@@ -69,14 +81,6 @@ def browser() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """All browser tests on one xdist worker: they share one service, whose demo history
-    takes tens of seconds to make, and making it once per run is enough."""
-    for item in items:
-        if item.path.is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def screenshot(page: object, name: str) -> None:

@@ -13,6 +13,16 @@ from tests.e2e.test_pages import sign_in
 # Every page a person can reach, checked by axe-core (shipped inside the
 # axe-playwright-python wheel) against the WCAG 2.0/2.1 A and AA rules, contrast included.
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+# The trends pages draw weeks of practice: this module's tests share the service that has
+# them, on one xdist worker, as making those weeks takes 20-40 s.
+pytestmark = pytest.mark.xdist_group("history")
+
+
+@pytest.fixture(scope="module")
+def server(server_with_history: str) -> str:
+    return server_with_history
+
+
 # Where, in the page, the last day's point of the HRV chart (its 4th series) is drawn.
 LAST_DAY_ON_THE_HRV_CHART = """() => {
     const u = document.querySelector('#hrv-chart').chart, days = u.data[4];
