@@ -110,7 +110,7 @@ def test_the_plan_sets_suitability_and_pace_limits_and_the_session_follows_it(
 def test_this_is_a_lot_reaches_the_clinicians_queue_with_the_words_sent(
         client: TestClient, people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={
-        "source": "simulated", "scenario": "paced-6", "speed": 100, "practice_minutes": 10})
+        "source": "simulated", "scenario": "paced-6", "speed": 100, "practice_minutes": 1})
     session_id = r.json()["id"]
     seen: list[dict] = []
     live_queue: list[dict] = []
