@@ -25,6 +25,9 @@ from heartsease.api.security import create_token
 from heartsease.api.settings import Settings
 from tests.conftest import free_port, fresh_postgres, serve
 
+# One xdist worker runs the module: its servers start once, not once a worker.
+pytestmark = pytest.mark.xdist_group("fuzz")
+
 ROLES = ("nobody", "client", "clinician", "admin")
 # The server's key, so that the test can sign each role in afresh for every case: a case may
 # sign a role out everywhere, or spend its sign-in budget on wrong old passwords (429), and

@@ -349,7 +349,7 @@ def test_a_client_can_take_all_their_data_and_erase_it(client: TestClient, peopl
 @pytest.mark.both_databases
 def test_durable_within_a_second_while_live(client: TestClient, people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={
-        "source": "simulated", "scenario": "rest", "speed": 20, "practice_minutes": 1})
+        "source": "simulated", "scenario": "rest", "speed": 50, "practice_minutes": 1})
     session_id = r.json()["id"]
     factory = client.app.state.db
     with client.websocket_connect(f"/api/sessions/{session_id}/live",
@@ -396,7 +396,7 @@ def test_a_late_viewer_sees_the_story_from_the_start_and_the_last_beats(
     apart so that a long session's beats do not push its beginning out."""
     monkeypatch.setattr(publishing, "RECENT_BEATS", 30)
     r = client.post("/api/sessions", headers=people["client"], json={
-        "source": "simulated", "scenario": "threat-then-soothe", "speed": 50,
+        "source": "simulated", "scenario": "threat-then-soothe", "speed": 100,
         "practice_minutes": 2})
     session_id = r.json()["id"]
     url = f"/api/sessions/{session_id}/live"

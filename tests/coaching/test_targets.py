@@ -20,6 +20,9 @@ from heartsease.simulator.heart import SimulatedBeats
 from heartsease.simulator.scenarios import simulate
 from tests.coaching.conftest import coached, resting_baseline, run_session
 
+# One xdist worker runs the module: its 60 coached sessions are made once, not once a worker.
+pytestmark = pytest.mark.xdist_group("targets")
+
 SEEDS = range(20)
 SCENARIOS = ("threat-then-soothe", "backdraft", "paced-6")
 EXCLUDE_NEAR_TRANSITION_S = 15.0  # the rule for scoring epochs
