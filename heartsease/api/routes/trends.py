@@ -24,8 +24,9 @@ FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 def set_time_zone(body: TimeZoneIn, db: SessionDep, user: CurrentUser) -> UserOut:
     """The person's time zone, as their browser knows it (the pages send it when it
     changes): their trend days run from midnight to midnight there."""
+    # Written at the commit, not flushed here: a flush would take SQLite's write lock
+    # across the hop back to the event loop, which a write there would then wait on.
     user.time_zone = body.time_zone
-    db.flush()
     return UserOut.model_validate(user, from_attributes=True)
 
 

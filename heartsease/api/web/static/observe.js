@@ -190,6 +190,8 @@ function watch(sessionId, name) {
     q(".conn").textContent = "";
     q(".step").textContent = words;
     q(".presence").textContent = "";
+    // Notes go into a live session: once it is over, they belong in its report.
+    for (const part of [q(".presets"), q(".note")]) part.classList.add("hidden");
     room.dataset.ended = "yes";
   };
   const showPresence = () => {
