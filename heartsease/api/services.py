@@ -22,6 +22,7 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
 from heartsease.reports.gentle import GivenRating, OwnWords
+from heartsease.reports.report import ReportClient
 from heartsease.reports.session import SessionHeader
 from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
@@ -183,12 +184,26 @@ def own_words_of(db: Session, row: BreathingSession
                  ) -> tuple[list[GivenRating], list[OwnWords]]:
     """The client's ratings (as given, skipped ones too) and writings of a session, for
     their own report."""
-    ratings = [GivenRating(r.t_s, r.scale, r.value) for r in db.scalars(
-        select(SelfRating).where(SelfRating.session_id == row.id).order_by(SelfRating.t_s))]
+    ratings = given_ratings(db, row)
     words = [OwnWords(w.kind.value, dict(w.body)) for w in db.scalars(
         select(Writing).where(Writing.session_id == row.id, Writing.client_id == row.client_id)
         .order_by(Writing.created_at))]
     return ratings, words
+
+
+def given_ratings(db: Session, row: BreathingSession) -> list[GivenRating]:
+    """A session's ratings as the client gave them (skipped ones too), in order."""
+    return [GivenRating(r.t_s, r.scale, r.value) for r in db.scalars(
+        select(SelfRating).where(SelfRating.session_id == row.id).order_by(SelfRating.t_s))]
+
+
+def report_client(db: Session, row: BreathingSession) -> ReportClient:
+    """Whom a clinician's report is about: their name, their time zone and their ratings of
+    the session (never their writing, which is theirs unless shared)."""
+    client = db.get(User, row.client_id)
+    return ReportClient(name="(erased)" if client is None else client.name,
+                        zone=ZoneInfo("UTC") if client is None else zone_of(client),
+                        ratings=given_ratings(db, row))
 
 
 def header_of(row: BreathingSession) -> SessionHeader:
