@@ -332,7 +332,8 @@ class _Pages:
         self.y_in += height_in
 
     def table(self, table: Table) -> None:
-        self.room_for(3 * LINE_IN)
+        # A short table is kept on one page with its heading; a long one, its first rows.
+        self.room_for((3 + min(len(table.rows), 8)) * LINE_IN)
         self.gap()
         self.text(table.title, size=HEADING_PT, weight="bold")
         if not table.rows:
