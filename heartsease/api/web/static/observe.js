@@ -193,6 +193,7 @@ function watch(sessionId, name) {
     // Notes go into a live session: once it is over, they belong in its report.
     for (const part of [q(".presets"), q(".note")]) part.classList.add("hidden");
     room.dataset.ended = "yes";
+    refresh();  // the client is no longer in a session
   };
   const showPresence = () => {
     const words = [presence.page, presence.paused ? "paused" : null].filter(Boolean);
