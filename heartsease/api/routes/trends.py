@@ -13,7 +13,7 @@ from heartsease.api.schemas import IsoDate, TimeZoneIn, TrendDay, UserOut, probl
 from heartsease.store.models import Role, User
 from heartsease.store.repository import audit, can_see_client
 
-router = APIRouter(prefix="/api", tags=["trends"], responses=problems(401, 404, 422))
+router = APIRouter(prefix="/api", tags=["trends"], responses=problems(400, 401, 404, 422))
 MAX_DAYS = 731
 # Far enough either way for any practice, near enough that the 60-day history before a
 # range and the day after it are still dates.
