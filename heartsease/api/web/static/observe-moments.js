@@ -121,17 +121,20 @@ export async function ask(now = false) {
   try { await mine; } catch (e) { /* asked again in a few seconds */ } finally { if (asking === mine) asking = null; }
 }
 
+// The sound's choice is kept in this browser, and set up as the page loads (before the
+// sign-in is checked), so that a click on it is never undone.
+const sound = $("sound");
+sound.checked = localStorage.getItem(SOUND_KEY) === "on";
+const wake = () => { if (sound.checked && !audio) audio = new AudioContext(); };
+sound.addEventListener("change", () => {
+  localStorage.setItem(SOUND_KEY, sound.checked ? "on" : "off");
+  wake();  // a click: the browser lets a page make sound from here on
+  if (sound.checked) chime();  // so the clinician knows what it sounds like
+});
+// Browsers allow sound only after the person has touched the page.
+document.addEventListener("pointerdown", wake, { once: true });
+
 export function startMoments() {
-  const sound = $("sound");
-  sound.checked = localStorage.getItem(SOUND_KEY) === "on";
-  const wake = () => { if (sound.checked && !audio) audio = new AudioContext(); };
-  sound.addEventListener("change", () => {
-    localStorage.setItem(SOUND_KEY, sound.checked ? "on" : "off");
-    wake();  // a click: the browser lets a page make sound from here on
-    if (sound.checked) chime();  // so the clinician knows what it sounds like
-  });
-  // Browsers allow sound only after the person has touched the page.
-  document.addEventListener("pointerdown", wake, { once: true });
   ask();
   setInterval(ask, ASK_EVERY_MS);
 }
