@@ -9,11 +9,12 @@ one of them has reviewed it, live or after the session.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from heartsease.api.running import SessionManager
@@ -74,10 +75,7 @@ def shared_writings(db: Session, clinician: User, client_id: str) -> list[Writin
     return rows
 
 
-def backdraft_queue(db: Session, clinician: User, reviewed: bool | None
-                    ) -> list[dict[str, Any]]:
-    """The backdraft moments of the clinician's assigned clients, newest first: reviewed
-    ones, not yet reviewed ones, or (``None``) both. Each client's read is audit-logged."""
+def _queue_query(clinician: User, reviewed: bool | None) -> Select[Any]:
     query = (select(SessionEvent, BreathingSession, User, CheckIn, BackdraftReview)
              .join(BreathingSession, BreathingSession.id == SessionEvent.session_id)
              .join(User, User.id == BreathingSession.client_id)
@@ -89,7 +87,27 @@ def backdraft_queue(db: Session, clinician: User, reviewed: bool | None
     if reviewed is not None:
         query = query.where(BackdraftReview.event_id.is_not(None) if reviewed
                             else BackdraftReview.event_id.is_(None))
-    rows = db.execute(query.order_by(BreathingSession.started_at.desc(),
+    return query
+
+
+def queue_tag(db: Session, clinician: User, reviewed: bool | None) -> str:
+    """What a queue holds, as an entity tag: which moments, their check-ins' words and
+    reviews, and who is assigned. Read without any client's data, so that the observation
+    room can ask every few seconds whether anything changed and read (and audit-log) the
+    queue itself only when it has."""
+    query = (_queue_query(clinician, reviewed)
+             .with_only_columns(SessionEvent.id, User.id, CheckIn.sent_at,
+                                BackdraftReview.reviewed_at)
+             .order_by(SessionEvent.id))
+    digest = hashlib.sha256(repr([tuple(r) for r in db.execute(query)]).encode())
+    return '"' + digest.hexdigest()[:32] + '"'
+
+
+def backdraft_queue(db: Session, clinician: User, reviewed: bool | None
+                    ) -> list[dict[str, Any]]:
+    """The backdraft moments of the clinician's assigned clients, newest first: reviewed
+    ones, not yet reviewed ones, or (``None``) both. Each client's read is audit-logged."""
+    rows = db.execute(_queue_query(clinician, reviewed).order_by(BreathingSession.started_at.desc(),
                                      SessionEvent.t_s.desc())).all()
     for client_id in sorted({client.id for _, _, client, _, _ in rows}):
         audit(db, clinician, "read-backdrafts", "client", client_id, client_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -13,6 +14,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -97,6 +99,27 @@ class UserOut(BaseModel):
     name: str
     role: Role
     pace_bpm: float | None = None
+    time_zone: str | None = Field(None, description="The person's IANA time zone, which "
+                                  "their trend days follow (none: UTC).")
+
+
+class TimeZoneIn(BaseModel):
+    time_zone: str = Field(max_length=64, examples=["Pacific/Auckland"],
+                           description="An IANA time zone, as the browser knows it")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return known_zone(value)
+
+
+def known_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone this server knows; a ``ValueError`` if not."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise ValueError("Not a time zone I know (an IANA name such as Europe/Paris).") from None
+    return name
 
 
 class UserCreate(BaseModel):

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, status
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
 from heartsease.reports.gentle import GivenRating, OwnWords
+from heartsease.reports.report import ReportClient
 from heartsease.reports.session import SessionHeader
 from heartsease.sources import RemoteStream, SimulatedHeart, Strap, open_source
 from heartsease.store import repository
@@ -182,12 +184,26 @@ def own_words_of(db: Session, row: BreathingSession
                  ) -> tuple[list[GivenRating], list[OwnWords]]:
     """The client's ratings (as given, skipped ones too) and writings of a session, for
     their own report."""
-    ratings = [GivenRating(r.t_s, r.scale, r.value) for r in db.scalars(
-        select(SelfRating).where(SelfRating.session_id == row.id).order_by(SelfRating.t_s))]
+    ratings = given_ratings(db, row)
     words = [OwnWords(w.kind.value, dict(w.body)) for w in db.scalars(
         select(Writing).where(Writing.session_id == row.id, Writing.client_id == row.client_id)
         .order_by(Writing.created_at))]
     return ratings, words
+
+
+def given_ratings(db: Session, row: BreathingSession) -> list[GivenRating]:
+    """A session's ratings as the client gave them (skipped ones too), in order."""
+    return [GivenRating(r.t_s, r.scale, r.value) for r in db.scalars(
+        select(SelfRating).where(SelfRating.session_id == row.id).order_by(SelfRating.t_s))]
+
+
+def report_client(db: Session, row: BreathingSession) -> ReportClient:
+    """Whom a clinician's report is about: their name, their time zone and their ratings of
+    the session (never their writing, which is theirs unless shared)."""
+    client = db.get(User, row.client_id)
+    return ReportClient(name="(erased)" if client is None else client.name,
+                        zone=ZoneInfo("UTC") if client is None else zone_of(client),
+                        ratings=given_ratings(db, row))
 
 
 def header_of(row: BreathingSession) -> SessionHeader:
@@ -209,18 +225,28 @@ def stored_record(db: Session, row: BreathingSession) -> SessionRecord:
                      for t_s, text, author in notes])
 
 
-def trends(db: Session, client_id: str, start: date, end: date) -> list[dict[str, Any]]:
-    """Per day from ``start`` to ``end``: :func:`heartsease.coaching.trends.trend_days` over
-    the client's sessions of those days and the 60 before."""
+def zone_of(person: User) -> ZoneInfo:
+    """The person's time zone (UTC until their browser has told it)."""
+    return ZoneInfo(person.time_zone or "UTC")
+
+
+def trends(db: Session, client_id: str, start: date, end: date, zone: ZoneInfo
+           ) -> list[dict[str, Any]]:
+    """Per day from ``start`` to ``end``, each day the client's own (midnight to midnight in
+    ``zone``): :func:`heartsease.coaching.trends.trend_days` over the client's sessions of
+    those days and the 60 before."""
+    # A day either side: zones are within 14 hours of UTC, and trend_days keeps to the
+    # days asked for (and the history before them) by the local date.
     rows = repository.sessions_between(
         db, client_id,
-        datetime.combine(start - timedelta(days=HISTORY_DAYS), datetime.min.time(),
+        datetime.combine(start - timedelta(days=HISTORY_DAYS + 1), datetime.min.time(),
                          tzinfo=UTC),
-        datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+        datetime.combine(end + timedelta(days=2), datetime.min.time(), tzinfo=UTC))
     # Practice with a demo heart is not the client's heart, and a session they left is not
     # practice: neither is in their trends.
     rows = [r for r in rows if not r.demo and r.status is not SessionStatus.LEFT]
     ratings = repository.ratings_of(db, [r.id for r in rows])
-    sessions = [SessionFacts.from_summary(r.id, r.started_at, r.summary, ratings.get(r.id, {}))
+    sessions = [SessionFacts.from_summary(r.id, r.started_at.astimezone(zone), r.summary,
+                                          ratings.get(r.id, {}))
                 for r in rows]
     return [day.as_dict() for day in trend_days(sessions, start, end)]

@@ -113,6 +113,9 @@ class User(Base):
     # An account closed by an administrator: kept (the audit log names it), never signed in,
     # and its open connections close.
     deactivated_at: Mapped[datetime | None] = mapped_column()
+    # Where the person lives (an IANA zone, as their browser tells it): their days, in their
+    # trends, are midnight to midnight there. None: UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedToken(Base):

@@ -152,6 +152,12 @@ def test_this_is_a_lot_reaches_the_clinicians_queue_with_the_words_sent(
     assert queue[0]["check_in"] == "Better now, thank you."
     assert [p["label"] for p in queue[0]["preceded_by"] if p["kind"] == "step"] == ["practice"]
     assert audited(client, "read-backdrafts") == 2  # each read that showed Sam's moments
+    # The room asks every few seconds: unchanged, a 304 that reads and logs nothing.
+    tag = client.get("/api/clinician/backdrafts", headers=people["clinician"]).headers["ETag"]
+    unchanged = client.get("/api/clinician/backdrafts",
+                           headers={**people["clinician"], "If-None-Match": tag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert audited(client, "read-backdrafts") == 3
     assert client.get("/api/clinician/backdrafts",
                       headers=people["other_clinician"]).json() == []
     assert client.get("/api/clinician/backdrafts", headers=people["client"]).status_code == 403
@@ -159,7 +165,8 @@ def test_this_is_a_lot_reaches_the_clinicians_queue_with_the_words_sent(
                        headers=people["other_clinician"]).status_code == 404
     assert client.post(f"/api/clinician/backdrafts/{queue[0]['id']}/reviewed",
                        headers=people["clinician"]).status_code == 204
-    assert client.get("/api/clinician/backdrafts", headers=people["clinician"]).json() == []
+    assert client.get("/api/clinician/backdrafts", headers={
+        **people["clinician"], "If-None-Match": tag}).json() == []  # reviewed: changed
     reviewed = client.get("/api/clinician/backdrafts?show=reviewed",
                           headers=people["clinician"]).json()
     assert [m["id"] for m in reviewed] == [queue[0]["id"]] and reviewed[0]["reviewed_at"]

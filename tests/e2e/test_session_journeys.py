@@ -187,7 +187,8 @@ def test_pause_away_and_left_on_both_screens(quick_server: str, browser: object)
 
         page.close()  # and gone for good: paused, then ended as left
         presence.filter(has_text="away · paused").wait_for(timeout=(AWAY_PAUSE_S + 3) * 1000)
-        clinician.locator(".room .step", has_text="session ended: the client's page had gone"
+        clinician.locator(".room .step",
+                          has_text="The session has ended: the client's page had gone."
                           ).wait_for(timeout=(AWAY_LEAVE_S + 5) * 1000)
         screenshot(clinician, "journey-left-clinician")
         page = client_ctx.new_page()

@@ -16,7 +16,7 @@ from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.reports.files import edf_plus
-from heartsease.reports.report import report_html, report_pdf
+from heartsease.reports.report import ReportClient, report_html, report_pdf
 from heartsease.reports.session import SessionHeader, StoredBeat
 from heartsease.sensors.hrm import SensorContact
 from heartsease.sensors.source import Measurement
@@ -46,9 +46,9 @@ def test_a_note_is_never_parsed_as_markup(note: str) -> None:
     """``$...$`` was read as mathtext: a 500 on every report of the session, forever (and
     nested braces a RecursionError)."""
     beats, record = a_session_with(note)
-    page = report_html(HEADER, beats, record)
+    page = report_html(HEADER, beats, record, ReportClient("Sam"))
     assert html.escape(note) in page
-    assert report_pdf(HEADER, beats, record).startswith(b"%PDF")
+    assert report_pdf(HEADER, beats, record, ReportClient("Sam")).startswith(b"%PDF")
 
 
 def test_an_edf_note_keeps_all_its_words() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Response
 from sqlalchemy.orm import Session
 
 from heartsease.api import care, services
@@ -95,14 +95,21 @@ def set_client_plan(client_id: str, body: PlanIn, db: SessionDep, clinician: Cli
     return _plan_out(db, row, client)
 
 
-@router.get("/clinician/backdrafts")
-def backdraft_queue(db: SessionDep, clinician: Clinician,
-                    show: Literal["waiting", "reviewed", "all"] = "waiting"
-                    ) -> list[dict[str, Any]]:
+@router.get("/clinician/backdrafts", response_model=list[dict[str, Any]],
+            responses={304: {"description": "Nothing changed since the tag given."}})
+def backdraft_queue(db: SessionDep, clinician: Clinician, response: Response,
+                    show: Literal["waiting", "reviewed", "all"] = "waiting",
+                    if_none_match: Annotated[str | None, Header()] = None) -> Any:
     """The moments that were a lot for the clinician's clients (raised by the body or by
     the client), with what preceded each, the body's change and the words the client chose
-    to send: live, and after the session."""
+    to send: live, and after the session. With the ``ETag`` of the last answer in
+    ``If-None-Match``, a 304 while nothing changed (and nothing read, so nothing logged)."""
     reviewed = {"waiting": False, "reviewed": True, "all": None}[show]
+    tag = care.queue_tag(db, clinician, reviewed)
+    if if_none_match == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = "no-store"
     return care.backdraft_queue(db, clinician, reviewed)
 
 

@@ -214,10 +214,11 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
         return Response(client_report_html(header, record, ratings, words),
                         media_type="text/html")
     beats = beats_of(db, row.id)
+    client = services.report_client(db, row)
     if format == "pdf":
-        return _file(report_pdf(header, beats, record), "application/pdf",
+        return _file(report_pdf(header, beats, record, client), "application/pdf",
                      f"heartsease-report-{row.id[:8]}.pdf")
-    return Response(report_html(header, beats, record), media_type="text/html")
+    return Response(report_html(header, beats, record, client), media_type="text/html")
 
 
 @router.post("/uploads", status_code=201, responses=problems(403, 413, 429, 503))

@@ -35,7 +35,8 @@ export function daysAxis() {
   });
 }
 
-// Days are UTC days (as the API counts them), wherever the browser is.
+// A day (the client's own, as the API counts them) is drawn at UTC midnight of its date and
+// labelled in UTC, so that its label is its date wherever the browser is.
 export const utcDate = (s) => uPlot.tzDate(new Date(s * 1000), "Etc/UTC");
 
 // The x scale of day-by-day charts: half a day of room at either end, so that the first and

@@ -95,7 +95,21 @@ export async function me() {
   const person = await api("/api/me");
   signedIn = true;
   renew();
+  // Each person's days are their own: the browser's time zone, kept with them (their trend
+  // days follow it), told again when they are somewhere else.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (person && zone && person.time_zone !== zone) {
+    try {
+      Object.assign(person, await api("/api/me/time-zone", { method: "PUT", json: { time_zone: zone } }));
+    } catch (e) { /* a zone this server does not know: its days stay UTC */ }
+  }
   return person;
+}
+
+// "YYYY-MM-DD" of `date` (default now) in an IANA time zone (default UTC).
+export function dayIn(zone, date = new Date()) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone || "UTC", year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(date);
 }
 
 // The pages this person may use, in the header, and a way to sign out.

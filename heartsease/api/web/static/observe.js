@@ -1,18 +1,52 @@
-// The clinician's observation room: assigned clients, who is in a session now, and one or
-// several live sessions side by side with the tachogram and pacer, the state timeline with
-// shifts, unmissable backdraft alerts, and one-click notes.
+// The clinician's observation room: every assigned client's moments to review
+// (observe-moments.js), the clients with who is in a session now and their past sessions,
+// and one or several live sessions side by side with the tachogram and pacer, the state
+// timeline with shifts on the same time axis, unmissable backdraft alerts, and one-click
+// notes.
 
 import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, drawVerticals, keepFrom, paths, spacer, stateColour } from "./charts.js";
+import { ask, startMoments } from "./observe-moments.js";
 import { live, statusText } from "./socket.js";
 import { Command, Kind } from "./wire.js";
 
 const WINDOW_S = 15 * 60;  // a whole standard session; of a longer one, its last 15 minutes
 const PLOT_EVERY_MS = 700;
+const PAST_SHOWN = 5;  // a client's latest sessions; the rest are on their trends page
 const watching = new Map();
+const pastOpen = new Set();  // the clients whose past sessions are unfolded, kept on refresh
+
+const protocolName = (p) => (p === "srb" ? "soothing rhythm breathing" : p === "resonance" ? "resonance assessment" : p);
+
+// A client's latest finished sessions, each linked to its report.
+function pastSessions(client, sessions) {
+  const past = sessions.filter((s) => s.client_id === client.id && !s.live);
+  const details = document.createElement("details");
+  details.open = pastOpen.has(client.id);
+  details.addEventListener("toggle", () => { if (details.open) pastOpen.add(client.id); else pastOpen.delete(client.id); });
+  details.append(Object.assign(document.createElement("summary"), { textContent: "Past sessions" }));
+  const list = document.createElement("ul");
+  for (const s of past.slice(0, PAST_SHOWN)) {
+    const when = new Date(s.started_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    const minutes = s.summary && s.summary.duration_s ? ", " + Math.round(s.summary.duration_s / 60) + " min" : "";
+    const li = document.createElement("li");
+    const a = Object.assign(document.createElement("a"), { href: "/report?session=" + s.id, textContent: when });
+    a.setAttribute("aria-label", "The report of " + client.name + "'s session of " + when);
+    li.append(a, " · " + protocolName(s.protocol) + minutes + (s.status === "completed" ? "" : " · " + s.status));
+    list.append(li);
+  }
+  if (!past.length) list.append(Object.assign(document.createElement("li"), { textContent: "None yet." }));
+  if (past.length > PAST_SHOWN) {
+    const li = document.createElement("li");
+    li.append(Object.assign(document.createElement("a"), { href: "/trends?client=" + client.id, textContent: "All of them, on the trends page" }));
+    list.append(li);
+  }
+  details.append(list);
+  return details;
+}
 
 async function refresh() {
-  const [clients, sessions, health] = await Promise.all([api("/api/clients"), api("/api/sessions"),
+  const [clients, sessions, health] = await Promise.all([api("/api/clients"), api("/api/sessions?limit=300"),
                                                          api("/api/health")]);
   // Said plainly when part of the service is struggling; sessions and storage go on.
   const degraded = document.getElementById("degraded");
@@ -26,11 +60,11 @@ async function refresh() {
   for (const c of clients) {
     const session = sessions.find((s) => s.client_id === c.id && s.live);
     const li = document.createElement("li");
-    li.innerHTML = "<span></span><span></span>";
+    li.innerHTML = "<span class='who'></span><span></span>";
     li.firstChild.textContent = c.name + " ";
     const trends = Object.assign(document.createElement("a"), { href: "/trends?client=" + c.id, textContent: "trends" });
     trends.setAttribute("aria-label", "Trends of " + c.name);
-    li.firstChild.append(trends);
+    li.firstChild.append(trends, pastSessions(c, sessions));
     if (session) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "quiet";
@@ -149,6 +183,18 @@ function watch(sessionId, name) {
   };
   // The client's page (connected or away, once it has come) and whether the session is paused.
   const presence = { page: null, paused: false };
+  let ended = false;
+  // Said once, in the status line, however the end reached this room.
+  const end = (words) => {
+    ended = true;
+    q(".conn").textContent = "";
+    q(".step").textContent = words;
+    q(".presence").textContent = "";
+    // Notes go into a live session: once it is over, they belong in its report.
+    for (const part of [q(".presets"), q(".note")]) part.classList.add("hidden");
+    room.dataset.ended = "yes";
+    refresh();  // the client is no longer in a session
+  };
   const showPresence = () => {
     const words = [presence.page, presence.paused ? "paused" : null].filter(Boolean);
     q(".presence").textContent = words.length ? name + "'s page: " + words.join(" · ") : "";
@@ -187,6 +233,7 @@ function watch(sessionId, name) {
           : "Possible backdraft at " + (m.t_s / 60).toFixed(1) + " min: a rise in arousal during practice.") +
           " The pacer has stopped, grounding and a pause were offered; it waits in your queue.";
         q(".alert").classList.remove("hidden");
+        ask(true);  // into the moments to review, with the rest
         break;
       case Kind.BACKDRAFT_EASED: q(".alert").textContent += " It has eased."; break;
       case Kind.ANNOTATION: {
@@ -199,17 +246,25 @@ function watch(sessionId, name) {
       case Kind.PRESENCE: Object.assign(presence, { page: m.presence, paused: m.paused }); showPresence(); break;
       case Kind.PAUSED: presence.paused = m.paused; showPresence(); break;
       case Kind.SESSION_ENDED:
-        q(".step").textContent = m.reason === "left" ? "session ended: the client's page had gone" : "session ended";
-        q(".presence").textContent = "";
+        end(m.reason === "left" ? "The session has ended: the client's page had gone." : "The session has ended.");
         break;
       case Kind.CLOSED:  // nothing more comes: no reconnecting
-        if (!q(".step").textContent.startsWith("session ended")) q(".step").textContent = "session ended";
-        q(".presence").textContent = "";
+        if (!ended) end("The session has ended.");
         link.close();
         break;
     }
-  }, (s) => { q(".conn").textContent = statusText[s]; });
+  }, (s) => {
+    if (s === "ended" && !ended) end("The session has ended.");
+    else if (!ended) q(".conn").textContent = statusText[s];
+  });
   watching.set(sessionId, link);
+  q(".close").setAttribute("aria-label", "Close " + name + "'s room");
+  q(".close").addEventListener("click", () => {
+    link.close();
+    watching.delete(sessionId);
+    room.remove();
+    refresh();
+  });
   room.querySelectorAll("[data-note]").forEach((b) => b.addEventListener("click",
     () => link.send({ type: Command.ANNOTATION, text: b.dataset.note })));
   q(".note").addEventListener("submit", (e) => {
@@ -223,6 +278,7 @@ function watch(sessionId, name) {
 me().then((person) => {
   if (person && person.role !== "clinician") { location.href = "/breathe"; return; }
   nav(person, "observe");
+  startMoments();
   refresh();
   setInterval(refresh, 5000);
 });

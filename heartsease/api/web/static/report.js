@@ -16,6 +16,8 @@ async function fetchOrExplain(path) {
 
 if (document.referrer.startsWith(location.origin + "/trends")) {
   document.getElementById("back").href = document.referrer;  // the same client and days
+} else if (document.referrer.startsWith(location.origin + "/observe")) {
+  Object.assign(document.getElementById("back"), { href: "/observe", textContent: "\u2190 Back to the observation room" });
 }
 me().then(async (person) => {
   if (!person) return;

@@ -4,7 +4,7 @@
 // The clinical detail (coherence, time estimated as settled, shifts) is for the clinician: a client's
 // own page shows their practice and their own ratings, never a count to strive for.
 
-import { api, isId, me as signedIn, nav } from "./common.js";
+import { api, dayIn, isId, me as signedIn, nav } from "./common.js";
 import { axis, chart, cssColour, dayTime, daysAxis, daysScale, paths, timeDay, utcDate } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,7 +14,7 @@ const palette = { hrv: cssColour("soothing"), band: "rgba(47, 127, 134, 0.14)", 
                   before: cssColour("threat"), after: cssColour("soothing") };
 const CHART_HEIGHT_PX = 230;
 const RECENT_SESSIONS = 10;  // listed at first; the rest one click away
-let me = null, clientId = null, days = [];
+let me = null, clientId = null, days = [], zone = null;  // zone: the client's, whose days these are
 const clinical = () => me.role === "clinician";
 
 function isoDay(date) { return date.toISOString().slice(0, 10); }
@@ -111,13 +111,15 @@ function summarise(sessions) {
   return "Practised" + practice + ", an estimated " + Math.round(soothed) + " of them settled." + hrv;
 }
 
+// When a session began (the API's times are UTC).
+const when = (s) => new Date(s.started_at.endsWith("Z") || s.started_at.includes("+") ? s.started_at : s.started_at + "Z");
+
 function fillTables(sessions) {
   const rows = $("sessions");
   rows.innerHTML = "";
   for (const s of sessions) {
     const tr = document.createElement("tr");
-    const when = new Date(s.started_at.endsWith("Z") || s.started_at.includes("+") ? s.started_at : s.started_at + "Z");
-    const cells = [when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }), s.protocol === "srb" ? "soothing rhythm breathing" : s.protocol,
+    const cells = [when(s).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }), s.protocol === "srb" ? "soothing rhythm breathing" : s.protocol,
       fixed((s.summary.duration_s || 0) / 60, 0)];
     if (clinical()) cells.push(fixed((s.summary.minutes_by_state || {}).soothing, 1), String(s.summary.threat_to_soothing_shifts ?? "–"));
     cells.forEach((text, i) => {
@@ -187,7 +189,7 @@ async function load() {
     days = trend;
     // Practice with a demo heart and sessions the client left are not their practice.
     const sessions = all.filter((s) => s.client_id === clientId && !s.live && !s.demo && s.status !== "left" &&
-      s.started_at.slice(0, 10) >= start && s.started_at.slice(0, 10) <= end);
+      dayIn(zone, when(s)) >= start && dayIn(zone, when(s)) <= end);
     const any = days.some((d) => d.sessions > 0);
     $("nothing").classList.toggle("hidden", any);
     $("charts").classList.toggle("hidden", !any);
@@ -219,9 +221,6 @@ async function start() {
   me = await signedIn();
   if (!me) return;
   nav(me, "trends");
-  const end = params.get("end") || isoDay(new Date());
-  $("end").value = end;
-  $("start").value = params.get("start") || daysBefore(end, 41);
   if (me.role === "clinician") {
     const clients = await api("/api/clients");
     $("who").classList.remove("hidden");
@@ -233,9 +232,12 @@ async function start() {
     }
     if (!clientId) { $("error").textContent = "No clients are assigned to you yet."; $("charts").classList.add("hidden"); return; }
     $("client").value = clientId;
-    $("client").addEventListener("change", () => { clientId = $("client").value; load(); });
+    const zoneOf = (id) => (clients.find((c) => c.id === id) || {}).time_zone;
+    zone = zoneOf(clientId);
+    $("client").addEventListener("change", () => { clientId = $("client").value; zone = zoneOf(clientId); load(); });
   } else if (me.role === "client") {
     clientId = me.id;
+    zone = me.time_zone;
     showWhoCanSee();
     for (const element of document.querySelectorAll(".clinical")) element.remove();
   } else {
@@ -243,6 +245,10 @@ async function start() {
     $("charts").classList.add("hidden");
     return;
   }
+  // The client's days: today is today where they are.
+  const end = params.get("end") || dayIn(zone);
+  $("end").value = end;
+  $("start").value = params.get("start") || daysBefore(end, 41);
   $("all-sessions").addEventListener("click", () => {
     for (const row of document.querySelectorAll("#sessions tr.more")) row.classList.remove("hidden");
     $("all-sessions").classList.add("hidden");
