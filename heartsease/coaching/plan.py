@@ -90,6 +90,12 @@ class PracticePlan:
         """Heart rate, coherence and breathing rate during practice: only when turned on."""
         return self.heart_feedback and self.show_numbers
 
+    @property
+    def assessment_allowed(self) -> bool:
+        """Whether the resonance assessment suits the client: it needs the heart's feedback
+        and the usual limits (it paces down to 4.5 a minute)."""
+        return self.heart_feedback and self.pace_limits_bpm()[0] <= USUAL_LIMITS_BPM[0]
+
     def base_protocol(self) -> Protocol:
         """The protocol the plan names, as written (its own pattern, minutes and stages)."""
         if self.protocol_name == "custom":

@@ -239,7 +239,8 @@ class ProtocolRunner:
     def _pacer_changed(self, t_s: float, rate_bpm: float, glide_s: float) -> None:
         shares = self.protocol.pattern.shares()
         self._emit(ev.PacerChanged(t_s=t_s, rate_bpm=rate_bpm, glide_s=glide_s,
-                                   inhale_share=shares[0], exhale_share=shares[2]))
+                                   inhale_share=shares[0], exhale_share=shares[2],
+                                   hold_in_share=shares[1], hold_out_share=shares[3]))
 
     def _pacer_off(self, t_s: float) -> None:
         self._emit(ev.PacerChanged(t_s=t_s, rate_bpm=None, glide_s=0.0, inhale_share=0.0,
