@@ -386,6 +386,22 @@ class ResonancePick(BaseModel):
     confirmed: bool = Field(description="the plan's pace is this pick")
 
 
+class ProtocolText(BaseModel):
+    """A protocol's TOML, as a clinician edits a copy of a built-in one."""
+
+    text: PlainText = Field(max_length=100_000)
+
+
+class ProtocolOut(BaseModel):
+    """A protocol as checked: what a session of it is, and its file."""
+
+    name: str
+    title: str
+    minutes: float
+    stage_names: list[str]
+    text: str
+
+
 class ResonanceConfirm(BaseModel):
     session_id: str = Field(max_length=32)
 

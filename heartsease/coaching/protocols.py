@@ -148,13 +148,16 @@ class Protocol:
         return replace(self, stages=frozenset(wanted))
 
     def with_practice_minutes(self, minutes: float) -> Protocol:
-        """The protocol with its first practice step lasting ``minutes``."""
+        """The protocol with its first practice step lasting ``minutes`` (a cue that no
+        longer fits in it is left out, as a file's cue must fall within its step)."""
         if minutes <= 0:
             raise ProtocolError("practice must last longer than zero minutes")
         steps = list(self.all_steps)
+        seconds = 60.0 * minutes
         for i, s in enumerate(steps):
             if s.practice:
-                steps[i] = replace(s, seconds=60.0 * minutes)
+                steps[i] = replace(s, seconds=seconds,
+                                   cues=tuple(c for c in s.cues if c.at_s < seconds))
                 return replace(self, all_steps=tuple(steps))
         raise ProtocolError(f"{self.name} has no practice step")
 

@@ -18,9 +18,18 @@ from heartsease.api.schemas import (
     PatternOut,
     PlanIn,
     PlanOut,
+    ProtocolOut,
+    ProtocolText,
     ResonanceConfirm,
     Safety,
     problems,
+)
+from heartsease.coaching.protocols import (
+    Protocol,
+    ProtocolError,
+    builtin_text,
+    load_protocol,
+    protocol_from_text,
 )
 from heartsease.store.models import ClientPlan, Role, User
 from heartsease.store.repository import audit
@@ -136,6 +145,27 @@ def confirm_resonance(client_id: str, body: ResonanceConfirm, db: SessionDep,
     audit(db, clinician, "confirm-resonance", "session", body.session_id, client_id,
           f"{row.pace_bpm:g}/min")
     return _plan_out(db, row, client, for_clinician=True)
+
+
+def _protocol_out(protocol: Protocol, text: str) -> ProtocolOut:
+    return ProtocolOut(name=protocol.name, title=protocol.title,
+                       minutes=protocol.duration_s() / 60.0,
+                       stage_names=list(protocol.stage_names), text=text)
+
+
+@router.get("/protocols/{name}")
+def builtin_protocol(name: Literal["srb", "resonance"], clinician: Clinician) -> ProtocolOut:
+    """A built-in protocol's file, for the clinician to copy and edit for a client."""
+    return _protocol_out(load_protocol(name), builtin_text(name))
+
+
+@router.post("/protocols/check")
+def check_protocol(body: ProtocolText, clinician: Clinician) -> ProtocolOut:
+    """A protocol's text checked as a protocol file is checked (422 with the reason)."""
+    try:
+        return _protocol_out(protocol_from_text(body.text, "the custom protocol"), body.text)
+    except ProtocolError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/clinician/backdrafts")
