@@ -205,7 +205,8 @@ def resonance_pick(db: Session, row: ClientPlan) -> ResonancePick | None:
 
 
 def confirm_resonance(db: Session, row: ClientPlan, session_id: str) -> None:
-    """The pick of the client's assessment ``session_id`` becomes the plan's pace."""
+    """The pick of the client's assessment ``session_id`` becomes the plan's pace (and a
+    plan that was the assessment becomes soothing rhythm breathing at that pace)."""
     session = next((s for s in _assessments(db, row.client_id) if s.id == session_id), None)
     if session is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
@@ -221,4 +222,6 @@ def confirm_resonance(db: Session, row: ClientPlan, session_id: str) -> None:
                             f"this plan's limits ({low:g} to {high:g} a minute).")
     row.pace_bpm, row.chosen_pace_bpm = result.resonance_bpm, None
     row.resonance_session_id = session.id
+    if row.protocol == "resonance":  # assessed: the practice at the pace it found follows
+        row.protocol = "srb"
     db.flush()

@@ -159,7 +159,8 @@ class Protocol:
                 steps[i] = replace(s, seconds=seconds,
                                    cues=tuple(c for c in s.cues if c.at_s < seconds))
                 return replace(self, all_steps=tuple(steps))
-        raise ProtocolError(f"{self.name} has no practice step")
+        raise ProtocolError(f"{self.title} ({self.name}) has no practice step, so no "
+                            "practice minutes to set")
 
     def schedule(
         self, pace_bpm: float = DEFAULT_PACE_BPM, own_bpm: float | None = None

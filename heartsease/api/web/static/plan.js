@@ -54,8 +54,9 @@ function summary(p) {
   const sees = p.states_shown && p.numbers_shown ? "state words and numbers"
     : p.states_shown ? "state words" : p.numbers_shown ? "numbers" : "the quiet view (no words about their state, no numbers)";
   const stages = p.stages.length ? ", with " + p.stages.join(", ") : "";
+  const pace = p.protocol === "resonance" ? "at the assessment's own rates" : "at " + rate(p.pace_bpm) + " breaths a minute";
   return p.client_name + "'s next practice: " + p.title + stages + ", about " + Math.round(p.minutes) +
-    " minutes, at " + rate(p.pace_bpm) + " breaths a minute, " + patternWords(p.pattern) +
+    " minutes, " + pace + ", " + patternWords(p.pattern) +
     ". They see " + sees + "." + (p.confirmed ? "" : " Not confirmed yet: the pacer and cues only, no slower than 5.5 a minute.");
 }
 
@@ -80,6 +81,7 @@ const chosenStages = () => [...document.querySelectorAll("#stages input:checked"
 async function protocolChanged() {
   const name = $("protocol").value;
   $("custom").classList.toggle("hidden", name !== "custom");
+  assessing(name === "resonance");
   if (name !== "custom") { showStages((await api("/api/protocols/" + name)).stage_names); return; }
   if ($("custom-text").value.trim()) await check();
   else showStages([]);
@@ -123,6 +125,7 @@ function fill(p) {
   $("show-numbers").checked = p.show_numbers;
   wantedStages = [...p.stages];
   showStages(p.stage_names);
+  assessing(p.protocol === "resonance");
   showResonance(p);
   $("plan").classList.remove("hidden");
 }
@@ -144,6 +147,12 @@ function showResonance(p) {
   button.classList.toggle("hidden", pick.confirmed);
 }
 
+// The assessment paces its own rates for set times: no pace, minutes or stages of the plan.
+function assessing(yes) {
+  for (const id of ["pace", "practice-minutes"]) $(id).closest("div").classList.toggle("hidden", yes);
+  if (yes) $("stages-box").classList.add("hidden");
+}
+
 function numberOrNull(id) { return $(id).value.trim() === "" ? null : Number($(id).value); }
 
 function body() {
@@ -156,6 +165,7 @@ function body() {
     stages: $("protocol").value === "resonance" ? [] : chosenStages(),
     show_states: $("show-states").checked, show_numbers: $("show-numbers").checked };
   for (const [id, key] of Object.entries(NUMBERS)) out[key] = numberOrNull(id);
+  if (out.protocol === "resonance") out.practice_minutes = null;
   return out;
 }
 
@@ -183,7 +193,7 @@ async function usePick() {
   $("resonance-error").textContent = "";
   try {
     fill(await send("/api/clients/" + clientId + "/plan/resonance", "POST", { session_id: plan.resonance.session_id }));
-    $("saved").textContent = rate(plan.plan_pace_bpm) + " a minute is now " + plan.client_name + "'s pace.";
+    $("saved").textContent = rate(plan.plan_pace_bpm) + " a minute is now " + plan.client_name + "'s pace. Their next practice: " + plan.title + ".";
   } catch (e) {
     $("resonance-error").textContent = e.message;
   }
