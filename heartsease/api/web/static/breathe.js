@@ -53,6 +53,7 @@ function lungs() {
   const words = phase === null ? FREE_WORDS : partWords[phase.part];
   if (!backdraft && words !== shownPart) { $("part").textContent = words; shownPart = words; }
   $("shape").dataset.part = phase === null ? "" : phase.part;
+  $("shape").dataset.rate = phase === null ? "" : phase.rate_bpm.toFixed(2);
   return phase === null ? freeBreath() : phase.lungs;
 }
 

@@ -38,10 +38,20 @@ function element(tag, props = {}) { return Object.assign(document.createElement(
 export async function prepare() {
   plan = await api("/api/me/plan");
   $("before-title").textContent = plan.title;
-  $("before-length").textContent = "About " + minutesWords(plan.minutes) + ". There is nothing to get right, and you can pause or stop at any time.";
+  const pace = plan.protocol === "resonance" ? ""
+    : ", at " + number(plan.pace_bpm) + " breaths a minute (" + breathWords(plan.pattern) + ")";
+  $("before-length").textContent = "About " + minutesWords(plan.minutes) + pace + ". There is nothing to get right, and you can pause or stop at any time.";
   const first = (await api("/api/sessions?limit=1")).length === 0;
   await safetyNotes($("before"), { open: first });
   ratingControl($("critic-before"), Object.assign({ onGiven: (value) => { before = value; } }, CRITIC));
+}
+
+const number = (x) => String(Number(x.toFixed(2)));
+
+// One breath as the plan shapes it: "in 4, hold 1, out 6, rest 2".
+function breathWords(p) {
+  return ["in " + number(p.inhale), p.hold_in > 0 ? "hold " + number(p.hold_in) : null,
+    "out " + number(p.exhale), p.hold_out > 0 ? "rest " + number(p.hold_out) : null].filter(Boolean).join(", ");
 }
 
 function minutesWords(minutes) {
