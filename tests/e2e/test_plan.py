@@ -124,6 +124,7 @@ def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
 
         _begin(client, server)
         assert client.inner_text("#before-title") == "Finding your breathing pace"
+        assert client.input_value("#scenario") == "resonance-sweep"  # a steady demo person
         _start(client)
         client.wait_for_selector("#step:has-text('6.5 breaths a minute')")
         assert client.locator("#during .numbers").is_visible()

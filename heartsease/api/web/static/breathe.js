@@ -22,6 +22,7 @@ const SCREENS = ["loading", "resume", "before", "during", "after"];
 // then runs faster too, and so must the drawing. Kept per session, for the tab that comes back.
 const SPEED_KEY = "heartsease.speed.";
 const DEMO_SCENARIO = "threat-then-soothe";  // the demo heart's first offer: a change to see
+const ASSESSMENT_SCENARIO = "resonance-sweep";
 const RECORD_WAIT_MS = 500, RECORD_TRIES = 60;  // the record is written moments after the end
 
 let session = null, link = null, paused = false, finished = false, resumeOnJoin = false;
@@ -312,6 +313,9 @@ me().then(async (signedIn) => {
   const [sources, running] = await Promise.all([api("/api/sources"), api("/api/sessions/running")]);
   offerSources(sources);
   await practice.prepare();
+  // The assessment's demo heart: a steady person whose resonance the simulator knows (the
+  // first offer's change of state over the session would favour its later, slower rates).
+  if (practice.planned().protocol === "resonance") $("scenario").value = ASSESSMENT_SCENARIO;
   if (running) offerBack(running); else show("before");
   ownStrap.offer(person, followAfterReconnect);
 });

@@ -59,6 +59,9 @@ function minutesWords(minutes) {
   return whole === 1 ? "a minute" : whole + " minutes";
 }
 
+// The client's plan, as the server gave it before the session.
+export function planned() { return plan; }
+
 // Whether the inner-critic rating before the session was given (a value, or "skipped").
 export function ratedBefore() { return before !== null; }
 
