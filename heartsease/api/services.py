@@ -174,8 +174,10 @@ def start_streamed(manager: SessionManager, client: User, row: BreathingSession
     body = SessionStart.model_validate(summary.get("start", {"source": "remote"}))
     # The plan as it was when the session was asked for (what to practise; its pace, in
     # ``body``, was fitted within that plan's limits).
-    kept = summary.get("plan", {})
-    plan = PracticePlan(**{**kept, "stages": tuple(kept.get("stages", ()))})
+    kept = summary.get("plan")
+    plan = PracticePlan(**{**kept, "stages": tuple(kept["stages"])}) if kept else \
+        PracticePlan(confirmed=True, pacemaker_or_arrhythmia=not summary.get("heart_led"),
+                     low_blood_pressure_or_medication=False)  # asked for before 0005_plan
     remote = RemoteSource()
     opened = open_source(RemoteStream(remote))
     return manager.start(row, coaching_session(client, body, plan), opened, remote)

@@ -5,7 +5,8 @@ they see); the clinician changes it to the resonance assessment, which the clien
 the breathing page on the demo heart; its pick is within 0.5/min of the simulated person's
 resonance, and the clinician confirms it as the pace.
 
-A client of its own (Robin), so the demo client's plan stays as the other journeys expect."""
+A client of its own (Robin, unassigned again at the end), so the demo client's plan and
+Dr. Rivera's list of clients stay as the other journeys expect."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ SIMULATED_RESONANCE_BPM = 5.5  # the demo heart's person (simulator.scenarios.pe
 ROBIN = ("robin.plan@example.org", "Robin's own long password")
 
 
-def _robin(server: str) -> None:
-    """An administrator adds Robin, who sets a password, and assigns them to Dr. Rivera."""
+def _robin(server: str) -> tuple[dict[str, str], dict[str, str]]:
+    """An administrator adds Robin, who sets a password, and assigns them to Dr. Rivera:
+    the administrator's headers and the assignment."""
     token = httpx.post(f"{server}/api/auth/token", data={
         "username": "admin@example.org", "password": "heartsease-demo"}).json()["access_token"]
     admin = {"Authorization": f"Bearer {token}"}
@@ -34,9 +36,10 @@ def _robin(server: str) -> None:
     ).status_code == 204
     rivera = next(u for u in httpx.get(f"{server}/api/users", headers=admin).json()
                   if u["email"] == "clinician@example.org")
-    assert httpx.post(f"{server}/api/assignments", headers=admin, json={
-        "clinician_id": rivera["id"], "client_id": added.json()["user"]["id"]}
-    ).status_code == 201
+    assignment = {"clinician_id": rivera["id"], "client_id": added.json()["user"]["id"]}
+    assert httpx.post(f"{server}/api/assignments", headers=admin,
+                      json=assignment).status_code == 201
+    return admin, assignment
 
 
 def _begin(page: object, server: str) -> None:
@@ -60,7 +63,7 @@ def _start(page: object) -> None:
 
 def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
         server: str, browser: object) -> None:
-    _robin(server)
+    admin, assignment = _robin(server)
     clinician_ctx = browser.new_context(viewport={"width": 1100, "height": 1000})  # type: ignore[attr-defined]
     client_ctx = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
     try:
@@ -151,3 +154,4 @@ def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
     finally:
         clinician_ctx.close()
         client_ctx.close()
+        httpx.request("DELETE", f"{server}/api/assignments", headers=admin, json=assignment)
