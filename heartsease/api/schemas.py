@@ -431,6 +431,8 @@ class PlanOut(BaseModel):
     pattern: PatternOut = Field(description="the breath's pattern a session uses")
     set_pattern: dict[str, float | None] = Field(description="the parts the clinician set "
                                                  "(none: the protocol's own)")
+    set_limits_bpm: dict[str, float | None] = Field(
+        description="the pace limits the clinician set (none: those suitability sets)")
     practice_minutes: float | None
     stages: list[str]
     stage_names: list[str] = Field(description="the optional stages the protocol offers")

@@ -32,18 +32,16 @@ def short_srb() -> str:
         'title = "Soothing rhythm breathing"', 'title = "Sam\'s shorter breathing"', 1)
 
 
-def test_until_a_clinician_sets_one_the_plan_is_srb_at_6_quiet(client: TestClient,
-                                                                people) -> None:
+def test_the_default_plan_who_may_change_it_and_the_resonance_pick_confirmed(
+        client: TestClient, people) -> None:
+    # Until a clinician sets one: soothing rhythm breathing at 6 a minute, quiet.
     plan = client.get("/api/me/plan", headers=people["client"]).json()
     assert (plan["protocol"], plan["title"], plan["pace_bpm"]) == (
         "srb", "Soothing rhythm breathing", 6.0)
     assert not plan["states_shown"] and not plan["numbers_shown"] and plan["stages"] == []
     assert plan["pattern"] == {"inhale": 4.0, "exhale": 6.0, "hold_in": 0.0, "hold_out": 0.0}
     assert plan["minutes"] == 16.0 and plan["resonance"] is None
-
-
-def test_only_the_assigned_clinician_reads_or_changes_the_plan_and_each_is_audited(
-        client: TestClient, people) -> None:
+    # Each read and change by the assigned clinician is audited; no one else's gets in.
     client_id = me(client, people["client"])["id"]
     url = f"/api/clients/{client_id}/plan"
     for who in ("other_clinician", "admin", "client", "other_client"):
@@ -61,8 +59,38 @@ def test_only_the_assigned_clinician_reads_or_changes_the_plan_and_each_is_audit
         [line] = audit_lines(client, action)
         assert (line.actor_id, line.subject_id) == (clinician_id, client_id)
 
+    # The latest assessment's pick becomes the pace once the clinician confirms it.
+    assert client.put(url, headers=people["clinician"],
+                      json={**SUITS, "protocol": "resonance"}).status_code == 200
+    client.put("/api/me/pace", headers=people["client"], json={"pace_bpm": 6.5})
+    session_id = _stored_assessment(client, client_id, 5.5)
+    plan = client.get(url, headers=people["clinician"]).json()
+    assert plan["resonance"]["resonance_bpm"] == 5.5 and not plan["resonance"]["confirmed"]
+    # Not the pace until confirmed; the client's own sees no pick.
+    assert client.get("/api/me/plan", headers=people["client"]).json()["resonance"] is None
+    assert plan["pace_bpm"] == 6.5
+    other = client.post(f"{url}/resonance", headers=people["other_clinician"],
+                        json={"session_id": session_id})
+    assert other.status_code == 404
+    r = client.post(f"{url}/resonance", headers=people["clinician"],
+                    json={"session_id": session_id})
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert (plan["pace_bpm"], plan["plan_pace_bpm"], plan["chosen_pace_bpm"]) == (5.5, 5.5, None)
+    assert plan["protocol"] == "srb" and plan["resonance"]["confirmed"]
+    [line] = audit_lines(client, "confirm-resonance")
+    assert (line.object_id, line.subject_id, line.detail) == (session_id, client_id, "5.5/min")
+    flat = _stored_assessment(client, client_id, None)
+    r = client.post(f"{url}/resonance", headers=people["clinician"], json={"session_id": flat})
+    assert r.status_code == 422 and "no rate that stood out" in r.json()["detail"]
+    # Another client's assessment is not this client's to confirm.
+    other_id = me(client, people["other_client"])["id"]
+    theirs = _stored_assessment(client, other_id, 5.0)
+    r = client.post(f"{url}/resonance", headers=people["clinician"], json={"session_id": theirs})
+    assert r.status_code == 404
 
-def test_a_plan_that_cannot_be_practised_is_refused_in_words_and_the_plan_stays(
+
+def test_a_plan_that_cannot_be_practised_is_refused_in_words_and_one_that_can_is_run(
         client: TestClient, people) -> None:
     client_id = me(client, people["client"])["id"]
     url = f"/api/clients/{client_id}/plan"
@@ -95,15 +123,12 @@ def test_a_plan_that_cannot_be_practised_is_refused_in_words_and_the_plan_stays(
     assert checked.status_code == 422 and "seconds must be a positive" in checked.json()["detail"]
     copy = client.get("/api/protocols/srb", headers=people["clinician"]).json()
     assert copy["text"] == builtin_text("srb") and "safe-place" in copy["stage_names"]
-
-
-def test_a_session_started_without_a_protocol_follows_the_plan(client: TestClient,
-                                                               people) -> None:
-    client_id = me(client, people["client"])["id"]
-    assert client.put(f"/api/clients/{client_id}/plan", headers=people["clinician"], json={
-        **SUITS, "protocol": "custom", "custom_protocol": short_srb(), "pace_bpm": 5.0,
-        "inhale": 4, "hold_in": 1, "exhale": 6, "hold_out": 2, "practice_minutes": 2,
-        "stages": ["safe-place"], "show_numbers": True}).status_code == 200
+    # A plan that can be practised, with its breath, minutes, stage and numbers shown, is
+    # what the next session the page starts (naming no protocol) runs.
+    assert client.put(url, headers=people["clinician"], json={
+        **good, "pace_bpm": 5.0, "inhale": 4, "hold_in": 1, "exhale": 6, "hold_out": 2,
+        "practice_minutes": 2, "stages": ["safe-place"], "show_numbers": True}
+    ).status_code == 200
     plan = client.get("/api/me/plan", headers=people["client"]).json()
     assert plan["numbers_shown"] and not plan["states_shown"]
     # 105 + 90 + 120 + 180 (the safe place) + 90 + 60 seconds
@@ -147,37 +172,3 @@ def _stored_assessment(client: TestClient, client_id: str, pick: float | None) -
                             data=result.as_dict()))
         db.commit()
         return row.id
-
-
-def test_the_resonance_pick_becomes_the_pace_once_the_clinician_confirms_it(
-        client: TestClient, people) -> None:
-    client_id = me(client, people["client"])["id"]
-    url = f"/api/clients/{client_id}/plan"
-    assert client.put(url, headers=people["clinician"],
-                      json={**SUITS, "protocol": "resonance"}).status_code == 200
-    client.put("/api/me/pace", headers=people["client"], json={"pace_bpm": 6.5})
-    session_id = _stored_assessment(client, client_id, 5.5)
-    plan = client.get(url, headers=people["clinician"]).json()
-    assert plan["resonance"]["resonance_bpm"] == 5.5 and not plan["resonance"]["confirmed"]
-    # Not the pace until confirmed; the client's own sees no pick.
-    assert client.get("/api/me/plan", headers=people["client"]).json()["resonance"] is None
-    assert plan["pace_bpm"] == 6.5
-    other = client.post(f"{url}/resonance", headers=people["other_clinician"],
-                        json={"session_id": session_id})
-    assert other.status_code == 404
-    r = client.post(f"{url}/resonance", headers=people["clinician"],
-                    json={"session_id": session_id})
-    assert r.status_code == 200, r.text
-    plan = r.json()
-    assert (plan["pace_bpm"], plan["plan_pace_bpm"], plan["chosen_pace_bpm"]) == (5.5, 5.5, None)
-    assert plan["protocol"] == "srb" and plan["resonance"]["confirmed"]
-    [line] = audit_lines(client, "confirm-resonance")
-    assert (line.object_id, line.subject_id, line.detail) == (session_id, client_id, "5.5/min")
-    flat = _stored_assessment(client, client_id, None)
-    r = client.post(f"{url}/resonance", headers=people["clinician"], json={"session_id": flat})
-    assert r.status_code == 422 and "no rate that stood out" in r.json()["detail"]
-    # Another client's assessment is not this client's to confirm.
-    other_id = me(client, people["other_client"])["id"]
-    theirs = _stored_assessment(client, other_id, 5.0)
-    r = client.post(f"{url}/resonance", headers=people["clinician"], json={"session_id": theirs})
-    assert r.status_code == 404

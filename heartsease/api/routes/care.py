@@ -76,6 +76,7 @@ def _plan_out(db: Session, row: ClientPlan, client: User, for_clinician: bool = 
                    pattern=PatternOut(**dataclasses.asdict(protocol.pattern)),
                    set_pattern={"inhale": plan.inhale, "exhale": plan.exhale,
                                 "hold_in": plan.hold_in, "hold_out": plan.hold_out},
+                   set_limits_bpm={"min": plan.min_pace_bpm, "max": plan.max_pace_bpm},
                    practice_minutes=plan.practice_minutes, stages=list(plan.stages),
                    stage_names=list(protocol.stage_names),
                    resonance=care.resonance_pick(db, row) if for_clinician else None)

@@ -54,7 +54,8 @@ function summary(p) {
   const sees = p.states_shown && p.numbers_shown ? "state words and numbers"
     : p.states_shown ? "state words" : p.numbers_shown ? "numbers" : "the quiet view (no words about their state, no numbers)";
   const stages = p.stages.length ? ", with " + p.stages.join(", ") : "";
-  const pace = p.protocol === "resonance" ? "at the assessment's own rates" : "at " + rate(p.pace_bpm) + " breaths a minute";
+  const own = p.chosen_pace_bpm === null ? "" : " (the pace they chose, within the limits)";
+  const pace = p.protocol === "resonance" ? "at the assessment's own rates" : "at " + rate(p.pace_bpm) + " breaths a minute" + own;
   return p.client_name + "'s next practice: " + p.title + stages + ", about " + Math.round(p.minutes) +
     " minutes, " + pace + ", " + patternWords(p.pattern) +
     ". They see " + sees + "." + (p.confirmed ? "" : " Not confirmed yet: the pacer and cues only, no slower than 5.5 a minute.");
@@ -115,7 +116,7 @@ function fill(p) {
   for (const [name, value] of [["pacemaker", answer(p.pacemaker_or_arrhythmia)], ["pressure", answer(p.low_blood_pressure_or_medication)]]) {
     for (const radio of document.querySelectorAll("input[name=" + name + "]")) radio.checked = radio.value === value;
   }
-  const given = { min_pace_bpm: p.confirmed ? p.min_pace_bpm : null, max_pace_bpm: p.confirmed ? p.max_pace_bpm : null,
+  const given = { min_pace_bpm: p.set_limits_bpm.min, max_pace_bpm: p.set_limits_bpm.max,
     pace_bpm: p.plan_pace_bpm, practice_minutes: p.practice_minutes, ...p.set_pattern };
   for (const [id, key] of Object.entries(NUMBERS)) $(id).value = given[key] === null || given[key] === undefined ? "" : given[key];
   $("protocol").value = p.protocol;
