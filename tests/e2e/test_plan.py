@@ -89,7 +89,7 @@ def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
         clinician.check("#show-states")
         clinician.click("#save")
         clinician.wait_for_selector("#saved:has-text(\"Saved. Robin's next practice\")")
-        assert "with safe-place, about 10 minutes, at 5 breaths a minute, in 4 : hold 1 : " \
+        assert "with safe place, about 10 minutes, at 5 breaths a minute, in 4 : hold 1 : " \
             "out 6 : rest 2. They see state words." in clinician.inner_text("#summary")
         screenshot(clinician, "plan-set")
 

@@ -53,7 +53,7 @@ function patternWords(p) {
 function summary(p) {
   const sees = p.states_shown && p.numbers_shown ? "state words and numbers"
     : p.states_shown ? "state words" : p.numbers_shown ? "numbers" : "the quiet view (no words about their state, no numbers)";
-  const stages = p.stages.length ? ", with " + p.stages.join(", ") : "";
+  const stages = p.stages.length ? ", with " + p.stages.map((s) => s.replaceAll("-", " ")).join(", ") : "";
   const own = p.chosen_pace_bpm === null ? "" : " (the pace they chose, within the limits)";
   const pace = p.protocol === "resonance" ? "at the assessment's own rates" : "at " + rate(p.pace_bpm) + " breaths a minute" + own;
   return p.client_name + "'s next practice: " + p.title + stages + ", about " + Math.round(p.minutes) +
