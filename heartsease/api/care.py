@@ -175,8 +175,12 @@ def check_plan(row: ClientPlan, body: PlanIn) -> PracticePlan:
     if body.pace_bpm is not None and not low <= body.pace_bpm <= high:
         raise HTTPException(422, f"A pace of {body.pace_bpm:g} a minute is outside this "
                             f"plan's limits ({low:g} to {high:g} a minute).")
-    if protocol.name == "resonance" and not plan.assessment_allowed:
+    if any(step.assess for step in protocol.steps) and not plan.assessment_allowed:
         raise HTTPException(422, ASSESSMENT_NOT_SUITED)
+    try:
+        plan.check_rates(protocol)
+    except ProtocolError as exc:
+        raise HTTPException(422, str(exc)) from None
     return plan
 
 

@@ -157,9 +157,13 @@ def coaching_session(client: User, body: SessionStart, plan: PracticePlan
     practise, their pace within its limits, whether the heart may lead) and their
     baseline."""
     protocol = session_protocol(body, plan)
-    if protocol.name == "resonance" and not plan.assessment_allowed:
+    if any(step.assess for step in protocol.steps) and not plan.assessment_allowed:
         raise HTTPException(422, "The resonance assessment waits until the clinician has "
                             "confirmed in the plan that it suits this client.")
+    try:
+        plan.check_rates(protocol)
+    except ProtocolError as exc:
+        raise HTTPException(422, str(exc)) from None
     profile = profile_of(client)
     if body.pace_bpm is not None:
         plan = replace(plan, chosen_pace_bpm=body.pace_bpm)

@@ -96,6 +96,17 @@ class PracticePlan:
         and the usual limits (it paces down to 4.5 a minute)."""
         return self.heart_feedback and self.pace_limits_bpm()[0] <= USUAL_LIMITS_BPM[0]
 
+    def check_rates(self, protocol: Protocol) -> None:
+        """Refuse (:class:`ProtocolError`, in words) a protocol that paces a fixed rate
+        slower than this plan allows (a clinician's own copy may name any rate)."""
+        low = self.pace_limits_bpm()[0]
+        for step in protocol.steps:
+            for spec in (step.pacer, step.glide_to):
+                if isinstance(spec, float) and spec < low:
+                    raise ProtocolError(
+                        f"Step {step.name} paces {spec:g} breaths a minute, slower than this "
+                        f"plan allows (no slower than {low:g} a minute).")
+
     def base_protocol(self) -> Protocol:
         """The protocol the plan names, as written (its own pattern, minutes and stages)."""
         if self.protocol_name == "custom":

@@ -110,6 +110,10 @@ def test_a_plan_that_cannot_be_practised_is_refused_in_words_and_one_that_can_is
         "needs the heart's feedback": {"protocol": "resonance",
                                        "pacemaker_or_arrhythmia": True},
         "The custom protocol is empty": {"custom_protocol": None},
+        # a copy may name any rate, but not one slower than the client's limits allow
+        "Step practice paces 4 breaths a minute, slower than this plan allows": {
+            "custom_protocol": short_srb().replace(
+                'seconds = 600\npacer = "pace"', 'seconds = 600\npacer = 4', 1)},
     }
     for words, change in refused.items():
         r = client.put(url, headers=people["clinician"], json={**good, **change})
