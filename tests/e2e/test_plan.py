@@ -16,6 +16,7 @@ import httpx
 
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_pages import sign_in
+from tests.e2e.test_trends_and_access import assert_accessible
 
 SPEED = 100  # the assessment's 14 minutes in 8.4 s
 SIMULATED_RESONANCE_BPM = 5.5  # the demo heart's person (simulator.scenarios.person)
@@ -92,6 +93,7 @@ def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
         assert "with safe place, about 10 minutes, at 5 breaths a minute, in 4 : hold 1 : " \
             "out 6 : rest 2. They see state words." in clinician.inner_text("#summary")
         screenshot(clinician, "plan-set")
+        assert_accessible(clinician, "plan")
 
         client = client_ctx.new_page()
         client.goto(f"{server}/login")

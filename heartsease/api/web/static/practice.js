@@ -1,5 +1,5 @@
 // The in-practice parts of compassion-focused practice, as one hook for the breathing page
-// (breathe.js calls prepare, started, message and closing; nothing else of it changes):
+// (breathe.js calls prepare, planned, started, message and closing; nothing else of it changes):
 // - what the clinician's plan says, before and during practice: its title and length; quiet
 //   by default (the pacer, the cues and the heart as a gentle line); state words only when
 //   the plan turns them on, and then described by what they do; numbers only when it turns
