@@ -128,6 +128,7 @@ class ProtocolRunner:
             self.paused, self._paused_at = False, None
             self._emit(ev.Paused(t_s=t_s, paused=False))
             self._start_pacer(t_s, fresh=True)
+            self.now_s = max(self.now_s, t_s)  # its first in-breath is said once, not again
 
     def end(self, t_s: float, reason: str) -> None:
         self._on_session_ending(self.step, t_s, reason)
@@ -149,6 +150,7 @@ class ProtocolRunner:
         self.held = False
         if self.step is not None and not self.paused and not self.ended:
             self._start_pacer(t_s, fresh=True)
+            self.now_s = max(self.now_s, t_s)  # its first in-breath is said once, not again
 
     def cue(self, t_s: float, kind: str, text: str) -> None:
         """Words for the person, remembered as what may precede a shift."""

@@ -147,8 +147,7 @@ export class PacerFollower {
       if (this.pacer !== null) this.pacer.setRate(m.rate_bpm, m.t_s, m.glide_s);
     } else if (m.kind === "pacer-phase" && m.breath === 0 && m.part === "inhale" && this.pacer === null) {
       // The runner's fresh pacer (a paced step after an unpaced one, after a pause or a
-      // hold: each stopped the last one). After a pause the runner also sends this first
-      // in-breath a second time, as a part that began since it last looked: not a new pacer.
+      // hold: each stopped the last one).
       this.pacer = new BreathPacer(m.rate_bpm, m.t_s, this.pattern);
     }
   }
