@@ -104,6 +104,7 @@ class HelloStep(TypedDict):
 class HelloPacer(TypedDict):
     rate_bpm: float
     breaths: float
+    anchors: dict[str, list[list[float]]]  # BreathPacer.anchors: the same pacer, rebuilt
 
 
 # What a viewer is shown on joining (``"for"`` is a Python keyword, hence this form): where
@@ -118,6 +119,7 @@ Hello = TypedDict("Hello", {
     "pace_bpm": float,
     "step": HelloStep | None,
     "pacer": HelloPacer | None,
+    "pattern": list[float],  # the breath's shares: inhale, hold-in, exhale, hold-out
     "state": str,
     "metrics": dict[str, Any] | None,  # the last Kind.METRICS message
     "paused": bool,

@@ -18,6 +18,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from heartsease.api.running import SessionManager
+from heartsease.api.schemas import PlanIn, ResonancePick
+from heartsease.api.services import plan_of, stored_record
+from heartsease.coaching.plan import PracticePlan
+from heartsease.coaching.protocols import ProtocolError, protocol_from_text
 from heartsease.store.models import (
     Assignment,
     BackdraftReview,
@@ -26,6 +30,7 @@ from heartsease.store.models import (
     ClientPlan,
     Role,
     SessionEvent,
+    SessionStatus,
     User,
     Writing,
 )
@@ -157,3 +162,88 @@ def plan_row(db: Session, user: User, client_id: str) -> ClientPlan:
         db.add(row)
         db.flush()
     return row
+
+
+ASSESSMENT_NOT_SUITED = (
+    "The resonance assessment paces down to 4.5 breaths a minute and reads the heart's "
+    "rhythm: it needs the heart's feedback (no pacemaker or frequent arrhythmia) and the "
+    "usual limits (no low blood pressure or medication for it).")
+
+
+def check_plan(row: ClientPlan, body: PlanIn) -> PracticePlan:
+    """The plan ``body`` sets, checked as it will be practised (422, in words, when it
+    cannot be): the custom protocol as a protocol file is checked, the stages and minutes
+    against the protocol, the pattern, and the pace within the limits."""
+    plan = PracticePlan(
+        confirmed=True, pacemaker_or_arrhythmia=body.pacemaker_or_arrhythmia,
+        low_blood_pressure_or_medication=body.low_blood_pressure_or_medication,
+        min_pace_bpm=body.min_pace_bpm, max_pace_bpm=body.max_pace_bpm,
+        show_states=body.show_states, show_numbers=body.show_numbers,
+        chosen_pace_bpm=row.chosen_pace_bpm, protocol_name=body.protocol,
+        custom_protocol=body.custom_protocol, plan_pace_bpm=body.pace_bpm,
+        inhale=body.inhale, exhale=body.exhale, hold_in=body.hold_in, hold_out=body.hold_out,
+        practice_minutes=body.practice_minutes, stages=tuple(body.stages))
+    try:
+        if body.custom_protocol:  # kept with the plan, so checked even while not in use
+            protocol_from_text(body.custom_protocol, "the custom protocol")
+        protocol = plan.protocol()
+    except ProtocolError as exc:
+        raise HTTPException(422, str(exc)) from None
+    low, high = plan.pace_limits_bpm()
+    if body.pace_bpm is not None and not low <= body.pace_bpm <= high:
+        raise HTTPException(422, f"A pace of {body.pace_bpm:g} a minute is outside this "
+                            f"plan's limits ({low:g} to {high:g} a minute).")
+    if any(step.assess for step in protocol.steps) and not plan.assessment_allowed:
+        raise HTTPException(422, ASSESSMENT_NOT_SUITED)
+    try:
+        plan.check_rates(protocol)
+    except ProtocolError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return plan
+
+
+def _assessments(db: Session, client_id: str) -> list[BreathingSession]:
+    return list(db.scalars(
+        select(BreathingSession)
+        .where(BreathingSession.client_id == client_id,
+               BreathingSession.protocol == "resonance",
+               BreathingSession.status == SessionStatus.COMPLETED)
+        .order_by(BreathingSession.started_at.desc())))
+
+
+def resonance_pick(db: Session, row: ClientPlan) -> ResonancePick | None:
+    """The latest completed resonance assessment's pick (none: no assessment yet)."""
+    found = _assessments(db, row.client_id)
+    if not found:
+        return None
+    session = found[0]
+    result = stored_record(db, session).resonance
+    if result is None:
+        return None
+    return ResonancePick(session_id=session.id, ended_at=session.ended_at,
+                         resonance_bpm=result.resonance_bpm, confidence=result.confidence,
+                         explanation=result.explanation,
+                         confirmed=row.resonance_session_id == session.id)
+
+
+def confirm_resonance(db: Session, row: ClientPlan, session_id: str) -> None:
+    """The pick of the client's assessment ``session_id`` becomes the plan's pace (and a
+    plan that was the assessment becomes soothing rhythm breathing at that pace)."""
+    session = next((s for s in _assessments(db, row.client_id) if s.id == session_id), None)
+    if session is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            "No such resonance assessment of this client.")
+    result = stored_record(db, session).resonance
+    if result is None or result.resonance_bpm is None:
+        raise HTTPException(422, "That assessment found no rate that stood out, so there is "
+                            "no pick to use as the pace.")
+    plan = plan_of(db, row.client_id)
+    low, high = plan.pace_limits_bpm()
+    if not low <= result.resonance_bpm <= high:
+        raise HTTPException(422, f"The pick, {result.resonance_bpm:g} a minute, is outside "
+                            f"this plan's limits ({low:g} to {high:g} a minute).")
+    row.pace_bpm, row.chosen_pace_bpm = result.resonance_bpm, None
+    row.resonance_session_id = session.id
+    if row.protocol == "resonance":  # assessed: the practice at the pace it found follows
+        row.protocol = "srb"
+    db.flush()

@@ -77,7 +77,9 @@ def hello(running: RunningSession, role: str, for_viewer: str | None = None) -> 
                                            "seconds": step.seconds,
                                            "elapsed_s": session.step_elapsed_s(now)},
         "pacer": None if pacer is None else {"rate_bpm": pacer.rate_at(now),
-                                             "breaths": pacer.breaths_at(now)},
+                                             "breaths": pacer.breaths_at(now),
+                                             "anchors": pacer.anchors()},
+        "pattern": list(session.protocol.pattern.shares()),
         "state": running.so_far.last_state, "metrics": running.so_far.last_metrics,
         "paused": session.paused,
         "presence": None if running.presence is None else running.presence.state}

@@ -230,9 +230,10 @@ class SessionStart(BaseModel):
     scenario: ScenarioName = "threat-then-soothe"  # type: ignore[valid-type]
     seed: int = Field(0, ge=0, le=2**32 - 1, strict=True)  # numpy's seeds
     device: PlainText | None = Field(None, max_length=200)
-    protocol: Literal["srb", "resonance"] = "srb"
+    protocol: Literal["srb", "resonance"] | None = Field(
+        None, description="none: the client's plan decides (its protocol, minutes, stages)")
     stages: list[Literal["safe-place", "compassionate-colour", "compassionate-self",
-                         "compassionate-other", "compassionate-letter"]] = []
+                         "compassionate-other", "compassionate-letter"]] | None = None
     practice_minutes: float | None = Field(None, ge=1, le=60, strict=True)
     pace_bpm: float | None = Field(None, ge=3, le=10, strict=True)
     speed: float = Field(1.0, ge=0.1, le=100.0, strict=True)  # simulated: faster than real
@@ -346,14 +347,34 @@ class CheckInIn(BaseModel):
     words: PlainText = Field(min_length=1, max_length=2000)
 
 
+PatternPart = Annotated[float | None, Field(ge=0, le=30)]
+
+
 class PlanIn(BaseModel):
-    """The clinician confirms the client's suitability and sets their plan."""
+    """The clinician confirms the client's suitability and sets their plan: what they
+    practise and what they see. What is left out takes the protocol's own value (its
+    pattern, minutes) or the default (soothing rhythm breathing at 6 a minute, quiet)."""
 
     pacemaker_or_arrhythmia: bool
     low_blood_pressure_or_medication: bool
     min_pace_bpm: float | None = Field(None, ge=3, le=10)
     max_pace_bpm: float | None = Field(None, ge=3, le=10)
     show_states: bool = False
+    show_numbers: bool = False
+    protocol: Literal["srb", "resonance", "custom"] = "srb"
+    custom_protocol: PlainText | None = Field(
+        None, max_length=100_000,
+        description="the custom protocol's TOML (a copy of a built-in one, edited), checked "
+        "as a protocol file is checked")
+    pace_bpm: float | None = Field(None, ge=3, le=10,
+                                   description="none: 6 a minute")
+    inhale: PatternPart = None
+    exhale: PatternPart = None
+    hold_in: PatternPart = None
+    hold_out: PatternPart = None
+    practice_minutes: float | None = Field(None, ge=1, le=60)
+    stages: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]] = Field(
+        [], max_length=12)
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> PlanIn:
@@ -364,13 +385,52 @@ class PlanIn(BaseModel):
 
 
 class PaceIn(BaseModel):
-    """The client's own choice of pace, within their plan's limits (null: their resonance
-    rate, or 6 a minute)."""
+    """The client's own choice of pace, within their plan's limits (null: the plan's pace,
+    or 6 a minute)."""
 
     pace_bpm: float | None = Field(ge=3, le=10)
 
 
+class PatternOut(BaseModel):
+    inhale: float
+    exhale: float
+    hold_in: float
+    hold_out: float
+
+
+class ResonancePick(BaseModel):
+    """The latest resonance assessment's pick, for the clinician to confirm as the pace."""
+
+    session_id: str
+    ended_at: datetime | None
+    resonance_bpm: float | None = Field(description="none: no rate stood out")
+    confidence: str
+    explanation: str
+    confirmed: bool = Field(description="the plan's pace is this pick")
+
+
+class ProtocolText(BaseModel):
+    """A protocol's TOML, as a clinician edits a copy of a built-in one."""
+
+    text: PlainText = Field(max_length=100_000)
+
+
+class ProtocolOut(BaseModel):
+    """A protocol as checked: what a session of it is, and its file."""
+
+    name: str
+    title: str
+    minutes: float
+    stage_names: list[str]
+    text: str
+
+
+class ResonanceConfirm(BaseModel):
+    session_id: str = Field(max_length=32)
+
+
 class PlanOut(BaseModel):
+    client_name: str
     confirmed: bool
     pacemaker_or_arrhythmia: bool | None
     low_blood_pressure_or_medication: bool | None
@@ -381,6 +441,26 @@ class PlanOut(BaseModel):
     max_pace_bpm: float
     chosen_pace_bpm: float | None
     pace_bpm: float = Field(description="the pace a session now breathes at")
+    plan_pace_bpm: float | None = Field(description="the clinician's pace, or the resonance "
+                                        "rate they confirmed (none: 6 a minute)")
+    numbers_shown: bool = Field(description="heart rate, coherence and breathing rate during "
+                                "practice (off by default)")
+    show_states: bool
+    show_numbers: bool
+    protocol: Literal["srb", "resonance", "custom"]
+    custom_protocol: str | None
+    title: str = Field(description="the practice's title, as the client reads it")
+    minutes: float = Field(description="how long a session lasts")
+    pattern: PatternOut = Field(description="the breath's pattern a session uses")
+    set_pattern: dict[str, float | None] = Field(description="the parts the clinician set "
+                                                 "(none: the protocol's own)")
+    set_limits_bpm: dict[str, float | None] = Field(
+        description="the pace limits the clinician set (none: those suitability sets)")
+    practice_minutes: float | None
+    stages: list[str]
+    stage_names: list[str] = Field(description="the optional stages the protocol offers")
+    resonance: ResonancePick | None = Field(
+        None, description="for the clinician: the latest resonance assessment's pick")
 
 
 class Safety(BaseModel):

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching import events as ev
-from heartsease.coaching.plan import USUAL_LIMITS_BPM, PracticePlan
+from heartsease.coaching.plan import PracticePlan
 from heartsease.coaching.profile import profile_of
-from heartsease.coaching.protocols import ProtocolError, load_protocol
+from heartsease.coaching.protocols import Protocol, ProtocolError, load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.coaching.trends import HISTORY_DAYS, SessionFacts, trend_days
@@ -72,7 +72,8 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
     client = client_for(db, user, body.client_id)
     if running_session(db, manager, client.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A session is already running.")
-    session = coaching_session(client, body, plan_of(db, client.id))
+    plan = plan_of(db, client.id)
+    session = coaching_session(client, body, plan)
     heart = source_of(body)
     detail = RemoteStream.label if heart is None else heart.label
     row = BreathingSession(client_id=client.id, protocol=session.protocol.name,
@@ -84,7 +85,8 @@ def start_session(db: Session, manager: SessionManager, user: User, body: Sessio
         # It starts with its first streamed beat, on the worker that receives them, with
         # the pace and plan as they were when it was asked for.
         start = body.model_copy(update={"pace_bpm": session.pace_bpm})
-        row.summary = {"start": start.model_dump(mode="json"), "heart_led": session.heart_led}
+        row.summary = {"start": start.model_dump(mode="json"), "heart_led": session.heart_led,
+                       "plan": dataclasses.asdict(plan)}
         db.commit()
         return row
     opened = open_source(heart, session.protocol.schedule(session.pace_bpm))
@@ -124,27 +126,50 @@ def plan_of(db: Session, client_id: str) -> PracticePlan:
         pacemaker_or_arrhythmia=row.pacemaker_or_arrhythmia,
         low_blood_pressure_or_medication=row.low_blood_pressure_or_medication,
         min_pace_bpm=row.min_pace_bpm, max_pace_bpm=row.max_pace_bpm,
-        show_states=row.show_states, chosen_pace_bpm=row.chosen_pace_bpm)
+        show_states=row.show_states, chosen_pace_bpm=row.chosen_pace_bpm,
+        protocol_name=row.protocol, custom_protocol=row.custom_protocol,
+        plan_pace_bpm=row.pace_bpm, inhale=row.inhale, exhale=row.exhale,
+        hold_in=row.hold_in, hold_out=row.hold_out, practice_minutes=row.practice_minutes,
+        stages=tuple(row.stages or ()), show_numbers=row.show_numbers)
+
+
+def session_protocol(body: SessionStart, plan: PracticePlan) -> Protocol:
+    """What ``body`` asks to practise: the plan's protocol, minutes and stages for what it
+    leaves out (a page that names none practises the plan), always in the plan's pattern."""
+    try:
+        if body.protocol is None:
+            protocol = plan.base_protocol()
+            stages = plan.stages if body.stages is None else body.stages
+            minutes = plan.practice_minutes
+        else:
+            protocol = load_protocol(body.protocol)
+            stages, minutes = body.stages or (), None
+        protocol = protocol.with_stages(stages)
+        minutes = minutes if body.practice_minutes is None else body.practice_minutes
+        if minutes is not None:
+            protocol = protocol.with_practice_minutes(minutes)
+        return replace(protocol, pattern=plan.pattern(protocol))
+    except ProtocolError as exc:  # a stage or a practice the protocol does not have
+        raise HTTPException(422, str(exc)) from None
 
 
 def coaching_session(client: User, body: SessionStart, plan: PracticePlan
                      ) -> CoachingSession:
-    """The coaching session ``body`` asks for, fitted to the client's plan (their pace
-    within its limits; whether the heart may lead) and their baseline."""
-    try:
-        protocol = load_protocol(body.protocol).with_stages(body.stages)
-        if body.practice_minutes is not None:
-            protocol = protocol.with_practice_minutes(body.practice_minutes)
-    except ProtocolError as exc:  # a stage or a practice the protocol does not have
-        raise HTTPException(422, str(exc)) from None
-    if body.protocol == "resonance" and (
-            not plan.heart_feedback or plan.pace_limits_bpm()[0] > USUAL_LIMITS_BPM[0]):
+    """The coaching session ``body`` asks for, fitted to the client's plan (what they
+    practise, their pace within its limits, whether the heart may lead) and their
+    baseline."""
+    protocol = session_protocol(body, plan)
+    if any(step.assess for step in protocol.steps) and not plan.assessment_allowed:
         raise HTTPException(422, "The resonance assessment waits until the clinician has "
                             "confirmed in the plan that it suits this client.")
+    try:
+        plan.check_rates(protocol)
+    except ProtocolError as exc:
+        raise HTTPException(422, str(exc)) from None
     profile = profile_of(client)
     if body.pace_bpm is not None:
         plan = replace(plan, chosen_pace_bpm=body.pace_bpm)
-    return CoachingSession(protocol, pace_bpm=plan.pace_bpm(profile.pace_bpm),
+    return CoachingSession(protocol, pace_bpm=plan.pace_bpm(),
                            baseline=profile.resting_baseline(), heart_led=plan.heart_feedback)
 
 
@@ -153,10 +178,12 @@ def start_streamed(manager: SessionManager, client: User, row: BreathingSession
     """A remote client's session, started here as its first beats arrive."""
     summary = row.summary or {}
     body = SessionStart.model_validate(summary.get("start", {"source": "remote"}))
-    # The plan as it was when the session was asked for: its pace (in ``body``) was fitted
-    # within that plan's limits, which lie within these.
-    plan = PracticePlan(confirmed=True, pacemaker_or_arrhythmia=not summary.get("heart_led"),
-                        low_blood_pressure_or_medication=False)
+    # The plan as it was when the session was asked for (what to practise; its pace, in
+    # ``body``, was fitted within that plan's limits).
+    kept = summary.get("plan")
+    plan = PracticePlan(**{**kept, "stages": tuple(kept["stages"])}) if kept else \
+        PracticePlan(confirmed=True, pacemaker_or_arrhythmia=not summary.get("heart_led"),
+                     low_blood_pressure_or_medication=False)  # asked for before 0005_plan
     remote = RemoteSource()
     opened = open_source(RemoteStream(remote))
     return manager.start(row, coaching_session(client, body, plan), opened, remote)

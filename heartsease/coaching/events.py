@@ -69,6 +69,8 @@ class PacerChanged(Event):
     glide_s: float
     inhale_share: float
     exhale_share: float
+    hold_in_share: float = 0.0
+    hold_out_share: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -203,6 +203,14 @@ class BreathPacer:
         index = bisect.bisect_right([b for b, _ in self._patterns], breath) - 1
         return self._patterns[max(index, 0)][1]
 
+    def anchors(self) -> dict[str, list[list[float]]]:
+        """Everything the pacer is made of (its ramps and patterns), for a page that joins
+        late to build the very same pacer (``pacer.js``: ``BreathPacer.fromAnchors``)."""
+        return {"ramps": [[r.t0_s, r.breaths0, r.rate0_bpm, r.rate1_bpm, r.glide_s]
+                          for r in self._ramps],
+                "patterns": [[breath, p.inhale, p.exhale, p.hold_in, p.hold_out]
+                             for breath, p in self._patterns]}
+
     def time_of(self, breaths: float) -> float:
         """The clock time at which ``breaths`` breaths have been paced."""
         ramps = self._ramps

@@ -148,15 +148,19 @@ class Protocol:
         return replace(self, stages=frozenset(wanted))
 
     def with_practice_minutes(self, minutes: float) -> Protocol:
-        """The protocol with its first practice step lasting ``minutes``."""
+        """The protocol with its first practice step lasting ``minutes`` (a cue that no
+        longer fits in it is left out, as a file's cue must fall within its step)."""
         if minutes <= 0:
             raise ProtocolError("practice must last longer than zero minutes")
         steps = list(self.all_steps)
+        seconds = 60.0 * minutes
         for i, s in enumerate(steps):
             if s.practice:
-                steps[i] = replace(s, seconds=60.0 * minutes)
+                steps[i] = replace(s, seconds=seconds,
+                                   cues=tuple(c for c in s.cues if c.at_s < seconds))
                 return replace(self, all_steps=tuple(steps))
-        raise ProtocolError(f"{self.name} has no practice step")
+        raise ProtocolError(f"{self.title} ({self.name}) has no practice step, so no "
+                            "practice minutes to set")
 
     def schedule(
         self, pace_bpm: float = DEFAULT_PACE_BPM, own_bpm: float | None = None
@@ -183,8 +187,7 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     """A built-in protocol by name (``srb``, ``resonance``) or a protocol TOML file."""
     path = Path(name_or_path)
     if str(name_or_path) in BUILT_IN:
-        text = (resources.files("heartsease.coaching") / "protocols" / f"{name_or_path}.toml"
-                ).read_text(encoding="utf-8")
+        text = builtin_text(str(name_or_path))
         where = f"built-in protocol {name_or_path}"
     elif path.suffix == ".toml" or path.exists():
         try:
@@ -195,6 +198,19 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     else:
         raise ProtocolError(f"unknown protocol {str(name_or_path)!r}: use one of "
                             f"{', '.join(BUILT_IN)} or a .toml file")
+    return protocol_from_text(text, where)
+
+
+def builtin_text(name: str) -> str:
+    """A built-in protocol's file, as a clinician would copy it to edit."""
+    if name not in BUILT_IN:
+        raise ProtocolError(f"unknown protocol {name!r}: use one of {', '.join(BUILT_IN)}")
+    return (resources.files("heartsease.coaching") / "protocols" / f"{name}.toml"
+            ).read_text(encoding="utf-8")
+
+
+def protocol_from_text(text: str, where: str = "protocol") -> Protocol:
+    """Parse and check a protocol's TOML text, as :func:`load_protocol` checks a file."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

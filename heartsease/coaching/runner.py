@@ -128,6 +128,7 @@ class ProtocolRunner:
             self.paused, self._paused_at = False, None
             self._emit(ev.Paused(t_s=t_s, paused=False))
             self._start_pacer(t_s, fresh=True)
+            self.now_s = max(self.now_s, t_s)  # its first in-breath is said once, not again
 
     def end(self, t_s: float, reason: str) -> None:
         self._on_session_ending(self.step, t_s, reason)
@@ -149,6 +150,7 @@ class ProtocolRunner:
         self.held = False
         if self.step is not None and not self.paused and not self.ended:
             self._start_pacer(t_s, fresh=True)
+            self.now_s = max(self.now_s, t_s)  # its first in-breath is said once, not again
 
     def cue(self, t_s: float, kind: str, text: str) -> None:
         """Words for the person, remembered as what may precede a shift."""
@@ -239,7 +241,8 @@ class ProtocolRunner:
     def _pacer_changed(self, t_s: float, rate_bpm: float, glide_s: float) -> None:
         shares = self.protocol.pattern.shares()
         self._emit(ev.PacerChanged(t_s=t_s, rate_bpm=rate_bpm, glide_s=glide_s,
-                                   inhale_share=shares[0], exhale_share=shares[2]))
+                                   inhale_share=shares[0], exhale_share=shares[2],
+                                   hold_in_share=shares[1], hold_out_share=shares[3]))
 
     def _pacer_off(self, t_s: float) -> None:
         self._emit(ev.PacerChanged(t_s=t_s, rate_bpm=None, glide_s=0.0, inhale_share=0.0,

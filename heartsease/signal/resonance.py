@@ -208,4 +208,4 @@ def _explanation(
                 f"{rate} was a little stronger. Any of these is a good pace.")
     runner = "" if margin is None else f", {margin:.0%} above the next rate"
     return (f"The heart rhythm swung most at {rate} breaths a minute{runner}; "
-            f"this is now the pace for soothing rhythm breathing.")
+            f"this is the pace it suggests for soothing rhythm breathing.")

@@ -291,7 +291,8 @@ class Writing(Base):
 
 class ClientPlan(Base):
     """What the clinician set for a client: the suitability answers (until confirmed: pacer
-    and cues only, at gentle limits), the pace limits, and whether state words are shown.
+    and cues only, at gentle limits), the pace limits, what the client practises (protocol,
+    pace, pattern, minutes, stages) and what they see (state words, numbers).
     The client's own choice of pace, within the limits, is kept here too."""
 
     __tablename__ = "client_plans"
@@ -307,6 +308,20 @@ class ClientPlan(Base):
     max_pace_bpm: Mapped[float | None] = mapped_column(Float)
     show_states: Mapped[bool] = mapped_column(Boolean, default=False)
     chosen_pace_bpm: Mapped[float | None] = mapped_column(Float)
+    # What the client practises (all empty: soothing rhythm breathing at 6 a minute, quiet).
+    protocol: Mapped[str] = mapped_column(String(16), default="srb")
+    custom_protocol: Mapped[str | None] = mapped_column(Text)  # TOML, checked as a file is
+    pace_bpm: Mapped[float | None] = mapped_column(Float)
+    inhale: Mapped[float | None] = mapped_column(Float)
+    exhale: Mapped[float | None] = mapped_column(Float)
+    hold_in: Mapped[float | None] = mapped_column(Float)
+    hold_out: Mapped[float | None] = mapped_column(Float)
+    practice_minutes: Mapped[float | None] = mapped_column(Float)
+    stages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    show_numbers: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The resonance assessment whose pick the clinician confirmed as the pace.
+    resonance_session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"))
 
 
 class CheckIn(Base):

@@ -63,8 +63,9 @@ def test_the_breathing_pages_words_name_no_score() -> None:
         assert not SCORES.findall(shown), (name, SCORES.findall(shown))
         assert not COUNTED.search(source), (name, COUNTED.search(source))
     practice = (static / "practice.js").read_text()
-    # The state words and the numbers are folded together in one <details>, hidden whole.
-    assert 'if (!plan.states_shown) ($("state").closest("details") || $("state"))' \
-        '.classList.add("hidden");' in practice
+    # The state words and the numbers each show only when the plan turns them on.
+    assert '$("state").classList.toggle("hidden", !plan.states_shown);' in practice
+    assert 'fold.querySelector(".numbers").classList.toggle("hidden", !plan.numbers_shown);' \
+        in practice
     breathe = (static / "breathe.js").read_text()
     assert not COUNTED.search(breathe), COUNTED.search(breathe)

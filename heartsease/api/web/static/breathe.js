@@ -1,14 +1,17 @@
 // The client's breathing page: whose heartbeat to follow (their own strap, the clinic's, or a
 // demo heart), the session itself (a shape that grows on the in-breath, drawn every frame
-// from the pacer's phase anchored to the server's session clock, the cues, the heart's
-// rhythm), and the closing words once the session's record is written. A session that is
-// still running when the page opens (a reload, Back, another tab) is offered back.
+// from the pacer's phase on the server's session clock: pacer.js, the same function as the
+// server's pacer, holds included; the cues, the heart's rhythm), and the closing words once
+// the session's record is written. What is practised is the client's plan, which the server
+// applies: the page names no protocol. A session that is still running when the page opens
+// (a reload, Back, another tab) is offered back.
 
 import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, paths } from "./charts.js";
 import { live, statusText } from "./socket.js";
 import { Command, Kind } from "./wire.js";
 import { ownStrap } from "./strap.js";
+import { PacerFollower } from "./pacer.js";
 import * as practice from "./practice.js";  // issue 25's in-practice parts: the hook
 
 const $ = (id) => document.getElementById(id);
@@ -19,10 +22,11 @@ const SCREENS = ["loading", "resume", "before", "during", "after"];
 // then runs faster too, and so must the drawing. Kept per session, for the tab that comes back.
 const SPEED_KEY = "heartsease.speed.";
 const DEMO_SCENARIO = "threat-then-soothe";  // the demo heart's first offer: a change to see
+const ASSESSMENT_SCENARIO = "resonance-sweep";
 const RECORD_WAIT_MS = 500, RECORD_TRIES = 60;  // the record is written moments after the end
 
 let session = null, link = null, paused = false, finished = false, resumeOnJoin = false;
-let speed = 1, person = null;
+let speed = 1, person = null, backdraft = false;
 
 // One screen at a time, from its top (Begin sits low on a phone: practice starts at the top).
 function show(screen) {
@@ -32,7 +36,7 @@ function show(screen) {
 
 // -- the breathing guide ---------------------------------------------------------------------
 
-const pacer = { on: false, part: "inhale", startS: 0, partS: 4, rate: 6, inhale: 0.4, exhale: 0.6 };
+const pacer = new PacerFollower();
 let offsetS = null;  // local clock minus session clock: the smallest seen (least delayed)
 
 function sessionNow() { return speed * performance.now() / 1000 - (offsetS || 0); }
@@ -40,21 +44,18 @@ function sessionNow() { return speed * performance.now() / 1000 - (offsetS || 0)
 // Without a pacer the shape is never still: a slight, slow swell, too small to be followed.
 function freeBreath() { return 0.35 + 0.04 * Math.sin(2 * Math.PI * performance.now() / 9000); }
 
+const partWords = { inhale: "Breathe in", "hold-in": "Hold gently", exhale: "Breathe out", "hold-out": "Rest" };
+const FREE_WORDS = "Breathe however feels natural.";
+let shownPart = null;
+
+// The shape, and the words of the part of the breath, from the pacer's phase now.
 function lungs() {
-  if (!pacer.on) return freeBreath();
-  let part = pacer.part, start = pacer.startS, length = pacer.partS;
-  const now = sessionNow();
-  // No message yet for the next part: carry on with the pattern rather than stop.
-  while (now > start + length && length > 0) {
-    start += length;
-    const cycle = 60 / pacer.rate;
-    if (part === "inhale" || part === "hold-in") { part = "exhale"; length = cycle * pacer.exhale; }
-    else { part = "inhale"; length = cycle * pacer.inhale; }
-  }
-  const p = Math.min(Math.max((now - start) / length, 0), 1);
-  if (part === "inhale") return 0.5 - 0.5 * Math.cos(Math.PI * p);
-  if (part === "exhale") return 0.5 + 0.5 * Math.cos(Math.PI * p);
-  return part === "hold-in" ? 1 : 0;
+  const phase = backdraft ? null : pacer.phase(sessionNow());
+  const words = phase === null ? FREE_WORDS : partWords[phase.part];
+  if (!backdraft && words !== shownPart) { $("part").textContent = words; shownPart = words; }
+  $("shape").dataset.part = phase === null ? "" : phase.part;
+  $("shape").dataset.rate = phase === null ? "" : phase.rate_bpm.toFixed(2);
+  return phase === null ? freeBreath() : phase.lungs;
 }
 
 function draw() {
@@ -78,8 +79,6 @@ function draw() {
   if (!finished) requestAnimationFrame(draw);
 }
 
-const partWords = { inhale: "Breathe in", "hold-in": "Hold gently", exhale: "Breathe out", "hold-out": "Rest" };
-const FREE_WORDS = "Breathe however feels natural.";
 const RHYTHM_BEATS = 90;  // the last minute or so: all the rhythm chart shows, all that is kept
 const beats = [];
 let lastPlot = 0;
@@ -105,8 +104,7 @@ function plotRhythm() {
 
 function hello(m) {
   if (m.step) $("step").textContent = m.step.title;
-  pacer.on = Boolean(m.pacer);
-  if (m.pacer) pacer.rate = m.pacer.rate_bpm; else $("part").textContent = FREE_WORDS;
+  pacer.hello(m);
   // The story so far: the steps, cues and notes before this page came (a reload, a new tab).
   $("timeline").replaceChildren();
   for (const earlier of m.recent || []) onMessage(earlier);
@@ -125,15 +123,9 @@ function onMessage(m) {
     case Kind.HELLO: hello(m); break;
     case Kind.STEP: $("step").textContent = m.title; addToTimeline(m.t_s, m.title); break;
     case Kind.ANNOTATION: addToTimeline(m.t_s, m.author + " noted: " + m.text); break;
-    case Kind.PACER:
-      pacer.on = m.rate_bpm !== null;
-      if (pacer.on) { pacer.rate = m.rate_bpm; pacer.inhale = m.inhale_share; pacer.exhale = m.exhale_share; }
-      else $("part").textContent = FREE_WORDS;
-      break;
-    case Kind.PACER_PHASE:
-      Object.assign(pacer, { on: true, part: m.part, startS: m.t_s, partS: m.part_s, rate: m.rate_bpm });
-      $("part").textContent = partWords[m.part] || "";
-      break;
+    case Kind.PACER: case Kind.PACER_PHASE: pacer.message(m); break;
+    case Kind.BACKDRAFT: backdraft = true; break;  // practice.js says the guide has stopped
+    case Kind.BACKDRAFT_EASED: backdraft = false; shownPart = null; break;
     case Kind.CUE: $("cue").textContent = m.text; break;
     case Kind.BEAT:
       beats.push({ t: m.t_s, hr: 60000 / m.rr_ms });
@@ -176,9 +168,12 @@ function setState(state) {
 
 const chosenSource = () => (document.querySelector("input[name=source]:checked") || {}).value;
 
+// The plan decides what is practised; a demonstration's address may shorten the practice
+// or name stages (?practice=1&stage=safe-place).
 function startBody(choice) {
   const practice = params.get("practice") ? Number(params.get("practice")) : null;
-  const common = { protocol: "srb", practice_minutes: practice, stages: params.getAll("stage") };
+  const stages = params.getAll("stage");
+  const common = { practice_minutes: practice, stages: stages.length ? stages : null };
   if (choice === "own") return { ...common, source: "remote" };
   if (choice === "clinic") return { ...common, source: "strap", device: $("device").value.trim() };
   return { ...common, source: "simulated", scenario: $("scenario").value,
@@ -263,6 +258,7 @@ function closingWords(stored) {
   }
   const words = ["You gave yourself this time. What did you notice?"];
   if (!stored) return [...words, "Your session is still being written down; it will be with your practice soon."];
+  if (stored.protocol === "resonance") words.push("What it found goes to your clinician, who will look at it with you.");
   if (stored.demo) words.push("This was a demo heart, not yours, so it stays out of your trends.");
   return words;
 }
@@ -317,6 +313,9 @@ me().then(async (signedIn) => {
   const [sources, running] = await Promise.all([api("/api/sources"), api("/api/sessions/running")]);
   offerSources(sources);
   await practice.prepare();
+  // The assessment's demo heart: a steady person whose resonance the simulator knows (the
+  // first offer's change of state over the session would favour its later, slower rates).
+  if (practice.planned().protocol === "resonance") $("scenario").value = ASSESSMENT_SCENARIO;
   if (running) offerBack(running); else show("before");
   ownStrap.offer(person, followAfterReconnect);
 });

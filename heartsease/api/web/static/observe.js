@@ -64,7 +64,9 @@ async function refresh() {
     li.firstChild.textContent = c.name + " ";
     const trends = Object.assign(document.createElement("a"), { href: "/trends?client=" + c.id, textContent: "trends" });
     trends.setAttribute("aria-label", "Trends of " + c.name);
-    li.firstChild.append(trends, pastSessions(c, sessions));
+    const plan = Object.assign(document.createElement("a"), { href: "/plan?client=" + c.id, textContent: "plan" });
+    plan.setAttribute("aria-label", "Practice plan of " + c.name);
+    li.firstChild.append(trends, " · ", plan, pastSessions(c, sessions));
     if (session) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "quiet";

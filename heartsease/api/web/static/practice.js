@@ -1,8 +1,9 @@
 // The in-practice parts of compassion-focused practice, as one hook for the breathing page
-// (breathe.js calls prepare, started, message and closing; nothing else of it changes):
-// - quiet by default: the pacer, the cues and the heart as a gentle line; state words only
-//   when the clinician's plan turns them on, and then described by what they do; no heart
-//   line when the plan is the pacer and cues only;
+// (breathe.js calls prepare, planned, started, message and closing; nothing else of it changes):
+// - what the clinician's plan says, before and during practice: its title and length; quiet
+//   by default (the pacer, the cues and the heart as a gentle line); state words only when
+//   the plan turns them on, and then described by what they do; numbers only when it turns
+//   them on; no heart line when the plan is the pacer and cues only;
 // - "This is a lot", always within reach: the guide stops and grounds at once; "When you're
 //   ready" carries on; a gentle check-in at the end, whose words go to the clinician only
 //   if sent;
@@ -36,10 +37,30 @@ function element(tag, props = {}) { return Object.assign(document.createElement(
 // inner-critic rating that needs a touch or a skip.
 export async function prepare() {
   plan = await api("/api/me/plan");
+  $("before-title").textContent = plan.title;
+  const pace = plan.protocol === "resonance" ? ""
+    : ", at " + number(plan.pace_bpm) + " breaths a minute (" + breathWords(plan.pattern) + ")";
+  $("before-length").textContent = "About " + minutesWords(plan.minutes) + pace + ". There is nothing to get right, and you can pause or stop at any time.";
   const first = (await api("/api/sessions?limit=1")).length === 0;
   await safetyNotes($("before"), { open: first });
   ratingControl($("critic-before"), Object.assign({ onGiven: (value) => { before = value; } }, CRITIC));
 }
+
+const number = (x) => String(Number(x.toFixed(2)));
+
+// One breath as the plan shapes it: "in 4, hold 1, out 6, rest 2".
+function breathWords(p) {
+  return ["in " + number(p.inhale), p.hold_in > 0 ? "hold " + number(p.hold_in) : null,
+    "out " + number(p.exhale), p.hold_out > 0 ? "rest " + number(p.hold_out) : null].filter(Boolean).join(", ");
+}
+
+function minutesWords(minutes) {
+  const whole = Math.max(1, Math.round(minutes));
+  return whole === 1 ? "a minute" : whole + " minutes";
+}
+
+// The client's plan, as the server gave it before the session.
+export function planned() { return plan; }
 
 // Whether the inner-critic rating before the session was given (a value, or "skipped").
 export function ratedBefore() { return before !== null; }
@@ -52,8 +73,14 @@ export async function started(id, sendCommand, simulatedSpeed, sessionNow) {
     await api("/api/sessions/" + id + "/ratings", { method: "POST", json: { scale: "inner-critic", value: before } });
   }
   const during = $("during");
-  // The state words and numbers are folded together: the fold goes when the plan keeps them.
-  if (!plan.states_shown) ($("state").closest("details") || $("state")).classList.add("hidden");
+  // State words and numbers, each as the plan says; shown at once when it turns them on.
+  const fold = $("state").closest("details");
+  $("state").classList.toggle("hidden", !plan.states_shown);
+  fold.querySelector(".numbers").classList.toggle("hidden", !plan.numbers_shown);
+  fold.classList.toggle("hidden", !plan.states_shown && !plan.numbers_shown);
+  fold.open = plan.states_shown || plan.numbers_shown;
+  fold.querySelector("summary").textContent = "Your heart in " +
+    (plan.states_shown && plan.numbers_shown ? "words and numbers" : plan.states_shown ? "words" : "numbers");
   if (!plan.heart_feedback) $("rhythm").closest(".card").classList.add("hidden");
   const care = element("div", { className: "card practice-care" });
   const lot = element("button", { type: "button", id: "this-is-a-lot", className: "quiet", textContent: "This is a lot" });
