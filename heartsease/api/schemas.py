@@ -44,6 +44,7 @@ _PROBLEMS = {
     404: "No such thing, or it is not yours to see (which of the two is not said).",
     409: "It conflicts with the current state (say, a session already running).",
     413: "Too large.",
+    415: "Not a kind of file this endpoint takes.",
     422: "The request is not one this endpoint can act on; the detail says why.",
     429: "Too many attempts; Retry-After says when to try again.",
     503: "The service cannot do this just now (its database is away); try again shortly.",
