@@ -89,6 +89,15 @@ def shared_writings(client_id: str, db: SessionDep, clinician: Clinician
     return [care.writing_out(r) for r in care.shared_writings(db, clinician, client_id)]
 
 
+@router.get("/clients/{client_id}/writings/{writing_id}")
+def shared_writing(client_id: str, writing_id: str, db: SessionDep, clinician: Clinician
+                   ) -> dict[str, Any]:
+    """One shared writing with the heart's trace of the moments it was written and read
+    back: ``moments`` (``written``, ``read back``: session seconds) and ``trace`` (``[t_s,
+    heart rate]`` a beat); the read audit-logged. Once unshared, it is not found."""
+    return care.shared_letter(db, clinician, client_id, writing_id)
+
+
 @router.post("/sessions/{session_id}/check-in", status_code=201)
 def check_in(session_id: str, body: CheckInIn, db: SessionDep, user: CurrentUser
              ) -> dict[str, Any]:

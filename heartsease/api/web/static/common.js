@@ -100,7 +100,8 @@ export async function me() {
 
 // The pages this person may use, in the header, and a way to sign out.
 export function nav(person, current) {
-  const pages = (person.role === "clinician" ? [["observe", "Observation room"], ["trends", "Trends"]]
+  const pages = (person.role === "clinician"
+    ? [["observe", "Observation room"], ["trends", "Trends"], ["letters", "Shared letters"], ["voice", "Your voice"]]
     : person.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"]] : [["admin", "People"]])
     .concat([["account", "Your account"]]);
   const bar = document.getElementById("nav");
