@@ -40,7 +40,6 @@ def new_password_link(db: Session, user: User, purpose: str, settings: Settings)
     link of theirs stops working."""
     db.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id,
                                           PasswordLink.used_at.is_(None)))
-    db.execute(delete(VoiceRecording).where(VoiceRecording.clinician_id == user.id))
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     db.add(PasswordLink(token_sha256=_digest(token), user_id=user.id, purpose=purpose,
@@ -108,3 +107,4 @@ def deactivate(db: Session, user: User) -> None:
     user.tokens_valid_after = now
     db.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id,
                                           PasswordLink.used_at.is_(None)))
+    db.execute(delete(VoiceRecording).where(VoiceRecording.clinician_id == user.id))

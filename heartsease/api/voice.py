@@ -92,7 +92,7 @@ def checked_audio(raw: bytes, content_type: str | None) -> tuple[bytes, str]:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             "A recording is WebM, Ogg, MP4, MP3 or WAV sound.")
     if len(raw) > MAX_RECORDING_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             "That recording is larger than 1 MB; a cue takes under a minute.")
     starts = MEDIA_TYPES[media_type]
     if not raw or (starts and not raw.startswith(starts)) or \
