@@ -94,11 +94,17 @@ def shared_letter(db: Session, clinician: User, client_id: str, writing_id: str
     if row.session_id is None or row.from_t_s is None or row.to_t_s is None:
         return out
     audit(db, clinician, "read-session", "session", row.session_id, client_id, "letter")
-    moments = [{"name": "written", "from_s": row.from_t_s, "to_s": row.to_t_s}]
+    # Written over the letter's workspace step (from its first words back to the step's
+    # start: the prompts were read and thought over before anything was saved), then read
+    # back over the read-back step that followed.
+    written = {"name": "written", "from_s": row.from_t_s, "to_s": row.to_t_s}
+    moments = [written]
     steps = events_of(db, row.session_id, ["step"])
     for step, following in zip(steps, [*steps[1:], None], strict=True):
-        if step["name"].endswith("read-back") and step["t_s"] >= row.from_t_s:
-            end = following["t_s"] if following is not None else step["t_s"] + step["seconds"]
+        end = following["t_s"] if following is not None else step["t_s"] + step["seconds"]
+        if step.get("workspace") and step["t_s"] <= row.from_t_s < end:
+            written["from_s"], written["to_s"] = step["t_s"], max(end, row.to_t_s)
+        elif step["name"].endswith("read-back") and step["t_s"] >= row.from_t_s:
             moments.append({"name": "read back", "from_s": step["t_s"], "to_s": end})
             break
     start = max(min(m["from_s"] for m in moments) - TRACE_MARGIN_S, 0.0)

@@ -37,8 +37,11 @@ def test_a_shared_letter_comes_with_the_hearts_trace_of_its_moments_until_unshar
         row = db.get(Writing, letter["id"])
         assert row is not None
         row.from_t_s, row.to_t_s = 40.0, 90.0  # as if written over those seconds
-        db.add(SessionEvent(session_id=session_id, t_s=100.0, kind="step", data={
-            "kind": "step", "t_s": 100.0, "name": "letter-read-back", "seconds": 60.0}))
+        for t_s, name, seconds, workspace in ((30.0, "compassionate-letter", 70.0, "letter"),
+                                              (100.0, "letter-read-back", 60.0, None)):
+            db.add(SessionEvent(session_id=session_id, t_s=t_s, kind="step", data={
+                "kind": "step", "t_s": t_s, "name": name, "seconds": seconds,
+                "workspace": workspace}))
     client_id = me(client, people["client"])["id"]
     url = f"/api/clients/{client_id}/writings/{letter['id']}"
     # Private until shared: not even its clinician finds it.
@@ -48,9 +51,9 @@ def test_a_shared_letter_comes_with_the_hearts_trace_of_its_moments_until_unshar
     seen = client.get(url, headers=people["clinician"]).json()
     assert seen["body"] == {"the-pain": "It has been hard."}
     assert [(m["name"], m["from_s"], m["to_s"]) for m in seen["moments"]] == [
-        ("written", 40.0, 90.0), ("read back", 100.0, 160.0)]
+        ("written", 30.0, 100.0), ("read back", 100.0, 160.0)]
     times = [t for t, _ in seen["trace"]]
-    assert times[0] >= 10.0 and times[-1] <= 190.0 and len(times) > 100
+    assert 0.0 <= times[0] < 5.0 and 185.0 < times[-1] <= 190.0 and len(times) > 100
     assert all(30 < hr < 200 for _, hr in seen["trace"])
     assert audited(client, "read-writing") == before + 1
     # Nobody else's clinician, and no client, reads it.

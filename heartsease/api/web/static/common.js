@@ -102,7 +102,7 @@ export async function me() {
 export function nav(person, current) {
   const pages = (person.role === "clinician"
     ? [["observe", "Observation room"], ["trends", "Trends"], ["letters", "Shared letters"], ["voice", "Your voice"]]
-    : person.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"]] : [["admin", "People"]])
+    : person.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"], ["systems", "The three systems"]] : [["admin", "People"]])
     .concat([["account", "Your account"]]);
   const bar = document.getElementById("nav");
   bar.innerHTML = "";

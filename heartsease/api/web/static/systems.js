@@ -2,7 +2,7 @@
 // they made time to practise (a soft dot a day) and their own ratings of their inner critic,
 // in their words. Nothing here is scored: no minutes settled, no shifts, no verdict.
 
-import { api } from "./common.js";
+import { api, me, nav } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const WEEKS = 6;
@@ -42,7 +42,7 @@ function week(days) {
   const before = critic(practised, "ratings_before"), after = critic(practised, "ratings_after");
   if (before !== null || after !== null) {
     const parts = [before !== null ? before + " before practising" : null, after !== null ? after + " after" : null].filter(Boolean);
-    li.append(element("p", { className: "caption", textContent: "Your inner critic (part of the threat system), as you rated it: " +
+    li.append(element("p", { className: "caption", textContent: "Your inner critic, as you rated it: " +
       parts.join(", ") + " (0 gentle, 10 harsh)." }));
   }
   return li;
@@ -51,6 +51,7 @@ function week(days) {
 async function main() {
   const answer = await fetch("/api/me");  // the page is open to anyone: no sign-in, no weeks
   if (!answer.ok) return;
+  nav(await me(), "systems");
   const person = await answer.json();
   if (person.role !== "client") return;
   const end = Date.now(), start = monday(end) - (WEEKS - 1) * 7 * DAY_MS;

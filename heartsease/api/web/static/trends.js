@@ -176,7 +176,10 @@ async function load() {
   }
   const start = $("start").value, end = $("end").value;
   const query = new URLSearchParams({ start, end });
-  if (clientId && me.role === "clinician") query.set("client", clientId);
+  if (clientId && me.role === "clinician") {
+    query.set("client", clientId);
+    $("letters-link").href = "/letters?client=" + clientId;
+  }
   history.replaceState(null, "", "/trends?" + query);
   try {
     const [trend, all, health] = await Promise.all([
