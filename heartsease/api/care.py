@@ -79,21 +79,14 @@ def shared_writings(db: Session, clinician: User, client_id: str) -> list[Writin
 TRACE_MARGIN_S = 30.0  # the heart's trace a little before the writing and after the read-back
 
 
-def shared_letter(db: Session, clinician: User, client_id: str, writing_id: str
-                  ) -> dict[str, Any]:
-    """A shared writing with the heart's trace of the moments it was written and read back
-    (heart rate beat by beat, from the session's stored beats), for an assigned clinician;
-    the read audit-logged. An unshared writing is not found."""
-    if not can_see_client(db, clinician, client_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such client, or not yours to see.")
-    row = db.get(Writing, writing_id)
-    if row is None or row.client_id != client_id or row.shared_at is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, WRITING_NOT_FOUND)
-    audit(db, clinician, "read-writing", "writing", row.id, client_id, row.kind.value)
+def with_trace(db: Session, clinician: User, row: Writing) -> dict[str, Any]:
+    """A shared writing (its read audit-logged by :func:`shared_writings`) with the heart's
+    trace of the moments it was written and read back: heart rate beat by beat from the
+    session's stored beats, whose read is audit-logged too."""
     out = {**writing_out(row), "moments": [], "trace": []}
     if row.session_id is None or row.from_t_s is None or row.to_t_s is None:
         return out
-    audit(db, clinician, "read-session", "session", row.session_id, client_id, "letter")
+    audit(db, clinician, "read-session", "session", row.session_id, row.client_id, "letter")
     # Written over the letter's workspace step (from its first words back to the step's
     # start: the prompts were read and thought over before anything was saved), then read
     # back over the read-back step that followed.

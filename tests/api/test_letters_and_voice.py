@@ -43,26 +43,27 @@ def test_a_shared_letter_comes_with_the_hearts_trace_of_its_moments_until_unshar
                 "kind": "step", "t_s": t_s, "name": name, "seconds": seconds,
                 "workspace": workspace}))
     client_id = me(client, people["client"])["id"]
-    url = f"/api/clients/{client_id}/writings/{letter['id']}"
+    url = f"/api/clients/{client_id}/writings?traces=true"
     # Private until shared: not even its clinician finds it.
-    assert client.get(url, headers=people["clinician"]).status_code == 404
+    assert client.get(url, headers=people["clinician"]).json() == []
     client.post(f"/api/me/writings/{letter['id']}/share", headers=people["client"])
-    before = audited(client, "read-writing")
-    seen = client.get(url, headers=people["clinician"]).json()
+    before = audited(client, "read-writing"), audited(client, "read-session")
+    [seen] = client.get(url, headers=people["clinician"]).json()
     assert seen["body"] == {"the-pain": "It has been hard."}
     assert [(m["name"], m["from_s"], m["to_s"]) for m in seen["moments"]] == [
         ("written", 30.0, 100.0), ("read back", 100.0, 160.0)]
     times = [t for t, _ in seen["trace"]]
     assert 0.0 <= times[0] < 5.0 and 185.0 < times[-1] <= 190.0 and len(times) > 100
     assert all(30 < hr < 200 for _, hr in seen["trace"])
-    assert audited(client, "read-writing") == before + 1
+    # One audit line for the letter, one for the session's beats.
+    assert (audited(client, "read-writing"), audited(client, "read-session")) == (
+        before[0] + 1, before[1] + 1)
     # Nobody else's clinician, and no client, reads it.
-    for who in ("other_clinician", "client", "other_client"):
-        assert client.get(url, headers=people[who]).status_code in (403, 404), who
+    assert client.get(url, headers=people["other_clinician"]).status_code == 404
+    for who in ("client", "other_client"):
+        assert client.get(url, headers=people[who]).status_code == 403, who
     client.delete(f"/api/me/writings/{letter['id']}/share", headers=people["client"])
-    assert client.get(url, headers=people["clinician"]).status_code == 404
-    assert client.get(f"/api/clients/{client_id}/writings",
-                      headers=people["clinician"]).json() == []
+    assert client.get(url, headers=people["clinician"]).json() == []
 
 
 def test_cues_in_a_clinicians_voice_reach_their_clients_only(client: TestClient,

@@ -83,8 +83,7 @@ async function show(clientId) {
   if (!isId(clientId)) { $("error").textContent = "No such client, or not yours to see."; return; }
   history.replaceState(null, "", "/letters?client=" + clientId);
   try {
-    const shared = await api("/api/clients/" + clientId + "/writings");
-    const full = await Promise.all(shared.map((w) => api("/api/clients/" + clientId + "/writings/" + w.id)));
+    const full = await api("/api/clients/" + clientId + "/writings?traces=true");
     for (const letter of full.reverse()) $("letters").append(card(letter));
     const name = $("client").selectedOptions[0] ? $("client").selectedOptions[0].textContent : "This client";
     $("none").textContent = name + " has not shared a letter with you. Letters stay private unless a client chooses to share one.";
