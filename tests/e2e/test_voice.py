@@ -19,7 +19,8 @@ window.MediaRecorder = class {
   addEventListener(kind, f) { this.on[kind] = f; }
   start() {}
   stop() {
-    const data = new Blob([new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3])], { type: this.mimeType });
+    const bytes = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3]);
+    const data = new Blob([bytes], { type: this.mimeType });
     this.on.dataavailable({ data });
     this.on.stop();
   }
@@ -31,7 +32,11 @@ window.__played = []; window.__spoken = [];
 window.Audio = class {
   constructor(src) { this.src = src; this.on = {}; }
   addEventListener(kind, f) { this.on[kind] = f; }
-  play() { window.__played.push(this.src); setTimeout(() => this.on.ended(), 0); return Promise.resolve(); }
+  play() {
+    window.__played.push(this.src);
+    setTimeout(() => this.on.ended(), 0);
+    return Promise.resolve();
+  }
   pause() {}
 };
 Object.defineProperty(window, "speechSynthesis", { configurable: true,
