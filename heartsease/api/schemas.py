@@ -276,9 +276,11 @@ class TrendDay(BaseModel):
     normal_low: float | None
     normal_high: float | None
     resting_hr_bpm: float | None
+    # The clinical detail: null for the client themselves, whose trends show their practice
+    # and their own ratings, never a count to strive for.
     coherence: float | None
-    soothing_minutes: float
-    shifts_per_session: float
+    soothing_minutes: float | None
+    shifts_per_session: float | None
     ratings_before: dict[str, float]  # per scale, the mean of sessions' first ratings
     ratings_after: dict[str, float]  # and of their last, where a session has two
     session_ids: list[str]  # the day's sessions, earliest first
