@@ -13,6 +13,7 @@ and goes when their account is closed.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,8 @@ class CueToRecord:
         return cue_key(self.text)
 
 
-def cues_to_record() -> list[CueToRecord]:
+@functools.cache  # the built-in protocols are files of the package: read once
+def cues_to_record() -> tuple[CueToRecord, ...]:
     """Every cue of the built-in protocols, optional stages included, in the order a client
     meets them, then the loop's own cues; words said in two places are listed once."""
     found: dict[str, CueToRecord] = {}
@@ -74,7 +76,7 @@ def cues_to_record() -> list[CueToRecord]:
                                                                 cue.text))
     for text in LOOP_CUES:
         found.setdefault(cue_key(text), CueToRecord(WHEN_NEEDED, WHEN_NEEDED, text))
-    return list(found.values())
+    return tuple(found.values())
 
 
 def cue_by_key(key: str) -> CueToRecord:

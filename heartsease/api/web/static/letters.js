@@ -6,7 +6,7 @@ import { api, isId, me as signedIn, nav } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
-const WIDTH = 640, HEIGHT = 160, PAD = { left: 40, right: 8, top: 8, bottom: 24 };
+const WIDTH = 640, HEIGHT = 176, PAD = { left: 40, right: 8, top: 22, bottom: 24 };  // labels above, times below
 // The letter stage's prompts, as the client met them (srb.toml's compassionate-letter).
 const PROMPTS = {
   "the-pain": "What is hard just now",
@@ -39,7 +39,7 @@ function trace(letter) {
   for (const m of letter.moments) {
     chart.append(svg("rect", { x: x(m.from_s), y: PAD.top, width: Math.max(x(m.to_s) - x(m.from_s), 2),
                                height: HEIGHT - PAD.top - PAD.bottom, class: "moment " + m.name.replace(" ", "-") }));
-    const label = svg("text", { x: x(m.from_s) + 4, y: PAD.top + 14, class: "moment-label" });
+    const label = svg("text", { x: x(m.from_s) + 4, y: PAD.top - 6, class: "moment-label" });
     label.textContent = m.name;
     chart.append(label);
   }
