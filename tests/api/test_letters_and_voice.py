@@ -66,7 +66,7 @@ def test_a_shared_letter_comes_with_the_hearts_trace_of_its_moments_until_unshar
     assert client.get(url, headers=people["clinician"]).json() == []
 
 
-def test_cues_in_a_clinicians_voice_reach_their_clients_only(client: TestClient,
+def test_cues_in_a_clinicians_voice_reach_their_clients_only_within_limits(client: TestClient,
                                                              people) -> None:
     cues = client.get("/api/clinician/cues", headers=people["clinician"]).json()
     texts = [c["text"] for c in cues]
@@ -104,9 +104,7 @@ def test_cues_in_a_clinicians_voice_reach_their_clients_only(client: TestClient,
     assert client.get(heard[0]["url"], headers=people["client"]).status_code == 404
     assert audited(client, "erase-voice") == 1
 
-
-def test_a_recording_is_sound_of_a_kind_pages_play_and_not_too_long(client: TestClient,
-                                                                    people) -> None:
+    # Sound of a kind pages play, whose bytes say so, within the limit, of a cue there is.
     clinician = people["clinician"]
     assert record(client, clinician, SETTLING_CUE, b"<html>hello</html>",
                   "audio/webm").status_code == 415
