@@ -2,9 +2,11 @@
 
 A calm screen drawn with rich: a breathing bar that fills on the in-breath and empties on
 the out-breath, drawn from the pacer's phase at every frame (so a late beat never makes it
-stutter); the heart's rhythm as a small line under it; heart rate, RMSSD, coherence and
-breathing rate; the state in plain, gentle words; and the latest cue. ``p`` pauses and
-resumes, ``q`` (or Ctrl-C) ends the session kindly, with a summary.
+stutter); the heart's rhythm as a small, gentle line under it; and the latest cue. Quiet by
+default, as the breathing page is: heart rate, RMSSD, coherence, breathing rate and the
+state in words (an estimate of arousal and settling relative to the person's own baseline)
+only with ``--show-states``. ``p`` pauses and resumes, ``l`` says this is a lot, ``q`` (or
+Ctrl-C) ends the session kindly, with one closing for everyone.
 
 Every event, raw beats included, is appended to a JSON-lines file as it happens and synced
 to disk every second, so a crash loses at most the last second.
@@ -42,14 +44,17 @@ RHYTHM_S = 40.0
 FSYNC_EVERY_S = 1.0
 FRAMES_PER_S = 20
 
-# Words for the states, for the person breathing: what the body seems to be doing, never a
-# score (CFT: no part of this can be done wrong).
+# Words for the states, shown only with --show-states (a clinician's choice, as the plan's
+# on the page): what the body seems to be doing, described by its function, never a score
+# (CFT: no part of this can be done wrong). An estimate relative to the person's baseline.
 STATE_WORDS = {
-    "threat": ("your body seems ", "on alert", STATE_COLOURS["threat"]),
+    "threat": ("your body seems ", "to be working to protect you", STATE_COLOURS["threat"]),
     "neutral": ("your body seems ", "steady", STATE_COLOURS["neutral"]),
-    "soothing": ("your body seems ", "soothed", STATE_COLOURS["soothing"]),
+    "soothing": ("your body seems ", "to be settling", STATE_COLOURS["soothing"]),
     "unknown": ("", "listening to your heart…", STATE_COLOURS["unknown"]),
 }
+# One closing for everyone, as on the breathing page.
+CLOSING_WORDS = "You gave yourself this time. What did you notice?"
 PART_WORDS = {"inhale": "breathe in", "hold-in": "hold gently", "exhale": "breathe out",
               "hold-out": "rest"}
 
@@ -85,9 +90,10 @@ def _jsonable(value: Any) -> Any:
 class BreathingScreen:
     """What the screen shows, updated from events and drawn at any moment."""
 
-    def __init__(self, loop: CoachingLoop, title: str) -> None:
+    def __init__(self, loop: CoachingLoop, title: str, show_states: bool = False) -> None:
         self.loop = loop
         self.title = title
+        self.show_states = show_states
         self.step_title = ""
         self.step_seconds = 0.0
         self.cues: list[tuple[float, str]] = []
@@ -154,7 +160,9 @@ class BreathingScreen:
         elapsed = self.loop.session.step_elapsed_s(now)
         header = f"{self.title} · {self.step_title} · {_clock(elapsed)} of " \
                  f"{_clock(self.step_seconds)}"
-        parts: list[RenderableType] = [breath, Text(""), self._rhythm_line(now), numbers, body,
+        # Quiet by default: the pacer, the cues and the heart as a gentle line.
+        shown = [numbers, body] if self.show_states else []
+        parts: list[RenderableType] = [breath, Text(""), self._rhythm_line(now), *shown,
                                        Text(""),
                                        *(Text(text, style="italic") for _, text in self.cues)]
         if self.alert:
@@ -221,10 +229,10 @@ def _keys(loop: CoachingLoop) -> Iterator[None]:
 
 
 async def run_breathing_session(
-    loop: CoachingLoop, log: EventLog, console: Console, title: str
+    loop: CoachingLoop, log: EventLog, console: Console, title: str, show_states: bool = False
 ) -> list[Event]:
     """Show a live session until it ends; every event is logged as it comes."""
-    screen = BreathingScreen(loop, title)
+    screen = BreathingScreen(loop, title, show_states)
     events: list[Event] = []
     # Drawn from the event loop (not rich's refresh thread), so the screen reads the
     # session only between its updates.
@@ -249,30 +257,33 @@ async def run_breathing_session(
     return events
 
 
-def print_summary(console: Console, events: list[Event]) -> SessionRecord:
-    """The end of a session, in plain words."""
+def print_summary(console: Console, events: list[Event], show_states: bool = False
+                  ) -> SessionRecord:
+    """The end of a session, in plain words: one closing for everyone; the time estimated
+    in each state and the shifts only with ``show_states`` (a clinician's view)."""
     record = session_record(events)
     s = record.summary
     minutes = s.minutes_by_state
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="grey58")
     table.add_column()
-    table.add_row("Session", f"{record.duration_s / 60:.1f} minutes, "
-                             f"{record.n_beats} heartbeats")
-    table.add_row("Soothed", f"{minutes['soothing']:.1f} minutes")
-    table.add_row("Steady", f"{minutes['neutral']:.1f} minutes")
-    table.add_row("On alert", f"{minutes['threat']:.1f} minutes")
-    table.add_row("Shifts into soothing", str(s.threat_to_soothing_shifts))
+    table.add_row("Session", f"{record.duration_s / 60:.1f} minutes")
+    if show_states:
+        table.add_row("Heartbeats", str(record.n_beats))
+        table.add_row("Estimated settled", f"{minutes['soothing']:.1f} minutes")
+        table.add_row("Steady", f"{minutes['neutral']:.1f} minutes")
+        table.add_row("Estimated aroused", f"{minutes['threat']:.1f} minutes")
+        table.add_row("Shifts into settling", str(s.threat_to_soothing_shifts))
     if s.backdrafts:
-        table.add_row("Moments that felt like a lot", f"{s.backdrafts} (the guide stopped "
-                      "for you)")
+        table.add_row("", "Earlier, things felt like a lot, and the guide stopped for you. "
+                      "Go gently for the rest of the day.")
     if s.gaps:
         table.add_row("Strap gaps", f"{s.gaps} (nothing was filled in)")
     resonance = record.resonance
     if resonance is not None:
         table.add_row("Your breathing pace", resonance.explanation)
-    console.print(Panel(table, title="Thank you for taking this time", border_style="grey42"))
-    if resonance is not None and resonance.rates:
+    console.print(Panel(table, title=CLOSING_WORDS, border_style="grey42"))
+    if show_states and resonance is not None and resonance.rates:
         rates = Table("breaths/min", "heart-rate swing", "LF peak", "coherence",
                       title="How your heart answered each pace",
                       box=None, title_style="grey58")

@@ -19,6 +19,7 @@ from heartsease.store.models import (
     PasswordLink,
     SessionStatus,
     User,
+    VoiceRecording,
 )
 from heartsease.store.repository import audit
 from heartsease.wire import Command
@@ -99,10 +100,11 @@ async def stop_sessions_of(factory: sessionmaker[Session], manager: SessionManag
 
 
 def deactivate(db: Session, user: User) -> None:
-    """Close an account: no sign-in from now on, unused links void. Kept, as the audit log
-    names it."""
+    """Close an account: no sign-in from now on, unused links void, and a clinician's voice
+    no longer played to anyone (their recordings erased). Kept, as the audit log names it."""
     now = datetime.now(UTC)
     user.deactivated_at = now
     user.tokens_valid_after = now
     db.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id,
                                           PasswordLink.used_at.is_(None)))
+    db.execute(delete(VoiceRecording).where(VoiceRecording.clinician_id == user.id))

@@ -40,6 +40,7 @@ from heartsease.api.routes import (
     sessions,
     sources,
     trends,
+    voice,
     writing,
 )
 from heartsease.api.running import SessionManager
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sign_in_limiter = make_sign_in_limiter(settings.redis_url)
     for module in (auth, accounts, admin, people, sessions, sources, trends, observe, ingest,
-                   health, writing, care):
+                   health, writing, care, voice):
         app.include_router(module.router)
     web.mount(app)
     app.add_middleware(SecurityHeaders)

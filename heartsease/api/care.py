@@ -2,7 +2,8 @@
 of the routers: who may see what, and what is audit-logged.
 
 Letters and reflections belong to the client: a clinician reads one only while the client
-shares it, and every such read is audit-logged. Backdraft moments (the body's, or the
+shares it, beside the heart's trace of the moments it was written and read back, and every
+such read is audit-logged. Backdraft moments (the body's, or the
 client's "this is a lot") wait in the queue of each clinician assigned to the client until
 one of them has reviewed it, live or after the session.
 """
@@ -25,6 +26,7 @@ from heartsease.coaching.protocols import ProtocolError, protocol_from_text
 from heartsease.store.models import (
     Assignment,
     BackdraftReview,
+    Beat,
     BreathingSession,
     CheckIn,
     ClientPlan,
@@ -34,7 +36,7 @@ from heartsease.store.models import (
     User,
     Writing,
 )
-from heartsease.store.repository import audit, can_see_client
+from heartsease.store.repository import audit, can_see_client, events_of
 
 WRITING_NOT_FOUND = "No such writing, or it is not yours to see."
 
@@ -78,6 +80,43 @@ def shared_writings(db: Session, clinician: User, client_id: str) -> list[Writin
     for row in rows:
         audit(db, clinician, "read-writing", "writing", row.id, client_id, row.kind.value)
     return rows
+
+
+TRACE_MARGIN_S = 30.0  # the heart's trace a little before the writing and after the read-back
+
+
+def with_trace(db: Session, clinician: User, row: Writing) -> dict[str, Any]:
+    """A shared writing (its read audit-logged by :func:`shared_writings`) with the heart's
+    trace of the moments it was written and read back: heart rate beat by beat from the
+    session's stored beats, whose read is audit-logged too."""
+    out = {**writing_out(row), "moments": [], "trace": []}
+    if row.session_id is None or row.from_t_s is None or row.to_t_s is None:
+        return out
+    audit(db, clinician, "read-session", "session", row.session_id, row.client_id, "letter")
+    # Written over the letter's workspace step (from its first words back to the step's
+    # start: the prompts were read and thought over before anything was saved), then read
+    # back over the read-back step that followed.
+    written = {"name": "written", "from_s": row.from_t_s, "to_s": row.to_t_s}
+    moments = [written]
+    steps = events_of(db, row.session_id, ["step"])
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        end = following["t_s"] if following is not None else step["t_s"] + step["seconds"]
+        if step.get("workspace") and step["t_s"] <= row.from_t_s < end:
+            written["from_s"], written["to_s"] = step["t_s"], max(end, row.to_t_s)
+        elif step["name"].endswith("read-back") and step["t_s"] >= row.from_t_s:
+            moments.append({"name": "read back", "from_s": step["t_s"], "to_s": end})
+            break
+    start = max(min(m["from_s"] for m in moments) - TRACE_MARGIN_S, 0.0)
+    end = max(m["to_s"] for m in moments) + TRACE_MARGIN_S
+    beats = db.execute(select(Beat.t_s, Beat.rr_ms, Beat.label).where(
+        Beat.session_id == row.session_id, Beat.t_s >= start, Beat.t_s <= end)
+        .order_by(Beat.seq)).all()
+    # Artifacts left out (labelled once the session is complete): a missed beat would draw
+    # a plunge the heart never made.
+    out["moments"] = moments
+    out["trace"] = [[round(t, 2), round(60000.0 / rr, 1)] for t, rr, label in beats
+                    if rr > 0 and label in (None, "normal")]
+    return out
 
 
 def _queue_query(clinician: User, reviewed: bool | None) -> Select[Any]:

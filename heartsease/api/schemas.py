@@ -46,6 +46,7 @@ _PROBLEMS = {
     404: "No such thing, or it is not yours to see (which of the two is not said).",
     409: "It conflicts with the current state (say, a session already running).",
     413: "Too large.",
+    415: "Not a kind of file this endpoint takes.",
     422: "The request is not one this endpoint can act on; the detail says why.",
     429: "Too many attempts; Retry-After says when to try again.",
     503: "The service cannot do this just now (its database is away); try again shortly.",
@@ -299,9 +300,11 @@ class TrendDay(BaseModel):
     normal_low: float | None
     normal_high: float | None
     resting_hr_bpm: float | None
+    # The clinical detail: null for the client themselves, whose trends show their practice
+    # and their own ratings, never a count to strive for.
     coherence: float | None
-    soothing_minutes: float
-    shifts_per_session: float
+    soothing_minutes: float | None
+    shifts_per_session: float | None
     ratings_before: dict[str, float]  # per scale, the mean of sessions' first ratings
     ratings_after: dict[str, float]  # and of their last, where a session has two
     session_ids: list[str]  # the day's sessions, earliest first

@@ -161,7 +161,7 @@ def replay_command(
     if as_json:
         typer.echo(json.dumps(json_safe(record.as_dict()), indent=2))
         return
-    print_summary(console, events)
+    print_summary(console, events, show_states=True)  # a replay is read as a clinician
     table = Table("onset", "shift", "after", "HR change", "ln RMSSD change", title="Shift log")
     for shift in record.shifts:
         before = shift.preceded_by

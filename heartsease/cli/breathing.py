@@ -64,6 +64,10 @@ def breathe(
     code: Annotated[str | None, typer.Option(
         help="With --server: the one-time code your breathing page shows, instead of "
              "--email and a password")] = None,
+    show_states: Annotated[bool, typer.Option(
+        "--show-states", help="Show the heart's numbers and the state in words while "
+        "practising, and the time estimated in each state at the end (a clinician's view; "
+        "quiet by default)")] = False,
 ) -> None:
     """A guided breathing session with a live breathing bar, heart rhythm and cues."""
     heart = _heart(simulated, device, file, speed, seed, resonance)
@@ -74,7 +78,7 @@ def breathe(
         stream_to_clinic(server.rstrip("/"), email, protocol, rate, stages, practice_minutes,
                          heart, code)
         return
-    _breathe_here(heart, protocol, rate, out)
+    _breathe_here(heart, protocol, rate, out, show_states)
 
 
 def _heart(simulated: str | None, device: str | None, file: Path | None, speed: float,
@@ -93,7 +97,7 @@ def _heart(simulated: str | None, device: str | None, file: Path | None, speed: 
 
 
 def _breathe_here(heart: SourceDescription, protocol: Protocol, rate: float | None,
-                  out: Path | None) -> None:
+                  out: Path | None, show_states: bool) -> None:
     """Coach the session in this terminal, log it, and keep what it taught the profile."""
     import asyncio
     import time
@@ -118,14 +122,14 @@ def _breathe_here(heart: SourceDescription, protocol: Protocol, rate: float | No
     log = EventLog(log_path)
     try:
         session = CoachingSession(protocol, pace_bpm=pace, baseline=profile.resting_baseline())
-        events = asyncio.run(_breathe(session, heart, log))
+        events = asyncio.run(_breathe(session, heart, log, show_states))
     except StrapNotFoundError as exc:
         refuse(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}")
     except RecordingError as exc:
         refuse(f"Cannot replay this recording. {escape(str(exc))}")
     finally:
         log.close()
-    record = print_summary(console, events)
+    record = print_summary(console, events, show_states)
     remember_session(profile, session.learned_baseline, record.resonance)
     save_profile(profile, profile_path)
     console.print(f"The session's events and every heartbeat are saved in "
@@ -153,13 +157,14 @@ def _simulated_profile(path: Path, seed: int) -> ClientProfile:
 
 
 async def _breathe(session: CoachingSession, heart: SourceDescription,
-                   log: EventLog) -> list[Event]:
+                   log: EventLog, show_states: bool) -> list[Event]:
     from heartsease.coaching.loop import CoachingLoop
     from heartsease.terminal import run_breathing_session
 
     opened = open_source(heart, session.protocol.schedule(session.pace_bpm))
     loop = CoachingLoop(opened.source, session, opened.clock)
     try:
-        return await run_breathing_session(loop, log, console, session.protocol.title)
+        return await run_breathing_session(loop, log, console, session.protocol.title,
+                                           show_states)
     finally:
         opened.close()

@@ -58,6 +58,9 @@ def stream_to_clinic(
         refuse(f"The clinic's server said: {escape(str(exc))}")
     except StrapNotFoundError as exc:
         refuse(f"Cannot start: {escape(str(exc))}. {NO_ADAPTER_HELP}")
+    from heartsease.terminal import CLOSING_WORDS
+
+    console.print(CLOSING_WORDS, style="bold")
     ending = "You ended the session" if quit_.requested else "Done"
     unsent = (f"; {len(stats.unacknowledged)} messages of beats were not stored, as you "
               "asked twice to stop at once" if stats.unacknowledged else "")
@@ -141,13 +144,13 @@ async def _breathe_with_server(
 
 async def _watch_session(server: str, token: str, session_id: str,
                          ended: asyncio.Event) -> None:
-    """The session as the server coaches it: cues and states as they come; sets ``ended``
-    when it is over."""
+    """The session as the server coaches it: its cues as they come (quiet, as the breathing
+    page is by default: no state words; the clinician sees them in the observation room);
+    sets ``ended`` when it is over."""
     import websockets
 
     url = (server.replace("http://", "ws://").replace("https://", "wss://")
            + f"/api/sessions/{session_id}/live")
-    words = {"threat": "on alert", "neutral": "steady", "soothing": "soothed"}
     while not ended.is_set():
         try:
             async with websockets.connect(url, additional_headers=authorization(token)) as ws:
@@ -155,9 +158,6 @@ async def _watch_session(server: str, token: str, session_id: str,
                     event = json.loads(raw)
                     if event["kind"] == "cue":
                         console.print(escape(event["text"]), style="italic")
-                    elif event["kind"] == "state" and event["state"] in words:
-                        console.print(f"your body seems {words[event['state']]}",
-                                      style="grey58")
                     elif event["kind"] in ("session-ended", "closed"):
                         ended.set()
                         return

@@ -18,8 +18,9 @@ baseline in units of its own resting spread (a z-score):
   2013 use ln RMSSD for the same reason);
 - ``z_coherence``: ln coherence ratio over the last 64 s;
 - ``z_slow_breathing``: how much slower than at rest the person breathes, from the RSA rate
-  of the last 64 s (slow, even breathing is what the soothing system looks like; fast
-  breathing is not read as threat, because RSA rarely shows the rate then).
+  of the last 64 s (slow, even breathing is how settling shows in the heart, whatever the
+  person feels; fast breathing is not read as arousal, because RSA rarely shows the rate
+  then).
 
 ``arousal = (z_hr - z_vagal) / 2`` rises in threat; ``calm`` rises in soothing: the larger of
 ``(z_vagal - z_hr) / 2`` and the mean of all four (coherence and breathing, when they can be

@@ -138,8 +138,9 @@ class Preceding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Shift(Event):
-    """A move between threat and soothing: ``onset_s`` is when the body began to change,
-    ``t_s`` when the new state was confirmed."""
+    """A move between the arousal and settling estimates (``threat``, ``soothing``):
+    ``onset_s`` is when the body began to change, ``t_s`` when the new state was
+    confirmed."""
 
     kind: ClassVar[str] = "shift"
     direction: str  # "threat-to-soothing" or "soothing-to-threat"

@@ -1,7 +1,8 @@
-"""The shift log: moves between threat and soothing, when they began and what preceded them.
+"""The shift log: moves between the arousal and settling estimates (named ``threat`` and
+``soothing``, relative to the person's own baseline), when they began and what preceded them.
 
-A shift is logged when the classifier confirms soothing after threat (or threat after
-soothing), passing over neutral and unknown stretches in between. Its onset is dated back to
+A shift is logged when the classifier confirms settling after arousal (or arousal after
+settling), passing over neutral and unknown stretches in between. Its onset is dated back to
 when the old state's score began to fall, and it names what came just before that onset: a
 protocol step, a cue or a clinician's annotation.
 """

@@ -1,5 +1,6 @@
 """The tables: people and their roles, sessions, every raw beat, the loop's events, notes,
-self-ratings, the client's own writing and plan, and an append-only audit log (SQLAlchemy 2,
+self-ratings, the client's own writing and plan, a clinician's recorded cues, and an
+append-only audit log (SQLAlchemy 2,
 portable to SQLite and PostgreSQL).
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -347,3 +349,22 @@ class BackdraftReview(Base):
     reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("users.id",
                                                                ondelete="SET NULL"))
     reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VoiceRecording(Base):
+    """A cue's words in a clinician's own voice, played to their clients with the eyes
+    closed in place of the browser's speech. Found by the cue's text (its SHA-256), so a
+    cue whose words change in a protocol is spoken again until it is recorded anew. A
+    person's voice is personal data: in their export, erased with their account."""
+
+    __tablename__ = "voice_recordings"
+    __table_args__ = (Index("ix_voice_recordings_clinician_cue", "clinician_id", "cue_sha256",
+                            unique=True),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    cue_sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(String(64))
+    audio: Mapped[bytes] = mapped_column(LargeBinary)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

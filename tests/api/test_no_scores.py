@@ -20,7 +20,7 @@ SCORES = re.compile(r"\bsoothed\b|\bshifts?\b|%|\bthreat\b|\bon alert\b|\bcohere
                     re.IGNORECASE)
 # The breathing page as the client meets it: its markup and the scripts that write words.
 CLIENT_FACING = ("breathe.html", "practice.js", "practice-letter.js", "rating.js", "safety.js",
-                 "eyes-closed.js", "safety.html")
+                 "eyes-closed.js", "safety.html", "systems.js", "account.js")
 PLAN_GOVERNED = r'<p class="state".*?</p>|<div class="numbers">.*?</div>'
 # What the session summary counts, which no client-facing script may read.
 COUNTED = re.compile(r"minutes_by_state|threat_to_soothing_shifts|soothing_minutes|"
@@ -49,6 +49,14 @@ def test_the_clients_report_counts_nothing_and_the_clinicians_has_the_detail(
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     clinical = client.get(f"/api/sessions/{session_id}/report", headers=people["clinician"]).text
     assert "Shift log" in clinical and SCORES.search(clinical)
+    # The trends a client reads carry no count either; their clinician's do.
+    day = detail["started_at"][:10]
+    trends = f"/api/clients/{detail['client_id']}/trends?start={day}&end={day}"
+    [own_day] = client.get(trends, headers=people["client"]).json()
+    [their_day] = client.get(trends, headers=people["clinician"]).json()
+    assert own_day["sessions"] == 1 and own_day["ratings_before"] == {}
+    assert (own_day["soothing_minutes"], own_day["shifts_per_session"]) == (None, None)
+    assert their_day["soothing_minutes"] > 1
 
 
 def test_the_breathing_pages_words_name_no_score() -> None:

@@ -94,6 +94,9 @@ def test_the_streamer_started_with_a_code_streams_without_a_password(tmp_path: P
                               stdin=subprocess.DEVNULL)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Done: 40 heartbeats are stored" in done.stdout
+        # Quiet, as the breathing page is: the cues, no state words, one closing.
+        assert "You gave yourself this time. What did you notice?" in done.stdout
+        assert "your body seems" not in done.stdout
         sessions = httpx.get(f"{base}/api/sessions", headers=headers).json()
         assert [s["source"] for s in sessions] == ["remote"]
         again = subprocess.run(command, capture_output=True, text=True, timeout=60,

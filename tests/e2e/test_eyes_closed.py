@@ -25,7 +25,8 @@ window.AudioContext = class {
   }
 };
 Object.defineProperty(window, "speechSynthesis", { configurable: true,
-  value: { speak: (u) => window.__spoken.push(u.text), cancel() {} } });
+  value: { speak: (u) => { window.__spoken.push(u.text); setTimeout(() => u.onend(), 0); },
+           cancel() {} } });
 window.SpeechSynthesisUtterance = function (text) { this.text = text; };
 const Native = window.WebSocket;
 window.WebSocket = class extends Native {

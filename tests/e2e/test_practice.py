@@ -1,7 +1,7 @@
 """A whole practice as a client meets it (issue 25): breathing safely before the first one,
 a rating that needs a touch, the letter written with the guide resting and read back with it,
 "This is a lot" and carrying on, the one closing, the check-in; and the clinician's queue and
-the shared letter, as the clinician's API gives them."""
+the shared letter beside the heart's trace, until the client stops sharing it."""
 
 from __future__ import annotations
 
@@ -66,6 +66,20 @@ def test_a_practice_with_a_letter_and_a_moment_that_was_a_lot(server: str,
         client_id = moment["client_id"]
         letters = clinician.evaluate(FETCH, f"/api/clients/{client_id}/writings")
         assert any(w["body"].get("the-pain") == "It has been a hard week." for w in letters)
+        # The clinician reads the shared letter beside the heart's trace of its moments;
+        # once the client stops sharing it, it is gone from their page.
+        clinician.click("nav >> text=Shared letters")
+        clinician.wait_for_selector(".shared-letter figure")
+        shown = clinician.inner_text(".shared-letter")
+        assert "A compassionate letter" in shown and "It has been a hard week." in shown
+        assert "written from" in shown and "read back from" in shown
+        screenshot(clinician, "practice-shared-letter")
+        client.click("nav >> text=Your account")
+        mine = client.locator("#writing-list li", has_text="It has been a hard week.")
+        mine.locator("button:has-text('Stop sharing')").click()
+        mine.locator("text=Private.").wait_for()
+        clinician.reload()
+        clinician.wait_for_selector("#none:has-text('has not shared a letter with you')")
     finally:
         client_ctx.close()
         clinician_ctx.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Response, status
+from sqlalchemy import select
 
+from heartsease.api import voice
 from heartsease.api.accounts import stop_sessions_of
 from heartsease.api.deps import (
     Clinician,
@@ -18,8 +20,8 @@ from heartsease.api.deps import (
 )
 from heartsease.api.schemas import UserOut, problems
 from heartsease.store.db import finite_json, forget_erased
-from heartsease.store.models import Role
-from heartsease.store.personal import erase_person, personal_data
+from heartsease.store.models import Role, User
+from heartsease.store.personal import as_dict, erase_person, personal_data
 from heartsease.store.repository import assigned_clients, audit
 
 router = APIRouter(prefix="/api", tags=["people"], responses=problems(400, 401, 403, 422))
@@ -35,12 +37,20 @@ def my_clients(db: SessionDep, clinician: Clinician) -> list[UserOut]:
 @router.get("/me/export")
 def export_my_data(db: SessionDep, user: CurrentUser) -> Response:
     """Everything heartsease holds about the signed-in client, as one JSON file: every table
-    that names them or their sessions (:func:`heartsease.store.personal.personal_data`)."""
-    if user.role is not Role.CLIENT:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only a client's own data is exported.")
-    audit(db, user, "export-all", "client", user.id, user.id)
+    that names them or their sessions (:func:`heartsease.store.personal.personal_data`). For
+    a clinician, their account and the cues they recorded in their own voice (their notes
+    and reviews are about their clients, and stay with the clients' data)."""
+    if user.role is Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "A client's or a clinician's own data "
+                            "is exported.")
+    audit(db, user, "export-all", user.role.value, user.id,
+          user.id if user.role is Role.CLIENT else None)
     db.flush()
-    body = finite_json(personal_data(db, user.id), default=_plain)
+    data = personal_data(db, user.id) if user.role is Role.CLIENT else {
+        "you": as_dict(User.__table__, db.execute(select(User.__table__).where(
+            User.id == user.id)).one()),
+        "voice_recordings": voice.exported(db, user.id)}
+    body = finite_json(data, default=_plain)
     return Response(body, media_type="application/json",
                     headers={"Content-Disposition": 'attachment; filename="heartsease.json"'})
 

@@ -18,6 +18,8 @@ MAX_DAYS = 731
 # Far enough either way for any practice, near enough that the 60-day history before a
 # range and the day after it are still dates.
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+# What only the clinician's trends show: none of it reaches the client's own page.
+CLINICAL = ("coherence", "soothing_minutes", "shifts_per_session")
 
 
 @router.put("/me/time-zone")
@@ -49,4 +51,7 @@ def client_trends(client_id: str, db: SessionDep, user: CurrentUser,
                             f"Choose a range of 1 to {MAX_DAYS} days, start before end.")
     if user.role is Role.CLINICIAN:
         audit(db, user, "read-trends", "client", client_id, client_id, f"{start}..{end}")
-    return [TrendDay(**d) for d in services.trends(db, client_id, start, end, zone)]
+    days = services.trends(db, client_id, start, end, zone)
+    if user.role is Role.CLIENT:
+        days = [{**d, **dict.fromkeys(CLINICAL)} for d in days]
+    return [TrendDay(**d) for d in days]

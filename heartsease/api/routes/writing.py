@@ -82,11 +82,14 @@ def delete_writing(writing_id: str, db: SessionDep, user: CurrentUser) -> Respon
 
 
 @router.get("/clients/{client_id}/writings")
-def shared_writings(client_id: str, db: SessionDep, clinician: Clinician
-                    ) -> list[dict[str, Any]]:
-    """What the client has chosen to share, each with the session times it was written
-    over (to read beside the heart's trace); every read audit-logged."""
-    return [care.writing_out(r) for r in care.shared_writings(db, clinician, client_id)]
+def shared_writings(client_id: str, db: SessionDep, clinician: Clinician,
+                    traces: bool = False) -> list[dict[str, Any]]:
+    """What the client has chosen to share (only while they share it), each with the
+    session times it was written over; with ``traces``, also the heart's trace of those
+    moments: ``moments`` (``written``, ``read back``: session seconds) and ``trace``
+    (``[t_s, heart rate]`` a beat). Every read audit-logged."""
+    rows = care.shared_writings(db, clinician, client_id)
+    return [care.with_trace(db, clinician, r) if traces else care.writing_out(r) for r in rows]
 
 
 @router.post("/sessions/{session_id}/check-in", status_code=201)

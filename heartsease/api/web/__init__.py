@@ -20,7 +20,7 @@ from heartsease.api.web import docs
 
 STATIC = Path(__file__).with_name("static")
 PAGES = ("login", "breathe", "observe", "trends", "report", "admin", "account", "set-password",
-         "forgot-password", "safety", "systems", "plan")
+         "forgot-password", "safety", "systems", "plan", "letters", "voice")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 router = APIRouter(include_in_schema=False)

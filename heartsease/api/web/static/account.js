@@ -1,5 +1,6 @@
-// One's own account: changing the password and, for a client, who can see their practice
-// and the audit log's record of their data.
+// One's own account: changing the password and, for a client, who can see their practice,
+// their letters and reflections (each shared with their clinician only by choice, and
+// unshared at any time) and the audit log's record of their data.
 
 import { api, me as signedIn, nav } from "./common.js";
 import { auditRow } from "./audit-words.js";
@@ -32,6 +33,34 @@ async function showRecord() {
   $("older").classList.toggle("hidden", olderThan === null);
 }
 
+function writingItem(w) {
+  const li = document.createElement("li");
+  const title = (w.kind === "letter" ? "A letter" : "A reflection") + ", " +
+    new Date(w.created_at).toLocaleDateString(undefined, { dateStyle: "medium" });
+  const text = Object.values(w.body).filter((t) => String(t).trim()).join(" ");
+  const share = Object.assign(document.createElement("button"), { type: "button", className: "quiet" });
+  const draw = () => {
+    share.textContent = w.shared ? "Stop sharing" : "Share with my clinician";
+    li.querySelector(".shared-note").textContent = w.shared ? "Shared with your clinician." : "Private.";
+  };
+  share.addEventListener("click", async () => {
+    w = await api("/api/me/writings/" + w.id + "/share", { method: w.shared ? "DELETE" : "POST" });
+    draw();
+  });
+  li.append(Object.assign(document.createElement("strong"), { textContent: title }),
+            Object.assign(document.createElement("p"), { className: "letter", textContent: text.length > 240 ? text.slice(0, 240) + "…" : text }),
+            Object.assign(document.createElement("span"), { className: "caption shared-note" }), " ", share);
+  draw();
+  return li;
+}
+
+async function showWritings() {
+  const mine = (await api("/api/me/writings")).filter((w) => Object.values(w.body).some((t) => String(t).trim()));
+  $("writing-list").replaceChildren(...mine.reverse().map(writingItem));
+  if (!mine.length) $("writing-list").append(Object.assign(document.createElement("li"), { textContent: "Nothing written yet." }));
+  $("writings").classList.remove("hidden");
+}
+
 async function start() {
   const person = await signedIn();
   if (!person) return;
@@ -45,7 +74,7 @@ async function start() {
     ? "Who can see your practice: " + clinicians.map((c) => c.name).join(", ") + "."
     : "No clinician can see your practice.";
   $("older").addEventListener("click", showRecord);
-  await showRecord();
+  await Promise.all([showRecord(), showWritings()]);
 }
 
 start();

@@ -24,6 +24,13 @@ const WHAT = {
   "password-help": (e) => `${e.object_name || "someone"} asked for a new password (${e.detail})`,
   "revoke-tokens": (e) => `signed ${e.object_name || "a person"} out everywhere`,
   "erase": () => "erased their account",
+  "read-plan": () => "read the practice plan",
+  "set-plan": () => "set the practice plan",
+  "read-writing": (e) => `read a ${e.detail || "letter"} that was shared`,
+  "read-backdrafts": () => "read the moments that were a lot",
+  "review-backdraft": () => "looked over a moment that was a lot",
+  "record-voice": (e) => `recorded a cue in their voice ("${e.detail}…")`,
+  "erase-voice": (e) => `erased a recording of their voice (${e.detail})`,
 };
 
 export const ACTIONS = Object.keys(WHAT);

@@ -114,8 +114,9 @@ export function dayIn(zone, date = new Date()) {
 
 // The pages this person may use, in the header, and a way to sign out.
 export function nav(person, current) {
-  const pages = (person.role === "clinician" ? [["observe", "Observation room"], ["trends", "Trends"]]
-    : person.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"]] : [["admin", "People"]])
+  const pages = (person.role === "clinician"
+    ? [["observe", "Observation room"], ["trends", "Trends"], ["letters", "Shared letters"], ["voice", "Your voice"]]
+    : person.role === "client" ? [["breathe", "Breathe"], ["trends", "Trends"], ["systems", "The three systems"]] : [["admin", "People"]])
     .concat([["account", "Your account"]]);
   const bar = document.getElementById("nav");
   bar.innerHTML = "";

@@ -43,6 +43,7 @@ export async function prepare() {
   $("before-length").textContent = "About " + minutesWords(plan.minutes) + pace + ". There is nothing to get right, and you can pause or stop at any time.";
   const first = (await api("/api/sessions?limit=1")).length === 0;
   await safetyNotes($("before"), { open: first });
+  $("critic-before").before(paceChoice());
   ratingControl($("critic-before"), Object.assign({ onGiven: (value) => { before = value; } }, CRITIC));
 }
 
@@ -61,6 +62,29 @@ function minutesWords(minutes) {
 
 // The client's plan, as the server gave it before the session.
 export function planned() { return plan; }
+
+// The client's own pace, nudged within the limits their clinician set with them (half a
+// breath a minute at a time); "your usual pace" is their resonance rate, or 6 a minute.
+function paceChoice() {
+  const box = element("div", { className: "pace-choice" });
+  const select = element("select", { id: "pace" });
+  select.append(new Option("Your usual pace", ""));
+  for (let bpm = plan.min_pace_bpm; bpm <= plan.max_pace_bpm + 1e-9; bpm += 0.5) {
+    select.append(new Option(bpm.toFixed(1).replace(/\.0$/, "") + " breaths a minute", String(bpm)));
+  }
+  select.value = plan.chosen_pace_bpm === null ? "" : String(plan.chosen_pace_bpm);
+  const note = element("p", { className: "status" });
+  note.setAttribute("aria-live", "polite");
+  select.addEventListener("change", async () => {
+    try {
+      plan = await api("/api/me/pace", { method: "PUT", json: { pace_bpm: select.value === "" ? null : Number(select.value) } });
+      note.textContent = "The guide will breathe at this pace.";
+    } catch (e) { note.textContent = e.message; }
+  });
+  box.append(element("label", { htmlFor: "pace", textContent: "Your breathing pace. If it feels too slow or too fast, you can change it a little, within the limits you agreed with your clinician." }),
+             select, note);
+  return box;
+}
 
 // Whether the inner-critic rating before the session was given (a value, or "skipped").
 export function ratedBefore() { return before !== null; }

@@ -181,6 +181,7 @@ async function load() {
   if (clientId && me.role === "clinician") {
     query.set("client", clientId);
     $("plan-link").href = "/plan?client=" + clientId;
+    $("letters-link").href = "/letters?client=" + clientId;
   }
   history.replaceState(null, "", "/trends?" + query);
   try {

@@ -1,0 +1,73 @@
+"""A backdraft the body shows, as a client meets it (issue 25): once their clinician has
+confirmed suitability, the heart may lead; a sustained rise in arousal during practice stops
+the guide and grounds, with "This is a lot" turned into "I'm ready to carry on"; the session
+closes with a check-in whose words reach the clinician's queue, raised by the body."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.e2e.conftest import screenshot
+
+SPEED = 100  # a practice of 4 minutes: the return to arousal begins 3 s in
+PASSWORD = "a long enough password"
+
+
+def bearer(server: str, email: str, password: str = "heartsease-demo") -> dict[str, str]:
+    r = httpx.post(f"{server}/api/auth/token", data={"username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_the_body_raises_a_backdraft_and_the_client_is_grounded(server: str,
+                                                                browser: object) -> None:
+    # A client of Dr. Rivera's whose plan is confirmed (the demo client's is not, so that
+    # the other tests meet the pacer and cues only).
+    admin, clinician = bearer(server, "admin@example.org"), bearer(server, "clinician@example.org")
+    email = f"kim.{uuid.uuid4().hex[:8]}@example.org"
+    made = httpx.post(f"{server}/api/users", headers=admin, json={
+        "email": email, "name": "Kim", "role": "client"}).json()
+    client_id = made["user"]["id"]
+    assert httpx.post(f"{server}/api/auth/set-password", json={
+        "token": made["link"].split("#", 1)[1], "password": PASSWORD}).status_code == 204
+    pair = {"clinician_id": httpx.get(f"{server}/api/me", headers=clinician).json()["id"],
+            "client_id": client_id}
+    assert httpx.post(f"{server}/api/assignments", headers=admin, json=pair).is_success
+    assert httpx.put(f"{server}/api/clients/{client_id}/plan", headers=clinician, json={
+        "pacemaker_or_arrhythmia": False, "low_blood_pressure_or_medication": False}).is_success
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/breathe")
+        page.goto(f"{server}/breathe?speed={SPEED}&practice=4")
+        page.check("input[name=source][value=demo]")
+        page.select_option("#scenario", "backdraft")
+        page.click("#critic-before .skip")
+        page.click("#begin")
+        page.wait_for_selector("#ready:visible", timeout=30_000)
+        assert "The guide has stopped. You can open your eyes." in page.inner_text("#part")
+        assert "the chair under you" in page.inner_text("#cue")
+        assert page.locator("#this-is-a-lot").is_hidden()
+        screenshot(page, "backdraft-by-the-body")
+        page.click("#end")
+        page.wait_for_selector("#check-in")
+        assert "Earlier, things felt like a lot." in page.inner_text("#after")
+        page.fill("#check-in", "It passed. Tired now.")
+        page.click("#after button:has-text('Send to my clinician')")
+        page.wait_for_selector("#after:has-text('Sent.')")
+    finally:
+        context.close()
+        queue = httpx.get(f"{server}/api/clinician/backdrafts", headers=clinician).json()
+        # Out of Dr. Rivera's care again (kept active: the administrator's page test counts
+        # its deactivations in the shared service's audit log).
+        httpx.request("DELETE", f"{server}/api/assignments", headers=admin, json=pair)
+    moment = next(m for m in queue if m["client_id"] == client_id)
+    assert moment["raised_by"] == "body" and moment["step"] == "practice"
+    assert moment["check_in"] == "It passed. Tired now."
+    assert moment["delta_hr_bpm"] > 0
