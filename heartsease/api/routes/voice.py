@@ -32,13 +32,15 @@ def cues(db: SessionDep, clinician: Clinician) -> list[dict[str, Any]]:
 
 
 @router.put("/clinician/cues/{key}/recording", responses=problems(413, 415))
-async def record(key: CueKey, db: SessionDep, clinician: Clinician,
-                 audio: Annotated[UploadFile, File(description="The cue, spoken")]
-                 ) -> dict[str, Any]:
+def record(key: CueKey, db: SessionDep, clinician: Clinician,
+           audio: Annotated[UploadFile, File(description="The cue, spoken")]
+           ) -> dict[str, Any]:
     """The cue in the clinician's voice (WebM, Ogg, MP4, MP3 or WAV, up to 1 MB),
     replacing any earlier recording of it."""
+    # Not async: the store is written from the worker threads, as every other route does,
+    # so a write lock held between flush and commit never waits on the event loop.
     cue = voice.cue_by_key(key)
-    raw, media_type = voice.checked_audio(await audio.read(voice.MAX_RECORDING_BYTES + 1),
+    raw, media_type = voice.checked_audio(audio.file.read(voice.MAX_RECORDING_BYTES + 1),
                                           audio.content_type)
     row = voice.recordings_of(db, clinician.id).get(key)
     if row is None:
