@@ -328,7 +328,6 @@ def test_trends_by_day_against_the_persons_own_normal_range(client: TestClient,
             AuditEntry.action == "read-trends")) == 1
 
 
-@pytest.mark.both_databases
 def test_a_client_can_take_all_their_data_and_erase_it(client: TestClient, people) -> None:
     text = "\n".join(f"{x:.1f}" for x in simulate("rest", 300, seed=1).rr_ms)
     r = client.post("/api/sessions/uploads", headers=people["client"],

@@ -16,7 +16,7 @@ from tests.e2e.conftest import screenshot
 # A session's client page gone this long pauses it, and this much longer ends it as "left".
 # Short for the tests; long enough that a reload (under a second here) is not "away", and
 # that a new tab, signing in on a busy machine, comes back before the session ends.
-AWAY_PAUSE_S, AWAY_LEAVE_S = 3, 8
+AWAY_PAUSE_S, AWAY_LEAVE_S = 2, 6
 NOTHING_UNSAID = re.compile(r"\bNaN\b|\bundefined\b|\bnull\b|\bInfinity\b")
 
 
