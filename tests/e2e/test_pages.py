@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.e2e.conftest import screenshot
 
-SPEED = 10  # the simulated strap runs ten times faster; the pages do not change
+SPEED = 20  # the simulated strap runs twenty times faster; the pages do not change
 LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
 
 
