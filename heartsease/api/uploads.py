@@ -109,5 +109,9 @@ class UploadAnalyser:
                                 "in a minute.") from None
 
     def close(self) -> None:
+        """Uploads still waiting are dropped (their requests fail with the service); the
+        one being analysed finishes (a few seconds at most, for the largest file) and the
+        worker processes exit. Not waiting left them running after the service had gone,
+        each blocked on a pipe whose other end had closed."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)

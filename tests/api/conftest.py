@@ -3,7 +3,10 @@ server runs (CI always has one; elsewhere those tests skip and say why)."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,8 +16,24 @@ from heartsease.api.demo import DEMO_PASSWORD
 from heartsease.api.settings import Settings
 
 
+@pytest.fixture(scope="session")
+def first_started_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store as the service leaves it after its first start (migrated, the demo
+    people in it), made once a worker: each test's SQLite store begins as a copy of it,
+    which saves the migrations a test (about a third of the API tests' own time)."""
+    path = tmp_path_factory.mktemp("first-start") / "heartsease.db"
+    with TestClient(create_app(Settings(database_url=f"sqlite:///{path}",
+                                        demo_history_days=0))):
+        pass
+    with sqlite3.connect(path) as db:  # everything in the main file, none in the WAL
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
 @pytest.fixture
-def client(db_url: str) -> Iterator[TestClient]:
+def client(db_url: str, first_started_store: Path) -> Iterator[TestClient]:
+    if db_url.startswith("sqlite:///"):
+        shutil.copyfile(first_started_store, db_url.removeprefix("sqlite:///"))
     with TestClient(create_app(Settings(database_url=db_url, demo_history_days=0))) as c:
         yield c
 

@@ -95,7 +95,7 @@ OPEN_TO_ANYONE = {(method.upper(), path) for path, methods in _PATHS.items()
 # states within the first few examples, and each run draws anew. PostgreSQL is there for
 # what only its types refuse (a NUL in text, an integer past 64 bits): fewer draws, as the
 # handlers above the store are the same.
-EXAMPLES = {"sqlite": 15, "postgresql": 6}
+EXAMPLES = {"sqlite": 15, "postgresql": 4}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)

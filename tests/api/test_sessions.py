@@ -79,7 +79,6 @@ def test_a_live_session_watched_annotated_and_stored(client: TestClient, people)
     assert detail["summary"]["minutes_by_state"]["soothing"] > 0
 
 
-@pytest.mark.both_databases
 def test_exports_and_reports_read_back(client: TestClient, people) -> None:
     session_id, received = run_simulated(client, people)
     url = f"/api/sessions/{session_id}"
@@ -113,7 +112,6 @@ def test_exports_and_reports_read_back(client: TestClient, people) -> None:
     assert pdf.content.startswith(b"%PDF")
 
 
-@pytest.mark.both_databases
 def test_beats_streamed_by_a_remote_client_are_stored_once(client: TestClient,
                                                            people) -> None:
     r = client.post("/api/sessions", headers=people["client"], json={"source": "remote"})
@@ -199,7 +197,6 @@ def test_streamed_beats_reach_the_live_view_without_waiting_for_the_disk(
     client.post(f"/api/sessions/{session_id}/stop", headers=people["client"])
 
 
-@pytest.mark.both_databases
 def test_beats_resent_after_a_reconnection_keep_their_times(client: TestClient,
                                                             people) -> None:
     """The first message after a reconnection is the backlog, seconds old: the client's
