@@ -7,22 +7,18 @@ from __future__ import annotations
 import io
 import itertools
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTPage, LTTextLine
 
-from heartsease.coaching.protocols import load_protocol
-from heartsease.coaching.session import CoachingSession
-from heartsease.coaching.summary import SessionRecord, session_record
+from heartsease.coaching.summary import SessionRecord
 from heartsease.reports.gentle import GivenRating
 from heartsease.reports.report import ReportClient, note_rows, report_html, report_pdf
 from heartsease.reports.session import SessionHeader, StoredBeat
-from heartsease.sensors.hrm import SensorContact
-from heartsease.sensors.source import Measurement
 from heartsease.signal.recording import analyze_recording
+from tests.reports.test_people_s_words import a_session
 
 # Midnight UTC on a Monday is Sunday evening in New York.
 HEADER = SessionHeader("s1", "c1", "srb", 6.0, "completed", datetime(2026, 1, 5, tzinfo=UTC))
@@ -32,19 +28,8 @@ CLIENT = ReportClient("Sam Example", ZoneInfo("America/New_York"),
 
 
 def a_session_with_notes_seconds_apart() -> tuple[list[StoredBeat], SessionRecord]:
-    session = CoachingSession(load_protocol("srb"))
-    events = session.start(0.0)
-    beats, t = [], 0.0
-    for seq in range(1, 241):
-        rr = 850.0 + 50.0 * np.sin(seq / 1.6)
-        t += rr / 1000.0
-        events += session.measurement(Measurement(t, 70, (rr,), (t,),
-                                                  SensorContact.DETECTED))
-        beats.append(SimpleNamespace(seq=seq, t_s=t, rr_ms=rr, arrival_s=t, label="N"))
-        if 100 <= seq < 100 + len(NOTES):  # a note a beat: under a second apart
-            events += session.annotate(NOTES[seq - 100], "Dr Rivera", t)
-    events += session.finish(t)
-    return beats, session_record(events)
+    # A note a beat: under a second apart.
+    return a_session(240, {100 + i: note for i, note in enumerate(NOTES)})
 
 
 def read_back(pdf: bytes) -> list[LTPage]:

@@ -24,20 +24,26 @@ from heartsease.sensors.source import Measurement
 HEADER = SessionHeader("s1", "c1", "srb", 6.0, "completed", datetime(2026, 1, 5, tzinfo=UTC))
 
 
-def a_session_with(note: str) -> tuple[list[StoredBeat], SessionRecord]:
+def a_session(beats_n: int, notes: dict[int, str]) -> tuple[list[StoredBeat], SessionRecord]:
+    """A coached session of ``beats_n`` tidy beats, with each of ``notes`` written by the
+    clinician at the beat it is keyed by."""
     session = CoachingSession(load_protocol("srb"))
     events = session.start(0.0)
     beats, t = [], 0.0
-    for seq in range(1, 181):
+    for seq in range(1, beats_n + 1):
         rr = 850.0 + 50.0 * np.sin(seq / 1.6)
         t += rr / 1000.0
         events += session.measurement(Measurement(t, 70, (rr,), (t,),
                                                   SensorContact.DETECTED))
         beats.append(SimpleNamespace(seq=seq, t_s=t, rr_ms=rr, arrival_s=t, label="N"))
-        if seq == 60:
-            events += session.annotate(note, "Dr Rivera", t)
+        if seq in notes:
+            events += session.annotate(notes[seq], "Dr Rivera", t)
     events += session.finish(t)
     return beats, session_record(events)
+
+
+def a_session_with(note: str) -> tuple[list[StoredBeat], SessionRecord]:
+    return a_session(180, {60: note})
 
 
 @pytest.mark.parametrize("note", [r"breathing $\notacommand$ fine",
