@@ -12,11 +12,17 @@ Run: ``python bench/bench_analyze.py [--repeats N]``. Issue 27's two targets:
 Both sides of each ratio run on this machine in this run, so the ratios hold across machines
 (the absolute seconds do not: the shared test machine runs several jobs at once). CPU seconds
 are printed beside wall seconds for that reason.
+
+Each target's floor is printed too, measured the same way in the same run: what a process
+that only imports numpy costs (the strap's), and one that imports numpy and reads the day's
+file (the day's); for the day, the seconds of reading and analysing in this process split
+the total into process start and imports, reading, and analysis.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REFDATA = Path(__file__).resolve().parents[1].parent / "shared/refdata"
+# HEARTSEASE_REFDATA when set (a worktree is not beside shared/), else the checkout's sibling.
+REFDATA = Path(os.environ.get("HEARTSEASE_REFDATA")
+               or Path(__file__).resolve().parents[1].parent / "shared/refdata")
 HOLTER = REFDATA / "rr_holter/nsr2db"
 STRAP = REFDATA / "rr_strap/polar_h10/sample_data_ibi.csv"
 
@@ -46,10 +54,11 @@ print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_max
 """
 
 
-def run(args: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds and peak resident MiB of one process running ``args``."""
+def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak resident MiB of one process running ``args``
+    (with ``env`` added to the environment)."""
     out = subprocess.run([sys.executable, "-c", LAUNCHER, *args], capture_output=True,
-                         text=True, check=True).stdout.split()
+                         text=True, check=True, env={**os.environ, **(env or {})}).stdout.split()
     wall, cpu, rss_kib, code = out[-4:]
     if code != "0":
         raise RuntimeError(f"{args} exited {code}")
@@ -83,22 +92,60 @@ def neurokit_hrv_time_s(rr_ms: np.ndarray) -> tuple[float, float]:
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def day(record: str) -> None:
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1"}
+# A day's floor: numpy, which a day's analysis cannot do without, and reading its file.
+DAY_FLOOR = ("import sys, numpy\n"
+             "from heartsease.sensors.files import read_rr_file\n"
+             "read_rr_file(sys.argv[1])")
+
+
+def in_process_s(path: Path, repeats: int) -> tuple[float, float]:
+    """CPU seconds of reading ``path`` and of analysing it (as ``analyze`` does) here, the
+    least of ``repeats`` runs (the work is the same each time; only the machine varies)."""
+    from heartsease.sensors.files import read_rr_file
+    from heartsease.signal.recording import analyze_recording
+
+    read_s, analysis_s = [], []
+    for _ in range(repeats):
+        start = time.process_time()
+        recording = read_rr_file(path)
+        read = time.process_time()
+        analyze_recording(recording.rr_ms).as_dict()
+        read_s.append(read - start)
+        analysis_s.append(time.process_time() - read)
+    return min(read_s), min(analysis_s)
+
+
+def day(record: str, repeats: int) -> None:
     path = HOLTER / f"{record}_rr_from_ecg.csv"
     rr = pd.read_csv(path)["rr_ms"].dropna().to_numpy(float)
-    wall, cpu, rss = run(analyze_args(path))
+    ours = [run(analyze_args(path)) for _ in range(repeats)]
+    floor = [run([sys.executable, "-c", DAY_FLOOR, str(path)], ONE_BLAS_THREAD)
+             for _ in range(repeats)]
     # neurokit2 is given the plausible intervals only: its peaks cannot hold a dropout.
-    nk_wall, nk_cpu = neurokit_hrv_time_s(rr[(rr > 200) & (rr < 3000)])
-    print(f"{record}: {rr.size} beats; heartsease analyze (process start included) "
-          f"{wall:.2f} s wall / {cpu:.2f} s CPU, peak {rss:.0f} MiB; neurokit2 hrv_time alone "
-          f"{nk_wall:.2f} s wall / {nk_cpu:.2f} s CPU; ratio wall {wall / nk_wall:.1f}, CPU "
-          f"{cpu / nk_cpu:.1f} (target < 1; memory target < 200 MiB)")
+    theirs = [neurokit_hrv_time_s(rr[(rr > 200) & (rr < 3000)]) for _ in range(repeats)]
+    read_cpu, analysis_cpu = in_process_s(path, repeats)
+    wall, cpu = (statistics.median(r[i] for r in ours) for i in (0, 1))
+    rss = max(r[2] for r in ours)
+    nk_wall, nk_cpu = (statistics.median(r[i] for r in theirs) for i in (0, 1))
+    floor_wall, floor_cpu = (statistics.median(r[i] for r in floor) for i in (0, 1))
+    print(f"{record}: {rr.size} beats, medians of {repeats}; heartsease analyze (process start "
+          f"included) {wall:.2f} s wall / {cpu:.2f} s CPU, peak {rss:.0f} MiB; neurokit2 "
+          f"hrv_time alone {nk_wall:.2f} s wall / {nk_cpu:.2f} s CPU; ratio wall "
+          f"{wall / nk_wall:.1f}, CPU {cpu / nk_cpu:.1f} (target < 1; memory target < 200 MiB)")
+    print(f"  in this process (CPU, least of {repeats}): reading {read_cpu:.2f} s, analysis "
+          f"{analysis_cpu:.2f} s; floor (start, numpy, reading the file) "
+          f"{floor_wall:.2f} s wall / {floor_cpu:.2f} s CPU = {floor_cpu / nk_cpu:.2f} of "
+          f"neurokit2's hrv_time CPU")
 
 
 def strap(repeats: int) -> None:
     bare = [run([sys.executable, "-c", "pass"]) for _ in range(repeats)]
     ours = [run(analyze_args(STRAP)) for _ in range(repeats)]
     typer_app = [run([sys.executable, "-c", BARE_TYPER_APP]) for _ in range(repeats)]
+    # numpy as analyze loads it: OpenBLAS on one thread (heartsease.cli.entry).
+    numpy_only = [run([sys.executable, "-c", "import numpy"], ONE_BLAS_THREAD)
+                  for _ in range(repeats)]
 
     def median(runs: list[tuple[float, float, float]], i: int) -> float:
         return statistics.median(r[i] for r in runs)
@@ -108,17 +155,21 @@ def strap(repeats: int) -> None:
           f"{median(bare, 0):.3f} / {median(bare, 1):.3f}; a bare typer command "
           f"{median(typer_app, 0):.3f} / {median(typer_app, 1):.3f}. Ratio to python -c pass: "
           f"wall {median(ours, 0) / median(bare, 0):.1f}, CPU "
-          f"{median(ours, 1) / median(bare, 1):.1f} (target <= 10; the bare typer command "
-          f"alone: CPU {median(typer_app, 1) / median(bare, 1):.1f})")
+          f"{median(ours, 1) / median(bare, 1):.1f}, peak {max(r[2] for r in ours):.0f} MiB "
+          f"(target <= 10); floors: importing numpy alone (one BLAS thread) wall "
+          f"{median(numpy_only, 0) / median(bare, 0):.1f} / CPU "
+          f"{median(numpy_only, 1) / median(bare, 1):.1f}, a bare typer command (which "
+          f"analyze no longer starts) CPU {median(typer_app, 1) / median(bare, 1):.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="runs of each short command")
+    parser.add_argument("--day-repeats", type=int, default=3, help="runs of each day")
     args = parser.parse_args()
     strap(args.repeats)
     for record in ("nsr001", "nsr004"):
-        day(record)
+        day(record, args.day_repeats)
 
 
 if __name__ == "__main__":

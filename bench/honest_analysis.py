@@ -11,12 +11,20 @@ Run: ``python bench/honest_analysis.py`` (about a minute). Prints:
 - NSR2DB's quantised days: corrected beats, and the clean 5-minute stretches' RMSSD;
 - breathing against the NeuroKit belt (whole recordings and 2-minute windows) and on the
   Holter days (whose breathing is unknown);
+- breathing in the Holter days' 2- and 5-minute windows (null, or how many under 6/min,
+  6-9/min and 9/min or more) and in the Polar H10's 2-minute windows;
+- breathing on simulations with Mayer waves of 5-8 beats/min (the 48 of issue 26's last
+  measure, and 80 more with other rates and seeds), with extreme Mayer waves under threat
+  (60: RSA 0.01-1.7 % of the Mayer peak, where null is the honest answer), and with paced
+  4.5-6.5/min: right (within 1/min of the simulated rate), null, wrong;
 - correction during simulated paced breathing with 8 artifacts in 6 minutes.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -38,7 +46,8 @@ from heartsease.simulator.heart import (
     simulate_beats,
 )
 
-REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
+REFDATA = Path(os.environ.get("HEARTSEASE_REFDATA")
+               or Path(__file__).resolve().parents[2] / "shared" / "refdata")
 RECORDS = ("100", "101", "103", "105", "116", "106", "119", "200", "203", "208", "213", "233")
 NORMAL = list("NLRej")
 MITDB_HZ = 360.0
@@ -201,6 +210,68 @@ def belt() -> None:
     print("2-minute windows:", tally)
 
 
+def holter_breathing() -> None:
+    for record in ("nsr001", "nsr004"):
+        path = REFDATA / f"rr_holter/nsr2db/{record}_rr_from_ecg.csv"
+        rr = pd.read_csv(path).rr_ms.to_numpy()[1:]
+        fixed = correct_around_gaps(rr, find_gaps(rr)).rr_ms
+        t = np.cumsum(fixed) / 1000.0
+        for window_s in (120.0, 300.0):
+            rates = [breathing_rate_over_recording(
+                fixed[(t > k * window_s) & (t <= (k + 1) * window_s)]).rate_bpm
+                for k in range(int(t[-1] // window_s))]
+            read = np.array([r for r in rates if r is not None])
+            print(f"{record} {window_s / 60:.0f}-min windows: {len(rates)}, null "
+                  f"{len(rates) - read.size}, under 6/min {np.sum(read < 6)}, 6-9/min "
+                  f"{np.sum((read >= 6) & (read < 9))}, 9/min or more {np.sum(read >= 9)}")
+    rr = pd.read_csv(REFDATA / "rr_strap/polar_h10/sample_data_ibi.csv").iloc[:, 1]
+    rr = rr.to_numpy(dtype=float)
+    t = np.cumsum(rr) / 1000.0
+    rates = [breathing_rate_over_recording(rr[(t > a) & (t <= a + 120)]).rate_bpm
+             for a in range(0, 600, 120)]
+    print("Polar H10 2-min windows (breathing unconfirmed, RR swings at 3-5/min):",
+          ["null" if r is None else round(r, 1) for r in rates],
+          f"beats corrected: {correct_artifacts(rr).n_corrected}")
+
+
+def _breathing_tally(label: str, cases: list[tuple[Physiology, Segment, int, float | None]]
+                     ) -> None:
+    tally = {"right": 0, "null": 0, "wrong": 0}
+    for physiology, segment, seed, rate in cases:
+        beats = simulate_beats([segment], physiology, np.random.default_rng(seed))
+        truth = rate if rate is not None else float(np.median(beats.breathing_rate_bpm))
+        estimate = breathing_rate_over_recording(beats.rr_ms).rate_bpm
+        tally["null" if estimate is None else "right" if abs(estimate - truth) <= 1.0
+              else "wrong"] += 1
+    print(f"{label}: {tally}")
+
+
+def simulated_breathing() -> None:
+    free = Breathing.FREE
+    neutral = AutonomicState.NEUTRAL
+    _breathing_tally("Mayer 5-8 beats/min, breathing 12/16/20, 120/300 s, seeds 0-1 (48)", [
+        (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
+         Segment(s, neutral, free), seed, None)
+        for m, b, s, seed in itertools.product((5.0, 6.0, 7.0, 8.0), (12.0, 16.0, 20.0),
+                                               (120, 300), (0, 1))])
+    _breathing_tally("Mayer 3-8, breathing 10-25, 120/300 s, seeds 10-11 (80)", [
+        (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
+         Segment(s, neutral, free), seed, None)
+        for m, b, s, seed in itertools.product((3.0, 4.0, 6.0, 8.0),
+                                               (10.0, 14.0, 18.0, 22.0, 25.0),
+                                               (120, 300), (10, 11))])
+    _breathing_tally("Mayer 2-7 under threat (vagal x0.35, Mayer x1.6), seeds 20-21 (60)", [
+        (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
+         Segment(s, AutonomicState.THREAT, free), seed, None)
+        for m, b, s, seed in itertools.product((2.0, 5.0, 7.0),
+                                               (11.0, 13.0, 16.0, 19.0, 23.0),
+                                               (150, 240), (20, 21))])
+    _breathing_tally("paced 4.5-6.5/min, RSA 0.7-2 beats/min at 12, 120/300 s (60)", [
+        (Physiology(rsa_at_12_bpm=a), Segment(s, neutral, Breathing.PACED, r), seed, r)
+        for r, a, s, seed in itertools.product((4.5, 5.0, 5.5, 6.0, 6.5), (0.7, 1.2, 2.0),
+                                               (120, 300), (10, 11))])
+
+
 def resonance() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' artifacts
     from tests.signal.test_resonance_correction import with_artifacts
@@ -221,4 +292,6 @@ if __name__ == "__main__":
     mitdb_table()
     holter()
     belt()
+    holter_breathing()
+    simulated_breathing()
     resonance()

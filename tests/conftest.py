@@ -17,7 +17,16 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
+# The suite starts dozens of Python processes (xdist workers, services, the command line).
+# With PYTHONDONTWRITEBYTECODE set, as on this project's CI machines, each compiled every
+# module again and rewrote every test module's asserts again (3 s of CPU a worker): here
+# they are compiled once (into the ignored __pycache__ folders) and shared.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
+# HEARTSEASE_REFDATA points elsewhere when the checkout is not next to shared/ (a worktree).
+REFDATA = Path(os.environ.get("HEARTSEASE_REFDATA")
+               or Path(__file__).resolve().parents[2] / "shared" / "refdata")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -167,13 +176,21 @@ def _worker_redis_url(shared: str, worker: str) -> str:
 REDIS_URL = _worker_redis_url(SHARED_REDIS_URL, XDIST_WORKER)
 
 
+# First: xdist's own hook reads the groups off the marks to name each test's group.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on Redis run on one xdist worker, one after another: each worker has a
     Redis database of its own for keys, but publish/subscribe channels are shared by the
-    whole server, whatever the database, so one test's hubs would hear another's."""
+    whole server, whatever the database, so one test's hubs would hear another's. Each
+    browser module runs on one worker."""
     for item in items:
         if "redis_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("redis"))
+        elif item.path.parent.name == "e2e" and item.get_closest_marker("xdist_group") is None:
+            # A browser module's tests on one worker: its browser and its own service start
+            # once. Spread one a worker, they started again wherever a test landed, and again
+            # whenever a worker came back to the module (8-12 s each under load).
+            item.add_marker(pytest.mark.xdist_group(f"e2e-{item.path.stem}"))
 
 
 @pytest.fixture

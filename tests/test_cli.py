@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from heartsease.cli import app
+from heartsease.cli.entry import BLAS_THREAD_VARIABLES
 
 CONTRACT_KEYS = {
     "n_beats", "duration_s", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct",
@@ -149,3 +151,111 @@ def test_beats_csv_has_every_raw_interval_its_label_and_corrected_value(
     # mean equals the reported mean RR (printed to 3 decimals, hence the tolerance).
     series = np.repeat(kept.corrected_rr_ms.fillna(0.0), kept.corrected_parts)
     assert series.mean() == pytest.approx(analysis["mean_rr_ms"], abs=1e-3)
+
+
+def test_the_fast_entry_reads_analyze_options_as_the_typer_command_does() -> None:
+    """``heartsease analyze`` with plain arguments is read without typer
+    (:mod:`heartsease.cli.entry`); its options are the typer command's, same names, ranges
+    and defaults, so neither can drift from the other."""
+    import inspect
+
+    import typer.main
+
+    from heartsease.cli.analyze_core import run_analyze
+    from heartsease.cli.entry import ANALYZE_FLAGS, ANALYZE_OPTIONS, parse_analyze
+
+    command = typer.main.get_command(app).commands["analyze"]  # type: ignore[attr-defined]
+    defaults = {name: p.default for name, p in inspect.signature(run_analyze).parameters.items()}
+    typer_options = {}
+    for param in command.params:
+        if param.param_type_name == "option":
+            assert param.default == defaults[param.name], param.name
+            kind = None if param.is_flag else param.type_descriptor.annotation
+            typer_options[param.opts[0]] = (param.name, kind, param.min, param.max)
+    ours = {**{flag: (dest, None, None, None) for flag, dest in ANALYZE_FLAGS.items()},
+            **{opt: (dest, kind, low, high)
+               for opt, (dest, kind, low, high) in ANALYZE_OPTIONS.items()}}
+    assert ours == typer_options
+    assert parse_analyze(["--lambda", "256", "--detrend", "smoothness-priors", "x.txt"]) == {
+        "lambda_": 256.0, "detrend": "smoothness-priors", "path": Path("x.txt")}
+    # Anything but plain is left to typer, which says what is wrong.
+    for args in (["--help"], [], ["a", "b"], ["--ar-order", "65", "a"], ["--lambda", "1e", "a"],
+                 ["--json", "--json", "a"], ["--correction=none", "a"], ["--beats", "-", "a"],
+                 ["--window-s"], ["-", "--json"]):
+        assert parse_analyze(args) is None, args
+
+
+@pytest.mark.parametrize(("recording", "long"), [
+    ("rr_reference/kubios/SampleSeries_rr_ms.txt", False),
+    # An hour: its 4 Hz tachogram's dot products are long enough for OpenBLAS to split them
+    # between threads, so OpenBLAS gets its default threads back, and the same last bits.
+    ("rr_reference/pyhrv/SampleNNISeriesLong_ms.txt", True),
+])
+def test_the_fast_entry_prints_what_the_typer_command_prints(
+    refdata: Path, recording: str, long: bool
+) -> None:
+    """Same JSON to the last digit, and neither typer, click, pydantic nor rich imported;
+    OpenBLAS on one thread unless the recording is long (when no thread count was set)."""
+    args = ["analyze", "--json", "--correction", "none", "--ar-order", "16",
+            str(refdata / recording)]
+    report = ("import sys\nfrom heartsease.signal.lapack import blas_threads\n"
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', "
+              "'pydantic', 'rich', 'asyncio', 'scipy'}), blas_threads(), file=sys.stderr)")
+    code = f"import sys\nfrom heartsease.cli.entry import main\nmain()\n{report}"
+    fast = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          check=True)
+    assert fast.stdout == runner.invoke(app, args).stdout
+    modules, threads = fast.stderr.strip().rsplit(" ", 1)
+    assert modules == "[]"
+    default = subprocess.run([sys.executable, "-c", f"import numpy\n{report}"],
+                             capture_output=True, text=True, check=True).stderr.split()[-1]
+    if not set(BLAS_THREAD_VARIABLES) & set(os.environ) and threads != "None":
+        assert threads == (default if long else "1")
+
+
+def test_the_fast_entry_refuses_as_the_typer_command_does(tmp_path: Path) -> None:
+    tiny = tmp_path / "rr.txt"
+    tiny.write_text("800\n810\n790\n")
+    refused = subprocess.run([sys.executable, "-m", "heartsease.cli", "analyze", str(tiny)],
+                             capture_output=True, text=True)
+    typer_refused = runner.invoke(app, ["analyze", str(tiny)])
+    assert refused.returncode == typer_refused.exit_code == 2
+    assert refused.stderr == typer_refused.output
+
+
+def test_a_long_recordings_forked_part_gives_the_same_json(
+        refdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long recording's long-term measures and segment table run in a forked process
+    (issue 27: wall time); the printed figures are those of one process, to the bit."""
+    rr = pd.read_csv(refdata / "rr_reference/pyhrv/SampleNNISeriesLong_ms.txt",
+                     header=None)[0].to_numpy(float)
+    path = tmp_path / "long.txt"
+    path.write_text("\n".join(f"{v:g}" for v in np.tile(rr, 2)) + "\n")
+    outputs = {}
+    for fork in ("1", "0"):
+        monkeypatch.setenv("HEARTSEASE_ANALYZE_FORK", fork)
+        result = runner.invoke(app, ["analyze", "--json", str(path)])
+        assert result.exit_code == 0, result.output
+        outputs[fork] = result.output
+    assert json.loads(outputs["1"])["segments"]  # long enough for the forked part
+    assert outputs["1"] == outputs["0"]
+
+
+def test_the_forked_part_is_redone_here_when_the_child_fails() -> None:
+    from heartsease.cli.analyze_core import _in_a_forked_process
+
+    assert _in_a_forked_process(lambda: {"sdann_ms": 1.5})() == {"sdann_ms": 1.5}
+    with pytest.raises(ZeroDivisionError):
+        _in_a_forked_process(lambda: 1 / 0)()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(refdata: Path) -> None:
+    """``heartsease analyze --json FILE | head`` ended in a BrokenPipeError traceback."""
+    analyze = subprocess.Popen(
+        [sys.executable, "-c", "from heartsease.cli.entry import main\nmain()", "analyze",
+         "--json", str(refdata / "rr_strap/polar_h10/sample_data_ibi.csv")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert analyze.stdout is not None and analyze.stderr is not None
+    analyze.stdout.close()  # the reader has gone before a line is written
+    assert analyze.wait(60) == 0
+    assert analyze.stderr.read() == b""

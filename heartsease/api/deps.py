@@ -159,8 +159,15 @@ def get_sign_in(request: Request, db: SessionDep, settings: SettingsDep,
                             headers={"WWW-Authenticate": "Bearer"})
     found = user_for_token(db, settings, sent.token)
     if found is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Your sign-in has expired.",
-                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        # Said apart, so that a page can say which: a tab whose request crossed a sign-out
+        # in another tab was told its sign-in had expired.
+        if token_claims(sent.token, settings.secret_key) is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Your sign-in has expired.",
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                         'error_description="expired"'})
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "You have been signed out.",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                     'error_description="signed out"'})
     user, claims = found
     if sent.from_cookie and request.method not in SAFE_METHODS \
             and not csrf_ok(request, claims.token_id, settings.secret_key):

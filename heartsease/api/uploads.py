@@ -1,8 +1,9 @@
 """Uploaded recordings, read, run through the coaching loop and stored away from the event
 loop.
 
-Reading a 2 MB recording and replaying it through a session is seconds of pure Python, and
-storing its session most of a second more: on the event loop it froze every live session of
+Reading a 2 MB recording and replaying it through a session is seconds of pure Python,
+storing its session most of a second more, and even reading the form it came in some
+milliseconds: on the event loop it froze every live session of
 the worker that long (`/api/health` waited 6 s), and in a thread it would still hold the
 interpreter's lock against them. So all of it runs in a small pool of worker processes
 (:mod:`heartsease.api.upload_worker`, run by :class:`UploadAnalyser`), started when the
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -25,29 +25,13 @@ from contextlib import contextmanager
 from fastapi import HTTPException, status
 from sqlalchemy.exc import SQLAlchemyError
 
-from heartsease.api.upload_worker import NotTextError, analyse_and_store
+from heartsease.api.upload_worker import FormError, NotTextError, analyse_and_store
 from heartsease.coaching.classifier import RestingBaseline
 from heartsease.sensors.files import RecordingError
 
 MAX_UPLOADS_PER_PERSON = 2
-# Control, format (bidi overrides, zero-width) and line or paragraph separator characters.
-HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
 RETRY_AFTER_S = 10
 WORKER_NICE = 19  # the lowest: behind the service and anything else on the machine
-
-
-def upload_name(filename: str | None) -> str:
-    r"""An uploaded file's name as it may be shown and stored: without control, format
-    (right-to-left override, zero-width) or line-separating characters, which could make
-    ``gpj.exe`` read as ``exe.jpg`` or break a line in a log or a page; 200 at most.
-
-    >>> upload_name("rest\u202egpj.txt\r\n")
-    'restgpj.txt'
-    >>> upload_name("\x00\u2066")
-    'upload'
-    """
-    kept = "".join(c for c in filename or "" if unicodedata.category(c) not in HIDDEN)
-    return kept.strip()[:200] or "upload"
 
 
 def default_workers() -> int:
@@ -81,11 +65,11 @@ class UploadAnalyser:
             if not self._in_hand[person_id]:
                 del self._in_hand[person_id]
 
-    async def analyse_and_store(self, raw: bytes, name: str, protocol_name: str,
-                                pace_bpm: float | None, baseline: RestingBaseline | None,
-                                client_id: str) -> str:
-        """:func:`~heartsease.api.upload_worker.analyse_and_store` in a worker process: the
-        stored session's id; 422 for a file that is not a recording."""
+    async def analyse_and_store(self, body: bytes, content_type: str, pace_bpm: float | None,
+                                baseline: RestingBaseline | None, client_id: str) -> str:
+        """:func:`~heartsease.api.upload_worker.analyse_and_store` in a worker process, from
+        the upload's form as it came (``body``, of ``content_type``): the stored session's
+        id; 4xx for a form that cannot be read or a file that is not a recording."""
         if self._pool is None:
             # Spawned, not forked: the service's threads (the database pool's, the demo
             # history's) would be copied mid-flight by a fork. Niced: on a small machine
@@ -95,11 +79,13 @@ class UploadAnalyser:
                                              initializer=os.nice, initargs=(WORKER_NICE,))
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, analyse_and_store, raw, name,
-                                              protocol_name, pace_bpm, baseline, client_id,
+            return await loop.run_in_executor(self._pool, analyse_and_store, body,
+                                              content_type, pace_bpm, baseline, client_id,
                                               self.database_url)
-        except NotTextError:
-            raise HTTPException(422, f"{name} is not a text file of RR intervals.") from None
+        except FormError as exc:
+            raise HTTPException(exc.status_code, exc.detail) from None
+        except NotTextError as exc:
+            raise HTTPException(422, f"{exc} is not a text file of RR intervals.") from None
         except RecordingError as exc:
             raise HTTPException(422, str(exc)) from None
         except SQLAlchemyError:

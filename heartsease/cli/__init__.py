@@ -1,36 +1,26 @@
 """The ``heartsease`` command.
 
-One module per group of commands. Each imports at its top only what its options need
-(typer, rich, the scenario and protocol names); what a command runs is imported when it
-runs, so that ``heartsease --help`` loads neither the analysis (scipy), the store
-(SQLAlchemy, Alembic) nor the simulator.
+The typer application is :data:`heartsease.cli.commands.app`, built on first use of
+``heartsease.cli.app``: importing this package loads nothing else, so that
+``heartsease analyze`` with plain arguments (:mod:`heartsease.cli.entry`) starts without
+typer, click, pydantic and rich, which take longer to import than a 10-minute recording
+takes to analyse (issue 27).
 """
 
 from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING
 
-from heartsease.cli import analysis, backup, breathing, people, service, straps
+if TYPE_CHECKING:
+    from heartsease.cli.commands import app
 
-app = typer.Typer(
-    help="heartsease: HRV biofeedback for compassion-focused therapy.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+__all__ = ["app"]
 
 
-@app.callback()
-def main() -> None:
-    """heartsease: HRV biofeedback for compassion-focused therapy."""
+def __getattr__(name: str) -> object:
+    """``app``, imported when first asked for (PEP 562)."""
+    if name == "app":
+        from heartsease.cli.commands import app
 
-
-app.command()(analysis.analyze)
-app.command(name="simulate")(analysis.simulate_command)
-app.command(name="scan")(straps.scan_command)
-app.command(name="record")(straps.record_command)
-app.command()(breathing.breathe)
-app.command(name="replay")(analysis.replay_command)
-app.command()(service.serve)
-app.command()(backup.backup)
-app.command()(backup.restore)
-app.add_typer(people.admin_app, name="admin")
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

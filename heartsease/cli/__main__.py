@@ -1,5 +1,5 @@
 """``python -m heartsease.cli``: the same command as ``heartsease``."""
 
-from heartsease.cli import app
+from heartsease.cli.entry import main
 
-app()
+main()

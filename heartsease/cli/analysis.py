@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from heartsease.cli.analyze_core import CORRECTIONS
 from heartsease.cli.common import (
     PracticeOption,
     ProtocolOption,
@@ -22,14 +23,6 @@ from heartsease.cli.common import (
     refuse,
 )
 from heartsease.sources import SCENARIO_NAMES
-
-if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
-
-    from heartsease.signal.recording import RecordingAnalysis
-
-CORRECTIONS = ("automatic", "none", "very-low", "low", "medium", "strong", "very-strong")
-DETRENDING = ("none", "smoothness-priors")
 
 
 def analyze(
@@ -55,59 +48,14 @@ def analyze(
         "to this CSV")] = None,
 ) -> None:
     """Analyse an RR recording: HRV, coherence and breathing rate, artifacts corrected."""
-    from heartsease.sensors.files import RecordingError, read_rr_file
-    from heartsease.signal.kubios_report import Detrending, KubiosOptions
-    from heartsease.signal.recording import MIN_BEATS_FOR_SPECTRUM, analyze_recording
-    from heartsease.signal.threshold_correction import CorrectionLevel
+    from heartsease.cli.analyze_core import RefusalError, run_analyze
 
-    if correction not in CORRECTIONS:
-        refuse(f"Unknown --correction {escape(correction)}; one of {', '.join(CORRECTIONS)}")
-    if detrend not in DETRENDING:
-        refuse(f"Unknown --detrend {escape(detrend)}; one of {', '.join(DETRENDING)}")
-    correct = not no_correction and correction != "none"
-    level = None if correction in ("automatic", "none") else correction
-    options = KubiosOptions(detrending=cast(Detrending, detrend), lambda_=lambda_,
-                            window_s=window_s, overlap_pct=overlap, ar_order=ar_order)
     try:
-        recording = read_rr_file(path)
-        analysis = analyze_recording(recording.rr_ms, correct=correct, options=options,
-                                     correction_level=cast(CorrectionLevel | None, level))
-    except RecordingError as exc:
-        refuse(f"[bold]Cannot analyse this recording.[/bold] {escape(str(exc))}")
-    usable = analysis.correction.raw_rr_ms.size
-    if usable < MIN_BEATS_FOR_SPECTRUM:
-        # Fewer than the spectrum's spline needs: no figure of the contract but a few
-        # time-domain ones, so one clear line rather than a table of dashes (issue 26).
-        refuse(f"[bold]Cannot analyse this recording.[/bold] {escape(path.name)}: only "
-               f"{usable} RR interval(s) outside gaps; at least {MIN_BEATS_FOR_SPECTRUM} "
-               "are needed")
-    if beats is not None:
-        _write_beats(beats, recording.rr_ms, analysis)
-    result = analysis.as_dict()
-    if as_json:
-        result = {"file": str(path), "format": recording.format, **result,
-                  "notes": recording.notes}
-        typer.echo(json.dumps(json_safe(result), indent=2))
-        return
-    _print_analysis(path, recording.format, recording.notes, result)
-
-
-def _write_beats(out: Path, raw_rr_ms: ArrayLike, analysis: RecordingAnalysis) -> None:
-    """The ``--beats`` CSV: every raw interval, its label and its corrected value."""
-    import csv
-
-    from heartsease.signal.beat_table import BEAT_COLUMNS, beat_table
-
-    table = beat_table(raw_rr_ms, analysis.gaps, analysis.correction)
-    try:
-        with out.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(BEAT_COLUMNS)
-            writer.writerows((f"{t:.3f}", repr(rr), label,
-                              "" if fixed is None else f"{fixed:.3f}", parts, int(gap))
-                             for t, rr, label, fixed, parts, gap in table.rows())
-    except OSError as exc:
-        refuse(f"Cannot write {escape(str(out))}: {exc.strerror}")
+        run_analyze(path, as_json=as_json, no_correction=no_correction, correction=correction,
+                    detrend=detrend, lambda_=lambda_, window_s=window_s, overlap=overlap,
+                    ar_order=ar_order, beats=beats)
+    except RefusalError as refusal:
+        refuse(str(refusal))
 
 
 def simulate_command(
@@ -173,63 +121,3 @@ def replay_command(
 
 def _signed(value: float | None, unit: str = "") -> str:
     return "-" if value is None else f"{value:+.2f}{unit}"
-
-
-def _number(r: dict[str, object], key: str, digits: int = 1) -> str:
-    value = r.get(key)
-    return "-" if not isinstance(value, int | float) else f"{value:,.{digits}f}"
-
-
-def _pair(r: dict[str, object], a: str, b: str, digits: int = 1) -> str:
-    return f"{_number(r, a, digits)} / {_number(r, b, digits)}"
-
-
-def _analysis_rows(r: dict[str, object]) -> list[tuple[str, str, str]]:
-    """The table's rows in the order of a Kubios report: time, geometric, frequency (FFT and
-    AR), nonlinear, the autonomic indexes, then the long-term measures and heartsease's own."""
-    breathing = (_number(r, "breathing_rate_bpm") if r["breathing_rate_bpm"] is not None
-                 else "cannot be told from the heartbeat")
-    rows = [
-        ("Mean RR", _number(r, "mean_rr_ms"), "ms"),
-        ("Mean / SD heart rate", _pair(r, "mean_hr_bpm", "std_hr_bpm"), "bpm"),
-        ("Min / max heart rate", _pair(r, "min_hr_bpm", "max_hr_bpm"), "bpm"),
-        ("SDNN", _number(r, "sdnn_ms", 2), "ms"), ("RMSSD", _number(r, "rmssd_ms", 2), "ms"),
-        ("pNN50", _number(r, "pnn50_pct"), "%"),
-        ("RR triangular index / TINN", f"{_number(r, 'rr_tri_index', 2)} / "
-         f"{_number(r, 'tinn_ms')}", "/ ms"),
-        ("VLF power (FFT / AR)", _pair(r, "vlf_ms2", "ar_vlf_ms2"), "ms²"),
-        ("LF power (FFT / AR)", _pair(r, "lf_ms2", "ar_lf_ms2"), "ms²"),
-        ("HF power (FFT / AR)", _pair(r, "hf_ms2", "ar_hf_ms2"), "ms²"),
-        ("LF / HF (n.u., FFT)", _pair(r, "lf_nu", "hf_nu"), "n.u."),
-        ("LF/HF (FFT / AR)", _pair(r, "lf_hf", "ar_lf_hf", 2), ""),
-        ("SD1 / SD2", _pair(r, "sd1_ms", "sd2_ms"), "ms"),
-        ("ApEn / SampEn", _pair(r, "apen", "sampen", 3), ""),
-        ("DFA alpha 1 / 2", _pair(r, "dfa_alpha1", "dfa_alpha2", 3), ""),
-        ("Stress index", _number(r, "stress_index", 2), ""),
-        ("PNS / SNS index", _pair(r, "pns_index", "sns_index", 2), ""),
-    ]
-    if r.get("sdann_ms") is not None:
-        rows += [("SDANN / SDNN index", _pair(r, "sdann_ms", "sdnn_index_ms"), "ms"),
-                 ("ULF power", _number(r, "ulf_ms2"), "ms²")]
-    rows += [
-        ("Dominant slow rhythm", _number(r, "peak_hz", 3), "Hz"),
-        ("Coherence ratio (mean)", _number(r, "coherence_ratio", 2), ""),
-        ("Breathing rate", breathing, "breaths/min"),
-        ("Artifacts corrected", f"{r['artifacts_corrected']} ({_number(r, 'artifact_pct')} %)",
-         ""),
-        ("HRV can be read", "yes" if r["hrv_interpretable"] else "no", ""),
-    ]
-    return rows
-
-
-def _print_analysis(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:
-    table = Table(title=f"{path.name}  ({fmt}, {r['n_beats']} beats, "
-                        f"{float(r['duration_s']) / 60:.1f} min)", show_header=False)
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_column("unit")
-    for row in _analysis_rows(r):
-        table.add_row(*row)
-    console.print(table)
-    for note in [*notes, *r["quality_notes"]]:
-        console.print(f"note: {escape(note)}")

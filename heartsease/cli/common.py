@@ -5,13 +5,13 @@ Imported to print ``--help``: only typer, rich and light modules at the top.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from heartsease.cli.analyze_core import json_safe as json_safe  # shared by analyze and replay
 from heartsease.coaching.protocols import BUILT_IN, Protocol, ProtocolError, load_protocol
 from heartsease.sources import SCENARIO_NAMES
 
@@ -46,21 +46,6 @@ def check_scenario(name: str | None) -> None:
     if name is not None and name not in SCENARIO_NAMES:
         refuse(f"Unknown scenario {escape(repr(name))}. "
                f"Choose one of: {', '.join(SCENARIO_NAMES)}.")
-
-
-def json_safe(value: object) -> object:
-    """``value`` with NaN and infinities as ``None`` (JSON has neither).
-
-    >>> json_safe({"segments": [{"lf_ms2": float("nan")}]})
-    {'segments': [{'lf_ms2': None}]}
-    """
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):  # the 5-minute segment table is a list of objects
-        return [json_safe(v) for v in value]
-    return value
 
 
 def protocol_or_exit(name: str, stages: list[str], practice_minutes: float | None) -> Protocol:

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.detrend import DEFAULT_LAMBDA, rr_trend_in_time
+from heartsease.signal.interpolation import FloatArray
 
 STRESS_HISTOGRAM_BIN_MS = 50.0
 
@@ -43,13 +44,17 @@ def stress_index(
     rr_ms: ArrayLike,
     lambda_: float = DEFAULT_LAMBDA,
     bin_ms: float = STRESS_HISTOGRAM_BIN_MS,
+    resampled: tuple[FloatArray, FloatArray] | None = None,
+    trend: FloatArray | None = None,
 ) -> float | None:
     """Square root of Baevsky's stress index, as Kubios reports it.
 
     Mo is the median RR (s); AMo (% of beats in the highest 50-ms bin, bins from 0 ms) and
     MxDMn (range, s) come from the RR less its smoothness-priors trend (``lambda_``, on the
     4 Hz tachogram as Kubios detrends), put back at the median. ``None`` when the detrended
-    range is 0 or there are fewer than 4 intervals.
+    range is 0 or there are fewer than 4 intervals. ``resampled``: the 4 Hz tachogram of
+    ``rr_ms`` if already at hand (:func:`heartsease.signal.detrend.rr_trend_in_time`), and
+    ``trend`` its smoothness-priors trend at ``lambda_``.
 
     Examples
     --------
@@ -61,7 +66,8 @@ def stress_index(
     if rr.size < 4:
         return None  # no tachogram to detrend
     mode_s = float(np.median(rr)) / 1000.0
-    detrended = rr - rr_trend_in_time(rr, lambda_) + np.median(rr)
+    detrended = (rr - rr_trend_in_time(rr, lambda_, resampled=resampled, trend=trend)
+                 + np.median(rr))
     spread_s = float(detrended.max() - detrended.min()) / 1000.0
     if spread_s <= 1e-9 * mode_s or mode_s <= 0:
         return None  # no spread beyond the detrending's rounding

@@ -5,7 +5,7 @@ a 1.3 s run on the shared test machine; issue 27 asks for the whole run within 1
 ``python -c pass``). Small systems -- a live 64-s window's 90 knots, a 10-minute tachogram's
 2,400 samples -- are solved here in plain Python, in well under a millisecond to a few
 milliseconds; from :data:`LAPACK_FROM_ROWS` rows on (a 24-hour day's spline, its whole-day
-detrending) LAPACK is imported and used, as its import is then a small part of the work.
+detrending) LAPACK is used, found in numpy's own OpenBLAS (:mod:`heartsease.signal.lapack`).
 Both paths are pinned against each other in ``tests/signal/test_numerics.py``.
 """
 
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from heartsease.signal.lapack import gtsv, pbsv
 
 FloatArray = NDArray[np.float64]
 LAPACK_FROM_ROWS = 20_000
@@ -36,25 +38,32 @@ def solve_tridiagonal(lower: FloatArray, diag: FloatArray, upper: FloatArray,
     """
     n = diag.size
     if n >= LAPACK_FROM_ROWS:
-        from scipy.linalg import lapack
-
-        *_, x, info = lapack.dgtsv(lower, diag, upper, rhs, True, True, True, True)
+        x, info = gtsv(lower, diag, upper, rhs)
         if info != 0:
             raise ValueError("singular tridiagonal system")
-        return np.asarray(x)
-    a, b, c, d = lower.tolist(), diag.tolist(), upper.tolist(), rhs.tolist()
-    for i in range(1, n):
-        if b[i - 1] == 0.0:
+        return x
+    # Row by row with the previous row's values in locals: the same operations in the same
+    # order as indexing the lists, at half the interpreter's cost.
+    c = upper.tolist()
+    b_prev, d_prev = float(diag[0]), float(rhs[0])
+    b, d = [b_prev], [d_prev]
+    for a_i, b_i, d_i, c_prev in zip(lower.tolist(), diag[1:].tolist(), rhs[1:].tolist(), c,
+                                     strict=True):
+        if b_prev == 0.0:
             raise ValueError("singular tridiagonal system")
-        w = a[i - 1] / b[i - 1]
-        b[i] -= w * c[i - 1]
-        d[i] -= w * d[i - 1]
-    if b[-1] == 0.0:
+        w = a_i / b_prev
+        b_prev = b_i - w * c_prev
+        d_prev = d_i - w * d_prev
+        b.append(b_prev)
+        d.append(d_prev)
+    if b_prev == 0.0:
         raise ValueError("singular tridiagonal system")
-    x = [0.0] * n
-    x[-1] = d[-1] / b[-1]
-    for i in range(n - 2, -1, -1):
-        x[i] = (d[i] - c[i] * x[i + 1]) / b[i]
+    x_next = d_prev / b_prev
+    x = [x_next]
+    for b_i, d_i, c_i in zip(reversed(b[:-1]), reversed(d[:-1]), reversed(c), strict=True):
+        x_next = (d_i - c_i * x_next) / b_i
+        x.append(x_next)
+    x.reverse()
     return np.asarray(x)
 
 
@@ -96,17 +105,123 @@ def factor_symmetric_pentadiagonal(bands: FloatArray) -> PentadiagonalFactor:
 def solve_factored(factor: PentadiagonalFactor, rhs: FloatArray) -> FloatArray:
     """``x`` with ``A x = rhs`` for the ``A`` that ``factor`` came from."""
     if factor.bands is not None:
-        from scipy.linalg import solveh_banded
-
-        return np.asarray(solveh_banded(factor.bands, rhs, check_finite=False))
+        x, info = pbsv(factor.bands, rhs)
+        if info > 0:
+            raise np.linalg.LinAlgError(f"{info}th leading minor not positive definite")
+        return x
     n, l1, l2 = rhs.size, factor.l1, factor.l2
-    y = rhs.tolist()
-    for i in range(1, n):
-        y[i] -= l1[i] * y[i - 1] + (l2[i] * y[i - 2] if i >= 2 else 0.0)
+    if n < 3:
+        y = rhs.tolist()
+        for i in range(1, n):
+            y[i] -= l1[i] * y[i - 1] + 0.0
+        x = [yi / di for yi, di in zip(y, factor.d, strict=True)]
+        for i in range(n - 2, -1, -1):
+            x[i] -= l1[i + 1] * x[i + 1] + 0.0
+        return np.asarray(x)
+    # Forward then back substitution with the last two values in locals: the operations of
+    # y[i] -= l1[i] y[i-1] + l2[i] y[i-2] (and back) in the same order, at half the cost.
+    y2, y1 = float(rhs[0]), float(rhs[1]) - (l1[1] * float(rhs[0]) + 0.0)
+    y = [y2, y1]
+    for r, p, q in zip(rhs[2:].tolist(), l1[2:], l2[2:], strict=True):
+        y2, y1 = y1, r - (p * y1 + q * y2)
+        y.append(y1)
     x = [yi / di for yi, di in zip(y, factor.d, strict=True)]
-    for i in range(n - 2, -1, -1):
-        x[i] -= l1[i + 1] * x[i + 1] + (l2[i + 2] * x[i + 2] if i + 2 < n else 0.0)
-    return np.asarray(x)
+    x2 = x[-1]
+    x1 = x[-2] - (l1[-1] * x2 + 0.0)
+    back = [x2, x1]
+    for xi, p, q in zip(reversed(x[:-2]), reversed(l1[1:-1]), reversed(l2[2:]), strict=True):
+        x2, x1 = x1, xi - (p * x1 + q * x2)
+        back.append(x1)
+    back.reverse()
+    return np.asarray(back)
+
+
+def solve_tridiagonal_many(
+    systems: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]],
+) -> list[FloatArray]:
+    """:func:`solve_tridiagonal` of every ``(lower, diag, upper, rhs)`` in ``systems`` (of
+    any sizes under :data:`LAPACK_FROM_ROWS`), row by row for all systems at once.
+
+    Each system's operations are its own solve's, in the same order, so every solution is
+    the same to the last bit; the interpreter's cost is paid once a row, not once a row a
+    system (a day's 277 segment splines). Shorter systems are padded with rows that keep
+    their numbers finite and are dropped. Raises ``ValueError`` on a zero pivot.
+
+    Examples
+    --------
+    >>> one = (np.array([1.0]), np.array([2.0, 2.0]), np.array([1.0]), np.array([3.0, 3.0]))
+    >>> [x.tolist() for x in solve_tridiagonal_many([one, one])]
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+    sizes = [diag.size for _, diag, _, _ in systems]
+    if not systems or max(sizes) >= LAPACK_FROM_ROWS or min(sizes) < 1:
+        return [solve_tridiagonal(*system) for system in systems]
+    rows, count = max(sizes), len(systems)
+    # Row i of every system side by side (one contiguous row a step). Padding: a unit
+    # diagonal, no coupling, a zero right-hand side.
+    lower, upper = np.zeros((rows, count)), np.zeros((rows, count))
+    diag, rhs = np.ones((rows, count)), np.zeros((rows, count))
+    for k, (a, b, c, d) in enumerate(systems):
+        lower[1 : b.size, k], diag[: b.size, k] = a, b
+        upper[: b.size - 1, k], rhs[: b.size, k] = c, d
+    for i in range(1, rows):
+        if not diag[i - 1].all():
+            raise ValueError("singular tridiagonal system")
+        w = lower[i] / diag[i - 1]
+        diag[i] -= w * upper[i - 1]
+        rhs[i] -= w * rhs[i - 1]
+    if not diag[rows - 1].all():
+        raise ValueError("singular tridiagonal system")
+    # A system's last row has no coupling to the padding: (d - 0 x) / b is d / b.
+    x = np.empty((rows, count))
+    x[rows - 1] = rhs[rows - 1] / diag[rows - 1]
+    for i in range(rows - 2, -1, -1):
+        x[i] = (rhs[i] - upper[i] * x[i + 1]) / diag[i]
+    return [x[:size, k].copy() for k, size in enumerate(sizes)]
+
+
+def solve_factored_many(factors: list[PentadiagonalFactor],
+                        rhs: list[FloatArray]) -> list[FloatArray]:
+    """:func:`solve_factored` of each ``rhs`` with its factor, row by row for all at once.
+
+    The same operations in the same order as each solve alone (its ``+ 0.0`` where a
+    neighbour is missing is the padding's ``0 * y``), so the same numbers to the last bit;
+    systems of :data:`LAPACK_FROM_ROWS` rows or more, or under 3, are solved one by one.
+
+    Examples
+    --------
+    >>> bands = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [4.0, 4.0, 4.0]])
+    >>> f = factor_symmetric_pentadiagonal(bands)
+    >>> [x.round(9).tolist() for x in solve_factored_many([f], [np.array([6.0, 6.0, 6.0])])]
+    [[1.0, 1.0, 1.0]]
+    """
+    sizes = [b.size for b in rhs]
+    if not rhs or any(f.bands is not None for f in factors) or min(sizes) < 3:
+        return [solve_factored(f, b) for f, b in zip(factors, rhs, strict=True)]
+    rows, count = max(sizes), len(rhs)
+    # Two zero rows before the first (y[-1], y[-2]) and after the last (x[n], x[n+1]) of
+    # every system, with zero multipliers: 0 * 0 added where a solve alone adds 0.0.
+    l1, l2 = np.zeros((rows + 2, count)), np.zeros((rows + 2, count))
+    d, y = np.ones((rows, count)), np.zeros((rows + 2, count))
+    for k, (f, b) in enumerate(zip(factors, rhs, strict=True)):
+        l1[: b.size, k], l2[: b.size, k], d[: b.size, k] = f.l1, f.l2, f.d
+        y[2 : b.size + 2, k] = b
+    # y[i] -= l1 y[i-1] + l2 y[i-2], the products and their sum in two scratch rows (a
+    # day's 1,200 rows a pass: new arrays each step took half the time).
+    first, second = np.empty(count), np.empty(count)
+    for i in range(2, rows + 2):
+        np.multiply(l1[i - 2], y[i - 1], out=first)
+        np.multiply(l2[i - 2], y[i - 2], out=second)
+        first += second
+        y[i] -= first
+    x = np.zeros((rows + 2, count))
+    np.divide(y[2:], d, out=x[:rows])
+    for i in range(rows - 1, -1, -1):
+        np.multiply(l1[i + 1], x[i + 1], out=first)
+        np.multiply(l2[i + 2], x[i + 2], out=second)
+        first += second
+        x[i] -= first
+    return [x[:size, k].copy() for k, size in enumerate(sizes)]
 
 
 def solve_symmetric_pentadiagonal(bands: FloatArray, rhs: FloatArray) -> FloatArray:

@@ -13,11 +13,21 @@ what can be told:
   must be at least :data:`MIN_CONCENTRATION` of all power in the search band. Otherwise
   the answer is ``None``: RSA does not tell the breathing rate here.
 
-Two more rules keep the answer right or absent (issue 26): only a true local maximum is a
+More rules keep the answer right or absent (issue 26): only a true local maximum is a
 peak, so the band's edge is never the answer; and when a slow rhythm dominates beside a
-separate faster one, the faster one is the breathing, or the answer is ``None``. A whole
-recording is read from the mean of its windows' spectra. Measured on the NeuroKit belt
-recordings' 2-minute windows: 5 within 1 breath/min of the belt, 2 unknown, none wrong.
+separate faster one, the faster one is the breathing, or the answer is ``None``; and a
+rhythm under 6/min is the breathing only as deliberate slow breathing shows it, nothing
+breathing in the HF band beside it (spontaneous breathing is never that slow), and the
+heart coherent with it (the slow peak at least as strong as the rest of the spectrum in
+most 64-s windows, and either strongly so or swinging RR as far as resonance breathing)
+and at rest (a heart rate at most 75/min: under threat a Mayer wave can stand alone as
+large and coherent as slow breathing); the same holds for a rhythm at
+6-9/min with nothing in the HF band beside it; and a rhythm under the band's 3/min is its
+edge, never the answer. A whole recording is read from the mean of its windows' spectra.
+Measured on the NeuroKit belt recordings' 2-minute windows: 5 within 1 breath/min of the
+belt, 2 unknown, none wrong; on the NSR2DB Holter days' 5-minute windows, none under
+6/min (was 144 of 546); 2-minute windows, none of 1,367 (was 16, then 5); simulated
+extreme Mayer waves under threat: 25 right, 35 unknown, none wrong (was 35 wrong).
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from heartsease.signal.coherence import coherence_from_spectrum, coherence_ratios
 from heartsease.signal.hrv import band_slice, beat_times_s
 from heartsease.signal.spectrum import (
     SHORT_WINDOW_S,
@@ -42,10 +53,37 @@ PEAK_HALF_WIDTH_HZ = 0.015
 # A pure sine puts ~0.9 of its power within +/-0.015 Hz of its peak in a 64 s Hann window;
 # broadband (Mayer plus breathing, or noise) leaves the highest peak well under half.
 MIN_CONCENTRATION = 0.4
-SEPARATE_RATIO = 1.5
 MIN_SEPARATE_HEIGHT = 0.03
-MIN_OFF_HARMONIC_HEIGHT = 0.005
+# Above the ripple of a mean spectrum; the share a faster peak must hold keeps noise out.
+MIN_OFF_HARMONIC_HEIGHT = 0.001
+HARMONIC_TOLERANCE = 0.15
+# The Task Force's LF/HF boundary: the baroreflex (Mayer) rhythm stays below it.
+HF_LOW_HZ = 0.15
+SLOWEST_SPONTANEOUS_HZ = 0.1
+# Two rhythms are told apart when they are a Hann main lobe apart in a 64-s window.
+MIN_SEPARATION_HZ = 2.0 / BREATHING_WINDOW_S
+MAX_HF_BESIDE_SLOW = 0.05
+# McCraty & Zayas' coherence ratio (peak power over the rest of 0.0033-0.4 Hz) of 1: the
+# peak holds at least half the heart rhythm's power.
+MIN_SLOW_COHERENCE_RATIO = 1.0
 MIN_FASTER_PEAK = 0.4
+# A coherence ratio of 1 alone leaves slow waves of a Holter day read (ratios 1.01-1.41,
+# swings of 31-59 ms at 2.8-4.6/min); slow breathing on purpose is either more coherent
+# (simulated paced 4.5-6.5/min: 4.1-7.6; the Polar H10's slow windows 2.5-4.2 but one) or
+# swings the heart further (that one, the Polar's 5.0/min window: ratio 1.09, 63 ms).
+# Issue 26 puts resonance breathing's RR swing at 100-300 ms peak to trough (its source not
+# checked here; Lehrer et al. 2000 give the 4-10-fold rise over normal breathing): a sine
+# of 60-ms amplitude, 120 ms from peak to trough, has a power of 60^2 / 2 = 1,800 ms^2. A
+# ratio of 2 puts two thirds of the heart's power in the peak. Both are measured splits
+# with thin margins (amplitudes 59 against 63 ms; ratios 1.41 against 2.47).
+STRONG_SLOW_COHERENCE_RATIO = 2.0
+MIN_SLOW_BREATHING_POWER_MS2 = 1800.0
+# Above this mean heart rate a slow rhythm standing alone is not read as breathing (see
+# :func:`_slow_rhythm_is_breathing`): measured, no source gives it. The slow rhythms that
+# were breathing ran at 57-70/min (Polar H10 59-64, NeuroKit's belt rest 57-58, simulated
+# paced 4.5-6.5/min 67-70); the simulated extreme Mayer waves under threat, which look
+# like slow breathing in every other way, at 79-84. 75 sits between.
+MAX_SLOW_BREATHING_HR_BPM = 75.0
 # A peak this close below the band's lower edge (a fraction of the 0.03-Hz resolution of a
 # 64-s window) is the same rhythm as one at the edge: breathing at 3/min, a bin away.
 EDGE_MARGIN_HZ = 0.005
@@ -101,40 +139,144 @@ def _share(spectrum: Spectrum, peak_hz: float, low_hz: float, high_hz: float) ->
 
 
 def _breathing_peak(
-    spectrum: Spectrum, band_hz: tuple[float, float], min_share: float
+    spectrum: Spectrum, band_hz: tuple[float, float], min_share: float,
+    coherence_ratio: float, mean_hr_bpm: float | None = None,
 ) -> tuple[float | None, float]:
     """The breathing peak (``None`` when two rhythms leave it open) and its share.
 
-    The highest peak is the breathing unless a separate faster rhythm exists: a peak at
-    1.5 times its frequency or more (Mayer waves sit near 0.1 Hz, spontaneous breathing
-    mostly at 0.2-0.3 Hz) and at least :data:`MIN_SEPARATE_HEIGHT` of its height (a slow
-    breath's own harmonic stays near 1 %). That faster peak is the breathing when it holds
-    ``min_share`` of the power above the midpoint between the two; when it does not but
-    reaches :data:`MIN_FASTER_PEAK` of the slow one's height, the answer is open.
+    The highest peak is the breathing when it lies in the HF band (from
+    :data:`HF_LOW_HZ`, above the baroreflex rhythm's reach). A slower one is the breathing
+    unless a separate faster rhythm exists: a peak in the HF band at 1.5 times its
+    frequency or more (Mayer waves sit near 0.1 Hz, spontaneous breathing mostly at
+    0.2-0.3 Hz) that is not a trace of its harmonics (:func:`_is_separate`). That faster
+    peak is the breathing when it holds ``min_share`` of the power above the midpoint
+    between the two; when it does not but reaches :data:`MIN_FASTER_PEAK` of the slow one's
+    height, the answer is open. A slow rhythm left alone is the breathing only as
+    :func:`_slow_rhythm_is_breathing` tells: under 6/min, or under the HF band with nothing
+    beside it, only as deliberate slow breathing shows it (nothing breathing in the HF
+    band, the heart coherent and at rest, ``mean_hr_bpm`` at most
+    :data:`MAX_SLOW_BREATHING_HR_BPM`).
+
+    Why coherence: slow breathing on purpose drives the heart into one large, narrow
+    oscillation (the coherence of McCraty & Zayas 2014, Front Psychol 5:1090, which
+    breathing at about 6/min produces: Lehrer et al. 2000). A slow wave that comes and goes
+    on a Holter day holds less of the power: measured on the 16 NSR2DB 2-minute windows
+    that read 2.8-4.6/min with an empty HF band, a median 64-s window ratio of 0.42-1.41
+    (11 under 1); the Polar H10's slow windows 1.09-4.17, simulated paced 4.5-6.5/min
+    4.1-7.6. The two overlap: this rule left 5 of the 16 read; the band's edge and a ratio
+    of 2 or a large swing (:func:`_slow_rhythm_is_breathing`) leave none.
     """
     low, high = band_hz
     peaks = spectral_peaks(spectrum, low - EDGE_MARGIN_HZ, high)
     slow = peaks[0]
-    # Only the second rhythm of the spectrum can be the breathing beside the first.
-    faster = [f for f in peaks[1:2] if f >= SEPARATE_RATIO * slow
-              and _is_separate(_height(spectrum, f) / _height(spectrum, slow), f / slow)]
+    if slow >= HF_LOW_HZ:
+        return slow, _share(spectrum, slow, low, high)
+    # The highest faster peak that is a rhythm of its own (a slower one, or a trace of the
+    # slow rhythm's harmonic, can stand higher; neither is the breathing).
+    lowest = max(slow + MIN_SEPARATION_HZ, HF_LOW_HZ)
+    faster = [f for f in peaks[1:] if f >= lowest
+              and _is_separate(_height(spectrum, f) / _height(spectrum, slow), f / slow)][:1]
     if faster:
         share = _share(spectrum, faster[0], (slow + faster[0]) / 2.0, high)
-        if share >= min_share:
+        strong = _height(spectrum, faster[0]) >= MIN_FASTER_PEAK * _height(spectrum, slow)
+        # A faster peak far under the slow one overrules it only when it holds the faster
+        # power as clearly as one window's breathing must (real slow breathers' uneven
+        # breaths leave 8-11 % peaks holding 0.29-0.37 of it: NeuroKit's 8-minute rest).
+        if share >= (min_share if strong else max(min_share, MIN_CONCENTRATION)):
             return faster[0], share
-        if _height(spectrum, faster[0]) >= MIN_FASTER_PEAK * _height(spectrum, slow):
+        if strong:
             return None, share
-    return slow, _share(spectrum, slow, low, high)
+    share = _share(spectrum, slow, low, high)
+    if not _slow_rhythm_is_breathing(spectrum, slow, band_hz, coherence_ratio, mean_hr_bpm):
+        return None, share
+    return slow, share
+
+
+def _slow_rhythm_is_breathing(
+    spectrum: Spectrum, slow_hz: float, band_hz: tuple[float, float],
+    coherence_ratio: float, mean_hr_bpm: float | None,
+) -> bool:
+    """Whether a dominant rhythm with no faster one read beside it is the breathing.
+
+    Never under the band's lower edge: :func:`spectral_peaks` looks
+    :data:`EDGE_MARGIN_HZ` below it only so that the edge's bin is not taken for a peak,
+    and a rhythm found there (NSR2DB 2-minute windows at 2.8-2.9/min) is the edge.
+
+    A rhythm under 6/min (:data:`SLOWEST_SPONTANEOUS_HZ`), and one under the HF band
+    standing alone (:func:`_hf_band_is_empty`), is read only as deliberate slow breathing
+    shows it: the HF band empty; the heart coherent with it, ``coherence_ratio`` at least
+    :data:`MIN_SLOW_COHERENCE_RATIO`, and either :data:`STRONG_SLOW_COHERENCE_RATIO` or a
+    swing as large as resonance breathing's (a peak of :data:`MIN_SLOW_BREATHING_POWER_MS2`
+    or more); and the heart at rest, ``mean_hr_bpm`` at most
+    :data:`MAX_SLOW_BREATHING_HR_BPM` (``None``: not known, not asked). Why the heart rate:
+    threat quickens the heart and withdraws vagal tone (Thayer & Lane 2000, J Affect Disord
+    61:201; Porges 2007, Biol Psychol 74:116), so RSA can shrink to nothing beside the
+    baroreflex (Mayer) rhythm at about 0.1 Hz (Julien 2006, Cardiovasc Res 70:12), and the
+    heart then shows one large, coherent rhythm near 6/min just as resonance breathing
+    does: the simulator's extreme Mayer waves under threat put the breathing at 0.01-1.7 %
+    of the Mayer peak's height, an RR amplitude of 21-96 ms and a coherence ratio of 3-7,
+    the range of simulated paced breathing (46-177 ms, 4-8). Only the heart rate told them
+    apart (79-84 against 67-70 beats/min). Between 6 and 9/min a rhythm beside power in
+    the HF band stays read: people do breathe that slowly at rest (NeuroKit's 8-minute rest,
+    belt 7.3 and 7.7/min, read 6.7 and 8.7).
+    """
+    low, high = band_hz
+    if slow_hz < low:
+        return False
+    alone = _hf_band_is_empty(spectrum, slow_hz, high)
+    if slow_hz >= HF_LOW_HZ or (slow_hz >= SLOWEST_SPONTANEOUS_HZ and not alone):
+        return True
+    slow_power = spectrum.power(slow_hz - PEAK_HALF_WIDTH_HZ, slow_hz + PEAK_HALF_WIDTH_HZ)
+    coherent = coherence_ratio >= MIN_SLOW_COHERENCE_RATIO and (
+        coherence_ratio >= STRONG_SLOW_COHERENCE_RATIO
+        or slow_power >= MIN_SLOW_BREATHING_POWER_MS2)
+    at_rest = mean_hr_bpm is None or mean_hr_bpm <= MAX_SLOW_BREATHING_HR_BPM
+    return alone and coherent and at_rest
+
+
+def _hf_band_is_empty(spectrum: Spectrum, slow_hz: float, high_hz: float) -> bool:
+    """Whether nothing breathes in the HF band beside a slow rhythm, as in deliberate slow
+    breathing.
+
+    Spontaneous breathing at rest is far faster: 16.6 +/- 2.8/min awake (Tobin et al. 1983,
+    Chest 84:202), hardly slower asleep (Douglas et al. 1982, Thorax 37:840); under 6/min a
+    person breathes so only on purpose, as in the resonance breathing heartsease coaches
+    (Lehrer et al. 2000, Appl Psychophysiol Biofeedback 25:177: resonance at 4.5-7/min).
+    Then nobody breathes in the HF band: what is there beyond the slow rhythm's harmonics
+    is the beats' own noise, under :data:`MAX_HF_BESIDE_SLOW` of the slow rhythm's power
+    (measured: simulated paced 4.5-6.5/min 0.1-1 %, the Polar H10's slow 2-minute windows
+    3 %). A person breathing at 12-20/min puts RSA there, and a slow maximum beside it is
+    the baroreflex or very-low-frequency rhythm (the NSR2DB Holter days' 2- and 5-minute
+    windows that read under 6/min: a median 40 % and at least 6 %)."""
+    slow_power = spectrum.power(slow_hz - PEAK_HALF_WIDTH_HZ, slow_hz + PEAK_HALF_WIDTH_HZ)
+    if slow_power <= 0:
+        return False
+    band = band_slice(spectrum.df_hz, spectrum.psd.size, HF_LOW_HZ, high_hz)
+    f = spectrum.f_hz[band]
+    order = np.round(f / slow_hz)
+    off_harmonic = np.abs(f - order * slow_hz) > PEAK_HALF_WIDTH_HZ
+    hf_power = float(spectrum.psd[band][off_harmonic].sum()) * spectrum.df_hz
+    return hf_power < MAX_HF_BESIDE_SLOW * slow_power
 
 
 def _is_separate(relative_height: float, ratio: float) -> bool:
-    """Whether a faster peak is a rhythm of its own, not a trace of the slow one's harmonic:
-    at least 3 % of the slow peak's height, or 0.5 % away from a whole multiple of it (a
-    strong Mayer rhythm can dwarf weak RSA to 1-2 %; a slow breath's harmonics stay near 1 %,
-    measured on the simulator's paced 4.5-6.5/min)."""
-    if relative_height >= MIN_SEPARATE_HEIGHT:
-        return True
-    return relative_height >= MIN_OFF_HARMONIC_HEIGHT and abs(ratio - round(ratio)) > 0.15
+    """Whether a faster peak is a rhythm of its own, not a trace of the slow one's harmonic.
+
+    Near the slow rhythm's second harmonic it must reach :data:`MIN_SEPARATE_HEIGHT` of the
+    slow peak's height (a slow breath's second harmonic stays near 1 % on the simulator's
+    paced 4.5-6.5/min). Harmonics fall off geometrically with their order (the reciprocal
+    turning heart rate into RR gives the k-th a power of the second's to the k-1; the
+    heart's response to breathing falls off above its resonance besides), so near the
+    k-th one it must reach that height to the k-1 (third: 0.09 %; measured 0.01-0.03 %).
+    Anywhere, it must reach :data:`MIN_OFF_HARMONIC_HEIGHT`, above the mean spectrum's own
+    ripple: a strong Mayer rhythm can dwarf weak RSA to 0.1-0.4 % (simulated Mayer waves
+    of 8 beats/min beside breathing at 20-25/min); what keeps a noise peak out is the share of
+    the faster power it must then hold (:func:`_breathing_peak`)."""
+    order = round(ratio)
+    if abs(ratio - order) <= HARMONIC_TOLERANCE:
+        bound = MIN_SEPARATE_HEIGHT ** (order - 1)
+        return relative_height >= max(bound, MIN_OFF_HARMONIC_HEIGHT)
+    return relative_height >= MIN_OFF_HARMONIC_HEIGHT
 
 
 def _height(spectrum: Spectrum, f_hz: float) -> float:
@@ -146,6 +288,8 @@ def breathing_from_spectrum(
     band_hz: tuple[float, float],
     min_share: float = MIN_CONCENTRATION,
     faster_rhythm: bool = False,
+    coherence_ratio: float | None = None,
+    mean_hr_bpm: float | None = None,
 ) -> BreathingEstimate:
     """The breathing rhythm of a spectrum, when one rhythm clearly holds it.
 
@@ -155,14 +299,20 @@ def breathing_from_spectrum(
     baroreflex rhythm can outweigh RSA (NeuroKit's event-related recording: 5/min dominant,
     belt 18.4/min). Whole recordings use it; the live 64-s reading does not yet, because
     the coaching targets were tuned on its old reading (with it, one simulated backdraft is
-    raised after 31.1 s against a 30-s target).
+    raised after 31.1 s against a 30-s target). ``coherence_ratio`` is the heart's coherence
+    over the windows behind a mean spectrum (their median); without it, the spectrum's own.
+    ``mean_hr_bpm`` is the mean heart rate behind the spectrum; without it, a slow rhythm
+    is read whatever the heart rate (:func:`_slow_rhythm_is_breathing`).
     """
     low, high = band_hz
     peaks = spectral_peaks(spectrum, low - EDGE_MARGIN_HZ, high)
     if spectrum.power(low, high) <= 0 or not peaks:
         return BreathingEstimate(None, 0.0, None)
     if faster_rhythm:
-        peak_hz, share = _breathing_peak(spectrum, band_hz, min_share)
+        if coherence_ratio is None:
+            coherence_ratio = coherence_from_spectrum(spectrum).coherence_ratio
+        peak_hz, share = _breathing_peak(spectrum, band_hz, min_share, coherence_ratio,
+                                         mean_hr_bpm)
     else:
         peak_hz, share = peaks[0], _share(spectrum, peaks[0], low, high)
     rate = 60.0 * peak_hz if peak_hz is not None and share >= min_share else None
@@ -208,19 +358,30 @@ def breathing_rate_over_recording(
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
     total, count, f_hz = 0.0, 0, None
+    ratios: list[np.ndarray] = []
     for _, f, psd in recording_window_psds(rr, window_s, step_s):
         f_hz, total, count = f, total + psd.sum(axis=0), count + psd.shape[0]
+        ratios.append(coherence_ratios(f, psd))
     if f_hz is None:
         return BreathingEstimate(None, 0.0, None)
-    return breathing_from_mean_spectrum(Spectrum(f_hz, total / count), rr)
+    return breathing_from_mean_spectrum(Spectrum(f_hz, total / count), rr, np.concatenate(ratios))
 
 
-def breathing_from_mean_spectrum(mean: Spectrum, rr_ms: ArrayLike) -> BreathingEstimate:
+def breathing_from_mean_spectrum(
+    mean: Spectrum, rr_ms: ArrayLike, window_coherence_ratios: ArrayLike | None = None
+) -> BreathingEstimate:
     """The breathing peak of a recording's mean window spectrum (see
-    :func:`breathing_rate_over_recording`); the band's top is half the mean heart rate."""
+    :func:`breathing_rate_over_recording`); the band's top is half the mean heart rate.
+    ``window_coherence_ratios`` are the coherence ratios of the windows averaged
+    (:func:`~heartsease.signal.coherence.coherence_ratios`): a slow rhythm is read only
+    when their median shows the heart coherent (without them, the mean spectrum's own
+    ratio, lower when the peak wanders)."""
     mean_rr_ms = float(np.mean(np.asarray(rr_ms, dtype=np.float64)))
     band = (MIN_RATE_HZ, min(MAX_RATE_HZ, 1000.0 / mean_rr_ms / 2.0))
-    return breathing_from_spectrum(mean, band, MIN_RECORDING_CONCENTRATION, faster_rhythm=True)
+    ratio = (None if window_coherence_ratios is None
+             else float(np.median(np.asarray(window_coherence_ratios, dtype=np.float64))))
+    return breathing_from_spectrum(mean, band, MIN_RECORDING_CONCENTRATION, faster_rhythm=True,
+                                   coherence_ratio=ratio, mean_hr_bpm=60000.0 / mean_rr_ms)
 
 
 def pacer_adherence(

@@ -111,9 +111,12 @@ def coherence_ratios(f_hz: FloatArray, psd_rows: FloatArray) -> FloatArray:
     df, n_bins = first.df_hz, f_hz.size
     search = band_slice(df, n_bins, *PEAK_SEARCH_HZ)
     peak_bin = search.start + np.argmax(psd_rows[:, search], axis=1)
-    cumulative = np.zeros((psd_rows.shape[0], n_bins + 1))
-    np.cumsum(psd_rows, axis=1, out=cumulative[:, 1:])
     start, stop = _bin_edges(f_hz[peak_bin], df, n_bins)
+    # Cumulative sums only as far as the highest band edge (a fifth of the bins): a prefix
+    # of the full cumulative sum, the same numbers.
+    reach = int(stop.max())
+    cumulative = np.zeros((psd_rows.shape[0], reach + 1))
+    np.cumsum(psd_rows[:, :reach], axis=1, out=cumulative[:, 1:])
     rows = np.arange(psd_rows.shape[0])
     peak = (cumulative[rows, stop] - cumulative[rows, start]) * df
     total_band = band_slice(df, n_bins, *TOTAL_BAND_HZ)

@@ -22,6 +22,7 @@ from heartsease.signal.banded import (
     PentadiagonalFactor,
     factor_symmetric_pentadiagonal,
     solve_factored,
+    solve_factored_many,
 )
 from heartsease.signal.hrv import RESAMPLING_HZ, beat_times_s, resample_rr
 from heartsease.signal.interpolation import FloatArray
@@ -47,6 +48,24 @@ def smoothness_priors_trend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> Fl
     if y.size < 3:
         return y.copy()
     return solve_factored(_smoothness_factor(y.size, float(lambda_)), y)
+
+
+def smoothness_priors_trends(series: list[FloatArray],
+                             lambda_: float = DEFAULT_LAMBDA) -> list[FloatArray]:
+    """:func:`smoothness_priors_trend` of every series in ``series``, the same numbers, the
+    banded solves done together (a day's 5-minute tachograms, issue 27).
+
+    Examples
+    --------
+    >>> series = [np.sin(np.arange(9.0)), np.cos(np.arange(12.0))]
+    >>> trends = smoothness_priors_trends(series, 10.0)
+    >>> all(np.array_equal(t, smoothness_priors_trend(x, 10.0)) for t, x in zip(trends, series))
+    True
+    """
+    ys = [np.asarray(x, dtype=np.float64).ravel() for x in series]
+    if any(y.size < 3 for y in ys):
+        return [smoothness_priors_trend(y, lambda_) for y in ys]
+    return solve_factored_many([_smoothness_factor(y.size, float(lambda_)) for y in ys], ys)
 
 
 @lru_cache(maxsize=8)
@@ -87,10 +106,17 @@ def smoothness_priors_detrend(x: ArrayLike, lambda_: float = DEFAULT_LAMBDA) -> 
 
 
 def rr_trend_in_time(
-    rr_ms: ArrayLike, lambda_: float = DEFAULT_LAMBDA, fs_hz: float = RESAMPLING_HZ
+    rr_ms: ArrayLike, lambda_: float = DEFAULT_LAMBDA, fs_hz: float = RESAMPLING_HZ,
+    resampled: tuple[FloatArray, FloatArray] | None = None,
+    trend: FloatArray | None = None,
 ) -> FloatArray:
     """The smoothness-priors trend of the tachogram resampled at ``fs_hz`` (Kubios' way),
     read at each beat's time by linear interpolation between the samples.
+
+    ``resampled``, when given, is ``resample_rr(rr_ms, fs_hz)`` already computed (a Kubios
+    report resamples the same beats for its spectra), so the spline is not solved twice;
+    ``trend``, when given, is the samples' :func:`smoothness_priors_trend` already computed
+    (:func:`smoothness_priors_trends` of many tachograms at once).
 
     Examples
     --------
@@ -99,5 +125,7 @@ def rr_trend_in_time(
     True
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
-    t_grid, samples = resample_rr(rr, fs_hz)
-    return np.interp(beat_times_s(rr), t_grid, smoothness_priors_trend(samples, lambda_))
+    t_grid, samples = resample_rr(rr, fs_hz) if resampled is None else resampled
+    if trend is None:
+        trend = smoothness_priors_trend(samples, lambda_)
+    return np.interp(beat_times_s(rr), t_grid, trend)

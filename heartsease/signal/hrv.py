@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from heartsease.signal.interpolation import FloatArray, NotAKnotSpline
+from heartsease.signal.interpolation import FloatArray, NotAKnotSpline, not_a_knot_splines
 from heartsease.signal.psd import welch_density
 
 VLF_BAND_HZ = (0.0, 0.04)
@@ -126,6 +126,24 @@ def resample_rr(
     t = beat_times_s(rr)
     grid = resampling_grid(t, fs_hz)
     return grid, NotAKnotSpline(t, rr)(grid)
+
+
+def resample_many(
+    series: list[ArrayLike], fs_hz: float = RESAMPLING_HZ
+) -> list[tuple[FloatArray, FloatArray]]:
+    """:func:`resample_rr` of every series in ``series``, the same numbers, with the
+    splines' systems solved together (a day's 5-minute segments, issue 27).
+
+    Examples
+    --------
+    >>> [x.tolist() for _, x in resample_many([[1000, 1000, 1000, 1000]] * 2, fs_hz=1.0)]
+    [[1000.0, 1000.0, 1000.0, 1000.0], [1000.0, 1000.0, 1000.0, 1000.0]]
+    """
+    rrs = [as_rr_array(rr, minimum=4) for rr in series]
+    times = [beat_times_s(rr) for rr in rrs]
+    splines = not_a_knot_splines(list(zip(times, rrs, strict=True)))
+    grids = [resampling_grid(t, fs_hz) for t in times]
+    return [(grid, spline(grid)) for grid, spline in zip(grids, splines, strict=True)]
 
 
 def resampling_grid(t_s: FloatArray, fs_hz: float = RESAMPLING_HZ) -> FloatArray:

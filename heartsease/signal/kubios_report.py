@@ -33,7 +33,13 @@ from heartsease.signal.geometric import (
 )
 from heartsease.signal.hrv import WELCH_OVERLAP, WELCH_WINDOW_S, resample_rr
 from heartsease.signal.nonlinear import NonlinearReport, nonlinear_report, poincare
-from heartsease.signal.spectral_report import BANDS, SpectralReport, ar_report, fft_report
+from heartsease.signal.spectral_report import (
+    BANDS,
+    SpectralReport,
+    ar_report,
+    fft_report,
+    report_from_psd,
+)
 
 Detrending = Literal["none", "smoothness-priors"]
 MIN_BEATS_FOR_SPECTRUM = 20  # the AR(16) model needs samples; a spectrum needs a few cycles
@@ -82,13 +88,23 @@ def detrended(rr_ms: ArrayLike, options: KubiosOptions) -> np.ndarray:
 
 
 def kubios_figures(
-    rr_ms: ArrayLike, options: KubiosOptions | None = None
+    rr_ms: ArrayLike, options: KubiosOptions | None = None,
+    resampled: tuple[np.ndarray, np.ndarray] | None = None,
+    tachogram_trend: np.ndarray | None = None,
+    welch: tuple[np.ndarray, np.ndarray] | None = None,
+    dfa: tuple[float | None, float | None] | None = None,
 ) -> dict[str, float | None]:
     """The figures of a Kubios report under the analyze contract's key names.
 
     Every key of :data:`FIGURE_KEYS` is present; ``None`` stands for a figure that cannot
     be computed (too few beats, no power, no variance). Mean RR and HR, min/max HR come from
     the series as given; everything else from the detrended series when detrending is on.
+
+    Without detrending, ``resampled`` may be ``resample_rr(rr_ms)`` and ``tachogram_trend``
+    its smoothness-priors trend at the stress index's lambda, and ``welch`` its Welch PSD
+    with the options' window, computed already (a day's segments have their trends computed
+    together; a recording's PSD served its frequency domain), and ``dfa`` its short- and
+    long-term DFA alphas: the figures are the same.
 
     Examples
     --------
@@ -109,18 +125,26 @@ def kubios_figures(
         "rr_tri_index": rr_triangular_index(raw),
         "tinn_ms": tinn_ms(raw),
     }
+    if opts.detrending != "none":
+        resampled = tachogram_trend = welch = dfa = None  # the raw series', not the detrended's
     if rr.size >= MIN_BEATS_FOR_SPECTRUM:
-        _, samples = resample_rr(rr)
-        out |= fft_report(rr, opts.window_s, opts.overlap_pct, samples).as_dict()
+        resampled = resample_rr(rr) if resampled is None else resampled
+        samples = resampled[1]
+        out |= (fft_report(rr, opts.window_s, opts.overlap_pct, samples) if welch is None
+                else report_from_psd(*welch)).as_dict()
         out |= ar_report(rr, opts.ar_order, opts.ar_factorization, samples).as_dict("ar_")
     if rr.size >= MIN_BEATS_FOR_NONLINEAR:
-        out |= nonlinear_report(rr).as_dict()
+        out |= nonlinear_report(rr, dfa).as_dict()
     elif rr.size >= 3:
         out |= poincare(rr).as_dict()
     mean_rr = float(raw.mean())
     diff = np.diff(rr)
     rmssd = float(np.sqrt(np.mean(diff**2))) if diff.size else 0.0
-    si = stress_index(raw) if raw.size >= MIN_BEATS_FOR_SPECTRUM else None  # own detrending
+    # The stress index detrends the raw series itself; undetrended, that is the tachogram
+    # the spectra were computed from.
+    si = (stress_index(raw, resampled=resampled if opts.detrending == "none" else None,
+                       trend=tachogram_trend)
+          if raw.size >= MIN_BEATS_FOR_SPECTRUM else None)
     sd1, sd2 = out.get("sd1_ms"), out.get("sd2_ms")
     out["stress_index"] = si
     out["pns_index"] = None if sd1 is None else pns_index(mean_rr, rmssd, sd1)

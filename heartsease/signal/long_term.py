@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.hrv import RESAMPLING_HZ, band_power, beat_times_s, resample_rr
+from heartsease.signal.interpolation import FloatArray
 from heartsease.signal.psd import welch_density
 
 SEGMENT_S = 300.0
@@ -52,8 +53,10 @@ class LongTermHRV:
     ulf_ms2: float | None
 
 
-def ulf_power(rr_ms: ArrayLike, fs_hz: float = RESAMPLING_HZ) -> float:
-    """Power below 0.003 Hz of the whole recording's periodogram (ms^2).
+def ulf_power(rr_ms: ArrayLike, fs_hz: float = RESAMPLING_HZ,
+              samples: FloatArray | None = None) -> float:
+    """Power below 0.003 Hz of the whole recording's periodogram (ms^2); ``samples``, when
+    given, is ``resample_rr(rr_ms, fs_hz)[1]`` already computed.
 
     Examples
     --------
@@ -62,14 +65,16 @@ def ulf_power(rr_ms: ArrayLike, fs_hz: float = RESAMPLING_HZ) -> float:
     >>> bool(ulf_power(rr) > 0.8 * np.var(rr))
     True
     """
-    _, x = resample_rr(rr_ms, fs_hz)
+    x = resample_rr(rr_ms, fs_hz)[1] if samples is None else samples
     nfft = max(x.size, int(round(fs_hz / 0.0005)))  # bins of 0.5 mHz or finer
     f, psd = welch_density(x, fs_hz, x.size, 0, nfft)
     return band_power(f, psd, *ULF_BAND_HZ)
 
 
-def long_term(rr_ms: ArrayLike, segment_s: float = SEGMENT_S) -> LongTermHRV:
+def long_term(rr_ms: ArrayLike, segment_s: float = SEGMENT_S,
+              samples: FloatArray | None = None) -> LongTermHRV:
     """SDANN, SDNN index and ULF power; ``None`` each when the recording is too short.
+    ``samples``: the 4 Hz tachogram (``resample_rr(rr_ms)[1]``), if already at hand.
 
     Examples
     --------
@@ -86,7 +91,8 @@ def long_term(rr_ms: ArrayLike, segment_s: float = SEGMENT_S) -> LongTermHRV:
     sdann = float(np.std([s.mean() for s in segments], ddof=1)) if len(segments) >= 2 else None
     index = float(np.mean([s.std(ddof=1) for s in segments])) if segments else None
     duration_s = float(rr.sum()) / 1000.0
-    ulf = ulf_power(rr) if duration_s >= 2 / ULF_BAND_HZ[1] and rr.size >= 4 else None
+    ulf = (ulf_power(rr, samples=samples)
+           if duration_s >= 2 / ULF_BAND_HZ[1] and rr.size >= 4 else None)
     return LongTermHRV(sdann_ms=sdann, sdnn_index_ms=index, ulf_ms2=ulf)
 
 

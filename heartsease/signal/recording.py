@@ -15,9 +15,11 @@ whether its HRV can be read (:mod:`heartsease.signal.quality`).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,23 +38,38 @@ from heartsease.signal.coherence import (
     PEAK_SEARCH_HZ,
     coherence_ratios,
 )
+from heartsease.signal.detrend import DEFAULT_LAMBDA, smoothness_priors_trends
 from heartsease.signal.gaps import RRGap, correct_around_gaps, find_gaps
 from heartsease.signal.hrv import (
     FrequencyDomainHRV,
     TimeDomainHRV,
+    beat_times_s,
     frequency_domain_from_psd,
     peak_frequency,
+    resample_many,
+    resampling_grid,
     time_domain,
     welch_psd,
+    welch_psd_of_samples,
 )
-from heartsease.signal.interpolation import FloatArray
+from heartsease.signal.interpolation import FloatArray, NotAKnotSpline
 from heartsease.signal.kubios_report import (
     FIGURE_KEYS,
     KubiosOptions,
     detrended,
     kubios_figures,
 )
-from heartsease.signal.long_term import LONG_RECORDING_S, LongTermHRV, long_term, segment_table
+from heartsease.signal.kubios_report import (
+    MIN_BEATS_FOR_SPECTRUM as MIN_BEATS_FOR_AR,
+)
+from heartsease.signal.long_term import (
+    LONG_RECORDING_S,
+    SEGMENT_S,
+    LongTermHRV,
+    long_term,
+    segment_bounds,
+)
+from heartsease.signal.nonlinear import DFA_LONG_BEATS, DFA_SHORT_BEATS, dfa_alphas_many
 from heartsease.signal.quality import Quality, assess_quality
 from heartsease.signal.spectrum import Spectrum, recording_window_psds
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
@@ -72,12 +89,36 @@ def _unknown(cls: type[T]) -> T:
 
 
 def _frequency_domain(
-    rr: NDArray[np.float64], options: KubiosOptions
+    rr: NDArray[np.float64], options: KubiosOptions,
+    welch: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FrequencyDomainHRV, float]:
+    """The frequency domain of ``rr`` from its Welch PSD (``welch``, if computed already)."""
     if rr.size < MIN_BEATS_FOR_SPECTRUM:
         return _unknown(FrequencyDomainHRV), math.nan
-    f, psd = welch_psd(rr, window_s=options.window_s, overlap=options.overlap_pct / 100.0)
+    f, psd = welch if welch is not None else welch_psd(
+        rr, window_s=options.window_s, overlap=options.overlap_pct / 100.0)
     return frequency_domain_from_psd(f, psd), peak_frequency(f, psd, *PEAK_SEARCH_HZ)
+
+
+class _Tachogram(NamedTuple):  # not a dataclass: ~0.8 ms less of import for a strap's run
+    """A series' spline through every beat, its 4 Hz resampling and Welch PSD, computed
+    once for the frequency domain, the coherence windows and the Kubios figures (each
+    built them itself: three splines through a day's 100,000 beats, two Welch PSDs)."""
+
+    spline: NotAKnotSpline
+    resampled: tuple[FloatArray, FloatArray]
+    welch: tuple[FloatArray, FloatArray]
+
+
+def _tachogram(rr: NDArray[np.float64], options: KubiosOptions) -> _Tachogram:
+    """What :func:`resample_rr` and :func:`welch_psd` (with ``options``' window) give."""
+    t = beat_times_s(rr)
+    spline = NotAKnotSpline(t, rr)
+    grid = resampling_grid(t)
+    samples = spline(grid)
+    welch = welch_psd_of_samples(samples, window_s=options.window_s,
+                                 overlap=options.overlap_pct / 100.0)
+    return _Tachogram(spline, (grid, samples), welch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,20 +207,25 @@ def coherence_and_breathing(
     rr_ms: ArrayLike,
     window_s: float = COHERENCE_WINDOW_S,
     step_s: float = COHERENCE_UPDATE_S,
+    spline: NotAKnotSpline | None = None,
 ) -> tuple[float | None, BreathingEstimate]:
     """The mean coherence ratio and the recording's breathing rate from one pass over its
     windows: breathing's windows (:data:`BREATHING_WINDOW_S` every
     :data:`RECORDING_STEP_S`) are every other coherence window, so each window's spectrum is
-    computed once (:func:`breathing_rate_over_recording` gives the same rate on its own)."""
+    computed once (:func:`breathing_rate_over_recording` gives the same rate on its own).
+    ``spline``: the tachogram's spline through every beat, if already built."""
     rr = np.asarray(rr_ms, dtype=np.float64)
     every = round(RECORDING_STEP_S / step_s)
     shared = window_s == BREATHING_WINDOW_S and math.isclose(every * step_s, RECORDING_STEP_S)
     ratios: list[FloatArray] = []
+    breathing_ratios: list[FloatArray] = []
     total, count, f_hz = 0.0, 0, None
-    for index, f, psd in recording_window_psds(rr, window_s, step_s):
+    for index, f, psd in recording_window_psds(rr, window_s, step_s, spline=spline):
         ratios.append(coherence_ratios(f, psd))
         if shared:
-            breathing_rows = psd[index % every == 0]
+            breathing = index % every == 0
+            breathing_rows = psd[breathing]
+            breathing_ratios.append(ratios[-1][breathing])
             f_hz, total = f, total + breathing_rows.sum(axis=0)
             count += breathing_rows.shape[0]
     coherence_ratio = float(np.mean(np.concatenate(ratios))) if ratios else None
@@ -187,18 +233,49 @@ def coherence_and_breathing(
         return coherence_ratio, breathing_rate_over_recording(rr)
     if f_hz is None or count == 0:
         return coherence_ratio, BreathingEstimate(None, 0.0, None)
-    return coherence_ratio, breathing_from_mean_spectrum(Spectrum(f_hz, total / count), rr)
+    return coherence_ratio, breathing_from_mean_spectrum(
+        Spectrum(f_hz, total / count), rr, np.concatenate(breathing_ratios))
 
 
-def segment_figures(rr_ms: np.ndarray, options: KubiosOptions) -> Figures:
-    """A 5-minute segment's row: its beat count, time-domain measures and Kubios figures."""
+def segment_figures(rr_ms: np.ndarray, options: KubiosOptions,
+                    resampled: tuple[np.ndarray, np.ndarray] | None = None,
+                    tachogram_trend: np.ndarray | None = None,
+                    dfa: tuple[float | None, float | None] | None = None) -> Figures:
+    """A 5-minute segment's row: its beat count, time-domain measures and Kubios figures
+    (``resampled`` and ``tachogram_trend`` as :func:`kubios_figures` takes them)."""
     row: Figures = {"n_beats": int(rr_ms.size)} | dict.fromkeys(SEGMENT_TIME_KEYS)
     row |= dict.fromkeys(FIGURE_KEYS)
     if rr_ms.size >= MIN_BEATS_FOR_TIME:
         t = time_domain(rr_ms)
         row |= {key: getattr(t, key) for key in SEGMENT_TIME_KEYS}
-        row |= kubios_figures(rr_ms, options)
+        row |= kubios_figures(rr_ms, options, resampled, tachogram_trend, dfa=dfa)
     return row
+
+
+# What segment_figures may be given: the tachogram, its stress-index trend, the DFA alphas.
+_SegmentPrepared = tuple[tuple[FloatArray, FloatArray] | None, FloatArray | None,
+                         tuple[float | None, float | None] | None]
+
+
+def segment_rows(rr_ms: np.ndarray, options: KubiosOptions) -> list[Figures]:
+    """:func:`heartsease.signal.long_term.segment_table` of :func:`segment_figures`: the
+    same rows, with every segment's spline, stress-index trend and DFA alphas computed
+    together (without detrending; a day's 277 segments, issue 27)."""
+    bounds = segment_bounds(rr_ms, SEGMENT_S)
+    segments = [rr_ms[beats] for _, beats in bounds]
+    prepared: list[_SegmentPrepared] = [(None, None, None)] * len(segments)
+    if options.detrending == "none":
+        chosen = [k for k, s in enumerate(segments)
+                  if s.size >= max(MIN_BEATS_FOR_TIME, MIN_BEATS_FOR_AR)]
+        tachograms = resample_many([segments[k] for k in chosen])
+        trends = smoothness_priors_trends([x for _, x in tachograms], DEFAULT_LAMBDA)
+        alphas = dfa_alphas_many([segments[k] for k in chosen],
+                                 [DFA_SHORT_BEATS, DFA_LONG_BEATS])
+        for k, tachogram, trend, (alpha1, alpha2) in zip(chosen, tachograms, trends, alphas,
+                                                         strict=True):
+            prepared[k] = (tachogram, trend, (alpha1, alpha2))
+    return [{"start_s": start, **segment_figures(segment, options, *ready)}
+            for (start, _), segment, ready in zip(bounds, segments, prepared, strict=True)]
 
 
 def _corrected(raw: NDArray[np.float64], gaps: list[RRGap], correct: bool,
@@ -210,11 +287,16 @@ def _corrected(raw: NDArray[np.float64], gaps: list[RRGap], correct: bool,
     return threshold_correct(correct_around_gaps(raw, gaps, correct=False).raw_rr_ms, level)
 
 
+# Runs a piece of work and returns how to get its result: at once, or elsewhere meanwhile.
+RunAside = Callable[[Callable[[], list[Figures]]], Callable[[], list[Figures]]]
+
+
 def analyze_recording(
     rr_ms: ArrayLike,
     correct: bool = True,
     options: KubiosOptions | None = None,
     correction_level: CorrectionLevel | None = None,
+    run_aside: RunAside | None = None,
 ) -> RecordingAnalysis:
     """Correct artifacts (unless ``correct`` is false), then compute every measure.
 
@@ -222,7 +304,10 @@ def analyze_recording(
     ``correction_level`` (``"very-low"`` .. ``"very-strong"``) when one is given.
     ``options`` are Kubios' analysis options (its defaults otherwise): detrending and the
     Welch window reach the time and frequency measures too; the long-term measures and the
-    segment table come with recordings of :data:`LONG_RECORDING_S` or more.
+    segment table come with recordings of :data:`LONG_RECORDING_S` or more; ``run_aside``,
+    when given, is handed the segment table's work as soon as the corrected series is known
+    and returns how to get its result (a caller may run it in another process meanwhile: it
+    is independent of the rest); without it, the work is done here.
 
     Examples
     --------
@@ -237,11 +322,26 @@ def analyze_recording(
     correction = _corrected(raw, gaps, correct, correction_level)
     duration_s = float(raw.sum() / 1000.0)
     rr = correction.rr_ms
+    is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
+    segments_aside = (run_aside(functools.partial(segment_rows, rr, opts))
+                      if is_long and run_aside is not None else None)
     # With the default options the series is the corrected one as it always was.
     series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
-    frequency, peak_hz = _frequency_domain(series, opts)
-    is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
-    coherence_ratio, breathing = coherence_and_breathing(rr)
+    # Without detrending the frequency domain, coherence and Kubios figures share rr's
+    # tachogram; detrended, the first is of the detrended series and Kubios detrends anew.
+    shared = (_tachogram(rr, opts) if opts.detrending == "none"
+              and rr.size >= max(MIN_BEATS_FOR_SPECTRUM, MIN_BEATS_FOR_AR) else None)
+    frequency, peak_hz = _frequency_domain(series, opts,
+                                           None if shared is None else shared.welch)
+    coherence_ratio, breathing = coherence_and_breathing(
+        rr, spline=None if shared is None else shared.spline)
+    kubios = (kubios_figures(rr, opts, None if shared is None else shared.resampled,
+                             welch=None if shared is None else shared.welch)
+              if rr.size >= MIN_BEATS_FOR_TIME else dict.fromkeys(FIGURE_KEYS))
+    long_term_hrv = (long_term(rr, samples=None if shared is None else shared.resampled[1])
+                     if is_long else None)
+    segments = (segments_aside() if segments_aside is not None
+                else segment_rows(rr, opts) if is_long else None)
     return RecordingAnalysis(
         correction=correction,
         time=time_domain(series) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV),
@@ -249,11 +349,10 @@ def analyze_recording(
         peak_hz=peak_hz,
         coherence_ratio=coherence_ratio,
         breathing=breathing,
-        kubios=(kubios_figures(rr, opts) if rr.size >= MIN_BEATS_FOR_TIME
-                else dict.fromkeys(FIGURE_KEYS)),
+        kubios=kubios,
         duration_s=duration_s,
         gaps=gaps,
         quality=assess_quality(correction, gaps, duration_s),
-        long_term=long_term(rr) if is_long else None,
-        segments=segment_table(rr, lambda seg: segment_figures(seg, opts)) if is_long else None,
+        long_term=long_term_hrv,
+        segments=segments,
     )

@@ -64,7 +64,9 @@ def rolling(x: Sequence[float], width: int, window: Window, stat: str) -> NDArra
 
     ``"centered"`` windows span ``width // 2`` beats either side, ``"trailing"`` windows end
     at the beat. Full windows are read from order statistics of all of them at once
-    (``np.partition``) with :meth:`SortedWindow.quantile`'s arithmetic, so the result is
+    (each row sorted: numpy's vectorised sort orders 91-beat rows six times as fast as
+    ``np.partition`` finds their four quartile neighbours, 28 against 171 ms for a day)
+    with :meth:`SortedWindow.quantile`'s arithmetic, so the result is
     the same to the last bit as a :class:`SortedWindow` sliding over them (the causal
     detector's); the clipped windows at the ends use one.
 
@@ -96,10 +98,9 @@ def _full_window_stat(windows: NDArray[np.float64], stat: str) -> NDArray[np.flo
     width = windows.shape[1]
     qs = (0.5,) if stat == "median" else (0.25, 0.75)
     picks = [_order_statistics(q, width) for q in qs]
-    kth = sorted({k for below, _ in picks for k in (below, min(below + 1, width - 1))})
     out = np.empty(windows.shape[0])
     for start in range(0, windows.shape[0], ROLLING_BATCH_ROWS):
-        ordered = np.partition(windows[start : start + ROLLING_BATCH_ROWS], kth, axis=1)
+        ordered = np.sort(windows[start : start + ROLLING_BATCH_ROWS], axis=1)
         quantiles = []
         for below, fraction in picks:
             a = ordered[:, below]

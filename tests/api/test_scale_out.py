@@ -155,7 +155,9 @@ def test_a_worker_hears_only_what_its_viewers_watch_and_reads_liveness_directly(
                 while not b.live_elsewhere("running-on-a"):
                     await asyncio.sleep(0.05)
             assert not b.live_elsewhere("never-announced")
-            assert set(heard) == {LIVE_PREFIX + "watched"}  # nothing of the unwatched session
+            # Redis pub/sub channels span every database, so another test's worker may post a
+            # control that b rightly hears; of the sessions' streams, b heard only the watched.
+            assert {c for c in heard if c.startswith(LIVE_PREFIX)} == {LIVE_PREFIX + "watched"}
         finally:
             for hub in (a, b):
                 await hub.close()

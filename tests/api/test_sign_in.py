@@ -149,6 +149,7 @@ def test_renewal_keeps_the_sign_in_within_its_idle_and_absolute_limits(tmp_path:
         c.cookies.set("heartsease_session", stale)
         r = c.post("/api/auth/session/renew", headers=csrf(c))
         assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
+        assert 'error_description="expired"' in r.headers["www-authenticate"]
         c.cookies.clear()
         r = c.get("/api/me")  # never signed in: not "expired"
         assert r.status_code == 401 and "invalid_token" not in r.headers["www-authenticate"]
@@ -163,7 +164,10 @@ def test_signing_out_a_page_ends_every_renewal_of_it(page: TestClient) -> None:
     assert all("Max-Age=0" in c for c in set_cookies(r).values())  # the browser forgets
     for token in (before, page.cookies.get("heartsease_session") or before):
         page.cookies.set("heartsease_session", token)
-        assert page.get("/api/me").status_code == 401
+        r = page.get("/api/me")
+        # Signed out, not expired: a tab whose request crossed the sign-out says so.
+        assert r.status_code == 401 and r.json()["detail"] == "You have been signed out."
+        assert 'error_description="signed out"' in r.headers["www-authenticate"]
 
 
 PAGES = ("/login", "/breathe", "/observe", "/trends", "/report", "/no-such-page")

@@ -66,3 +66,24 @@ def test_upload_names_lose_control_and_direction_characters(sqlite_client: TestC
         "file": ("rest\u202etxt.exe\u2066\u200b\u2028.txt", rest, "text/plain")})
     assert r.status_code == 201, r.text
     assert r.json()["source_detail"] == "resttxt.exe.txt (text)"
+
+
+def test_a_form_that_cannot_be_read_gets_a_clear_answer(sqlite_client: TestClient) -> None:
+    """The form is read in the upload's worker process, not by FastAPI: its refusals say
+    what was wrong, as FastAPI's did."""
+    client = sign_in(sqlite_client, "client@example.org")
+    rest = "\n".join(["850", "830", "870"] * 100).encode()
+    garbled = sqlite_client.post("/api/sessions/uploads", content=b"not a form", headers={
+        **client, "Content-Type": "multipart/form-data; boundary=b"})
+    assert garbled.status_code == 400 and "could not be read" in garbled.json()["detail"]
+    no_file = sqlite_client.post("/api/sessions/uploads", headers=client,
+                                 data={"protocol": "srb"}, files={"other": ("a", b"1")})
+    assert no_file.status_code == 422 and "field file" in no_file.json()["detail"]
+    protocol = sqlite_client.post("/api/sessions/uploads", headers=client,
+                                  data={"protocol": "box"},
+                                  files={"file": ("rest.txt", rest, "text/plain")})
+    assert protocol.status_code == 422 and "srb, resonance" in protocol.json()["detail"]
+    resonance = sqlite_client.post("/api/sessions/uploads", headers=client,
+                                   data={"protocol": "resonance"},
+                                   files={"file": ("rest.txt", rest, "text/plain")})
+    assert resonance.status_code == 201 and resonance.json()["protocol"] == "resonance"

@@ -86,3 +86,22 @@ def browser() -> Iterator[object]:
 def screenshot(page: object, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def shape_sizes(page: object, seconds: float) -> set[str]:
+    """The sizes the breathing shape was painted at over ``seconds``: the page writes each on
+    the shape when it paints it (the free swell before the pacer, a few pixels, is painted
+    each half pixel, so a look every few hundred ms may see it twice at one size)."""
+    page.evaluate("""() => { window.shapeSizes = new Set(); new MutationObserver(() =>
+        window.shapeSizes.add(document.getElementById('shape').dataset.lungs)).observe(
+        document.getElementById('shape'), { attributes: true, attributeFilter: ['data-lungs'] });
+    }""")  # type: ignore[attr-defined]
+    page.wait_for_timeout(seconds * 1000)  # type: ignore[attr-defined]
+    return set(page.evaluate("() => [...window.shapeSizes]"))  # type: ignore[attr-defined]
+
+
+def bearer(server: str, email: str, password: str = "heartsease-demo") -> dict[str, str]:
+    """An API sign-in of a demo person's (their password is the demo one unless given)."""
+    r = httpx.post(f"{server}/api/auth/token", data={"username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

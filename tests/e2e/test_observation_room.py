@@ -14,17 +14,11 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import bearer, screenshot
 from tests.e2e.test_pages import sign_in
 
 PASSWORD = "heartsease-demo"
 SPEED = 100.0
-
-
-def bearer(server: str, email: str, password: str = PASSWORD) -> dict[str, str]:
-    r = httpx.post(f"{server}/api/auth/token", data={"username": email, "password": password})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 @pytest.fixture

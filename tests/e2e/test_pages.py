@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, shape_sizes
 
 SPEED = 20  # the simulated strap runs twenty times faster; the pages do not change
 LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
@@ -45,11 +45,7 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
                                  timeout=30_000)
         first_hr = client.text_content("#hr")
         client.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)
-        shapes = set()
-        for _ in range(6):  # the breathing shape moves
-            shapes.add(client.eval_on_selector("#shape", "c => c.dataset.lungs"))
-            client.wait_for_timeout(400)
-        assert len(shapes) >= 4
+        assert len(shape_sizes(client, 2.4)) >= 4  # the breathing shape moves
         assert client.inner_text("#status") == "Connected"
         # Past the minute or so that the rhythm chart shows, the page keeps no more beats.
         client.wait_for_function(

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.conftest import free_port, serve
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import bearer, screenshot, shape_sizes
 
 # A session's client page gone this long pauses it, and this much longer ends it as "left".
 # Short for the tests; long enough that a reload (under a second here) is not "away", and
@@ -32,6 +33,17 @@ def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait()
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running(quick_server: str) -> Iterator[None]:
+    """A journey that fails mid-session would leave the session running, and every journey
+    after it would be offered "Carry on" instead of a beginning: end it, whatever happened."""
+    yield
+    headers = bearer(quick_server, "client@example.org")
+    running = httpx.get(f"{quick_server}/api/sessions/running", headers=headers)
+    if running.status_code == 200:
+        httpx.post(f"{quick_server}/api/sessions/{running.json()['id']}/stop", headers=headers)
 
 
 def open_breathe(page: object, server: str, query: str = "") -> None:
@@ -96,10 +108,9 @@ def test_choices_then_guidance_from_the_first_second(quick_server: str, browser:
                                timeout=1_000)
         assert page.inner_text("#step") == "Arriving"
         assert page.inner_text("#part") == "Breathe however feels natural."
-        sizes = set()
-        for _ in range(5):
-            sizes.add(page.eval_on_selector("#shape", "c => c.dataset.lungs"))
-            page.wait_for_timeout(300)
+        # The free swell turns every 4.5 s; 3 s of it is at least 0.02 of movement even
+        # around a turn, four or more half-pixel steps.
+        sizes = shape_sizes(page, 3)
         assert len(sizes) >= 3, sizes
         assert "A demo heart, not yours" in page.inner_text("#demo-note")
         screenshot(page, "journey-arriving")

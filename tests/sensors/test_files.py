@@ -108,3 +108,28 @@ def test_rows_that_cannot_be_one_notification_are_read_as_plain_rr() -> None:
     together = "\n".join([*(f"{1 + i * 0.9:.3f},900" for i in range(30)),
                           *(f"28.000,{850 + i}" for i in range(16))])
     assert parse_rr_text(together, "x").arrival_s is not None  # 16 at once: a full one
+
+
+@pytest.mark.parametrize("text", [
+    "beat,rr_ms,x\r\n0,,a\r\n1,812.5,b\r\n2,790,c\r\n3,805,d\r\n",
+    "beat,rr_ms\n0,812\n1, 790 \n2,805",
+    "beat;RR_ms;x\n0;812;1\n\n1;790;1\n2;805;1\n",
+    "# a comment\nbeat,rr_ms\n0,812\n1,790\n2,805\n",
+    "beat\trr_ms\n\t0\t812\n1\t790\n2\t805\n",
+    'beat,rr_ms\n0,"812"\n1,790\n2,805\n',
+    "beat,rr_ms\n0,812\r1,790\n2,805\n",
+    "beat,rr_ms\n0,812\n1,790\n2,805\n ",
+])
+def test_a_plain_csv_read_straight_is_read_as_line_by_line(text: str) -> None:
+    """The day's fast path (:func:`_parse_plain_csv_text`) takes only what the line-by-line
+    parser reads the same way, values and line numbers alike."""
+    from heartsease.sensors.files import _parse_csv, _parse_plain_csv_text
+
+    content = [(n, stripped) for n, line in enumerate(text.splitlines(), 1)
+               if (stripped := line.strip()) and not stripped.startswith("#")]
+    slow = _parse_csv(content, "x")
+    fast = _parse_plain_csv_text(text)
+    if fast is not None:
+        assert fast.rr_ms.tolist() == slow.rr_ms.tolist()
+        assert fast.source_lines.tolist() == slow.source_lines.tolist()
+    assert parse_rr_text(text).rr_ms.tolist() == slow.rr_ms.tolist()

@@ -22,7 +22,12 @@ from heartsease.signal import nonlinear as nonlinear_module
 from heartsease.signal.ans_indexes import pns_index, sns_index, stress_index
 from heartsease.signal.ar_spectrum import ar_model, burg
 from heartsease.signal.detrend import smoothness_priors_detrend
-from heartsease.signal.entropy import approximate_entropy, sample_entropy, template_matches
+from heartsease.signal.entropy import (
+    _matches_of_both_lengths,
+    approximate_entropy,
+    sample_entropy,
+    template_matches,
+)
 from heartsease.signal.geometric import heart_rate_stats, rr_triangular_index, tinn_ms
 from heartsease.signal.hrv import band_power, time_domain
 from heartsease.signal.kubios_report import FIGURE_KEYS, KubiosOptions, kubios_figures
@@ -209,6 +214,20 @@ def test_entropy_is_exact_on_a_whole_day_and_fast(refdata: Path) -> None:
     assert sampen is not None and 0 < sampen < 3 and apen is not None
 
 
+def test_both_template_lengths_from_one_comparison_count_as_each_method(refdata: Path) -> None:
+    """Short series (a 5-minute segment) count both template lengths from one comparison of
+    every value with every other, with the test of the method the length would have used:
+    the same counts, so the same entropies, including values at exactly r apart."""
+    rr = pd.read_csv(refdata / "rr_holter/nsr2db/nsr004_rr_from_ecg.csv")["rr_ms"].dropna()
+    segment = rr.to_numpy(float)[5000:5400]  # 1/128-s steps: many pairs exactly k steps apart
+    for x, r in ((segment, 7.8125 * 2), (segment, 0.2 * segment.std(ddof=1)),
+                 (np.round(segment + np.random.default_rng(2).uniform(-4, 4, 400)), 9.0)):
+        for methods in (("table", "table"), ("pairwise", "pairwise"), ("table", "pairwise")):
+            counts = _matches_of_both_lengths(x, 2, r, methods)
+            for length, method, got in zip((2, 3), methods, counts, strict=True):
+                np.testing.assert_array_equal(got, template_matches(x, length, r, method))
+
+
 def test_smoothness_priors_detrending_matches_neurokit(kubios_rr: np.ndarray) -> None:
     rng = np.random.default_rng(3)
     walk = rng.standard_normal(3000).cumsum()
@@ -312,3 +331,16 @@ def test_kubios_options_reach_the_whole_analysis(kubios_rr: np.ndarray) -> None:
     assert tuned["mean_rr_ms"] == pytest.approx(plain["mean_rr_ms"])  # put back at the mean
     assert tuned["sdnn_ms"] < plain["sdnn_ms"]  # the trend's variance is gone
     assert tuned["vlf_ms2"] < plain["vlf_ms2"]  # and out of VLF
+
+
+def test_threshold_correction_stays_within_the_accepted_intervals(refdata: Path) -> None:
+    """Over long runs of rejected beats (MIT-BIH 203's atrial fibrillation) the spline
+    swung below zero and the analysis crashed; each corrected interval now lies within the
+    accepted ones."""
+    rr = pd.read_csv(refdata / "annotated/mitdb_more/203_rr_from_atr.csv")["rr_ms"]
+    rr = rr.dropna().to_numpy()
+    c = threshold_correct(rr, "medium")
+    accepted = rr[c.labels == 0]
+    assert c.n_corrected > 100
+    assert accepted.min() <= c.rr_ms.min() and c.rr_ms.max() <= accepted.max()
+    assert analyze_recording(rr, correction_level="medium").time.rmssd_ms > 0

@@ -77,6 +77,28 @@ def test_large_systems_go_to_lapack_with_the_same_answer() -> None:
                                linalg.solve_banded((1, 1), ab, y), rtol=1e-12)
 
 
+def test_lapack_through_numpy_gives_scipys_bits() -> None:
+    """A day's LAPACK solves go to numpy's own OpenBLAS (no scipy.linalg import, 0.2 s): the
+    answers are scipy's to the last bit, so no figure moves with it."""
+    from heartsease.signal import lapack
+    from heartsease.signal.detrend import _smoothness_factor
+
+    if lapack._numpy_openblas() is None:
+        pytest.skip("this numpy carries no OpenBLAS of its own: scipy's LAPACK is used")
+    rng = np.random.default_rng(7)
+    n = LAPACK_FROM_ROWS + 123
+    y = rng.normal(800.0, 50.0, n)
+    lower, upper, diag = rng.normal(size=n - 1), rng.normal(size=n - 1), rng.normal(size=n)
+    x, info = lapack.gtsv(lower, diag, upper, y)
+    *_, expected, expected_info = linalg.lapack.dgtsv(lower, diag, upper, y)
+    assert info == expected_info == 0 and x.tobytes() == expected.tobytes()
+    bands = _smoothness_factor(n, 500.0).bands
+    assert bands is not None
+    x, info = lapack.pbsv(bands, y)
+    assert info == 0 and x.tobytes() == linalg.solveh_banded(bands, y).tobytes()
+    assert lapack.pbsv(-bands, y)[1] == 1  # not positive definite from the first minor
+
+
 def test_analysing_a_recording_does_not_import_scipy(refdata: Path) -> None:
     """Importing scipy.linalg and scipy.signal took longer than a 10-minute strap recording's
     whole analysis (issue 27: within 10x of a bare interpreter; bench/bench_analyze.py)."""
@@ -88,3 +110,47 @@ def test_analysing_a_recording_does_not_import_scipy(refdata: Path) -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.floats(250, 2500), min_size=20, max_size=120), min_size=1,
+                max_size=6))
+def test_batched_splines_and_trends_are_one_by_ones_to_the_bit(
+        series: list[list[float]]) -> None:
+    """A day's segments are resampled and detrended together: the same bits as alone."""
+    from heartsease.signal.detrend import smoothness_priors_trend, smoothness_priors_trends
+    from heartsease.signal.hrv import resample_many, resample_rr
+
+    together = resample_many(series)
+    for rr, (grid, samples) in zip(series, together, strict=True):
+        alone = resample_rr(rr)
+        assert np.array_equal(grid, alone[0]) and np.array_equal(samples, alone[1])
+    tachograms = [samples for _, samples in together]
+    for x, trend in zip(tachograms, smoothness_priors_trends(tachograms), strict=True):
+        assert np.array_equal(trend, smoothness_priors_trend(x))
+
+
+def test_a_days_segment_rows_are_the_segment_tables(refdata: Path) -> None:
+    from heartsease.sensors.files import read_rr_file
+    from heartsease.signal.kubios_report import KubiosOptions
+    from heartsease.signal.long_term import segment_table
+    from heartsease.signal.recording import segment_figures, segment_rows
+
+    rr = read_rr_file(refdata / "rr_reference/pyhrv/SampleNNISeriesLong_ms.txt").rr_ms
+    rr = np.tile(rr, 2)  # over an hour: several segments of different lengths
+    opts = KubiosOptions()
+    assert segment_rows(rr, opts) == segment_table(rr, lambda s: segment_figures(s, opts))
+
+
+def test_dfa_of_many_series_is_each_ones_to_the_bit() -> None:
+    """Segments' DFA is computed together: the same alphas as one by one, including series
+    whose prefix sums go box by box (random walks) and flat or stepped ones."""
+    from heartsease.signal.nonlinear import dfa_alphas, dfa_alphas_many
+
+    rng = np.random.default_rng(3)
+    series = [800 + 40 * rng.standard_normal(n) for n in (60, 130, 300, 350, 421)]
+    series += [800 + np.cumsum(rng.standard_normal(400)) * 20 for _ in range(5)]
+    series += [np.full(300, 800.0), np.r_[np.full(150, 800.0), np.full(150, 900.0)]]
+    ranges = [(4, 12), (13, 64)]
+    with np.errstate(all="ignore"):
+        assert dfa_alphas_many(series, ranges) == [dfa_alphas(x, ranges) for x in series]

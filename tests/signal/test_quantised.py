@@ -10,6 +10,7 @@ import pytest
 
 from heartsease.signal.artifact_classifier import rr_resolution_ms
 from heartsease.signal.artifacts import correct_artifacts
+from heartsease.signal.gaps import correct_around_gaps, find_gaps
 from heartsease.signal.hrv import time_domain
 
 # The night of NSR2DB nsr004, where the heart is quiet and the spread of dRR falls to one or
@@ -52,15 +53,53 @@ def test_clean_quiet_stretches_keep_their_rmssd(nsr004: pd.DataFrame) -> None:
         corrected += fixed.n_corrected
         beats += seg.size
     errors_pct = 100 * np.asarray(errors)
-    # Measured: 45 stretches, 1 of 19,131 beats corrected (the 1-ms floor: 1.1 %), 44 of 45
-    # within 1 %; the one beyond (2.9 %) is a 50-ms step the annotators call normal. Over
-    # the whole day's 194 clean stretches: 96 % within 1 %, 10 of 67,680 beats corrected.
+    # Measured: 45 stretches, none of 19,131 beats corrected, so every RMSSD exact. The
+    # one that moved 2.9 % before was an 18 % step the median lagged (a sinus step now).
     assert len(stretches) >= 40
-    assert 100 * corrected / beats < 0.05
-    assert np.median(errors_pct) == 0.0
-    assert np.mean(errors_pct <= 1.0) >= 0.95
-    assert errors_pct.max() < 3.5
+    assert corrected <= 1
+    assert errors_pct.max() <= 1.0  # the goal itself (issue 26 item 4)
+
+
+def test_the_whole_days_clean_stretches_keep_their_rmssd(nsr004: pd.DataFrame) -> None:
+    errors = []
+    for seg in clean_stretches(nsr004):
+        fixed = correct_artifacts(seg)
+        errors.append(100 * abs(time_domain(fixed.rr_ms).rmssd_ms / time_domain(seg).rmssd_ms
+                                - 1))
+    errors_pct = np.asarray(errors)
+    # Measured: 189 of 194 within 1 % (97.4 %; was 96.4 %), worst 5.3 %. The five beyond
+    # hold an 11-16 % premature-and-pause pair or one 12-16 % long interval that the
+    # annotators call normal; MIT-BIH calls such pairs ventricular (213), and letting them
+    # through there takes its RMSSD error past 15 %, so they stay corrected.
+    assert len(errors_pct) >= 190
+    assert np.mean(errors_pct <= 1.0) >= 0.97
+    assert errors_pct.max() < 5.5
+
 
 def test_few_beats_of_a_quiet_night_corrected(nsr004: pd.DataFrame) -> None:
-    # Measured: 0.08 % here; the whole day 0.10 % (was 1.08 %), nsr001's day 0.25 % (0.56 %).
+    # Measured: 0.07 % here; the whole day 0.10 % (was 1.08 %), nsr001's day 0.25 % (0.56 %).
     assert correct_artifacts(nsr004.rr_ms.to_numpy()[NIGHT_BEATS]).artifact_pct < 0.5
+
+
+def test_under_half_a_percent_of_a_healthy_days_beats_corrected(
+    nsr004: pd.DataFrame,
+) -> None:
+    # Issue 26's goal is 0.5 %; measured 0.101 % (was 1.08 % with the old 1-ms floor), so
+    # 0.15 % leaves room for a few beats and catches a return of false corrections.
+    rr = nsr004.rr_ms.to_numpy()
+    assert correct_around_gaps(rr, find_gaps(rr)).artifact_pct < 0.15
+
+
+def test_a_sinus_step_the_median_lags_is_no_artifact() -> None:
+    # A quiet series on a 128-Hz grid, then an 18 % step and a return over 8 beats, as in
+    # the nsr004 night stretch that moved 2.9 %: the rhythm moved, nothing to correct.
+    # Measured: 0 corrected (15 before the sinus-step rule, the step's beats among them).
+    step = 1000 / 128
+    rr = np.round((780 + 6 * np.random.default_rng(0).standard_normal(300)) / step) * step
+    rr[150:159] = np.round(np.linspace(922, 790, 9) / step) * step
+    assert correct_artifacts(rr).n_corrected == 0
+    # One interval out of line with both neighbours (a long-short dRR pattern) still is.
+    for factor in (1.15, 1.3):
+        lone = rr.copy()
+        lone[100] *= factor
+        assert correct_artifacts(lone).labels[100] != 0

@@ -7,18 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import (
     APIRouter,
-    File,
-    Form,
     HTTPException,
     Query,
     Request,
     Response,
-    UploadFile,
     status,
 )
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
-from starlette.formparsers import MultiPartParser
 
 from heartsease.api import services
 from heartsease.api.deps import STREAM_ONLY, Analyser, CurrentUser, Hub, Manager, SessionDep
@@ -30,8 +26,9 @@ from heartsease.api.schemas import (
     SessionStart,
     problems,
 )
-from heartsease.api.uploads import upload_name
+from heartsease.api.upload_worker import MAX_UPLOAD_BYTES, TOO_LARGE
 from heartsease.coaching.profile import profile_of
+from heartsease.coaching.protocols import BUILT_IN
 from heartsease.reports import files
 from heartsease.reports.gentle import client_report_html, client_report_pdf
 from heartsease.reports.report import report_html, report_pdf
@@ -45,11 +42,6 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"],
                    responses=problems(400, 401, 404, 422))
 # Endpoints that touch a live session are ``async``: they run on the event loop that runs
 # the session, never on a worker thread.
-MAX_UPLOAD_BYTES = 2_000_000  # a day of beats as text is under 1 MB
-# An upload is kept in memory up to just past that, not spooled to a file on disk: the
-# spooling wrote its first megabyte to disk on the event loop, a stall for every live
-# session of the worker.
-MultiPartParser.spool_max_size = MAX_UPLOAD_BYTES + 64 * 1024
 
 
 @router.post("", status_code=201, responses=problems(403, 409))
@@ -221,25 +213,36 @@ def report(session_id: str, db: SessionDep, user: CurrentUser,
     return Response(report_html(header, beats, record, client), media_type="text/html")
 
 
-@router.post("/uploads", status_code=201, responses=problems(403, 413, 429, 503))
-async def upload(db: SessionDep, user: CurrentUser, analyser: Analyser,
-                 file: Annotated[UploadFile, File(description="An RR recording")],
-                 protocol: Annotated[Literal["srb", "resonance"], Form()] = "srb",
-                 ) -> SessionOut:
+# The upload's form as documented; the service reads it in the upload's worker process
+# (heartsease.api.upload_worker.read_form), not as FastAPI would, on the event loop.
+UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": "An RR recording"},
+        "protocol": {"type": "string", "enum": list(BUILT_IN), "default": "srb"}}}}}}}
+# The form's own lines (boundaries, the part headers, the protocol) around the file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+@router.post("/uploads", status_code=201, responses=problems(403, 413, 429, 503),
+             openapi_extra=UPLOAD_FORM)
+async def upload(request: Request, db: SessionDep, user: CurrentUser,
+                 analyser: Analyser) -> SessionOut:
     """A recording in any format ``heartsease analyze`` reads, analysed into a session.
     One person has at most two uploads being analysed at a time (429 beyond)."""
     if user.role is not Role.CLIENT:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Clients upload their own recordings.")
     with analyser.slot(user.id):
-        raw = await file.read(MAX_UPLOAD_BYTES + 1)
-        if len(raw) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, "That file is larger than 2 MB; split it into shorter "
-                                "recordings.")
-        name = upload_name(file.filename)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES:
+                raise HTTPException(413, TOO_LARGE)
         profile, client_id = profile_of(user), user.id
         db.close()  # its connection back to the pool while the recording is analysed
         session_id = await analyser.analyse_and_store(
-            raw, name, protocol, profile.pace_bpm, profile.resting_baseline(), client_id)
+            bytes(body), request.headers.get("content-type", ""), profile.pace_bpm,
+            profile.resting_baseline(), client_id)
     row = services.visible_session(db, user, session_id)
     return SessionOut(**services.session_out(row, live=False))
 

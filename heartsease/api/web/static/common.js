@@ -21,7 +21,11 @@ function csrfToken() {
 }
 
 // Signing out by choice ends the sign-in on the server, in every tab and every socket of it.
+// This tab's own requests and sockets that end meanwhile do not tell the person they were
+// signed out "here or in another window": they asked.
+let signingOut = false;
 export async function signOut() {
+  signingOut = true;
   try {
     await fetch("/api/auth/sign-out", { method: "POST", headers: { "X-CSRF-Token": csrfToken() } });
   } catch (e) { /* offline: the sign-in runs out by itself */ }
@@ -30,6 +34,7 @@ export async function signOut() {
 
 // The sign-in page, saying why the sign-in ended ("expired", "signed-out"), if it did.
 export function toSignIn(reason) {
+  if (signingOut) reason = "";
   location.href = "/login" + (reason ? "?reason=" + encodeURIComponent(reason) : "");
 }
 
@@ -45,10 +50,12 @@ export async function request(path, options = {}) {
   const response = await fetch(path, Object.assign({}, options, { headers }));
   if (response.status === 401) {
     // No sign-in at all on a page that had one: its cookie was cleared by a sign-out in
-    // another tab, which may reach this page before that sign-in's socket closes.
-    const expired = (response.headers.get("WWW-Authenticate") || "").includes("invalid_token");
-    toSignIn(expired ? "expired" : signedIn ? "signed-out" : "");
-    throw new Error("Your sign-in has expired.");
+    // another tab, which may reach this page before that sign-in's socket closes. A sign-in
+    // sent but ended says whether it ran out or was signed out.
+    const said = response.headers.get("WWW-Authenticate") || "";
+    const ended = said.includes("invalid_token");
+    toSignIn(ended ? (said.includes("signed out") ? "signed-out" : "expired") : signedIn ? "signed-out" : "");
+    throw new Error("Your sign-in has ended.");
   }
   return response;
 }

@@ -2,9 +2,10 @@
 // the cues spoken, each optional and off by default. A cue the client's clinician recorded
 // in their own voice is played from that recording; any other is read by the browser's
 // speech synthesis. Cues are said one after another, never over each other. A tone is
-// scheduled on the audio clock for the moment its part of the breath begins on the session
-// clock (`sessionNow`, seconds; `speed` for a simulation run faster), so a message that
-// arrives early or late still sounds on the breath.
+// scheduled on the audio clock, a moment ahead, for when its part of the breath begins on the
+// session clock (`sessionNow`, seconds; `speed` for a simulation run faster) as the page's
+// own pacer (`pacer`) tells it: a message that comes late (a busy phone, Wi-Fi) cannot make
+// the tone late. The session's own phase messages only start a fresh pacer's first tone.
 
 import { api } from "./common.js";
 
@@ -14,6 +15,17 @@ const SPEECH_RATE = 0.85;  // unhurried
 const WORDS_PER_S = 2;
 const TONE_HZ = { inhale: 392, exhale: 294 };  // G4 rising in, D4 settling out
 const TONE_S = 0.6, TONE_GAIN = 0.06;
+// Tones are set this far ahead (real seconds), looked for this often; one part's tone is
+// set once, whether the page's pacer or a message asks first.
+const AHEAD_S = 0.3, LOOK_EVERY_MS = 50, SAME_TONE_S = 0.15;
+// A tone that could only sound this late (a fresh pacer's first in-breath, told by a message
+// that came late) is left out: a tone off the breath misleads more than one missing, and the
+// next is set ahead, on time.
+const TOO_LATE_S = 0.04;
+// A cue is said only while it is fresh (real seconds since its session time) and only once:
+// a rejoin's story so far (a dropped link, the first join after Begin) repeats cues, and an
+// old one read out again would be off the moment, or said twice.
+const FRESH_CUE_S = 5;
 
 // A cue read by the browser, done when it has been said.
 function spoken(text) {
@@ -26,9 +38,9 @@ function spoken(text) {
   });
 }
 
-export function eyesClosed(container, sessionNow, speed = 1) {
-  let audio = null, tones = false, speech = false, playing = null;
-  let said = Promise.resolve(), voiced = new Map();
+export function eyesClosed(container, sessionNow, speed = 1, pacer = null) {
+  let audio = null, tones = false, speech = false, playing = null, recentTones = [];
+  let said = Promise.resolve(), voiced = new Map(), saidCues = new Set();
   // A recording in the clinician's voice, done when it has played (or could not play).
   const played = (url) => new Promise((resolve) => {
     playing = new Audio(url);
@@ -57,21 +69,38 @@ export function eyesClosed(container, sessionNow, speed = 1) {
       said = Promise.resolve();
     }
   });
+  // A tone for `part` beginning at session time `atS`, once.
+  const tone = (part, atS) => {
+    if (!tones || !(part in TONE_HZ) || (sessionNow() - atS) / speed > TOO_LATE_S) return;
+    // The last few, not the last one: at 20x the page sets the next part's tone before the
+    // message of the part before it, late on a busy machine, has come.
+    if (recentTones.some((t) => t.part === part && Math.abs(t.atS - atS) / speed < SAME_TONE_S)) return;
+    recentTones = recentTones.slice(-3).concat([{ part, atS }]);
+    const now = audio.currentTime + Math.max((atS - sessionNow()) / speed, 0);
+    const osc = audio.createOscillator(), gain = audio.createGain();
+    osc.frequency.value = TONE_HZ[part];
+    gain.gain.setValueAtTime(0, now);
+    gain.gain.linearRampToValueAtTime(TONE_GAIN, now + 0.08);
+    gain.gain.linearRampToValueAtTime(0, now + TONE_S);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now);
+    osc.stop(now + TONE_S);
+  };
+  let looking = null;
+  if (pacer !== null) {
+    looking = setInterval(() => {
+      const next = tones ? pacer.nextPart(sessionNow()) : null;
+      if (next !== null && (next.t_s - sessionNow()) / speed <= AHEAD_S) tone(next.part, next.t_s);
+    }, LOOK_EVERY_MS);
+  }
   return {
-    phase(part, atS) {
-      if (!tones || !(part in TONE_HZ)) return;
-      const now = audio.currentTime + Math.max((atS - sessionNow()) / speed, 0);
-      const osc = audio.createOscillator(), gain = audio.createGain();
-      osc.frequency.value = TONE_HZ[part];
-      gain.gain.setValueAtTime(0, now);
-      gain.gain.linearRampToValueAtTime(TONE_GAIN, now + 0.08);
-      gain.gain.linearRampToValueAtTime(0, now + TONE_S);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(now);
-      osc.stop(now + TONE_S);
-    },
-    say(text) {
-      if (!speech) return;
+    phase(part, atS) { tone(part, atS); },
+    // The session is over: no more tones (a cue being said is let finish).
+    stop() { clearInterval(looking); tones = false; },
+    say(text, atS) {
+      const key = atS + " " + text;
+      if (!speech || saidCues.has(key) || (sessionNow() - atS) / speed > FRESH_CUE_S) return;
+      saidCues.add(key);
       const url = voiced.get(text);
       said = said.then(() => (speech ? (url ? played(url) : spoken(text)) : null));
     },

@@ -126,6 +126,25 @@ export class BreathPacer {
     return { t_s: tS, breath, part, progress, part_s: partS, lungs: lungsOf(part, progress),
              rate_bpm: this.rateAt(tS) };
   }
+
+  // The part of the breath that begins next after `tS`, and when: {part, t_s}. (The page's
+  // own: it schedules each tone ahead, where a message could come late.)
+  nextPart(tS) {
+    const position = this.breathsAt(tS);
+    const breath = Math.floor(position);
+    const s = shares(this.patternOf(breath));
+    let start = 0.0;
+    for (let k = 0; k < 4; k += 1) {
+      start += s[k];
+      if (start > position - breath + 1e-12) {
+        let j = (k + 1) % 4;
+        while (s[j] === 0) j = (j + 1) % 4;
+        const edge = j === 0 ? breath + 1 : breath + s.slice(0, j).reduce((a, b) => a + b, 0);
+        return { part: PARTS[j], t_s: this.timeOf(edge) };
+      }
+    }
+    return { part: "inhale", t_s: this.timeOf(breath + 1) };
+  }
 }
 
 // The session's pacer as its messages make it (kinds as wire.js names them).
@@ -153,4 +172,6 @@ export class PacerFollower {
   }
 
   phase(tS) { return this.pacer === null ? null : this.pacer.phase(tS); }
+
+  nextPart(tS) { return this.pacer === null ? null : this.pacer.nextPart(tS); }
 }

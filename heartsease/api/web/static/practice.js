@@ -91,7 +91,7 @@ export function ratedBefore() { return before !== null; }
 
 // The session has begun: `sendCommand` sends on its live connection, `sessionNow` tells the
 // session's time as the page keeps it.
-export async function started(id, sendCommand, simulatedSpeed, sessionNow) {
+export async function started(id, sendCommand, simulatedSpeed, sessionNow, pacer = null) {
   sessionId = id; send = sendCommand; speed = simulatedSpeed;
   if (before !== null) {
     await api("/api/sessions/" + id + "/ratings", { method: "POST", json: { scale: "inner-critic", value: before } });
@@ -117,7 +117,7 @@ export async function started(id, sendCommand, simulatedSpeed, sessionNow) {
   during.querySelector(".card").after(care);
   const workspace = element("section", { id: "workspace", className: "card hidden" });
   care.after(workspace);
-  voice = eyesClosed(ears, sessionNow, speed);
+  voice = eyesClosed(ears, sessionNow, speed, pacer);
   await safetyNotes(safety);
 }
 
@@ -143,7 +143,7 @@ export function message(m) {
       // Cues said together (grounding, and an offer to pause) stay together on the screen.
       if (m.t_s === lastCue.t_s) $("cue").textContent = lastCue.text + " " + m.text;
       lastCue = { t_s: m.t_s, text: $("cue").textContent };
-      voice.say(m.text);
+      voice.say(m.text, m.t_s);
       return;
   }
 }
@@ -167,6 +167,7 @@ async function step(m) {
 // session's record says, such as its minutes), a reflection of their own, the inner-critic
 // rating again, a check-in if something was a lot, and the gentle report.
 export async function closing(container, words = [CLOSING_WORDS]) {
+  if (voice) voice.stop();
   container.innerHTML = "";
   container.append(element("h1", { id: "after-title", textContent: words[0] }));
   for (const line of words.slice(1)) container.append(element("p", { textContent: line }));

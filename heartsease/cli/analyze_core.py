@@ -1,0 +1,259 @@
+"""What ``heartsease analyze`` does once its arguments are read, imported without typer.
+
+The typer command (:func:`heartsease.cli.analysis.analyze`) and the fast entry point
+(:mod:`heartsease.cli.entry`) both call :func:`run_analyze`. Nothing here imports typer,
+click or pydantic; rich is imported only to print the text table or a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, cast
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
+    from heartsease.signal.recording import RecordingAnalysis
+
+# OpenBLAS sums a dot product of over 10,000 elements in threads (measured: from 10,001 on);
+# below this, one thread and many give the same bits.
+BLAS_SPLIT_FROM_ELEMENTS = 9_000
+CORRECTIONS = ("automatic", "none", "very-low", "low", "medium", "strong", "very-strong")
+DETRENDING = ("none", "smoothness-priors")
+
+
+T = TypeVar("T")
+
+
+class RefusalError(Exception):
+    """Why a recording cannot be analysed, in rich markup; the command exits with status 2."""
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (rich imported only when there is something to say)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def json_safe(value: object) -> object:
+    """``value`` with NaN and infinities as ``None`` (JSON has neither).
+
+    >>> json_safe({"segments": [{"lf_ms2": float("nan")}]})
+    {'segments': [{'lf_ms2': None}]}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):  # the 5-minute segment table is a list of objects
+        return [json_safe(v) for v in value]
+    return value
+
+
+def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
+                correction: str = "automatic", detrend: str = "none", lambda_: float = 500.0,
+                window_s: float = 300.0, overlap: float = 50.0, ar_order: int = 16,
+                beats: Path | None = None, blas_single_threaded: bool = False) -> None:
+    """Analyse the recording at ``path`` and print it (JSON or a table) on stdout; raise
+    :class:`RefusalError` when it cannot be analysed. The defaults are the command's.
+
+    ``blas_single_threaded``: numpy's OpenBLAS was loaded with one thread rather than its
+    default, one a core (:mod:`heartsease.cli.entry`); it is given those back for a
+    recording with a vector long enough for OpenBLAS to split its sums between them."""
+    from heartsease.sensors.files import RecordingError, read_rr_file
+    from heartsease.signal.kubios_report import Detrending, KubiosOptions
+    from heartsease.signal.recording import MIN_BEATS_FOR_SPECTRUM, analyze_recording
+    from heartsease.signal.threshold_correction import CorrectionLevel
+
+    if correction not in CORRECTIONS:
+        raise RefusalError(f"Unknown --correction {escape(correction)}; one of "
+                           f"{', '.join(CORRECTIONS)}")
+    if detrend not in DETRENDING:
+        raise RefusalError(f"Unknown --detrend {escape(detrend)}; one of "
+                           f"{', '.join(DETRENDING)}")
+    correct = not no_correction and correction != "none"
+    level = None if correction in ("automatic", "none") else correction
+    options = KubiosOptions(detrending=cast(Detrending, detrend), lambda_=lambda_,
+                            window_s=window_s, overlap_pct=overlap, ar_order=ar_order)
+    try:
+        recording = read_rr_file(path)
+        if blas_single_threaded and _sums_split_between_threads(recording.rr_ms):
+            from heartsease.signal.lapack import use_all_cores
+
+            use_all_cores()
+        analysis = analyze_recording(recording.rr_ms, correct=correct, options=options,
+                                     correction_level=cast(CorrectionLevel | None, level),
+                                     run_aside=_in_a_forked_process if _may_fork() else None)
+    except RecordingError as exc:
+        raise RefusalError(f"[bold]Cannot analyse this recording.[/bold] "
+                           f"{escape(str(exc))}") from None
+    usable = analysis.correction.raw_rr_ms.size
+    if usable < MIN_BEATS_FOR_SPECTRUM:
+        # Fewer than the spectrum's spline needs: no figure of the contract but a few
+        # time-domain ones, so one clear line rather than a table of dashes (issue 26).
+        raise RefusalError(f"[bold]Cannot analyse this recording.[/bold] {escape(path.name)}: "
+                           f"only {usable} RR interval(s) outside gaps; at least "
+                           f"{MIN_BEATS_FOR_SPECTRUM} are needed")
+    if beats is not None:
+        _write_beats(beats, recording.rr_ms, analysis)
+    result = analysis.as_dict()
+    if as_json:
+        result = {"file": str(path), "format": recording.format, **result,
+                  "notes": recording.notes}
+        print(json.dumps(json_safe(result), indent=2))
+        return
+    _print_analysis(path, recording.format, recording.notes, result)
+
+
+def _may_fork() -> bool:
+    """Whether a long recording's long-term part may run in a forked process: on Linux (where
+    numpy's OpenBLAS restarts its threads after a fork; macOS's Accelerate is not known to
+    be safe to fork once used) unless ``HEARTSEASE_ANALYZE_FORK`` is ``0``."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork")
+            and os.environ.get("HEARTSEASE_ANALYZE_FORK", "1") != "0")
+
+
+def _in_a_forked_process(work: Callable[[], T]) -> Callable[[], T]:
+    """Start ``work`` in a child process forked now; the returned function waits for its
+    result (pickled through a pipe), or does the work here if the child could not.
+
+    Issue 27 asks a 24-hour day's analysis, process start included, to take less wall time
+    than neurokit2's ``hrv_time`` alone. The day's 5-minute segment table (two fifths of its
+    analysis) needs only the corrected series, so it runs beside the rest on a second core.
+    This is wall time, not work: measured on the 2-core test machine, a day took about
+    0.3 s less wall time and 0.2 s more CPU (two processes at once each run slower; the
+    fork and the pickling are small). The child computes with the same code on the same
+    numbers, so the figures are the same bits as in one process.
+    """
+    import pickle  # only for a long recording: a strap's run does without it
+
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        done = work()
+        return lambda: done
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        done = work()
+        return lambda: done
+    if pid == 0:  # the child: never returns into the caller's code
+        code = 1
+        try:
+            os.close(read_fd)
+            payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+            code = 0
+        finally:
+            os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+    os.close(write_fd)
+
+    def result() -> T:
+        with os.fdopen(read_fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0 or not payload:
+            return work()  # the child failed: the same work here, and its error if any
+        return cast(T, pickle.loads(payload))  # our own child's pickle
+
+    return result
+
+
+def _sums_split_between_threads(rr_ms: NDArray[np.float64]) -> bool:
+    """Whether analysing ``rr_ms`` may take a dot product of over
+    :data:`BLAS_SPLIT_FROM_ELEMENTS` elements: the longest vectors are the 4 Hz tachogram
+    and the beats (up to three for one where missed beats are put back)."""
+    samples = 4.0 * float(rr_ms.sum()) / 1000.0 + 1.0
+    return max(samples, 3.0 * rr_ms.size) > BLAS_SPLIT_FROM_ELEMENTS
+
+
+def _write_beats(out: Path, raw_rr_ms: ArrayLike, analysis: RecordingAnalysis) -> None:
+    """The ``--beats`` CSV: every raw interval, its label and its corrected value."""
+    import csv
+
+    from heartsease.signal.beat_table import BEAT_COLUMNS, beat_table
+
+    table = beat_table(raw_rr_ms, analysis.gaps, analysis.correction)
+    try:
+        with out.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(BEAT_COLUMNS)
+            writer.writerows((f"{t:.3f}", repr(rr), label,
+                              "" if fixed is None else f"{fixed:.3f}", parts, int(gap))
+                             for t, rr, label, fixed, parts, gap in table.rows())
+    except OSError as exc:
+        raise RefusalError(f"Cannot write {escape(str(out))}: {exc.strerror}") from None
+
+
+def _number(r: dict[str, object], key: str, digits: int = 1) -> str:
+    value = r.get(key)
+    return "-" if not isinstance(value, int | float) else f"{value:,.{digits}f}"
+
+
+def _pair(r: dict[str, object], a: str, b: str, digits: int = 1) -> str:
+    return f"{_number(r, a, digits)} / {_number(r, b, digits)}"
+
+
+def _analysis_rows(r: dict[str, object]) -> list[tuple[str, str, str]]:
+    """The table's rows in the order of a Kubios report: time, geometric, frequency (FFT and
+    AR), nonlinear, the autonomic indexes, then the long-term measures and heartsease's own."""
+    breathing = (_number(r, "breathing_rate_bpm") if r["breathing_rate_bpm"] is not None
+                 else "cannot be told from the heartbeat")
+    rows = [
+        ("Mean RR", _number(r, "mean_rr_ms"), "ms"),
+        ("Mean / SD heart rate", _pair(r, "mean_hr_bpm", "std_hr_bpm"), "bpm"),
+        ("Min / max heart rate", _pair(r, "min_hr_bpm", "max_hr_bpm"), "bpm"),
+        ("SDNN", _number(r, "sdnn_ms", 2), "ms"), ("RMSSD", _number(r, "rmssd_ms", 2), "ms"),
+        ("pNN50", _number(r, "pnn50_pct"), "%"),
+        ("RR triangular index / TINN", f"{_number(r, 'rr_tri_index', 2)} / "
+         f"{_number(r, 'tinn_ms')}", "/ ms"),
+        ("VLF power (FFT / AR)", _pair(r, "vlf_ms2", "ar_vlf_ms2"), "ms²"),
+        ("LF power (FFT / AR)", _pair(r, "lf_ms2", "ar_lf_ms2"), "ms²"),
+        ("HF power (FFT / AR)", _pair(r, "hf_ms2", "ar_hf_ms2"), "ms²"),
+        ("LF / HF (n.u., FFT)", _pair(r, "lf_nu", "hf_nu"), "n.u."),
+        ("LF/HF (FFT / AR)", _pair(r, "lf_hf", "ar_lf_hf", 2), ""),
+        ("SD1 / SD2", _pair(r, "sd1_ms", "sd2_ms"), "ms"),
+        ("ApEn / SampEn", _pair(r, "apen", "sampen", 3), ""),
+        ("DFA alpha 1 / 2", _pair(r, "dfa_alpha1", "dfa_alpha2", 3), ""),
+        ("Stress index", _number(r, "stress_index", 2), ""),
+        ("PNS / SNS index", _pair(r, "pns_index", "sns_index", 2), ""),
+    ]
+    if r.get("sdann_ms") is not None:
+        rows += [("SDANN / SDNN index", _pair(r, "sdann_ms", "sdnn_index_ms"), "ms"),
+                 ("ULF power", _number(r, "ulf_ms2"), "ms²")]
+    rows += [
+        ("Dominant slow rhythm", _number(r, "peak_hz", 3), "Hz"),
+        ("Coherence ratio (mean)", _number(r, "coherence_ratio", 2), ""),
+        ("Breathing rate", breathing, "breaths/min"),
+        ("Artifacts corrected", f"{r['artifacts_corrected']} ({_number(r, 'artifact_pct')} %)",
+         ""),
+        ("HRV can be read", "yes" if r["hrv_interpretable"] else "no", ""),
+    ]
+    return rows
+
+
+def _print_analysis(path: Path, fmt: str, notes: list[str], r: dict[str, object]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{path.name}  ({fmt}, {r['n_beats']} beats, "
+                        f"{float(r['duration_s']) / 60:.1f} min)", show_header=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for row in _analysis_rows(r):
+        table.add_row(*row)
+    console.print(table)
+    for note in [*notes, *r["quality_notes"]]:
+        console.print(f"note: {escape(note)}")

@@ -1,0 +1,113 @@
+"""The two LAPACK solvers a 24-hour day needs, without importing ``scipy.linalg``.
+
+A day's 100,000-knot spline and its 345,000-sample smoothness-priors detrending are solved by
+LAPACK (``dgtsv``, ``dpbsv``: :mod:`heartsease.signal.banded`). Importing ``scipy.linalg``
+for them costs about 0.2 s of CPU, a third of what neurokit2's ``hrv_time`` takes on the
+whole day (issue 27 asks the whole analysis, process start included, to take less). numpy's
+wheels carry their own OpenBLAS, LAPACK included and already loaded with numpy, so the two
+routines are called there through ``ctypes``: the same reference LAPACK code, and on the
+machines tested the same bits as scipy's (``tests/signal/test_numerics.py`` pins them equal
+to the last bit). Where numpy has no such library (a numpy built against MKL or Accelerate),
+scipy's routines are used as before. :func:`use_all_cores` sets that OpenBLAS's threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+# numpy's OpenBLAS uses 64-bit integers and prefixes and suffixes its symbols: LAPACK's
+# Fortran ones (arguments by reference) as scipy_dgtsv_64_, its C ones as
+# scipy_openblas_set_num_threads64_ (the ..._64_ twin of that is Fortran's, by reference).
+_NUMPY_OPENBLAS = "libscipy_openblas64_*"
+_FORTRAN, _C = "scipy_{}_64_", "scipy_{}64_"
+_Int = ctypes.c_int64
+_DOUBLES = ctypes.POINTER(ctypes.c_double)
+
+
+@cache
+def _numpy_openblas() -> dict[str, Callable[..., object]] | None:
+    """The routines used here from the OpenBLAS numpy loaded, or ``None`` without one."""
+    package = os.path.dirname(np.__file__)
+    candidates = [path for where in (os.path.join(os.path.dirname(package), "numpy.libs"),
+                                     os.path.join(package, ".dylibs"))
+                  for path in sorted(glob.glob(os.path.join(where, _NUMPY_OPENBLAS)))]
+    names = {"dgtsv": _FORTRAN, "dpbsv": _FORTRAN, "openblas_get_num_procs": _C,
+             "openblas_get_num_threads": _C, "openblas_set_num_threads": _C}
+    for path in candidates:
+        try:
+            library = ctypes.CDLL(path)
+            routines = {name: getattr(library, form.format(name)) for name, form in names.items()}
+        except (OSError, AttributeError):
+            continue
+        routines["openblas_get_num_procs"].restype = ctypes.c_int
+        routines["openblas_get_num_threads"].restype = ctypes.c_int
+        return routines
+    return None
+
+
+def use_all_cores() -> None:
+    """Give numpy's OpenBLAS the threads it starts with by default, one a core, after numpy
+    was imported with ``OPENBLAS_NUM_THREADS=1`` (:mod:`heartsease.cli.entry`). OpenBLAS
+    splits a dot product of over 10,000 elements between its threads, so its last bits
+    depend on their number: a long recording's figures are those of the default threads."""
+    routines = _numpy_openblas()
+    if routines is not None:
+        routines["openblas_set_num_threads"](ctypes.c_int(routines["openblas_get_num_procs"]()))
+
+
+def _pointer(array: FloatArray) -> ctypes._Pointer[ctypes.c_double]:
+    return array.ctypes.data_as(_DOUBLES)
+
+
+def gtsv(lower: FloatArray, diag: FloatArray, upper: FloatArray,
+         rhs: FloatArray) -> tuple[FloatArray, int]:
+    """LAPACK ``dgtsv`` (Gaussian elimination with partial pivoting) on copies of the bands:
+    the solution and LAPACK's ``info`` (``> 0``: singular)."""
+    routines = _numpy_openblas()
+    if routines is None:
+        from scipy.linalg import lapack
+
+        *_, x, info = lapack.dgtsv(lower, diag, upper, rhs, False, False, False, False)
+        return np.asarray(x), int(info)
+    dl, d, du, b = (np.array(a, dtype=np.float64) for a in (lower, diag, upper, rhs))
+    n, info = _Int(d.size), _Int(0)
+    routines["dgtsv"](ctypes.byref(n), ctypes.byref(_Int(1)), _pointer(dl), _pointer(d),
+                      _pointer(du), _pointer(b), ctypes.byref(_Int(max(1, d.size))),
+                      ctypes.byref(info))
+    return b, int(info.value)
+
+
+def pbsv(bands: FloatArray, rhs: FloatArray) -> tuple[FloatArray, int]:
+    """LAPACK ``dpbsv`` (banded Cholesky) for the symmetric positive definite matrix whose
+    upper bands are the rows of ``bands`` (``scipy.linalg.solveh_banded``'s form): the
+    solution and LAPACK's ``info`` (``> 0``: not positive definite)."""
+    routines = _numpy_openblas()
+    if routines is None:
+        from scipy.linalg import lapack
+
+        _, x, info = lapack.dpbsv(bands, rhs, lower=0)
+        return np.asarray(x), int(info)
+    ab = np.array(bands, dtype=np.float64, order="F")
+    b = np.array(rhs, dtype=np.float64)
+    kd, n = ab.shape[0] - 1, ab.shape[1]
+    info = _Int(0)
+    # Fortran's hidden length of the one-character UPLO argument comes last.
+    routines["dpbsv"](ctypes.c_char_p(b"U"), ctypes.byref(_Int(n)), ctypes.byref(_Int(kd)),
+                      ctypes.byref(_Int(1)), _pointer(ab), ctypes.byref(_Int(kd + 1)),
+                      _pointer(b), ctypes.byref(_Int(max(1, n))), ctypes.byref(info),
+                      ctypes.c_size_t(1))
+    return b, int(info.value)
+
+
+def blas_threads() -> int | None:
+    """How many threads numpy's OpenBLAS has now; ``None`` without one."""
+    routines = _numpy_openblas()
+    return None if routines is None else int(routines["openblas_get_num_threads"]())
