@@ -44,7 +44,9 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         client.wait_for_function("() => document.getElementById('hr').textContent !== '\u2013'",
                                  timeout=30_000)
         first_hr = client.text_content("#hr")
-        client.wait_for_selector("#part:has-text('Breathe')", timeout=60_000)
+        # The pacer, not the free swell before it (which moves only a step or two near its turn).
+        client.wait_for_selector("#shape[data-part]:not([data-part=''])", timeout=60_000)
+        assert client.inner_text("#part") in ("Breathe in", "Breathe out")
         assert len(shape_sizes(client, 2.4)) >= 4  # the breathing shape moves
         assert client.inner_text("#status") == "Connected"
         # Past the minute or so that the rhythm chart shows, the page keeps no more beats.
