@@ -9,6 +9,7 @@ import functools
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers, UploadFile
@@ -125,12 +126,12 @@ def analyse(raw: bytes, name: str, protocol_name: str, pace_bpm: float | None,
     return Analysed(recording.format, session.pace_bpm, events)
 
 
-def analyse_and_store(body: bytes, content_type: str, pace_bpm: float | None,
+def analyse_and_store(spooled: str, content_type: str, pace_bpm: float | None,
                       baseline: RestingBaseline | None, client_id: str,
                       database_url: str | None) -> str:
-    """The form read (:func:`read_form`), its recording analysed (:func:`analyse`), then the
-    session stored as finished; the session's id."""
-    form = read_form(body, content_type)
+    """The form in the file ``spooled`` read (:func:`read_form`), its recording analysed
+    (:func:`analyse`), then the session stored as finished; the session's id."""
+    form = read_form(Path(spooled).read_bytes(), content_type)
     analysed = analyse(form.raw, form.name, form.protocol_name, pace_bpm, baseline)
     with _factory(database_url)() as db, db.begin():
         row = BreathingSession(client_id=client_id, protocol=form.protocol_name,
