@@ -12,12 +12,13 @@ ever. ``tests/test_cli.py`` pins this parser's options to the typer command's.
 
 from __future__ import annotations
 
-import glob
 import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
+
+from heartsease.numpy_openblas import numpy_openblas_paths
 
 # The analyze command's flags and options: destination, type, and the range typer checks.
 ANALYZE_FLAGS = {"--json": "as_json", "--no-correction": "no_correction"}
@@ -100,10 +101,7 @@ def _numpy_has_its_own_openblas() -> bool:
     spec = importlib.util.find_spec("numpy")
     if spec is None or not spec.submodule_search_locations:
         return False
-    package = spec.submodule_search_locations[0]
-    return any(glob.glob(os.path.join(where, "libscipy_openblas64_*"))
-               for where in (os.path.join(os.path.dirname(package), "numpy.libs"),
-                             os.path.join(package, ".dylibs")))
+    return bool(numpy_openblas_paths(spec.submodule_search_locations[0]))
 
 
 def main() -> None:

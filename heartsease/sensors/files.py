@@ -290,7 +290,7 @@ def _parse_plain_csv_text(text: str) -> RRRecording | None:
     return _csv_rows_unquoted(lines[0], lines[1:], np.arange(2, len(lines) + 1), delimiter)
 
 
-def _csv_rows_unquoted(header_line: str, rows: list[str], line_numbers: NDArray[np.int64],
+def _csv_rows_unquoted(header_line: str, rows: list[str], lines: NDArray[np.int64],
                        delimiter: str) -> RRRecording | None:
     """The RR column of unquoted CSV ``rows`` under ``header_line``; ``None`` when there is
     no RR column, a row is short, or a cell is not a finite number or blank."""
@@ -302,7 +302,6 @@ def _csv_rows_unquoted(header_line: str, rows: list[str], line_numbers: NDArray[
         cells = [line.split(delimiter, column + 1)[column] for line in rows]
     except IndexError:
         return None
-    lines = line_numbers
     # An R-peak table's first beat has no interval before it: its cell is blank.
     blank = [i for i, cell in enumerate(cells) if not cell or cell.isspace()]
     if blank:

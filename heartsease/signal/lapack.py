@@ -14,7 +14,6 @@ scipy's routines are used as before. :func:`use_all_cores` sets that OpenBLAS's 
 from __future__ import annotations
 
 import ctypes
-import glob
 import os
 from collections.abc import Callable
 from functools import cache
@@ -22,11 +21,12 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
+from heartsease.numpy_openblas import numpy_openblas_paths
+
 FloatArray = NDArray[np.float64]
 # numpy's OpenBLAS uses 64-bit integers and prefixes and suffixes its symbols: LAPACK's
 # Fortran ones (arguments by reference) as scipy_dgtsv_64_, its C ones as
 # scipy_openblas_set_num_threads64_ (the ..._64_ twin of that is Fortran's, by reference).
-_NUMPY_OPENBLAS = "libscipy_openblas64_*"
 _FORTRAN, _C = "scipy_{}_64_", "scipy_{}64_"
 _Int = ctypes.c_int64
 _DOUBLES = ctypes.POINTER(ctypes.c_double)
@@ -35,10 +35,7 @@ _DOUBLES = ctypes.POINTER(ctypes.c_double)
 @cache
 def _numpy_openblas() -> dict[str, Callable[..., object]] | None:
     """The routines used here from the OpenBLAS numpy loaded, or ``None`` without one."""
-    package = os.path.dirname(np.__file__)
-    candidates = [path for where in (os.path.join(os.path.dirname(package), "numpy.libs"),
-                                     os.path.join(package, ".dylibs"))
-                  for path in sorted(glob.glob(os.path.join(where, _NUMPY_OPENBLAS)))]
+    candidates = numpy_openblas_paths(os.path.dirname(np.__file__))
     names = {"dgtsv": _FORTRAN, "dpbsv": _FORTRAN, "openblas_get_num_procs": _C,
              "openblas_get_num_threads": _C, "openblas_set_num_threads": _C}
     for path in candidates:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from heartsease.signal.entropy import ENTROPY_DIMENSION, entropies, entropy_tolerance
 from heartsease.signal.interpolation import FloatArray
@@ -90,19 +90,6 @@ def _prefix_sums(profile: FloatArray) -> _PrefixSums:
     i = np.arange(y.size, dtype=np.float64)
     p0, p1, p2 = (np.concatenate([[0.0], np.cumsum(v)]) for v in (y, y * y, i * y))
     return _PrefixSums(y.size, p0, p1, p2, float(p1[-1] + np.abs(p0).max() ** 2 / y.size))
-
-
-def _fluctuations_by_prefix(
-    profile: FloatArray, sizes: NDArray[np.int64]
-) -> FloatArray | None:
-    """:func:`_fluctuation` for every box size at once, from prefix sums of ``y``, ``y^2`` and
-    ``i y``: each box's least-squares residual variance in O(1).
-
-    A box's sums are differences of prefix sums that grow with the series, so their rounding
-    error (about eps times the largest prefix sum) is bounded; ``None`` when it could matter
-    (a wandering, random-walk-like profile), and the caller takes the box-by-box path.
-    """
-    return _fluctuations_of_many([_prefix_sums(profile)], (int(sizes[0]), int(sizes[-1])))[0]
 
 
 @lru_cache(maxsize=8)
@@ -201,10 +188,16 @@ def dfa_alphas_many(
 
 def _fluctuations_of_many(sums: list[_PrefixSums],
                           boxes: tuple[int, int]) -> list[FloatArray | None]:
-    """:func:`_fluctuations_by_prefix` of each series' ``sums`` over the box sizes
-    ``boxes[0]..boxes[1]``, all series' boxes side by side: every box's sums are read from
-    its series' prefix sums, elementwise, and each box size's mean is over its own
-    contiguous boxes, so a series gets the same numbers alone or among others."""
+    """:func:`_fluctuation` of each series for every box size ``boxes[0]..boxes[1]``, from
+    its ``sums`` (prefix sums of ``y``, ``y^2`` and ``i y``: each box's least-squares
+    residual variance in O(1)), all series' boxes side by side: every box's sums are read
+    from its series' prefix sums, elementwise, and each box size's mean is over its own
+    contiguous boxes, so a series gets the same numbers alone or among others.
+
+    A box's sums are differences of prefix sums that grow with the series, so their rounding
+    error (about eps times the largest prefix sum) is bounded; a series' entry is ``None``
+    when it could matter (a wandering, random-walk-like profile), and the caller takes the
+    box-by-box path."""
     if not sums:
         return []
     sizes = np.arange(boxes[0], boxes[1] + 1)

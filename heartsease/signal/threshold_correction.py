@@ -100,13 +100,13 @@ def threshold_correct(
         inside = (beats > good[0]) & (beats < good[-1])
         linear = np.interp(beats[inside], good, raw[good])
         if good.size >= 4:
-            spline = NotAKnotSpline(good.astype(np.float64), raw[good])(
+            smooth = NotAKnotSpline(good.astype(np.float64), raw[good])(
                 beats[inside].astype(np.float64))
             # Over a long run of rejected beats (atrial fibrillation, a lost signal) the
             # spline can swing past every accepted interval, even below zero (MIT-BIH 203 at
             # "medium" crashed the analysis): there the straight line is kept instead.
-            swung = (spline < raw[good].min()) | (spline > raw[good].max())
-            corrected[beats[inside]] = np.where(swung, linear, spline)
+            swung = (smooth < raw[good].min()) | (smooth > raw[good].max())
+            corrected[beats[inside]] = np.where(swung, linear, smooth)
         else:
             corrected[beats[inside]] = linear
         corrected[beats[~inside]] = raw[good[np.abs(good[:, None] - beats[~inside]).argmin(0)]]
