@@ -112,7 +112,7 @@ def read_rr_file(path: str | Path) -> RRRecording:
 
 def parse_rr_text(text: str, name: str = "<input>") -> RRRecording:
     """Parse the text of a recording (see the module docstring for the formats)."""
-    fast = _parse_plain_csv_text(text.removeprefix("\ufeff"))
+    fast = _parse_plain_lines(text.removeprefix("\ufeff"))
     if fast is not None:
         return _check_plausible(fast, name)
     lines = text.removeprefix("\ufeff").splitlines()
@@ -159,17 +159,16 @@ def _number(cell: str, name: str, line_no: int, what: str) -> float:
 
 def _parse_plain(content: list[tuple[int, str]], name: str) -> RRRecording:
     values = [_number(line, name, n, "RR value") for n, line in content]
-    rr = np.asarray(values)
+    return _plain_values(np.asarray(values), np.asarray([n for n, _ in content]))
+
+
+def _plain_values(rr: NDArray[np.float64], source_lines: NDArray[np.int64]) -> RRRecording:
+    """A ``text`` recording of the values ``rr`` read from ``source_lines``."""
     notes = []
     if rr.max() < 10.0:
         rr = rr * 1000.0
         notes.append("values read as seconds (all below 10) and converted to ms")
-    return RRRecording(
-        rr_ms=rr,
-        source_lines=np.asarray([n for n, _ in content]),
-        format="text",
-        notes=notes,
-    )
+    return RRRecording(rr_ms=rr, source_lines=source_lines, format="text", notes=notes)
 
 
 def _parse_timed(content: list[tuple[int, str]], name: str) -> RRRecording:
@@ -269,13 +268,16 @@ _NOT_IN_PLAIN_LINES = ("\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x1f", "\n ", 
                        "\t\n", "\n\n", "\n#", '"', "\0")
 
 
-def _parse_plain_csv_text(text: str) -> RRRecording | None:
-    """:func:`parse_rr_text`'s CSV recording (before the plausibility check) read straight
-    from ``text`` when its lines are plain (no blank or comment line, nothing to strip, no
-    quote or NUL); ``None`` otherwise, or when the text is not a CSV with an RR column.
+def _parse_plain_lines(text: str) -> RRRecording | None:
+    """:func:`parse_rr_text`'s recording of one RR value a line, or of a CSV (before the
+    plausibility check), read straight from ``text`` when its lines are plain (no blank or
+    comment line, nothing to strip, no quote or NUL); ``None`` otherwise, or when the text
+    is neither, or a value is not a finite number (the line-by-line reading then names the
+    line).
 
     A day's 100,000 lines are then split once, not stripped and numbered one by one
-    (issue 27); what is read is what :func:`_parse_csv` reads.
+    (issue 27), and an upload of 2 MB of RR lines is read in a tenth of the time (issue 22);
+    what is read is what :func:`_parse_plain` and :func:`_parse_csv` read.
     """
     # Windows line ends: splitlines() breaks at "\r\n" as at "\n" (a lone "\r" is refused).
     text = text.replace("\r\n", "\n") if "\r\n" in text else text
@@ -285,8 +287,16 @@ def _parse_plain_csv_text(text: str) -> RRRecording | None:
         return None
     lines = body.split("\n")
     cells, delimiter = _split(lines[0])
-    if delimiter is None or all(_is_number(cell) for cell in cells):
-        return None  # plain or timed values, not a CSV with a header
+    if delimiter is None:
+        try:
+            rr = np.array(list(map(float, lines)), dtype=np.float64)
+        except ValueError:
+            return None
+        if not np.all(np.isfinite(rr)):
+            return None
+        return _plain_values(rr, np.arange(1, len(lines) + 1))
+    if all(_is_number(cell) for cell in cells):
+        return None  # timed values, not a CSV with a header
     return _csv_rows_unquoted(lines[0], lines[1:], np.arange(2, len(lines) + 1), delimiter)
 
 

@@ -119,17 +119,35 @@ def test_rows_that_cannot_be_one_notification_are_read_as_plain_rr() -> None:
     'beat,rr_ms\n0,"812"\n1,790\n2,805\n',
     "beat,rr_ms\n0,812\r1,790\n2,805\n",
     "beat,rr_ms\n0,812\n1,790\n2,805\n ",
+    "812\n790.5\n805\n",
+    "0.812\n0.790\n0.805",
+    "812\r\n790\r\n805\r\n",
+    "812\n\n790\n805\n",
+    "812\n# moved\n790\n805\n",
+    "812\n 790\n805\n",
+    "812\n7_90\n805\n",
 ])
-def test_a_plain_csv_read_straight_is_read_as_line_by_line(text: str) -> None:
-    """The day's fast path (:func:`_parse_plain_csv_text`) takes only what the line-by-line
-    parser reads the same way, values and line numbers alike."""
-    from heartsease.sensors.files import _parse_csv, _parse_plain_csv_text
+def test_plain_lines_read_straight_are_read_as_line_by_line(text: str) -> None:
+    """The fast path (:func:`_parse_plain_lines`) takes only what the line-by-line parser
+    reads the same way, values, line numbers and notes alike."""
+    from heartsease.sensors.files import _parse_csv, _parse_plain, _parse_plain_lines
 
     content = [(n, stripped) for n, line in enumerate(text.splitlines(), 1)
                if (stripped := line.strip()) and not stripped.startswith("#")]
-    slow = _parse_csv(content, "x")
-    fast = _parse_plain_csv_text(text)
+    slow = (_parse_plain if "," not in text and ";" not in text and "\t" not in text
+            else _parse_csv)(content, "x")
+    fast = _parse_plain_lines(text)
     if fast is not None:
         assert fast.rr_ms.tolist() == slow.rr_ms.tolist()
         assert fast.source_lines.tolist() == slow.source_lines.tolist()
+        assert (fast.format, fast.notes) == (slow.format, slow.notes)
     assert parse_rr_text(text).rr_ms.tolist() == slow.rr_ms.tolist()
+
+
+def test_plain_lines_are_read_straight() -> None:
+    """An RR file of plain lines, as an upload of RR lines is, takes the fast path."""
+    from heartsease.sensors.files import _parse_plain_lines
+
+    fast = _parse_plain_lines("812\n790.5\n805\n")
+    assert fast is not None and fast.format == "text"
+    assert fast.rr_ms.tolist() == [812.0, 790.5, 805.0]
