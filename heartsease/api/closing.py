@@ -3,6 +3,8 @@ its beats labelled and placed from the whole of it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from heartsease.api.recorder import SessionRecorder
@@ -38,3 +40,11 @@ def finish_session(db: Session, row: BreathingSession, status: SessionStatus,
     gaps = [event["t_s"] for event in repository.events_of(db, row.id, ["gap"])]
     done = finish_beats([b.rr_ms for b in beats], [b.arrival_s for b in beats], gaps)
     repository.set_beat_labels_and_times(beats, done.labels, done.t_s)
+
+
+def session_out(row: BreathingSession, live: bool) -> dict[str, Any]:
+    """A session as the API shows it (:class:`~heartsease.api.schemas.SessionOut`'s fields)."""
+    return {"id": row.id, "client_id": row.client_id, "protocol": row.protocol,
+            "pace_bpm": row.pace_bpm, "source": row.source, "source_detail": row.source_detail,
+            "status": row.status, "started_at": row.started_at, "ended_at": row.ended_at,
+            "summary": row.summary or {}, "live": live, "demo": row.demo}

@@ -12,6 +12,7 @@ from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from heartsease.api.closing import session_out
 from heartsease.api.running import RemoteSource, RunningSession, SessionManager
 from heartsease.api.schemas import SessionStart
 from heartsease.coaching import events as ev
@@ -198,13 +199,6 @@ def session_detail(db: Session, row: BreathingSession, live: bool) -> dict[str, 
                                       "annotations", "steps", "resonance")},
             "self_ratings": [{"t_s": r.t_s, "scale": r.scale, "value": r.value}
                              for r in ratings]}
-
-
-def session_out(row: BreathingSession, live: bool) -> dict[str, Any]:
-    return {"id": row.id, "client_id": row.client_id, "protocol": row.protocol,
-            "pace_bpm": row.pace_bpm, "source": row.source, "source_detail": row.source_detail,
-            "status": row.status, "started_at": row.started_at, "ended_at": row.ended_at,
-            "summary": row.summary or {}, "live": live, "demo": row.demo}
 
 
 def own_words_of(db: Session, row: BreathingSession

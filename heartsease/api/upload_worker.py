@@ -10,12 +10,13 @@ import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from heartsease.api.closing import store_replayed
+from heartsease.api.closing import session_out, store_replayed
 from heartsease.coaching.classifier import RestingBaseline
 from heartsease.coaching.events import Event
 from heartsease.coaching.loop import replay_session
@@ -128,9 +129,12 @@ def analyse(raw: bytes, name: str, protocol_name: str, pace_bpm: float | None,
 
 def analyse_and_store(spooled: str, content_type: str, pace_bpm: float | None,
                       baseline: RestingBaseline | None, client_id: str,
-                      database_url: str | None) -> str:
+                      database_url: str | None) -> dict[str, Any]:
     """The form in the file ``spooled`` read (:func:`read_form`), its recording analysed
-    (:func:`analyse`), then the session stored as finished; the session's id."""
+    (:func:`analyse`), then the session stored as finished; the session as the API shows
+    it (:func:`~heartsease.api.closing.session_out`), so that the service need not read it
+    back on its event loop (issue 22: just after this process's write, that read took 1-5
+    ms, and every live session waited as long)."""
     form = read_form(Path(spooled).read_bytes(), content_type)
     analysed = analyse(form.raw, form.name, form.protocol_name, pace_bpm, baseline)
     with _factory(database_url)() as db, db.begin():
@@ -140,7 +144,8 @@ def analyse_and_store(spooled: str, content_type: str, pace_bpm: float | None,
         db.add(row)
         db.flush()
         store_replayed(db, row, analysed.events)
-        return row.id
+        db.flush()
+        return session_out(row, live=False)
 
 
 @functools.cache

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException, status
 from sqlalchemy.exc import SQLAlchemyError
@@ -85,10 +86,11 @@ class UploadAnalyser:
                 del self._in_hand[person_id]
 
     async def analyse_and_store(self, body: bytes, content_type: str, pace_bpm: float | None,
-                                baseline: RestingBaseline | None, client_id: str) -> str:
+                                baseline: RestingBaseline | None, client_id: str
+                                ) -> dict[str, Any]:
         """:func:`~heartsease.api.upload_worker.analyse_and_store` in a worker process, from
-        the upload's form as it came (``body``, of ``content_type``): the stored session's
-        id; 4xx for a form that cannot be read or a file that is not a recording."""
+        the upload's form as it came (``body``, of ``content_type``): the stored session as
+        the API shows it; 4xx for a form that cannot be read or a file that is not a recording."""
         if self._pool is None:
             # Spawned, not forked: the service's threads (the database pool's, the demo
             # history's) would be copied mid-flight by a fork. Behind everything: on a

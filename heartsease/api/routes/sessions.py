@@ -240,11 +240,10 @@ async def upload(request: Request, db: SessionDep, user: CurrentUser,
                 raise HTTPException(413, TOO_LARGE)
         profile, client_id = profile_of(user), user.id
         db.close()  # its connection back to the pool while the recording is analysed
-        session_id = await analyser.analyse_and_store(
+        stored = await analyser.analyse_and_store(
             bytes(body), request.headers.get("content-type", ""), profile.pace_bpm,
             profile.resting_baseline(), client_id)
-    row = services.visible_session(db, user, session_id)
-    return SessionOut(**services.session_out(row, live=False))
+    return SessionOut(**stored)
 
 
 def _file(content: str | bytes, media_type: str, filename: str) -> Response:
