@@ -52,7 +52,7 @@ async def replay_recording(
 
     Each measurement is made as it is taken: a session ends when its protocol does, and an
     upload of 2 MB of RR lines (330,000 beats) is replayed for its first thousand or so; made
-    all at once, the others cost an upload's worker a second of CPU and 200 MB (issue 22)."""
+    all at once, the others cost an upload's worker a second of CPU and 110 MB (issue 22)."""
     rr = recording.rr_ms
     if recording.arrival_s is None:
         arrival = np.cumsum(rr) / 1000.0
@@ -73,8 +73,8 @@ async def replay_recording(
               else retime(np.repeat(at, ends - starts), rr, at[gap_after]))
     clock = clock or MonotonicClock()
     start = clock.now()
-    for k, (first, end, at_k, gap) in enumerate(zip(starts.tolist(), ends.tolist(),
-                                                    at.tolist(), gap_after.tolist(), strict=True)):
+    for k in range(at.size):
+        first, end, at_k = int(starts[k]), int(ends[k]), float(at[k])
         if speed is not None:
             await clock.sleep(start + at_k / speed - clock.now())
         values = rr[first:end]
@@ -86,7 +86,7 @@ async def replay_recording(
                           else tuple(round(t, 9) for t in fitted[first:end].tolist())),
             contact=SensorContact.NOT_SUPPORTED,
         )
-        if gap:
+        if gap_after[k]:
             yield Gap(at_k, float(at[k + 1]), "no beats in the recording")
 
 
