@@ -66,6 +66,11 @@ def test_upload_names_lose_control_and_direction_characters(sqlite_client: TestC
         "file": ("rest\u202etxt.exe\u2066\u200b\u2028.txt", rest, "text/plain")})
     assert r.status_code == 201, r.text
     assert r.json()["source_detail"] == "resttxt.exe.txt (text)"
+    # The answer is made in the worker, from what it stored (the service no longer reads
+    # the session back on its event loop): the same as the session listed.
+    listed = sqlite_client.get("/api/sessions", headers=client).json()
+    assert [s for s in listed if s["id"] == r.json()["id"]] == [r.json()]
+    assert r.json()["status"] == "completed" and r.json()["summary"]
 
 
 def test_a_form_that_cannot_be_read_gets_a_clear_answer(sqlite_client: TestClient) -> None:
