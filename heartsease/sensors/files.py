@@ -288,13 +288,8 @@ def _parse_plain_lines(text: str) -> RRRecording | None:
     lines = body.split("\n")
     cells, delimiter = _split(lines[0])
     if delimiter is None:
-        try:
-            rr = np.array(list(map(float, lines)), dtype=np.float64)
-        except ValueError:
-            return None
-        if not np.all(np.isfinite(rr)):
-            return None
-        return _plain_values(rr, np.arange(1, len(lines) + 1))
+        rr = _finite_values(lines)
+        return None if rr is None else _plain_values(rr, np.arange(1, len(lines) + 1))
     if all(_is_number(cell) for cell in cells):
         return None  # timed values, not a CSV with a header
     return _csv_rows_unquoted(lines[0], lines[1:], np.arange(2, len(lines) + 1), delimiter)
@@ -318,15 +313,18 @@ def _csv_rows_unquoted(header_line: str, rows: list[str], lines: NDArray[np.int6
         for i in reversed(blank):
             del cells[i]
         lines = np.delete(lines, blank)
-    if not cells:
-        return None
+    rr = _finite_values(cells) if cells else None
+    return None if rr is None else RRRecording(rr_ms=rr, source_lines=lines, format="csv")
+
+
+def _finite_values(cells: list[str]) -> NDArray[np.float64] | None:
+    """``cells`` as numbers, as ``float`` reads them; ``None`` when one is not a finite
+    number (the line-by-line reader then names its line)."""
     try:
-        rr = np.array(list(map(float, cells)), dtype=np.float64)
+        values = np.array(list(map(float, cells)), dtype=np.float64)
     except ValueError:
         return None
-    if not np.all(np.isfinite(rr)):
-        return None
-    return RRRecording(rr_ms=rr, source_lines=lines, format="csv")
+    return values if np.all(np.isfinite(values)) else None
 
 
 def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
