@@ -144,7 +144,6 @@ def analyse_and_store(spooled: str, content_type: str, pace_bpm: float | None,
         db.add(row)
         db.flush()
         store_replayed(db, row, analysed.events)
-        db.flush()
         return session_out(row, live=False)
 
 

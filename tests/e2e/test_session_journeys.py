@@ -104,7 +104,7 @@ def test_choices_then_guidance_from_the_first_second(quick_server: str, browser:
         page.wait_for_selector("#during:not(.hidden)")
         # From the start: the step, a cue and the free-breathing words, and a guide that
         # moves (no pacer yet while arriving). The cue is the live socket's first message:
-        # well under a second on a quiet machine, 3 s allowed beside two other test workers.
+        # well under a second on a quiet machine, 3 s allowed beside three other test workers.
         page.wait_for_function("() => document.getElementById('cue').textContent.length > 10",
                                timeout=3_000)
         assert page.inner_text("#step") == "Arriving"
