@@ -16,14 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import ArrayLike, NDArray
+    from numpy.typing import ArrayLike
 
     from heartsease.signal.recording import RecordingAnalysis
 
-# OpenBLAS sums a dot product of over 10,000 elements in threads (measured: from 10,001 on);
-# below this, one thread and many give the same bits.
-BLAS_SPLIT_FROM_ELEMENTS = 9_000
 CORRECTIONS = ("automatic", "none", "very-low", "low", "medium", "strong", "very-strong")
 DETRENDING = ("none", "smoothness-priors")
 
@@ -60,15 +56,16 @@ def json_safe(value: object) -> object:
 def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
                 correction: str = "automatic", detrend: str = "none", lambda_: float = 500.0,
                 window_s: float = 300.0, overlap: float = 50.0, ar_order: int = 16,
-                beats: Path | None = None, blas_single_threaded: bool = False) -> None:
+                beats: Path | None = None) -> None:
     """Analyse the recording at ``path`` and print it (JSON or a table) on stdout; raise
     :class:`RefusalError` when it cannot be analysed. The defaults are the command's.
 
-    ``blas_single_threaded``: numpy's OpenBLAS was loaded with one thread rather than its
-    default, one a core (:mod:`heartsease.cli.entry`); it is given those back for a
-    recording with a vector long enough for OpenBLAS to split its sums between them."""
+    The analysis runs on one OpenBLAS thread (:func:`~heartsease.signal.lapack.
+    one_blas_thread`): its figures are the same bits on every machine and from both entry
+    points."""
     from heartsease.sensors.files import RecordingError, read_rr_file
     from heartsease.signal.kubios_report import Detrending, KubiosOptions
+    from heartsease.signal.lapack import one_blas_thread
     from heartsease.signal.recording import MIN_BEATS_FOR_SPECTRUM, analyze_recording
     from heartsease.signal.threshold_correction import CorrectionLevel
 
@@ -84,13 +81,11 @@ def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
                             window_s=window_s, overlap_pct=overlap, ar_order=ar_order)
     try:
         recording = read_rr_file(path)
-        if blas_single_threaded and _sums_split_between_threads(recording.rr_ms):
-            from heartsease.signal.lapack import use_all_cores
-
-            use_all_cores()
-        analysis = analyze_recording(recording.rr_ms, correct=correct, options=options,
-                                     correction_level=cast(CorrectionLevel | None, level),
-                                     run_aside=_in_a_forked_process if _may_fork() else None)
+        with one_blas_thread():
+            analysis = analyze_recording(
+                recording.rr_ms, correct=correct, options=options,
+                correction_level=cast(CorrectionLevel | None, level),
+                run_aside=_in_a_forked_process if _may_fork() else None)
     except RecordingError as exc:
         raise RefusalError(f"[bold]Cannot analyse this recording.[/bold] "
                            f"{escape(str(exc))}") from None
@@ -167,14 +162,6 @@ def _in_a_forked_process(work: Callable[[], T]) -> Callable[[], T]:
         return cast(T, pickle.loads(payload))  # our own child's pickle
 
     return result
-
-
-def _sums_split_between_threads(rr_ms: NDArray[np.float64]) -> bool:
-    """Whether analysing ``rr_ms`` may take a dot product of over
-    :data:`BLAS_SPLIT_FROM_ELEMENTS` elements: the longest vectors are the 4 Hz tachogram
-    and the beats (up to three for one where missed beats are put back)."""
-    samples = 4.0 * float(rr_ms.sum()) / 1000.0 + 1.0
-    return max(samples, 3.0 * rr_ms.size) > BLAS_SPLIT_FROM_ELEMENTS
 
 
 def _write_beats(out: Path, raw_rr_ms: ArrayLike, analysis: RecordingAnalysis) -> None:

@@ -12,13 +12,10 @@ ever. ``tests/test_cli.py`` pins this parser's options to the typer command's.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
-
-from heartsease.numpy_openblas import numpy_openblas_paths
 
 # The analyze command's flags and options: destination, type, and the range typer checks.
 ANALYZE_FLAGS = {"--json": "as_json", "--no-correction": "no_correction"}
@@ -33,12 +30,11 @@ ANALYZE_OPTIONS: dict[str, tuple[str, type, float | None, float | None]] = {
 }
 # What OpenBLAS reads its thread count from, first found first.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
-# What OpenBLAS reads an idle thread's spin (log2 of cycles, 4 its least) from.
-BLAS_TIMEOUT_VARIABLES = ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")
-BLAS_THREAD_TIMEOUT_LOG2_CYCLES = 4
 # Only numbers written plainly; anything else (1_000, nan, 0x10) is left to typer to judge.
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INT = re.compile(r"[+-]?\d+")
+# glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_MAX.
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 
 
 def parse_analyze(args: list[str]) -> dict[str, object] | None:
@@ -93,15 +89,30 @@ def _value(word: str, kind: type, low: float | None, high: float | None) -> obje
     return number
 
 
-def _numpy_has_its_own_openblas() -> bool:
-    """Whether numpy carries the OpenBLAS whose threads :func:`heartsease.signal.lapack.
-    use_all_cores` can give back (found where that looks, without importing numpy): a
-    numpy on a system OpenBLAS would stay on one thread, and a long recording's last bits
-    would not be the default's."""
-    spec = importlib.util.find_spec("numpy")
-    if spec is None or not spec.submodule_search_locations:
+def keep_freed_memory() -> bool:
+    """Have glibc's malloc keep the memory the process frees for its next allocations, rather
+    than return it to the system and fault it back in page by page; whether it could.
+
+    An analysis allocates and frees arrays of a day's 100,000 beats or 345,000 samples many
+    times over. By default glibc gives each large one its own mapping (unmapped when freed)
+    and trims the heap's top: each new array's pages are then faulted in anew, and after the
+    fork of :func:`heartsease.cli.analyze_core.run_analyze` reused heap pages are copied on
+    write. Measured on the 2-core test machine (``/usr/bin/time``, three runs each): a day
+    (nsr001) took 0.70 s wall with 0.22 s of it in the kernel, and 0.58-0.60 s with 0.07-0.12
+    s with these settings; peak memory 134 and 130 MiB. A short-lived command that only
+    analyses one recording loses nothing by keeping its memory until it exits. Memory and
+    its reuse change no figure. Elsewhere than glibc nothing is changed.
+    """
+    if not sys.platform.startswith("linux"):
         return False
-    return bool(numpy_openblas_paths(spec.submodule_search_locations[0]))
+    import ctypes  # numpy imports it anyway
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def main() -> None:
@@ -114,33 +125,19 @@ def main() -> None:
         app()
         return
     # OpenBLAS starts a thread a core as numpy loads it: on a busy 2-core machine that is 50
-    # to 60 ms of CPU, more than a strap recording's analysis. numpy is loaded with one;
-    # run_analyze gives OpenBLAS its usual threads back for recordings long enough for them
-    # to change any sum (OpenBLAS splits dot products over 10,000 elements), so every figure
-    # is what it is with the default threads. A thread count the user set stands.
-    own_openblas = _numpy_has_its_own_openblas()
-    lowered = own_openblas and not any(name in os.environ for name in BLAS_THREAD_VARIABLES)
-    # An idle OpenBLAS thread spins for 2^28 cycles (a tenth of a second) before it sleeps:
-    # given its threads back, a day's many small BLAS calls kept one spinning beside the
-    # analysis, 0.3-0.5 s of CPU taken from the forked part's core and the rest of the
-    # machine (issue 27). 2^4 cycles: it sleeps at once. How long a thread waits changes no
-    # sum; a timeout the user set stands.
-    timeout = own_openblas and not any(name in os.environ for name in BLAS_TIMEOUT_VARIABLES)
-    if timeout:
-        os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(BLAS_THREAD_TIMEOUT_LOG2_CYCLES)
-    if lowered:
+    # to 60 ms of CPU, more than a strap recording's analysis, for threads run_analyze never
+    # uses (it analyses on one: the same bits everywhere). numpy is loaded with one, unless
+    # the user set a count.
+    if not any(name in os.environ for name in BLAS_THREAD_VARIABLES):
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    if lowered or timeout:
-        import numpy  # noqa: F401  (OpenBLAS reads the variables once, as numpy loads it)
+        import numpy  # noqa: F401  (OpenBLAS reads the variable once, as numpy loads it)
 
-        if lowered:
-            del os.environ["OPENBLAS_NUM_THREADS"]
-        if timeout:
-            del os.environ["OPENBLAS_THREAD_TIMEOUT"]
+        del os.environ["OPENBLAS_NUM_THREADS"]
+    keep_freed_memory()
     from heartsease.cli.analyze_core import RefusalError, run_analyze
 
     try:
-        run_analyze(**parsed, blas_single_threaded=lowered)  # type: ignore[arg-type]
+        run_analyze(**parsed)  # type: ignore[arg-type]
     except RefusalError as refusal:
         from rich.console import Console
 

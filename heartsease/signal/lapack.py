@@ -8,14 +8,15 @@ wheels carry their own OpenBLAS, LAPACK included and already loaded with numpy, 
 routines are called there through ``ctypes``: the same reference LAPACK code, and on the
 machines tested the same bits as scipy's (``tests/signal/test_numerics.py`` pins them equal
 to the last bit). Where numpy has no such library (a numpy built against MKL or Accelerate),
-scipy's routines are used as before. :func:`use_all_cores` sets that OpenBLAS's threads.
+scipy's routines are used as before. :func:`one_blas_thread` sets that OpenBLAS's threads.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -36,28 +37,38 @@ _DOUBLES = ctypes.POINTER(ctypes.c_double)
 def _numpy_openblas() -> dict[str, Callable[..., object]] | None:
     """The routines used here from the OpenBLAS numpy loaded, or ``None`` without one."""
     candidates = numpy_openblas_paths(os.path.dirname(np.__file__))
-    names = {"dgtsv": _FORTRAN, "dpbsv": _FORTRAN, "openblas_get_num_procs": _C,
-             "openblas_get_num_threads": _C, "openblas_set_num_threads": _C}
+    names = {"dgtsv": _FORTRAN, "dpbsv": _FORTRAN, "openblas_get_num_threads": _C,
+             "openblas_set_num_threads": _C}
     for path in candidates:
         try:
             library = ctypes.CDLL(path)
             routines = {name: getattr(library, form.format(name)) for name, form in names.items()}
         except (OSError, AttributeError):
             continue
-        routines["openblas_get_num_procs"].restype = ctypes.c_int
         routines["openblas_get_num_threads"].restype = ctypes.c_int
         return routines
     return None
 
 
-def use_all_cores() -> None:
-    """Give numpy's OpenBLAS the threads it starts with by default, one a core, after numpy
-    was imported with ``OPENBLAS_NUM_THREADS=1`` (:mod:`heartsease.cli.entry`). OpenBLAS
-    splits a dot product of over 10,000 elements between its threads, so its last bits
-    depend on their number: a long recording's figures are those of the default threads."""
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's OpenBLAS on one thread within, on as many as before after.
+
+    OpenBLAS splits long dot products and large matrix products between its threads, and
+    their last bits depend on how many it has (a 5-minute recording's coherence windows
+    differed in the 16th digit between one thread and two): on one, the figures are the same
+    bits on every machine and from every caller. Beside the forked part of a long
+    recording's analysis a second thread only competes for the other core."""
     routines = _numpy_openblas()
-    if routines is not None:
-        routines["openblas_set_num_threads"](ctypes.c_int(routines["openblas_get_num_procs"]()))
+    if routines is None:
+        yield
+        return
+    before = int(routines["openblas_get_num_threads"]())
+    routines["openblas_set_num_threads"](ctypes.c_int(1))
+    try:
+        yield
+    finally:
+        routines["openblas_set_num_threads"](ctypes.c_int(before))
 
 
 def _pointer(array: FloatArray) -> ctypes._Pointer[ctypes.c_double]:

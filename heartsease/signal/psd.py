@@ -106,3 +106,45 @@ def periodograms(rows: FloatArray, fs_hz: float, nfft: int) -> tuple[FloatArray,
     psd = (spectra.real**2 + spectra.imag**2) / (fs_hz * _window_energy(n))
     psd[:, 1 : (nfft + 1) // 2] *= 2.0
     return _frequencies(nfft, fs_hz), psd
+
+
+@lru_cache(maxsize=8)
+def _low_bins_transform(n: int, nfft: int, n_bins: int) -> FloatArray:
+    """The ``n x 2 n_bins`` matrix taking a segment to the real and imaginary parts of the
+    first ``n_bins`` bins of its linearly detrended, Hann-windowed DFT zero-padded to
+    ``nfft``: the detrending projection, the window and the DFT's cosines and sines in one."""
+    ramp, ramp_sq = _centred_ramp(n)
+    detrend = np.eye(n) - 1.0 / n - np.outer(ramp, ramp) / ramp_sq  # symmetric
+    phase = 2.0 * np.pi * np.outer(np.arange(n), np.arange(n_bins)) / nfft
+    dft = np.hstack([np.cos(phase), -np.sin(phase)])
+    transform = detrend @ (hann(n)[:, None] * dft)
+    transform.flags.writeable = False
+    return transform
+
+
+def periodograms_below(rows: FloatArray, fs_hz: float, nfft: int,
+                       n_bins: int) -> tuple[FloatArray, FloatArray]:
+    """The first ``n_bins`` bins (fewer than ``nfft // 2``) of :func:`periodograms`, as one
+    matrix product: where only the low frequencies are read (coherence and breathing read
+    under 0.55 Hz of 2 Hz), computing those bins alone is quicker than the whole FFT.
+
+    The numbers agree with :func:`periodograms`' to rounding (about 1e-12 of the largest
+    bin), not to the bit: the sums are taken in another order.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal((3, 256))
+    >>> f, p = periodograms_below(x, 4.0, 2048, 300)
+    >>> f_all, p_all = periodograms(x, 4.0, 2048)
+    >>> p.shape, bool(np.allclose(p, p_all[:, :300], rtol=1e-9, atol=1e-12 * p_all.max()))
+    ((3, 300), True)
+    """
+    n = rows.shape[1]
+    # The mean taken out first: the projection removes it too, but a 1000-ms level through
+    # the product would cost digits.
+    parts = (rows - rows.mean(axis=1, keepdims=True)) @ _low_bins_transform(n, nfft, n_bins)
+    psd = parts[:, :n_bins] ** 2
+    psd += parts[:, n_bins:] ** 2
+    psd *= 1.0 / (fs_hz * _window_energy(n))
+    psd[:, 1:] *= 2.0  # one-sided; the Nyquist bin is never among the first nfft // 2
+    return _frequencies(nfft, fs_hz)[:n_bins], psd
