@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from heartsease.signal.rolling import median
+
 if TYPE_CHECKING:  # imported by record_text: the sources bring asyncio, which analyze needs not
     from heartsease.sensors.source import Gap, Measurement
 
@@ -307,8 +309,12 @@ def _csv_rows_unquoted(header_line: str, rows: list[str], lines: NDArray[np.int6
         cells = [line.split(delimiter, column + 1)[column] for line in rows]
     except IndexError:
         return None
-    # An R-peak table's first beat has no interval before it: its cell is blank.
-    blank = [i for i, cell in enumerate(cells) if not cell or cell.isspace()]
+    # An R-peak table's first beat has no interval before it: its cell is empty. (A cell of
+    # spaces is not a number either: the full parser then reads the file.)
+    blank, at = [], -1
+    for _ in range(cells.count("")):
+        at = cells.index("", at + 1)
+        blank.append(at)
     if blank:
         for i in reversed(blank):
             del cells[i]
@@ -329,6 +335,12 @@ def _finite_values(cells: list[str]) -> NDArray[np.float64] | None:
 
 def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
     """Fix the implausible values that have one clear repair, refuse the rest."""
+    plausible = (recording.rr_ms >= MIN_RR_MS) & (recording.rr_ms <= MAX_RR_MS)
+    if plausible.all():  # most files: nothing to repair, and a day's lists not made
+        if recording.rr_ms.size < MIN_INTERVALS:
+            raise RecordingError(f"{name}: only {recording.rr_ms.size} RR intervals; at least "
+                                 f"{MIN_INTERVALS} are needed")
+        return recording
     rr: list[float] = recording.rr_ms.tolist()
     lines: list[int] = recording.source_lines.tolist()
     notes = list(recording.notes)
@@ -338,8 +350,7 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
     # them). A repair changes the list only at and next to the value in hand, so a value
     # further on that was in the file at index k is now at k + shift, shift being how many
     # values the repairs so far added (splits) or removed (merges).
-    implausible = np.flatnonzero(~((recording.rr_ms >= MIN_RR_MS)
-                                   & (recording.rr_ms <= MAX_RR_MS))).tolist()
+    implausible = np.flatnonzero(~plausible).tolist()
     shift, next_bad = 0, 0
     i = 0
     while True:
@@ -437,7 +448,7 @@ def _implausible(name: str, line: int, value: float, why: str = "") -> Recording
 
 def _typical_rr(rr: list[float], i: int) -> float | None:
     near = [v for v in rr[max(0, i - 10) : i + 11] if MIN_RR_MS <= v <= MAX_RR_MS]
-    return float(np.median(near)) if near else None
+    return median(near) if near else None
 
 
 def _merge_extra(rr: list[float], i: int, typical: float | None) -> int | None:

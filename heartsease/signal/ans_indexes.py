@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike
 
 from heartsease.signal.detrend import DEFAULT_LAMBDA, rr_trend_in_time
 from heartsease.signal.interpolation import FloatArray
+from heartsease.signal.rolling import median
 
 STRESS_HISTOGRAM_BIN_MS = 50.0
 
@@ -65,9 +66,9 @@ def stress_index(
     rr = np.asarray(rr_ms, dtype=np.float64)
     if rr.size < 4:
         return None  # no tachogram to detrend
-    mode_s = float(np.median(rr)) / 1000.0
-    detrended = (rr - rr_trend_in_time(rr, lambda_, resampled=resampled, trend=trend)
-                 + np.median(rr))
+    mode_ms = median(rr)
+    mode_s = mode_ms / 1000.0
+    detrended = rr - rr_trend_in_time(rr, lambda_, resampled=resampled, trend=trend) + mode_ms
     spread_s = float(detrended.max() - detrended.min()) / 1000.0
     if spread_s <= 1e-9 * mode_s or mode_s <= 0:
         return None  # no spread beyond the detrending's rounding

@@ -52,7 +52,7 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heartsease.signal.rolling import Window, rolling
+from heartsease.signal.rolling import Window, median, rolling, sorted_distinct
 
 ALPHA = 5.2
 QD_WINDOW_BEATS = 91
@@ -110,10 +110,10 @@ def rr_resolution_ms(rr_ms: Sequence[float]) -> float:
     0.0
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
-    distinct = np.unique(np.round(rr, 3))
+    distinct = sorted_distinct(np.round(rr, 3))
     if distinct.size < 3:
         return 0.0
-    step = float(np.median(np.diff(distinct)))
+    step = median(np.diff(distinct))
     if step < 0.1:
         return 0.0
     steps = np.round(rr / step)

@@ -42,7 +42,7 @@ from heartsease.signal.artifact_classifier import (
     classify,
     threshold_ms,
 )
-from heartsease.signal.rolling import SortedWindow, Window, window_stat
+from heartsease.signal.rolling import SortedWindow, Window, median, window_stat
 
 LOOKAHEAD_BEATS = 3
 
@@ -108,7 +108,7 @@ def _local_median(rr: Sequence[float], i: int) -> float:
     """Median of the 11 raw intervals ending three beats after ``i``: what a live detector
     has seen when it decides ``i``, so batch and live corrections agree."""
     stop = i + LOOKAHEAD_BEATS + 1
-    return float(np.median(rr[max(0, stop - MEDIAN_WINDOW_BEATS) : stop]))
+    return median(rr[max(0, stop - MEDIAN_WINDOW_BEATS) : stop])
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from numpy.typing import ArrayLike
 
 from heartsease.signal.coherence import coherence_from_spectrum, coherence_ratios
 from heartsease.signal.hrv import band_slice, beat_times_s
+from heartsease.signal.rolling import median
 from heartsease.signal.spectrum import (
     SHORT_WINDOW_S,
     Spectrum,
@@ -379,7 +380,7 @@ def breathing_from_mean_spectrum(
     mean_rr_ms = float(np.mean(np.asarray(rr_ms, dtype=np.float64)))
     band = (MIN_RATE_HZ, min(MAX_RATE_HZ, 1000.0 / mean_rr_ms / 2.0))
     ratio = (None if window_coherence_ratios is None
-             else float(np.median(np.asarray(window_coherence_ratios, dtype=np.float64))))
+             else median(window_coherence_ratios))
     return breathing_from_spectrum(mean, band, MIN_RECORDING_CONCENTRATION, faster_rhythm=True,
                                    coherence_ratio=ratio, mean_hr_bpm=60000.0 / mean_rr_ms)
 

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from heartsease.signal.interpolation import FloatArray
+from heartsease.signal.rolling import sorted_distinct
 
 ENTROPY_DIMENSION = 2
 ENTROPY_TOLERANCE_SD = 0.2
@@ -143,7 +144,7 @@ _COUNTERS = {"table": _counts_by_table, "sweep": _counts_by_sweep,
 def _cheapest(x: FloatArray, m: int, count: int, distinct: int | None = None) -> str:
     """The cheapest exact method for ``x``, ``distinct`` its number of distinct values
     (counted here if not given: sorting a day's beats takes a tenth of its entropies)."""
-    v = np.unique(x).size if distinct is None else distinct
+    v = sorted_distinct(x).size if distinct is None else distinct
     table_cells = (v + 1) ** m
     pair_cells = count * count * m
     if table_cells <= min(pair_cells, MAX_TABLE_CELLS):
@@ -219,7 +220,7 @@ def entropies(x: FloatArray, m: int, r: float) -> tuple[float | None, float | No
     # entropies' time); the inverse only where a table will use it.
     short = x.size <= MAX_PAIRWISE_TEMPLATES
     distinct = None if short else np.unique(x, return_inverse=True)
-    v = np.unique(x).size if distinct is None else distinct[0].size
+    v = sorted_distinct(x).size if distinct is None else distinct[0].size
     methods = (_cheapest(x, m, x.size - m + 1, v), _cheapest(x, m + 1, x.size - m, v))
     if short and set(methods) <= {"table", "pairwise"}:
         b_counts, a_counts = _matches_of_both_lengths(x, m, r, methods)

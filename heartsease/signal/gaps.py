@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from heartsease.signal.artifact_classifier import rr_resolution_ms
 from heartsease.signal.artifacts import ArtifactCorrection, correct_artifacts
+from heartsease.signal.rolling import median
 
 MAX_RR_MS = 3000.0
 MIN_RR_MS = 200.0
@@ -44,7 +45,7 @@ def typical_rr_ms(rr: NDArray[np.float64], i: int) -> float | None:
     """The median of the plausible intervals within 10 beats of ``i``."""
     near = rr[max(0, i - TYPICAL_HALF_WINDOW_BEATS) : i + TYPICAL_HALF_WINDOW_BEATS + 1]
     near = near[(near >= MIN_RR_MS) & (near <= MAX_RR_MS)]
-    return float(np.median(near)) if near.size else None
+    return median(near) if near.size else None
 
 
 def is_whole_multiple(rr_ms: float, typical_ms: float | None) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.ans_indexes import pns_index, sns_index, stress_index
-from heartsease.signal.ar_spectrum import AR_ORDER
+from heartsease.signal.ar_spectrum import AR_ORDER, ARModel
 from heartsease.signal.detrend import DEFAULT_LAMBDA, rr_trend_in_time
 from heartsease.signal.geometric import (
     MIN_MAX_HR_BEATS,
@@ -93,6 +93,7 @@ def kubios_figures(
     tachogram_trend: np.ndarray | None = None,
     welch: tuple[np.ndarray, np.ndarray] | None = None,
     dfa: tuple[float | None, float | None] | None = None,
+    ar: ARModel | None = None,
 ) -> dict[str, float | None]:
     """The figures of a Kubios report under the analyze contract's key names.
 
@@ -104,7 +105,8 @@ def kubios_figures(
     its smoothness-priors trend at the stress index's lambda, and ``welch`` its Welch PSD
     with the options' window, computed already (a day's segments have their trends computed
     together; a recording's PSD served its frequency domain), and ``dfa`` its short- and
-    long-term DFA alphas: the figures are the same.
+    long-term DFA alphas, and ``ar`` the AR model of its tachogram: the figures are the
+    same.
 
     Examples
     --------
@@ -126,13 +128,15 @@ def kubios_figures(
         "tinn_ms": tinn_ms(raw),
     }
     if opts.detrending != "none":
-        resampled = tachogram_trend = welch = dfa = None  # the raw series', not the detrended's
+        # The raw series', not the detrended's.
+        resampled = tachogram_trend = welch = dfa = ar = None
     if rr.size >= MIN_BEATS_FOR_SPECTRUM:
         resampled = resample_rr(rr) if resampled is None else resampled
         samples = resampled[1]
         out |= (fft_report(rr, opts.window_s, opts.overlap_pct, samples) if welch is None
                 else report_from_psd(*welch)).as_dict()
-        out |= ar_report(rr, opts.ar_order, opts.ar_factorization, samples).as_dict("ar_")
+        out |= ar_report(rr, opts.ar_order, opts.ar_factorization, samples,
+                         ar).as_dict("ar_")
     if rr.size >= MIN_BEATS_FOR_NONLINEAR:
         out |= nonlinear_report(rr, dfa).as_dict()
     elif rr.size >= 3:

@@ -24,6 +24,7 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from heartsease.signal.ar_spectrum import ARModel, ar_models_of_samples_many
 from heartsease.signal.artifacts import ArtifactCorrection, ArtifactKind
 from heartsease.signal.breathing import (
     BREATHING_WINDOW_S,
@@ -240,30 +241,33 @@ def coherence_and_breathing(
 def segment_figures(rr_ms: np.ndarray, options: KubiosOptions,
                     resampled: tuple[np.ndarray, np.ndarray] | None = None,
                     tachogram_trend: np.ndarray | None = None,
-                    dfa: tuple[float | None, float | None] | None = None) -> Figures:
+                    dfa: tuple[float | None, float | None] | None = None,
+                    ar: ARModel | None = None) -> Figures:
     """A 5-minute segment's row: its beat count, time-domain measures and Kubios figures
-    (``resampled`` and ``tachogram_trend`` as :func:`kubios_figures` takes them)."""
+    (``resampled``, ``tachogram_trend``, ``dfa`` and ``ar`` as :func:`kubios_figures` takes
+    them)."""
     row: Figures = {"n_beats": int(rr_ms.size)} | dict.fromkeys(SEGMENT_TIME_KEYS)
     row |= dict.fromkeys(FIGURE_KEYS)
     if rr_ms.size >= MIN_BEATS_FOR_TIME:
         t = time_domain(rr_ms)
         row |= {key: getattr(t, key) for key in SEGMENT_TIME_KEYS}
-        row |= kubios_figures(rr_ms, options, resampled, tachogram_trend, dfa=dfa)
+        row |= kubios_figures(rr_ms, options, resampled, tachogram_trend, dfa=dfa, ar=ar)
     return row
 
 
-# What segment_figures may be given: the tachogram, its stress-index trend, the DFA alphas.
+# What segment_figures may be given: the tachogram, its stress-index trend, the DFA alphas,
+# the AR model.
 _SegmentPrepared = tuple[tuple[FloatArray, FloatArray] | None, FloatArray | None,
-                         tuple[float | None, float | None] | None]
+                         tuple[float | None, float | None] | None, ARModel | None]
 
 
 def segment_rows(rr_ms: np.ndarray, options: KubiosOptions) -> list[Figures]:
     """:func:`heartsease.signal.long_term.segment_table` of :func:`segment_figures`: the
-    same rows, with every segment's spline, stress-index trend and DFA alphas computed
-    together (without detrending; a day's 277 segments, issue 27)."""
+    same rows, with every segment's spline, stress-index trend, DFA alphas and AR model
+    computed together (without detrending; a day's 277 segments, issue 27)."""
     bounds = segment_bounds(rr_ms, SEGMENT_S)
     segments = [rr_ms[beats] for _, beats in bounds]
-    prepared: list[_SegmentPrepared] = [(None, None, None)] * len(segments)
+    prepared: list[_SegmentPrepared] = [(None, None, None, None)] * len(segments)
     if options.detrending == "none":
         chosen = [k for k, s in enumerate(segments)
                   if s.size >= max(MIN_BEATS_FOR_TIME, MIN_BEATS_FOR_AR)]
@@ -271,9 +275,10 @@ def segment_rows(rr_ms: np.ndarray, options: KubiosOptions) -> list[Figures]:
         trends = smoothness_priors_trends([x for _, x in tachograms], DEFAULT_LAMBDA)
         alphas = dfa_alphas_many([segments[k] for k in chosen],
                                  [DFA_SHORT_BEATS, DFA_LONG_BEATS])
-        for k, tachogram, trend, (alpha1, alpha2) in zip(chosen, tachograms, trends, alphas,
-                                                         strict=True):
-            prepared[k] = (tachogram, trend, (alpha1, alpha2))
+        models = ar_models_of_samples_many([x for _, x in tachograms], options.ar_order)
+        for k, tachogram, trend, (alpha1, alpha2), model in zip(
+                chosen, tachograms, trends, alphas, models, strict=True):
+            prepared[k] = (tachogram, trend, (alpha1, alpha2), model)
     return [{"start_s": start, **segment_figures(segment, options, *ready)}
             for (start, _), segment, ready in zip(bounds, segments, prepared, strict=True)]
 

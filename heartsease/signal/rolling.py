@@ -8,6 +8,7 @@ and live decisions agree exactly.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from collections.abc import Sequence
 from typing import Literal
@@ -112,6 +113,36 @@ def _full_window_stat(windows: NDArray[np.float64], stat: str) -> NDArray[np.flo
         batch = quantiles[0] if stat == "median" else (quantiles[1] - quantiles[0]) / 2.0
         out[start : start + batch.size] = batch
     return out
+
+
+def median(values: ArrayLike) -> float:
+    """``np.median`` of finite values, to the bit, without importing ``numpy.ma``: the first
+    ``np.median`` does (for its NaN check), 8 ms of a day's 0.5-s analysis (issue 27).
+
+    Examples
+    --------
+    >>> median([3.0, 1.0, 2.0, 10.0])
+    2.5
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        return math.nan
+    low, high = (x.size - 1) // 2, x.size // 2
+    ordered = np.partition(x, [low, high])
+    # np.median's mean of the middle two; of one value, the value itself (v + v is exact).
+    return float((ordered[low] + ordered[high]) / 2.0)
+
+
+def sorted_distinct(values: ArrayLike) -> NDArray[np.float64]:
+    """``np.unique(values)``, without importing ``numpy.ma`` (which plain ``np.unique`` does
+    to check for a masked array; asked for counts, it does not).
+
+    Examples
+    --------
+    >>> sorted_distinct([2.0, 1.0, 2.0]).tolist()
+    [1.0, 2.0]
+    """
+    return np.unique(np.asarray(values, dtype=np.float64), return_counts=True)[0]
 
 
 def window_stat(window: SortedWindow, stat: str) -> float:

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 from numpy.typing import ArrayLike
 
-from heartsease.signal.ar_spectrum import AR_ORDER, ar_model_of_samples, factorized_band_powers
+from heartsease.signal.ar_spectrum import (
+    AR_ORDER,
+    ARModel,
+    ar_model_of_samples,
+    factorized_band_powers,
+)
 from heartsease.signal.hrv import (
     POINTS_PER_HZ,
     WELCH_OVERLAP,
@@ -124,10 +129,12 @@ def ar_report(
     order: int = AR_ORDER,
     factorize: bool = False,
     samples: FloatArray | None = None,
+    model: ARModel | None = None,
 ) -> SpectralReport:
     """Kubios' AR spectrum in bands: the PSD integrated over each band, or, with
     ``factorize``, the powers of the spectral components whose frequency lies in it.
-    ``samples`` as for :func:`fft_report`.
+    ``samples`` as for :func:`fft_report`; ``model``, when given, is the model
+    :func:`~heartsease.signal.ar_spectrum.ar_model_of_samples` fits to them.
 
     Examples
     --------
@@ -136,7 +143,8 @@ def ar_report(
     >>> round(ar_report(rr).peaks_hz["hf"], 2)
     0.25
     """
-    model = ar_model_of_samples(resample_rr(rr_ms)[1] if samples is None else samples, order)
+    if model is None:
+        model = ar_model_of_samples(resample_rr(rr_ms)[1] if samples is None else samples, order)
     f, psd = model.psd()
     if not factorize:
         return report_from_psd(f, psd)
