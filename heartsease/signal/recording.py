@@ -292,8 +292,17 @@ def _corrected(raw: NDArray[np.float64], gaps: list[RRGap], correct: bool,
     return threshold_correct(correct_around_gaps(raw, gaps, correct=False).raw_rr_ms, level)
 
 
+def long_term_part(rr_ms: np.ndarray, options: KubiosOptions,
+                   samples: FloatArray | None = None) -> tuple[LongTermHRV, list[Figures]]:
+    """A long recording's long-term measures and 5-minute segment table: the part of its
+    analysis that needs only the corrected series (``samples``: its 4 Hz tachogram, if at
+    hand)."""
+    return long_term(rr_ms, samples=samples), segment_rows(rr_ms, options)
+
+
+LongTermPart = tuple[LongTermHRV, list[Figures]]
 # Runs a piece of work and returns how to get its result: at once, or elsewhere meanwhile.
-RunAside = Callable[[Callable[[], list[Figures]]], Callable[[], list[Figures]]]
+RunAside = Callable[[Callable[[], LongTermPart]], Callable[[], LongTermPart]]
 
 
 def analyze_recording(
@@ -310,9 +319,9 @@ def analyze_recording(
     ``options`` are Kubios' analysis options (its defaults otherwise): detrending and the
     Welch window reach the time and frequency measures too; the long-term measures and the
     segment table come with recordings of :data:`LONG_RECORDING_S` or more; ``run_aside``,
-    when given, is handed the segment table's work as soon as the corrected series is known
-    and returns how to get its result (a caller may run it in another process meanwhile: it
-    is independent of the rest); without it, the work is done here.
+    when given, is handed their work (:func:`long_term_part`) as soon as the corrected
+    series is known and returns how to get its result (a caller may run it in another
+    process meanwhile: it is independent of the rest); without it, the work is done here.
 
     Examples
     --------
@@ -328,8 +337,8 @@ def analyze_recording(
     duration_s = float(raw.sum() / 1000.0)
     rr = correction.rr_ms
     is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
-    segments_aside = (run_aside(functools.partial(segment_rows, rr, opts))
-                      if is_long and run_aside is not None else None)
+    long_aside = (run_aside(functools.partial(long_term_part, rr, opts))
+                  if is_long and run_aside is not None else None)
     # With the default options the series is the corrected one as it always was.
     series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
     # Without detrending the frequency domain, coherence and Kubios figures share rr's
@@ -343,10 +352,10 @@ def analyze_recording(
     kubios = (kubios_figures(rr, opts, None if shared is None else shared.resampled,
                              welch=None if shared is None else shared.welch)
               if rr.size >= MIN_BEATS_FOR_TIME else dict.fromkeys(FIGURE_KEYS))
-    long_term_hrv = (long_term(rr, samples=None if shared is None else shared.resampled[1])
-                     if is_long else None)
-    segments = (segments_aside() if segments_aside is not None
-                else segment_rows(rr, opts) if is_long else None)
+    long_term_hrv, segments = (
+        long_aside() if long_aside is not None
+        else long_term_part(rr, opts, None if shared is None else shared.resampled[1])
+        if is_long else (None, None))
     return RecordingAnalysis(
         correction=correction,
         time=time_domain(series) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV),
