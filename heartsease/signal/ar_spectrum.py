@@ -65,7 +65,8 @@ def burg_many(series: Sequence[ArrayLike], order: int = AR_ORDER) -> list[tuple[
     Examples
     --------
     >>> x = np.sin(np.arange(50) / 3.0)
-    >>> [bool(np.array_equal(a, burg(s)[0])) for a, _ in burg_many([x, x[:40], x])]
+    >>> xs = [x, x[:40], x]
+    >>> [bool(np.array_equal(a, burg(s)[0])) for s, (a, _) in zip(xs, burg_many(xs))]
     [True, True, True]
     """
     rows = [np.asarray(x, dtype=np.float64) for x in series]

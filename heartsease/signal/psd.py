@@ -48,6 +48,30 @@ def _centred_ramp(n: int) -> tuple[FloatArray, float]:
     return ramp, float(ramp @ ramp)
 
 
+def fast_fft_length(n: int) -> int:
+    """The least ``2^a 3^b 5^c`` at or above ``n``: an FFT of that length takes a few
+    milliseconds for a day's 345,000 samples, where one of a length with a large prime
+    factor takes ten times as long (323,860 = 4 x 5 x 16,193: 50 against 4 ms).
+
+    Examples
+    --------
+    >>> fast_fft_length(323_860), fast_fft_length(1024), fast_fft_length(7)
+    (324000, 1024, 8)
+    """
+    best = 1 << max(0, n - 1).bit_length()
+    power_of_5 = 1
+    while power_of_5 < best:
+        power_of_3_5 = power_of_5
+        while power_of_3_5 < best:
+            length = power_of_3_5
+            while length < n:
+                length *= 2
+            best = min(best, length)
+            power_of_3_5 *= 3
+        power_of_5 *= 5
+    return best
+
+
 def welch_density(
     x: ArrayLike,
     fs_hz: float,
