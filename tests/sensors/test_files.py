@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heartsease.sensors.files import RecordingError, parse_rr_text, read_rr_file
 
@@ -142,6 +145,34 @@ def test_plain_lines_read_straight_are_read_as_line_by_line(text: str) -> None:
         assert fast.source_lines.tolist() == slow.source_lines.tolist()
         assert (fast.format, fast.notes) == (slow.format, slow.notes)
     assert parse_rr_text(text).rr_ms.tolist() == slow.rr_ms.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["", "beat,rr_ms\n"]),
+       st.lists(st.tuples(st.sampled_from(["", "", " ", "\t", "#"]),
+                          st.sampled_from(["812", "790.5", "805", "1,790", "2,805", ""]),
+                          st.sampled_from(["", "", " ", "\t", "\r"])), min_size=3, max_size=8),
+       st.booleans())
+def test_lines_decorated_anyhow_are_read_as_line_by_line(
+        header: str, lines: list[tuple[str, str, str]], trailing_break: bool) -> None:
+    """Whatever starts or ends a line (spaces, tabs, comments, blank lines, CR), a text the
+    fast path reads is read as the line-by-line parser reads it."""
+    from heartsease.sensors import files
+
+    text = header + "\n".join(a + b + c for a, b, c in lines) + ("\n" if trailing_break else "")
+    if files._parse_plain_lines(text) is None:
+        return
+
+    def read() -> object:
+        try:
+            r = parse_rr_text(text)
+        except RecordingError as exc:
+            return str(exc)
+        return r.rr_ms.tolist(), r.source_lines.tolist(), r.format, r.notes
+
+    fast = read()
+    with mock.patch.object(files, "_parse_plain_lines", return_value=None):
+        assert read() == fast
 
 
 def test_plain_lines_are_read_straight() -> None:
