@@ -133,14 +133,18 @@ def periodograms(rows: FloatArray, fs_hz: float, nfft: int) -> tuple[FloatArray,
 
 
 @lru_cache(maxsize=8)
-def _low_bins_transform(n: int, nfft: int, n_bins: int) -> FloatArray:
+def _low_bins_transform(n: int, nfft: int, n_bins: int, fs_hz: float) -> FloatArray:
     """The ``n x 2 n_bins`` matrix taking a segment to the real and imaginary parts of the
     first ``n_bins`` bins of its linearly detrended, Hann-windowed DFT zero-padded to
-    ``nfft``: the detrending projection, the window and the DFT's cosines and sines in one."""
+    ``nfft``, each scaled so that their squares sum to the one-sided density: the detrending
+    projection, the window, the DFT's cosines and sines and the PSD's scale in one."""
     ramp, ramp_sq = _centred_ramp(n)
     detrend = np.eye(n) - 1.0 / n - np.outer(ramp, ramp) / ramp_sq  # symmetric
     phase = 2.0 * np.pi * np.outer(np.arange(n), np.arange(n_bins)) / nfft
-    dft = np.hstack([np.cos(phase), -np.sin(phase)])
+    # One-sided: every bin but 0 Hz doubled (the Nyquist bin is never among the first
+    # nfft // 2).
+    scale = np.sqrt(np.where(np.arange(n_bins) > 0, 2.0, 1.0) / (fs_hz * _window_energy(n)))
+    dft = np.hstack([np.cos(phase) * scale, -np.sin(phase) * scale])
     transform = detrend @ (hann(n)[:, None] * dft)
     transform.flags.writeable = False
     return transform
@@ -166,9 +170,8 @@ def periodograms_below(rows: FloatArray, fs_hz: float, nfft: int,
     n = rows.shape[1]
     # The mean taken out first: the projection removes it too, but a 1000-ms level through
     # the product would cost digits.
-    parts = (rows - rows.mean(axis=1, keepdims=True)) @ _low_bins_transform(n, nfft, n_bins)
+    parts = ((rows - rows.mean(axis=1, keepdims=True))
+             @ _low_bins_transform(n, nfft, n_bins, fs_hz))
     psd = parts[:, :n_bins] ** 2
     psd += parts[:, n_bins:] ** 2
-    psd *= 1.0 / (fs_hz * _window_energy(n))
-    psd[:, 1:] *= 2.0  # one-sided; the Nyquist bin is never among the first nfft // 2
     return _frequencies(nfft, fs_hz)[:n_bins], psd
