@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -213,6 +214,16 @@ def test_the_fast_entry_prints_what_the_typer_command_prints(
     assert modules == "[]"
     if not set(BLAS_THREAD_VARIABLES) & set(os.environ) and threads != "None":
         assert threads == "1"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+def test_the_fast_entry_keeps_freed_memory_for_reuse() -> None:
+    """glibc takes the settings that spare a day's analysis its page faults (in a process of
+    its own: they are not for the test run's)."""
+    kept = subprocess.run(
+        [sys.executable, "-c", "from heartsease.cli.entry import keep_freed_memory\n"
+         "print(keep_freed_memory())"], capture_output=True, text=True, check=True)
+    assert kept.stdout.strip() == str(platform.libc_ver()[0] == "glibc")
 
 
 def test_the_fast_entry_refuses_as_the_typer_command_does(tmp_path: Path) -> None:
