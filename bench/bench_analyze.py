@@ -132,7 +132,7 @@ def day(record: str, repeats: int) -> None:
     print(f"{record}: {rr.size} beats, medians of {repeats}; heartsease analyze (process start "
           f"included) {wall:.2f} s wall / {cpu:.2f} s CPU, peak {rss:.0f} MiB; neurokit2 "
           f"hrv_time alone {nk_wall:.2f} s wall / {nk_cpu:.2f} s CPU; ratio wall "
-          f"{wall / nk_wall:.1f}, CPU {cpu / nk_cpu:.1f} (target < 1; memory target < 200 MiB)")
+          f"{wall / nk_wall:.2f}, CPU {cpu / nk_cpu:.2f} (target < 1; memory target < 200 MiB)")
     print(f"  in this process (CPU, least of {repeats}): reading {read_cpu:.2f} s, analysis "
           f"{analysis_cpu:.2f} s; floor (start, numpy, reading the file) "
           f"{floor_wall:.2f} s wall / {floor_cpu:.2f} s CPU = {floor_cpu / nk_cpu:.2f} of "
