@@ -2,11 +2,13 @@
 
 Importing ``scipy.linalg`` takes longer than analysing a 10-minute strap recording (0.8 s of
 a 1.3 s run on the shared test machine; issue 27 asks for the whole run within 10x of a bare
-``python -c pass``). Small systems -- a live 64-s window's 90 knots, a 10-minute tachogram's
-2,400 samples -- are solved here in plain Python, in well under a millisecond to a few
-milliseconds; from :data:`LAPACK_FROM_ROWS` rows on (a 24-hour day's spline, its whole-day
-detrending) LAPACK is used, found in numpy's own OpenBLAS (:mod:`heartsease.signal.lapack`).
-Both paths are pinned against each other in ``tests/signal/test_numerics.py``.
+``python -c pass``). Small tridiagonal systems -- a live 64-s window's 90 knots, a 10-minute
+tachogram's 2,400 -- are solved here in plain Python, in well under a millisecond to a few
+milliseconds; from :data:`LAPACK_FROM_ROWS` rows on (a 24-hour day's spline) LAPACK is used,
+found in numpy's own OpenBLAS (:mod:`heartsease.signal.lapack`). The smoothness-priors
+systems go to that LAPACK at every size where numpy carries it (it takes a day's 270
+segment trends in one call), and are solved in plain Python below LAPACK_FROM_ROWS where it
+does not. Both paths are pinned against each other in ``tests/signal/test_numerics.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from heartsease.signal.lapack import gtsv, pbsv
+from heartsease.signal.lapack import gtsv, has_numpy_lapack, pbsv
 
 FloatArray = NDArray[np.float64]
 LAPACK_FROM_ROWS = 20_000
@@ -83,9 +85,13 @@ def factor_symmetric_pentadiagonal(bands: FloatArray) -> PentadiagonalFactor:
     """Factor ``A`` given in the upper form of ``scipy.linalg.solveh_banded``:
     ``bands[0, 2:]`` the second super-diagonal, ``bands[1, 1:]`` the first, ``bands[2]`` the
     diagonal. A factor depends on ``A`` alone, so one serves every series of a length (the
-    5-minute segments of a day share theirs)."""
+    5-minute segments of a day share theirs).
+
+    Where numpy carries LAPACK (:func:`~heartsease.signal.lapack.has_numpy_lapack`) every
+    size goes to it: LAPACK solves a day's 270 segment trends of one length in one call, in
+    less than half the time the plain-Python solves took together."""
     n = bands.shape[1]
-    if n >= LAPACK_FROM_ROWS:
+    if n >= LAPACK_FROM_ROWS or has_numpy_lapack():
         return PentadiagonalFactor([], [], [], bands)
     e2 = [0.0, 0.0, *bands[0, 2:].tolist()]  # A[i, i-2]
     e1 = [0.0, *bands[1, 1:].tolist()]  # A[i, i-1]
@@ -186,7 +192,8 @@ def solve_factored_many(factors: list[PentadiagonalFactor],
 
     The same operations in the same order as each solve alone (its ``+ 0.0`` where a
     neighbour is missing is the padding's ``0 * y``), so the same numbers to the last bit;
-    systems of :data:`LAPACK_FROM_ROWS` rows or more, or under 3, are solved one by one.
+    systems under 3 rows are solved one by one. Factors for LAPACK (:func:`factor_symmetric_
+    pentadiagonal`) take all their right-hand sides in one call, each solved as alone.
 
     Examples
     --------
@@ -196,6 +203,8 @@ def solve_factored_many(factors: list[PentadiagonalFactor],
     [[1.0, 1.0, 1.0]]
     """
     sizes = [b.size for b in rhs]
+    if rhs and all(f.bands is not None for f in factors):
+        return _solve_banded_together(factors, rhs)
     if not rhs or any(f.bands is not None for f in factors) or min(sizes) < 3:
         return [solve_factored(f, b) for f, b in zip(factors, rhs, strict=True)]
     rows, count = max(sizes), len(rhs)
@@ -222,6 +231,25 @@ def solve_factored_many(factors: list[PentadiagonalFactor],
         first += second
         x[i] -= first
     return [x[:size, k].copy() for k, size in enumerate(sizes)]
+
+
+def _solve_banded_together(factors: list[PentadiagonalFactor],
+                           rhs: list[FloatArray]) -> list[FloatArray]:
+    """:func:`solve_factored` of each ``rhs``, the right-hand sides of one factor in one
+    LAPACK call."""
+    out: list[FloatArray] = [np.empty(0)] * len(rhs)
+    by_factor: dict[int, list[int]] = {}
+    for k, f in enumerate(factors):
+        by_factor.setdefault(id(f), []).append(k)
+    for members in by_factor.values():
+        bands = factors[members[0]].bands
+        assert bands is not None
+        x, info = pbsv(bands, np.column_stack([rhs[k] for k in members]))
+        if info > 0:
+            raise np.linalg.LinAlgError(f"{info}th leading minor not positive definite")
+        for column, k in enumerate(members):
+            out[k] = x[:, column].copy()
+    return out
 
 
 def solve_symmetric_pentadiagonal(bands: FloatArray, rhs: FloatArray) -> FloatArray:

@@ -93,10 +93,17 @@ def gtsv(lower: FloatArray, diag: FloatArray, upper: FloatArray,
     return b, int(info.value)
 
 
+def has_numpy_lapack() -> bool:
+    """Whether numpy carries its own OpenBLAS, whose LAPACK is then called without scipy."""
+    return _numpy_openblas() is not None
+
+
 def pbsv(bands: FloatArray, rhs: FloatArray) -> tuple[FloatArray, int]:
     """LAPACK ``dpbsv`` (banded Cholesky) for the symmetric positive definite matrix whose
     upper bands are the rows of ``bands`` (``scipy.linalg.solveh_banded``'s form): the
-    solution and LAPACK's ``info`` (``> 0``: not positive definite)."""
+    solution and LAPACK's ``info`` (``> 0``: not positive definite). ``rhs`` may hold one
+    right-hand side or one a column; LAPACK solves each column alone, so each is what it
+    would be on its own."""
     routines = _numpy_openblas()
     if routines is None:
         from scipy.linalg import lapack
@@ -104,12 +111,13 @@ def pbsv(bands: FloatArray, rhs: FloatArray) -> tuple[FloatArray, int]:
         _, x, info = lapack.dpbsv(bands, rhs, lower=0)
         return np.asarray(x), int(info)
     ab = np.array(bands, dtype=np.float64, order="F")
-    b = np.array(rhs, dtype=np.float64)
+    b = np.array(rhs, dtype=np.float64, order="F")
     kd, n = ab.shape[0] - 1, ab.shape[1]
     info = _Int(0)
     # Fortran's hidden length of the one-character UPLO argument comes last.
     routines["dpbsv"](ctypes.c_char_p(b"U"), ctypes.byref(_Int(n)), ctypes.byref(_Int(kd)),
-                      ctypes.byref(_Int(1)), _pointer(ab), ctypes.byref(_Int(kd + 1)),
+                      ctypes.byref(_Int(b.shape[1] if b.ndim == 2 else 1)), _pointer(ab),
+                      ctypes.byref(_Int(kd + 1)),
                       _pointer(b), ctypes.byref(_Int(max(1, n))), ctypes.byref(info),
                       ctypes.c_size_t(1))
     return b, int(info.value)

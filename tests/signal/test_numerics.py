@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -51,8 +52,19 @@ def _smoothness_priors_bands(n: int, lambda_: float) -> np.ndarray:
     return bands
 
 
+@pytest.fixture(params=["numpy's LAPACK", "plain Python"])
+def banded_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways small banded systems are solved: with numpy's LAPACK where numpy carries
+    one, in plain Python where it does not (numpy on MKL or Accelerate)."""
+    from heartsease.signal import banded
+
+    if request.param == "plain Python":
+        monkeypatch.setattr(banded, "has_numpy_lapack", lambda: False)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("n", [3, 4, 5, 90, 2400])
-def test_plain_python_banded_solves_equal_lapack(n: int) -> None:
+def test_plain_python_banded_solves_equal_lapack(n: int, banded_path: str) -> None:
     """The solvers used below LAPACK_FROM_ROWS give LAPACK's answer: relative 1e-9 is far
     below the 1/1024-s RR resolution of a strap, and the smoothness-priors system at lambda
     500 has a condition number near 1e10, so rounding alone reaches about 1e-11."""
@@ -117,7 +129,22 @@ def test_analysing_a_recording_does_not_import_scipy(refdata: Path) -> None:
                 max_size=6))
 def test_batched_splines_and_trends_are_one_by_ones_to_the_bit(
         series: list[list[float]]) -> None:
-    """A day's segments are resampled and detrended together: the same bits as alone."""
+    """A day's segments are resampled and detrended together: the same bits as alone, on
+    both of the banded solves' paths (numpy's LAPACK, and plain Python where numpy has no
+    LAPACK of its own)."""
+    from heartsease.signal import banded
+    from heartsease.signal.detrend import _smoothness_factor
+
+    _batched_equal_alone(series)
+    _smoothness_factor.cache_clear()  # a factor is made for its path: none carried across
+    try:
+        with mock.patch.object(banded, "has_numpy_lapack", lambda: False):
+            _batched_equal_alone(series)
+    finally:
+        _smoothness_factor.cache_clear()
+
+
+def _batched_equal_alone(series: list[list[float]]) -> None:
     from heartsease.signal.detrend import smoothness_priors_trend, smoothness_priors_trends
     from heartsease.signal.hrv import resample_many, resample_rr
 
