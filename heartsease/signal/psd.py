@@ -133,28 +133,32 @@ def periodograms(rows: FloatArray, fs_hz: float, nfft: int) -> tuple[FloatArray,
 
 
 @lru_cache(maxsize=8)
-def _low_bins_transform(n: int, nfft: int, n_bins: int, fs_hz: float) -> FloatArray:
-    """The ``n x 2 n_bins`` matrix taking a segment to the real and imaginary parts of the
-    first ``n_bins`` bins of its linearly detrended, Hann-windowed DFT zero-padded to
-    ``nfft``, each scaled so that their squares sum to the one-sided density: the detrending
-    projection, the window, the DFT's cosines and sines and the PSD's scale in one."""
+def _bins_transform(n: int, nfft: int, first_bin: int, stop_bin: int,
+                    fs_hz: float) -> FloatArray:
+    """The ``n x 2 (stop_bin - first_bin)`` matrix taking a segment to the real and imaginary
+    parts of bins ``first_bin`` to ``stop_bin - 1`` of its linearly detrended, Hann-windowed
+    DFT zero-padded to ``nfft``, each scaled so that their squares sum to the one-sided
+    density: the detrending projection, the window, the DFT's cosines and sines and the
+    PSD's scale in one."""
     ramp, ramp_sq = _centred_ramp(n)
     detrend = np.eye(n) - 1.0 / n - np.outer(ramp, ramp) / ramp_sq  # symmetric
-    phase = 2.0 * np.pi * np.outer(np.arange(n), np.arange(n_bins)) / nfft
+    bins = np.arange(first_bin, stop_bin)
+    phase = 2.0 * np.pi * np.outer(np.arange(n), bins) / nfft
     # One-sided: every bin but 0 Hz doubled (the Nyquist bin is never among the first
     # nfft // 2).
-    scale = np.sqrt(np.where(np.arange(n_bins) > 0, 2.0, 1.0) / (fs_hz * _window_energy(n)))
+    scale = np.sqrt(np.where(bins > 0, 2.0, 1.0) / (fs_hz * _window_energy(n)))
     dft = np.hstack([np.cos(phase) * scale, -np.sin(phase) * scale])
     transform = detrend @ (hann(n)[:, None] * dft)
     transform.flags.writeable = False
     return transform
 
 
-def periodograms_below(rows: FloatArray, fs_hz: float, nfft: int,
-                       n_bins: int) -> tuple[FloatArray, FloatArray]:
-    """The first ``n_bins`` bins (fewer than ``nfft // 2``) of :func:`periodograms`, as one
-    matrix product: where only the low frequencies are read (coherence and breathing read
-    under 0.55 Hz of 2 Hz), computing those bins alone is quicker than the whole FFT.
+def periodograms_below(rows: FloatArray, fs_hz: float, nfft: int, n_bins: int,
+                       first_bin: int = 0) -> tuple[FloatArray, FloatArray]:
+    """The first ``n_bins`` bins (fewer than ``nfft // 2``) of :func:`periodograms`, or those
+    from ``first_bin`` on, as one matrix product: where only the low frequencies are read
+    (coherence and breathing read under 0.55 Hz of 2 Hz), computing those bins alone is
+    quicker than the whole FFT.
 
     The numbers agree with :func:`periodograms`' to rounding (about 1e-12 of the largest
     bin), not to the bit: the sums are taken in another order.
@@ -171,7 +175,8 @@ def periodograms_below(rows: FloatArray, fs_hz: float, nfft: int,
     # The mean taken out first: the projection removes it too, but a 1000-ms level through
     # the product would cost digits.
     parts = ((rows - rows.mean(axis=1, keepdims=True))
-             @ _low_bins_transform(n, nfft, n_bins, fs_hz))
-    psd = parts[:, :n_bins] ** 2
-    psd += parts[:, n_bins:] ** 2
-    return _frequencies(nfft, fs_hz)[:n_bins], psd
+             @ _bins_transform(n, nfft, first_bin, n_bins, fs_hz))
+    width = n_bins - first_bin
+    psd = parts[:, :width] ** 2
+    psd += parts[:, width:] ** 2
+    return _frequencies(nfft, fs_hz)[first_bin:n_bins], psd

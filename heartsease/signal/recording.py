@@ -37,11 +37,13 @@ from heartsease.signal.coherence import (
     COHERENCE_UPDATE_S,
     COHERENCE_WINDOW_S,
     PEAK_SEARCH_HZ,
+    TOTAL_BAND_HZ,
     coherence_ratios,
 )
 from heartsease.signal.detrend import DEFAULT_LAMBDA, smoothness_priors_trends
 from heartsease.signal.gaps import RRGap, correct_around_gaps, find_gaps
 from heartsease.signal.hrv import (
+    RESAMPLING_HZ,
     FrequencyDomainHRV,
     TimeDomainHRV,
     beat_times_s,
@@ -71,8 +73,15 @@ from heartsease.signal.long_term import (
     segment_bounds,
 )
 from heartsease.signal.nonlinear import DFA_LONG_BEATS, DFA_SHORT_BEATS, dfa_alphas_many
+from heartsease.signal.psd import periodograms_below
 from heartsease.signal.quality import Quality, assess_quality
-from heartsease.signal.spectrum import Spectrum, recording_window_psds
+from heartsease.signal.spectrum import (
+    RECORDING_WINDOW_MAX_HZ,
+    Spectrum,
+    recording_window_psds,
+    recording_windows,
+    window_bins,
+)
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
 
 Figures = dict[str, float | None]
@@ -218,24 +227,37 @@ def coherence_and_breathing(
     rr = np.asarray(rr_ms, dtype=np.float64)
     every = round(RECORDING_STEP_S / step_s)
     shared = window_s == BREATHING_WINDOW_S and math.isclose(every * step_s, RECORDING_STEP_S)
+    if not shared:
+        ratios = [coherence_ratios(f, psd) for _, f, psd
+                  in recording_window_psds(rr, window_s, step_s, spline=spline)]
+        return (float(np.mean(np.concatenate(ratios))) if ratios else None,
+                breathing_rate_over_recording(rr))
+    # Coherence reads its windows' bins up to 0.4 Hz, breathing up to 0.55: the bins between
+    # are computed for breathing's windows alone (a day's product a seventh smaller).
+    nfft, n_bins = window_bins(int(round(window_s * RESAMPLING_HZ)), RESAMPLING_HZ,
+                               RECORDING_WINDOW_MAX_HZ)
+    n_coherence = window_bins(int(round(window_s * RESAMPLING_HZ)), RESAMPLING_HZ,
+                              TOTAL_BAND_HZ[1])[1]
     ratios: list[FloatArray] = []
     breathing_ratios: list[FloatArray] = []
-    total, count, f_hz = 0.0, 0, None
-    for index, f, psd in recording_window_psds(rr, window_s, step_s, spline=spline):
-        ratios.append(coherence_ratios(f, psd))
-        if shared:
-            breathing = index % every == 0
-            breathing_rows = psd[breathing]
-            breathing_ratios.append(ratios[-1][breathing])
-            f_hz, total = f, total + breathing_rows.sum(axis=0)
-            count += breathing_rows.shape[0]
+    low, high, count = np.zeros(n_coherence), np.zeros(n_bins - n_coherence), 0
+    f_low = f_high = None
+    for index, samples in recording_windows(rr, window_s, step_s, spline=spline):
+        f_low, psd = periodograms_below(samples, RESAMPLING_HZ, nfft, n_coherence)
+        ratios.append(coherence_ratios(f_low, psd))
+        breathing = index % every == 0
+        breathing_ratios.append(ratios[-1][breathing])
+        low += psd[breathing].sum(axis=0)
+        f_high, psd_high = periodograms_below(samples[breathing], RESAMPLING_HZ, nfft, n_bins,
+                                              first_bin=n_coherence)
+        high += psd_high.sum(axis=0)
+        count += int(np.count_nonzero(breathing))
     coherence_ratio = float(np.mean(np.concatenate(ratios))) if ratios else None
-    if not shared:
-        return coherence_ratio, breathing_rate_over_recording(rr)
-    if f_hz is None or count == 0:
+    if f_low is None or f_high is None or count == 0:
         return coherence_ratio, BreathingEstimate(None, 0.0, None)
     return coherence_ratio, breathing_from_mean_spectrum(
-        Spectrum(f_hz, total / count), rr, np.concatenate(breathing_ratios))
+        Spectrum(np.concatenate([f_low, f_high]), np.concatenate([low, high]) / count), rr,
+        np.concatenate(breathing_ratios))
 
 
 def segment_figures(rr_ms: np.ndarray, options: KubiosOptions,

@@ -107,6 +107,44 @@ def short_window_spectrum(
     return None if x is None else periodogram(x, fs_hz)
 
 
+def window_bins(n_samples: int, fs_hz: float, max_hz: float) -> tuple[int, int]:
+    """The FFT length of a short window of ``n_samples`` (:func:`periodogram`'s) and how
+    many of its bins lie at or under ``max_hz``."""
+    nfft = max(SHORT_WINDOW_NFFT, n_samples)
+    return nfft, min(int(max_hz * nfft / fs_hz) + 1, nfft // 2)
+
+
+def recording_windows(
+    rr_ms: ArrayLike, window_s: float, step_s: float, fs_hz: float = RESAMPLING_HZ,
+    spline: NotAKnotSpline | None = None,
+) -> Iterator[tuple[NDArray[np.intp], FloatArray]]:
+    """The tachogram samples of the ``window_s`` windows ending every ``step_s`` s of a whole
+    recording, in batches: ``(window numbers, one row of samples a window)``; which windows
+    and why, as :func:`recording_window_psds` says.
+
+    Examples
+    --------
+    >>> [(k.tolist(), x.shape) for k, x in recording_windows(np.full(200, 1000.0), 64.0, 50.0)]
+    [([0, 1, 2], (3, 256))]
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    t = beat_times_s(rr)
+    ends = np.arange(t[0] + window_s, t[-1] + 1e-9, step_s) if rr.size >= 4 else t[:0]
+    stops = np.searchsorted(t, ends, side="right")
+    firsts = np.maximum(0, np.searchsorted(t, ends - window_s, side="left") - 2)
+    n = int(round(window_s * fs_hz))
+    offsets = np.arange(n)[::-1] / fs_hz
+    last = t[stops - 1]
+    covered = np.flatnonzero((last - offsets[0] >= t[firsts]) & (stops - firsts >= 4))
+    if covered.size == 0:
+        return
+    if spline is None:
+        spline = NotAKnotSpline(t, rr)
+    for batch in np.array_split(covered, -(-covered.size // WINDOWS_PER_BATCH)):
+        grid = last[batch, None] - offsets
+        yield batch, spline(grid.ravel()).reshape(grid.shape)
+
+
 def recording_window_psds(
     rr_ms: ArrayLike, window_s: float, step_s: float, fs_hz: float = RESAMPLING_HZ,
     spline: NotAKnotSpline | None = None,
@@ -133,23 +171,7 @@ def recording_window_psds(
     ...  for k, f, p in recording_window_psds(rr, 64.0, 50.0)]
     [([1, 2], 0.1)]
     """
-    rr = np.asarray(rr_ms, dtype=np.float64)
-    t = beat_times_s(rr)
-    ends = np.arange(t[0] + window_s, t[-1] + 1e-9, step_s) if rr.size >= 4 else t[:0]
-    stops = np.searchsorted(t, ends, side="right")
-    firsts = np.maximum(0, np.searchsorted(t, ends - window_s, side="left") - 2)
-    n = int(round(window_s * fs_hz))
-    offsets = np.arange(n)[::-1] / fs_hz
-    last = t[stops - 1]
-    covered = np.flatnonzero((last - offsets[0] >= t[firsts]) & (stops - firsts >= 4))
-    if covered.size == 0:
-        return
-    if spline is None:
-        spline = NotAKnotSpline(t, rr)
-    nfft = max(SHORT_WINDOW_NFFT, n)
-    n_bins = min(int(RECORDING_WINDOW_MAX_HZ * nfft / fs_hz) + 1, nfft // 2)
-    for batch in np.array_split(covered, -(-covered.size // WINDOWS_PER_BATCH)):
-        grid = last[batch, None] - offsets
-        f, psd = periodograms_below(spline(grid.ravel()).reshape(grid.shape), fs_hz, nfft,
-                                    n_bins)
+    nfft, n_bins = window_bins(int(round(window_s * fs_hz)), fs_hz, RECORDING_WINDOW_MAX_HZ)
+    for batch, samples in recording_windows(rr_ms, window_s, step_s, fs_hz, spline):
+        f, psd = periodograms_below(samples, fs_hz, nfft, n_bins)
         yield batch, f, psd
