@@ -53,6 +53,32 @@ def json_safe(value: object) -> object:
     return value
 
 
+def analysis_json(result: dict[str, object]) -> str:
+    """``result`` as indented JSON, each row of its ``segments`` table on one line.
+
+    A day's table is 270 rows of 60 figures: a row a line reads as the table it is, and
+    the JSON takes half the time to write (json's indenting encoder is pure Python: 12
+    against 6 ms of a day's 0.5-s run).
+
+    >>> print(analysis_json({"n_beats": 2, "segments": [{"start_s": 0.0}, {"start_s": 300.0}]}))
+    {
+      "n_beats": 2,
+      "segments": [
+        {"start_s": 0.0},
+        {"start_s": 300.0}
+      ]
+    }
+    """
+    rows = result.get("segments")
+    if not isinstance(rows, list) or not rows:
+        return json.dumps(result, indent=2)
+    # No text of the result holds a NUL (paths cannot; the rest is ours): a unique mark.
+    mark = json.dumps("\0segments\0")
+    table = ",\n".join("    " + json.dumps(row) for row in rows)
+    return json.dumps({**result, "segments": "\0segments\0"}, indent=2).replace(
+        mark, "[\n" + table + "\n  ]", 1)
+
+
 def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
                 correction: str = "automatic", detrend: str = "none", lambda_: float = 500.0,
                 window_s: float = 300.0, overlap: float = 50.0, ar_order: int = 16,
@@ -102,7 +128,7 @@ def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
     if as_json:
         result = {"file": str(path), "format": recording.format, **result,
                   "notes": recording.notes}
-        print(json.dumps(json_safe(result), indent=2))
+        print(analysis_json(json_safe(result)))
         return
     _print_analysis(path, recording.format, recording.notes, result)
 
