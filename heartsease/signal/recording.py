@@ -228,9 +228,9 @@ def coherence_and_breathing(
     every = round(RECORDING_STEP_S / step_s)
     shared = window_s == BREATHING_WINDOW_S and math.isclose(every * step_s, RECORDING_STEP_S)
     if not shared:
-        ratios = [coherence_ratios(f, psd) for _, f, psd
-                  in recording_window_psds(rr, window_s, step_s, spline=spline)]
-        return (float(np.mean(np.concatenate(ratios))) if ratios else None,
+        window_ratios = [coherence_ratios(f, psd) for _, f, psd
+                         in recording_window_psds(rr, window_s, step_s, spline=spline)]
+        return (float(np.mean(np.concatenate(window_ratios))) if window_ratios else None,
                 breathing_rate_over_recording(rr))
     # Coherence reads its windows' bins up to 0.4 Hz, breathing up to 0.55: the bins between
     # are computed for breathing's windows alone (a day's product a seventh smaller).
@@ -314,15 +314,17 @@ def _corrected(raw: NDArray[np.float64], gaps: list[RRGap], correct: bool,
     return threshold_correct(correct_around_gaps(raw, gaps, correct=False).raw_rr_ms, level)
 
 
+LongTermPart = tuple[LongTermHRV, list[Figures]]
+
+
 def long_term_part(rr_ms: np.ndarray, options: KubiosOptions,
-                   samples: FloatArray | None = None) -> tuple[LongTermHRV, list[Figures]]:
+                   samples: FloatArray | None = None) -> LongTermPart:
     """A long recording's long-term measures and 5-minute segment table: the part of its
     analysis that needs only the corrected series (``samples``: its 4 Hz tachogram, if at
     hand)."""
     return long_term(rr_ms, samples=samples), segment_rows(rr_ms, options)
 
 
-LongTermPart = tuple[LongTermHRV, list[Figures]]
 # Runs a piece of work and returns how to get its result: at once, or elsewhere meanwhile.
 RunAside = Callable[[Callable[[], LongTermPart]], Callable[[], LongTermPart]]
 
