@@ -100,9 +100,10 @@ def coherence_ratios(f_hz: FloatArray, psd_rows: FloatArray) -> FloatArray:
 
     Examples
     --------
-    >>> from heartsease.signal.psd import periodograms
+    >>> from heartsease.signal.psd import periodograms_below
     >>> t = np.arange(256) / 4.0
-    >>> f, p = periodograms(np.vstack([np.sin(2 * np.pi * 0.1 * t), np.cos(t)]), 4.0, 2048)
+    >>> f, p = periodograms_below(np.vstack([np.sin(2 * np.pi * 0.1 * t), np.cos(t)]), 4.0,
+    ...                           2048, 300)
     >>> expected = [coherence_from_spectrum(Spectrum(f, row)).coherence_ratio for row in p]
     >>> bool(np.allclose(coherence_ratios(f, p), expected, rtol=1e-9))
     True

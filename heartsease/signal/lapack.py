@@ -14,6 +14,7 @@ scipy's routines are used as before. :func:`one_blas_thread` sets that OpenBLAS'
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +22,6 @@ from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
-
-from heartsease.numpy_openblas import numpy_openblas_paths
 
 FloatArray = NDArray[np.float64]
 # numpy's OpenBLAS uses 64-bit integers and prefixes and suffixes its symbols: LAPACK's
@@ -33,10 +32,19 @@ _Int = ctypes.c_int64
 _DOUBLES = ctypes.POINTER(ctypes.c_double)
 
 
+def _numpy_openblas_paths(numpy_package: str) -> list[str]:
+    """The OpenBLAS libraries of the numpy installed at ``numpy_package`` (its folder):
+    beside it in ``numpy.libs`` (Linux and Windows wheels) or inside it in ``.dylibs``
+    (macOS wheels); none for a numpy built against another BLAS."""
+    return [path for where in (os.path.join(os.path.dirname(numpy_package), "numpy.libs"),
+                               os.path.join(numpy_package, ".dylibs"))
+            for path in sorted(glob.glob(os.path.join(where, "libscipy_openblas64_*")))]
+
+
 @cache
 def _numpy_openblas() -> dict[str, Callable[..., object]] | None:
     """The routines used here from the OpenBLAS numpy loaded, or ``None`` without one."""
-    candidates = numpy_openblas_paths(os.path.dirname(np.__file__))
+    candidates = _numpy_openblas_paths(os.path.dirname(np.__file__))
     names = {"dgtsv": _FORTRAN, "dpbsv": _FORTRAN, "openblas_get_num_threads": _C,
              "openblas_set_num_threads": _C}
     for path in candidates:

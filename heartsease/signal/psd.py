@@ -112,26 +112,6 @@ def welch_density(
     return _frequencies(nfft, fs_hz), psd
 
 
-def periodograms(rows: FloatArray, fs_hz: float, nfft: int) -> tuple[FloatArray, FloatArray]:
-    """The linearly detrended Hann periodogram of every row of ``rows`` (each one segment):
-    ``welch_density(row, fs_hz, row.size, 0, nfft, "linear")`` for all rows in one FFT.
-
-    Examples
-    --------
-    >>> x = np.random.default_rng(0).standard_normal((3, 256))
-    >>> f, p = periodograms(x, 4.0, 2048)
-    >>> bool(np.allclose(p[1], welch_density(x[1], 4.0, 256, 0, 2048, "linear")[1]))
-    True
-    """
-    n = rows.shape[1]
-    ramp, ramp_sq = _centred_ramp(n)
-    detrended = rows - rows.mean(axis=1, keepdims=True) - np.outer(rows @ ramp / ramp_sq, ramp)
-    spectra = np.fft.rfft(detrended * hann(n), nfft, axis=1)
-    psd = (spectra.real**2 + spectra.imag**2) / (fs_hz * _window_energy(n))
-    psd[:, 1 : (nfft + 1) // 2] *= 2.0
-    return _frequencies(nfft, fs_hz), psd
-
-
 @lru_cache(maxsize=8)
 def _bins_transform(n: int, nfft: int, first_bin: int, stop_bin: int,
                     fs_hz: float) -> FloatArray:
@@ -155,20 +135,21 @@ def _bins_transform(n: int, nfft: int, first_bin: int, stop_bin: int,
 
 def periodograms_below(rows: FloatArray, fs_hz: float, nfft: int, n_bins: int,
                        first_bin: int = 0) -> tuple[FloatArray, FloatArray]:
-    """The first ``n_bins`` bins (fewer than ``nfft // 2``) of :func:`periodograms`, or those
-    from ``first_bin`` on, as one matrix product: where only the low frequencies are read
-    (coherence and breathing read under 0.55 Hz of 2 Hz), computing those bins alone is
-    quicker than the whole FFT.
+    """The linearly detrended Hann periodogram of every row of ``rows`` (each one segment:
+    ``welch_density(row, fs_hz, row.size, 0, nfft, "linear")``), its first ``n_bins`` bins
+    (fewer than ``nfft // 2``) or those from ``first_bin`` on, as one matrix product: where
+    only the low frequencies are read (coherence and breathing read under 0.55 Hz of 2 Hz),
+    computing those bins alone is quicker than the whole FFT.
 
-    The numbers agree with :func:`periodograms`' to rounding (about 1e-12 of the largest
-    bin), not to the bit: the sums are taken in another order.
+    The numbers agree with the FFT's to rounding (about 1e-12 of the largest bin), not to
+    the bit: the sums are taken in another order.
 
     Examples
     --------
     >>> x = np.random.default_rng(0).standard_normal((3, 256))
     >>> f, p = periodograms_below(x, 4.0, 2048, 300)
-    >>> f_all, p_all = periodograms(x, 4.0, 2048)
-    >>> p.shape, bool(np.allclose(p, p_all[:, :300], rtol=1e-9, atol=1e-12 * p_all.max()))
+    >>> f_one, p_one = welch_density(x[1], 4.0, 256, 0, 2048, "linear")
+    >>> p.shape, bool(np.allclose(p[1], p_one[:300], rtol=1e-9, atol=1e-12 * p_one.max()))
     ((3, 300), True)
     """
     n = rows.shape[1]

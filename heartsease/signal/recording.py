@@ -234,10 +234,9 @@ def coherence_and_breathing(
                 breathing_rate_over_recording(rr))
     # Coherence reads its windows' bins up to 0.4 Hz, breathing up to 0.55: the bins between
     # are computed for breathing's windows alone (a day's product a seventh smaller).
-    nfft, n_bins = window_bins(int(round(window_s * RESAMPLING_HZ)), RESAMPLING_HZ,
-                               RECORDING_WINDOW_MAX_HZ)
-    n_coherence = window_bins(int(round(window_s * RESAMPLING_HZ)), RESAMPLING_HZ,
-                              TOTAL_BAND_HZ[1])[1]
+    n_samples = int(round(window_s * RESAMPLING_HZ))
+    nfft, n_bins = window_bins(n_samples, RESAMPLING_HZ, RECORDING_WINDOW_MAX_HZ)
+    n_coherence = window_bins(n_samples, RESAMPLING_HZ, TOTAL_BAND_HZ[1])[1]
     ratios: list[FloatArray] = []
     breathing_ratios: list[FloatArray] = []
     low, high, count = np.zeros(n_coherence), np.zeros(n_bins - n_coherence), 0
