@@ -44,6 +44,7 @@ class Presence:
         self._tell = tell
         self._pages: set[str] = set()
         self._ever_joined = False
+        self._closed = False
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -54,13 +55,15 @@ class Presence:
         return "connected" if self._pages else "away"
 
     def arrived(self, page: str) -> None:
+        if self._closed:
+            return
         self._cancel()
         self._pages.add(page)
         self._ever_joined = True
         self._tell("connected")
 
     def went(self, page: str) -> None:
-        if page not in self._pages:
+        if self._closed or page not in self._pages:
             return
         self._pages.discard(page)
         if self._pages:
@@ -70,7 +73,10 @@ class Presence:
                                                             self._away_too_long)
 
     def close(self) -> None:
-        """The session ended: no timer outlives it."""
+        """The session ended: no timer outlives it, and pages that come or go after it are
+        not told (the client's page leaving its closing words once read the observers'
+        room "away · paused" under "The session has ended")."""
+        self._closed = True
         self._cancel()
 
     def _away_too_long(self) -> None:

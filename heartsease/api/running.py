@@ -198,6 +198,8 @@ class SessionManager:
         message = publish_event(self.hub, running.session_id, running.so_far, event)
         if event.kind == Kind.SESSION_ENDED:
             running.ended_by = message["reason"]
+            if running.presence is not None:  # over now, not once its close-out is written
+                running.presence.close()
 
     def _tell_presence(self, running: RunningSession, page: PageState) -> None:
         self.hub.publish(running.session_id, {

@@ -161,3 +161,20 @@ def test_presence_timers_start_only_once_the_last_page_has_gone() -> None:
 
     assert asyncio.run(main()) == ["connected", "connected", "away", "connected", "away",
                                    "pause", "leave"]
+
+
+def test_pages_coming_and_going_after_the_end_are_not_told() -> None:
+    """A clinician's room read "away · paused" under "The session has ended" once the
+    client's page left its closing words: the end closes the presence."""
+    async def main() -> list[str]:
+        said: list[str] = []
+        presence = Presence(AwayTimes(0.01, 0.01), lambda: said.append("pause"),
+                            lambda: said.append("leave"), said.append)
+        presence.arrived("a")
+        presence.close()
+        presence.went("a")
+        presence.arrived("b")
+        await asyncio.sleep(0.05)  # no timer started by the page that went
+        return said
+
+    assert asyncio.run(main()) == ["connected"]
