@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from heartsease.sensors.text_columns import column_spans, line_spans, plain_decimals
 from heartsease.signal.rolling import median
 
 if TYPE_CHECKING:  # imported by record_text: the sources bring asyncio, which analyze needs not
@@ -256,9 +258,11 @@ def _parse_csv_unquoted(content: list[tuple[int, str]], delimiter: str) -> RRRec
     """
     if any('"' in line or "\0" in line for _, line in content):
         return None
+    column = _rr_column(content[0][1], delimiter)
+    if column is None:
+        return None
     lines = np.fromiter((n for n, _ in content[1:]), dtype=np.int64, count=len(content) - 1)
-    return _csv_rows_unquoted(content[0][1], [line for _, line in content[1:]], lines,
-                              delimiter)
+    return _csv_rows_unquoted([line for _, line in content[1:]], lines, delimiter, column)
 
 
 # In ASCII text, what makes its lines differ from its "\n"-split pieces as parse_rr_text
@@ -267,24 +271,39 @@ def _parse_csv_unquoted(content: list[tuple[int, str]], delimiter: str) -> RRRec
 # stripped, and a blank line or a comment, which are left out. The characters are found by
 # substring tests, each a scan at memory speed (a regular expression over a day's 3 MB took
 # longer than the parse it spares); what starts or ends a line by _plain_line_ends.
-_NOT_IN_PLAIN_LINES = ("\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x1f", '"', "\0")
+_NOT_IN_PLAIN_LINES = (b"\r", b"\v", b"\f", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b'"', b"\0")
 # After a line break: whitespace, another break (a blank line), a comment; before one: whitespace.
 _NOT_AFTER_A_BREAK = np.frombuffer(b" \t\n#", dtype=np.uint8)
 _NOT_BEFORE_A_BREAK = np.frombuffer(b" \t", dtype=np.uint8)
 
 
-def _plain_line_ends(body: str) -> bool:
-    """Whether no line of ASCII ``body`` but the first starts, and none but the last ends,
+def _plain_line_ends(text: NDArray[np.uint8]) -> bool:
+    """Whether no line of ASCII ``text`` but the first starts, and none but the last ends,
     with what :data:`_NOT_AFTER_A_BREAK` and :data:`_NOT_BEFORE_A_BREAK` hold: the bytes
     beside each line break looked at together (six substring tests of two characters each
     took a day's file 18 ms, every line break being a candidate match; this takes 4)."""
-    text = np.frombuffer(body.encode("ascii"), dtype=np.uint8)
     breaks = np.flatnonzero(text == ord("\n"))
     if breaks.size == 0:
         return True
-    # body neither starts nor ends with a line break (its first and last are not whitespace)
+    # text neither starts nor ends with a line break (its first and last are not whitespace)
     return not (np.isin(text[breaks + 1], _NOT_AFTER_A_BREAK).any()
                 or np.isin(text[breaks - 1], _NOT_BEFORE_A_BREAK).any())
+
+
+def _body(text: str) -> bytes | None:
+    """ASCII ``text`` as bytes with its Windows line ends made ``"\n"`` (splitlines() breaks
+    at ``"\r\n"`` as at ``"\n"``; a lone ``"\r"`` stays, to be refused) and without its
+    final line break; ``None`` when it is not ASCII."""
+    if not text.isascii():
+        return None
+    raw = text.encode("ascii")
+    if b"\r\n" in raw:
+        # A day's 100,000 line ends dropped at once, in a third of str.replace's time.
+        chars = np.frombuffer(raw, dtype=np.uint8)
+        keep = np.ones(chars.size, dtype=bool)
+        keep[:-1] = (chars[:-1] != ord("\r")) | (chars[1:] != ord("\n"))
+        raw = chars[keep].tobytes()
+    return raw[:-1] if raw.endswith(b"\n") else raw
 
 
 def _parse_plain_lines(text: str) -> RRRecording | None:
@@ -294,35 +313,68 @@ def _parse_plain_lines(text: str) -> RRRecording | None:
     is neither, or a value is not a finite number (the line-by-line reading then names the
     line).
 
-    A day's 100,000 lines are then split once, not stripped and numbered one by one
-    (issue 27), and an upload of 2 MB of RR lines is read in a tenth of the time (issue 22);
-    what is read is what :func:`_parse_plain` and :func:`_parse_csv` read.
+    A day's 100,000 lines are then read at once (:mod:`heartsease.sensors.text_columns`)
+    when their values are plain decimals, or else split once, not stripped and numbered one
+    by one (issue 27), and an upload of 2 MB of RR lines is read in a tenth of the time
+    (issue 22); what is read is what :func:`_parse_plain` and :func:`_parse_csv` read.
     """
-    # Windows line ends: splitlines() breaks at "\r\n" as at "\n" (a lone "\r" is refused).
-    text = text.replace("\r\n", "\n") if "\r\n" in text else text
-    body = text[:-1] if text.endswith("\n") else text
-    if (not body or not body.isascii() or body[0].isspace() or body[-1].isspace()
-            or body[0] == "#" or any(part in body for part in _NOT_IN_PLAIN_LINES)
-            or not _plain_line_ends(body)):
+    body = _body(text)
+    if (not body or body[:1].isspace() or body[-1:].isspace() or body[:1] == b"#"
+            or any(part in body for part in _NOT_IN_PLAIN_LINES)):
         return None
-    lines = body.split("\n")
-    cells, delimiter = _split(lines[0])
+    chars = np.frombuffer(body, dtype=np.uint8)
+    if not _plain_line_ends(chars):
+        return None
+    starts, stops = line_spans(chars)
+    header_line = body[: stops[0]].decode("ascii")
+    cells, delimiter = _split(header_line)
     if delimiter is None:
-        rr = _finite_values(lines)
-        return None if rr is None else _plain_values(rr, np.arange(1, len(lines) + 1))
+        rr = plain_decimals(chars, starts, stops)
+        if rr is None:
+            rr = _finite_values(body.decode("ascii").split("\n"))
+        return None if rr is None else _plain_values(rr, np.arange(1, starts.size + 1))
     if all(_is_number(cell) for cell in cells):
         return None  # timed values, not a CSV with a header
-    return _csv_rows_unquoted(lines[0], lines[1:], np.arange(2, len(lines) + 1), delimiter)
-
-
-def _csv_rows_unquoted(header_line: str, rows: list[str], lines: NDArray[np.int64],
-                       delimiter: str) -> RRRecording | None:
-    """The RR column of unquoted CSV ``rows`` under ``header_line``; ``None`` when there is
-    no RR column, a row is short, or a cell is not a finite number or blank."""
-    header = [cell.strip().lower() for cell in header_line.split(delimiter)]
-    column = next((header.index(c) for c in RR_COLUMNS if c in header), None)
+    column = _rr_column(header_line, delimiter)
     if column is None:
         return None
+    at_once = _decimal_column(chars, starts[1:], stops[1:], delimiter, column)
+    if at_once is not None:
+        return at_once
+    lines = body.decode("ascii").split("\n")
+    return _csv_rows_unquoted(lines[1:], np.arange(2, len(lines) + 1), delimiter, column)
+
+
+def _rr_column(header_line: str, delimiter: str) -> int | None:
+    """Which cell of a CSV's header names the RR column, if one does."""
+    header = [cell.strip().lower() for cell in header_line.split(delimiter)]
+    return next((header.index(c) for c in RR_COLUMNS if c in header), None)
+
+
+def _decimal_column(chars: NDArray[np.uint8], starts: NDArray[np.intp],
+                    stops: NDArray[np.intp], delimiter: str,
+                    column: int) -> RRRecording | None:
+    """:func:`_csv_rows_unquoted`'s recording of the lines at ``starts``/``stops`` (those
+    after the header) when each holds as many delimiters and every RR cell is a plain
+    decimal or blank (:func:`~heartsease.sensors.text_columns.plain_decimals`); ``None``
+    otherwise."""
+    if starts.size == 0:
+        return None
+    spans = column_spans(chars, starts, stops, delimiter, column)
+    if spans is None:
+        return None
+    filled = spans[1] > spans[0]  # an R-peak table's first beat has no interval before it
+    if not filled.any():
+        return None
+    rr = plain_decimals(chars, spans[0][filled], spans[1][filled])
+    lines = np.arange(2, starts.size + 2)[filled]
+    return None if rr is None else RRRecording(rr_ms=rr, source_lines=lines, format="csv")
+
+
+def _csv_rows_unquoted(rows: list[str], lines: NDArray[np.int64], delimiter: str,
+                       column: int) -> RRRecording | None:
+    """The RR ``column`` of unquoted CSV ``rows``; ``None`` when a row is short, or a cell
+    is not a finite number or blank."""
     try:
         cells = [line.split(delimiter, column + 1)[column] for line in rows]
     except IndexError:
@@ -359,10 +411,13 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
             raise RecordingError(f"{name}: only {recording.rr_ms.size} RR intervals; at least "
                                  f"{MIN_INTERVALS} are needed")
         return recording
-    rr: list[float] = recording.rr_ms.tolist()
-    lines: list[int] = recording.source_lines.tolist()
+    # Read from the arrays until the first repair, and from lists (which repairs change)
+    # after: a day with gaps and nothing to repair (both Holter days in refdata) is not
+    # turned into lists and back, 10 ms of a day's reading.
+    rr: Sequence[float] = recording.rr_ms
+    lines: Sequence[int] = recording.source_lines
+    arrival: Sequence[float] | None = recording.arrival_s
     notes = list(recording.notes)
-    arrival = None if recording.arrival_s is None else recording.arrival_s.tolist()
     gaps: list[int] = []
     # Only the implausible values need a look (a day has 100,000 beats and a few dozen of
     # them). A repair changes the list only at and next to the value in hand, so a value
@@ -384,9 +439,14 @@ def _check_plausible(recording: RRRecording, name: str) -> RRRecording:
             raise RecordingError(f"{name}, line {lines[i]}: RR {value:g} ms is not a positive "
                                  "interval")
         typical = _typical_rr(rr, i)
-        repaired = (_merge_extra_beat(rr, lines, arrival, i, typical, notes)
-                    if value < MIN_RR_MS else
-                    _split_missed_beats(rr, lines, arrival, i, typical, notes))
+        repaired = None
+        if value < MIN_RR_MS or (typical is not None and _is_missed_beats(value, typical)):
+            if not isinstance(rr, list):
+                rr, lines = np.asarray(rr).tolist(), np.asarray(lines).tolist()
+                arrival = None if arrival is None else np.asarray(arrival).tolist()
+            repaired = (_merge_extra_beat(rr, lines, arrival, i, typical, notes)
+                        if value < MIN_RR_MS else
+                        _split_missed_beats(rr, lines, arrival, i, typical, notes))
         if repaired is not None:
             shift += len(rr) - before
             i = repaired
@@ -464,7 +524,7 @@ def _implausible(name: str, line: int, value: float, why: str = "") -> Recording
     )
 
 
-def _typical_rr(rr: list[float], i: int) -> float | None:
+def _typical_rr(rr: Sequence[float], i: int) -> float | None:
     near = [v for v in rr[max(0, i - 10) : i + 11] if MIN_RR_MS <= v <= MAX_RR_MS]
     return median(near) if near else None
 

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 Window = Literal["centered", "trailing"]
-# Full windows ordered at once per batch: 8,192 x 91 values, 6 MiB.
+# Full windows ordered at once per batch: 8,192 x 91 ranks, 3 MiB.
 ROLLING_BATCH_ROWS = 8192
 
 
@@ -86,8 +86,7 @@ def rolling(x: Sequence[float], width: int, window: Window, stat: str) -> NDArra
         out[clipped] = _clipped_window_stat(values, np.maximum(0, clipped - before),
                                             np.minimum(n, clipped + after + 1), stat)
     if stop_full > first_full:
-        windows = np.lib.stride_tricks.sliding_window_view(values, width)
-        out[first_full:stop_full] = _full_window_stat(windows[: stop_full - first_full], stat)
+        out[first_full:stop_full] = _full_window_stat(values, width, stat)
     return out
 
 
@@ -124,9 +123,20 @@ def _clipped_window_stat(values: NDArray[np.float64], starts: NDArray[np.intp],
     return (quantile(0.75) - quantile(0.25)) / 2.0
 
 
-def _full_window_stat(windows: NDArray[np.float64], stat: str) -> NDArray[np.float64]:
-    """:func:`window_stat` of every row of ``windows`` (all ``width`` long)."""
-    width = windows.shape[1]
+def _full_window_stat(values: NDArray[np.float64], width: int,
+                      stat: str) -> NDArray[np.float64]:
+    """:func:`window_stat` of every full ``width``-long window of ``values``, in order.
+
+    The windows are ordered as rows of ranks, not of values: each value's place in the whole
+    series (ties in any order, as equal values are alike), 32-bit integers, which numpy's
+    vectorised sort orders in a third of the time of the 64-bit floats (a day's rows of 91,
+    20 against 57 ms on a 2-core AVX2 machine); the ranks picked are turned back into the
+    same values, so the quantiles are the same bits."""
+    order = np.argsort(values)
+    ranks = np.empty(values.size, dtype=np.int32)
+    ranks[order] = np.arange(values.size, dtype=np.int32)
+    ordered_values = values[order]
+    windows = np.lib.stride_tricks.sliding_window_view(ranks, width)
     qs = (0.5,) if stat == "median" else (0.25, 0.75)
     picks = [_order_statistics(q, width) for q in qs]
     out = np.empty(windows.shape[0])
@@ -134,11 +144,11 @@ def _full_window_stat(windows: NDArray[np.float64], stat: str) -> NDArray[np.flo
         ordered = np.sort(windows[start : start + ROLLING_BATCH_ROWS], axis=1)
         quantiles = []
         for below, fraction in picks:
-            a = ordered[:, below]
+            a = ordered_values[ordered[:, below]]
             if fraction == 0.0:
                 quantiles.append(a)
             else:
-                b = ordered[:, below + 1]
+                b = ordered_values[ordered[:, below + 1]]
                 quantiles.append(a + (b - a) * fraction)
         batch = quantiles[0] if stat == "median" else (quantiles[1] - quantiles[0]) / 2.0
         out[start : start + batch.size] = batch
