@@ -49,10 +49,23 @@ def _counts_by_table(x: FloatArray, m: int, count: int, r: float,
     flat = np.ravel_multi_index(tuple(cells.T), (v,) * m)
     table = np.zeros((v + 1,) * m, dtype=np.int32)
     table[(slice(1, None),) * m] = np.bincount(flat, minlength=v**m).reshape((v,) * m)
-    for axis in range(m):
-        np.cumsum(table, axis=axis, out=table)
+    _cumulate(table)
     return _corner_sum(table, [lo[cells[:, k]] for k in range(m)],
                        [hi[cells[:, k]] for k in range(m)])
+
+
+def _cumulate(table: NDArray[np.int32]) -> None:
+    """Cumulative sums of ``table`` along every axis, in place.
+
+    Along every axis but the last, each slice is added to the next: whole contiguous rows
+    at a time. ``np.cumsum`` along a leading axis of a day's 180^3 table took four times as
+    long (it runs along the axis, a short stride at a time). The sums are of integers: the
+    same whichever way."""
+    for axis in range(table.ndim - 1):
+        before = (slice(None),) * axis
+        for k in range(1, table.shape[axis]):
+            np.add(table[(*before, k)], table[(*before, k - 1)], out=table[(*before, k)])
+    np.cumsum(table, axis=table.ndim - 1, out=table)
 
 
 def _corner_sum(table: NDArray[np.int32], lo: list[NDArray[np.int64]],
@@ -114,8 +127,7 @@ def _counts_by_sweep(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.
             added = np.zeros((v + 1,) * (m - 1), dtype=np.int32)
             added[(slice(1, None),) * (m - 1)] = np.bincount(
                 flat, minlength=v ** (m - 1)).reshape((v,) * (m - 1))
-            for axis in range(m - 1):
-                np.cumsum(added, axis=axis, out=added)
+            _cumulate(added)
             table += added
     return totals
 
