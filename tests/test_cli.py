@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -254,12 +256,38 @@ def test_a_long_recordings_forked_part_gives_the_same_json(
     assert outputs["1"] == outputs["0"]
 
 
-def test_the_forked_part_is_redone_here_when_the_child_fails() -> None:
-    from heartsease.cli.analyze_core import _in_a_forked_process
+def test_work_shared_with_a_forked_process_comes_back_whole_and_in_order() -> None:
+    """Both processes take pieces (a day's work is shared between two cores), every
+    piece's result comes back in its place, what the child could not do is done here, and
+    a piece that fails anywhere fails here, with its own error, leaving no child behind."""
+    from heartsease.cli.analyze_core import _shared_with_a_forked_process
 
-    assert _in_a_forked_process(lambda: {"sdann_ms": 1.5})() == {"sdann_ms": 1.5}
-    with pytest.raises(ZeroDivisionError):
-        _in_a_forked_process(lambda: 1 / 0)()
+    here = os.getpid()
+
+    def piece(k: int, child_fails: bool = False) -> tuple[int, int]:
+        if child_fails and os.getpid() != here:
+            raise RuntimeError("the child fails")
+        time.sleep(0.005)
+        return k * k, os.getpid()
+
+    before = _children()
+    done = _shared_with_a_forked_process([functools.partial(piece, k) for k in range(60)])
+    assert [square for square, _ in done] == [k * k for k in range(60)]
+    assert len({pid for _, pid in done}) == 2
+    done = _shared_with_a_forked_process([functools.partial(piece, k, True) for k in range(60)])
+    assert done == [(k * k, here) for k in range(60)]
+    for failing in (0, 59):  # taken first by one process, last by either
+        work = [functools.partial(piece, k) for k in range(60)]
+        work[failing] = lambda: 1 / 0
+        with pytest.raises(ZeroDivisionError):
+            _shared_with_a_forked_process(work)
+    assert _children() <= before  # every child it forked reaped
+
+
+def _children() -> set[str]:
+    """This process's children, zombies included (Linux)."""
+    return {pid for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()}
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(refdata: Path) -> None:

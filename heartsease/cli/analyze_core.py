@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 CORRECTIONS = ("automatic", "none", "very-low", "low", "medium", "strong", "very-strong")
 DETRENDING = ("none", "smoothness-priors")
-
-
-T = TypeVar("T")
 
 
 class RefusalError(Exception):
@@ -111,7 +108,7 @@ def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
             analysis = analyze_recording(
                 recording.rr_ms, correct=correct, options=options,
                 correction_level=cast(CorrectionLevel | None, level),
-                run_aside=_in_a_forked_process if _may_fork() else None)
+                share_work=_shared_with_a_forked_process if _may_fork() else None)
     except RecordingError as exc:
         raise RefusalError(f"[bold]Cannot analyse this recording.[/bold] "
                            f"{escape(str(exc))}") from None
@@ -134,60 +131,71 @@ def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
 
 
 def _may_fork() -> bool:
-    """Whether a long recording's long-term part may run in a forked process: on Linux (where
+    """Whether a long recording's work may be shared with a forked process: on Linux (where
     numpy's OpenBLAS restarts its threads after a fork; macOS's Accelerate is not known to
     be safe to fork once used) unless ``HEARTSEASE_ANALYZE_FORK`` is ``0``."""
     return (sys.platform.startswith("linux") and hasattr(os, "fork")
             and os.environ.get("HEARTSEASE_ANALYZE_FORK", "1") != "0")
 
 
-def _in_a_forked_process(work: Callable[[], T]) -> Callable[[], T]:
-    """Start ``work`` in a child process forked now; the returned function waits for its
-    result (pickled through a pipe), or does the work here if the child could not.
+def _shared_with_a_forked_process(work: list[Callable[[], object]]) -> list[object]:
+    """Do the pieces of ``work`` here and in a child process forked now, each taking the
+    next piece not yet taken until none is left; their results in order. What the child
+    did not give back (it failed, or could not start) is done here.
 
     Issue 27 asks a 24-hour day's analysis, process start included, to take less wall time
-    than neurokit2's ``hrv_time`` alone. The day's 5-minute segment table (two fifths of its
-    analysis) needs only the corrected series, so it runs beside the rest on a second core.
-    This is wall time, not work: measured on the 2-core test machine, a day took about
-    0.3 s less wall time and 0.2 s more CPU (two processes at once each run slower; the
-    fork and the pickling are small). The child computes with the same code on the same
-    numbers, so the figures are the same bits as in one process.
+    than neurokit2's ``hrv_time`` alone. Once the series is corrected, the day's work is
+    independent pieces (the whole series' measures, batches of coherence windows, runs of
+    segments), so two cores share it: whichever process is free takes the next piece, so
+    both finish together on any machine. Pieces are claimed by reading their numbers from a
+    pipe both hold (a read of two bytes from a pipe is atomic), and the child's results come
+    back pickled through another. Both compute with the same code on the same numbers, and
+    the results are joined in order: the same bits as in one process.
     """
     import pickle  # only for a long recording: a strap's run does without it
 
+    if len(work) < 2:
+        return [part() for part in work]
     try:
-        read_fd, write_fd = os.pipe()
+        claims_out, claims_in = os.pipe()
+        results_out, results_in = os.pipe()
     except OSError:
-        done = work()
-        return lambda: done
+        return [part() for part in work]
+    with os.fdopen(claims_in, "wb") as claims:  # all numbers written before anyone reads
+        claims.write(b"".join(k.to_bytes(2, "little") for k in range(len(work))))
+
+    def take_pieces() -> dict[int, object]:
+        done = {}
+        while len(claim := os.read(claims_out, 2)) == 2:
+            k = int.from_bytes(claim, "little")
+            done[k] = work[k]()
+        return done
+
     try:
         pid = os.fork()
     except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        done = work()
-        return lambda: done
+        pid = -1
     if pid == 0:  # the child: never returns into the caller's code
         code = 1
         try:
-            os.close(read_fd)
-            payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as pipe:
+            os.close(results_out)
+            payload = pickle.dumps(take_pieces(), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(results_in, "wb") as pipe:
                 pipe.write(payload)
             code = 0
         finally:
             os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
-    os.close(write_fd)
-
-    def result() -> T:
-        with os.fdopen(read_fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0 or not payload:
-            return work()  # the child failed: the same work here, and its error if any
-        return cast(T, pickle.loads(payload))  # our own child's pickle
-
-    return result
+    os.close(results_in)
+    try:
+        done = take_pieces()
+    finally:  # the child waited for, even when a piece failed here
+        os.close(claims_out)
+        with os.fdopen(results_out, "rb") as pipe:
+            payload = pipe.read() if pid > 0 else b""
+        child_done = pid > 0 and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    if child_done and payload:
+        done |= pickle.loads(payload)  # our own child's pickle
+    return [done[k] if k in done else work[k]() for k in range(len(work))]
 
 
 def _write_beats(out: Path, raw_rr_ms: ArrayLike, analysis: RecordingAnalysis) -> None:

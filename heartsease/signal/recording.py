@@ -16,10 +16,11 @@ whether its HRV can be read (:mod:`heartsease.signal.quality`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -78,9 +79,11 @@ from heartsease.signal.quality import Quality, assess_quality
 from heartsease.signal.spectrum import (
     RECORDING_WINDOW_MAX_HZ,
     Spectrum,
+    WindowBatch,
+    recording_window_batches,
     recording_window_psds,
-    recording_windows,
     window_bins,
+    window_samples,
 )
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
 
@@ -224,39 +227,91 @@ def coherence_and_breathing(
     :data:`RECORDING_STEP_S`) are every other coherence window, so each window's spectrum is
     computed once (:func:`breathing_rate_over_recording` gives the same rate on its own).
     ``spline``: the tachogram's spline through every beat, if already built."""
+    work, combine = coherence_and_breathing_work(rr_ms, window_s, step_s, spline)
+    return combine([part() for part in work])
+
+
+class _WindowSums(NamedTuple):
+    """What a batch of windows gives the recording's coherence and breathing."""
+
+    ratios: FloatArray  # every window's coherence ratio
+    breathing_ratios: FloatArray  # those of breathing's windows
+    f_low: FloatArray  # the bins every window gets (coherence's, to 0.4 Hz)
+    low: FloatArray  # their PSDs summed over breathing's windows
+    f_high: FloatArray  # the bins breathing's windows get besides (to 0.55 Hz)
+    high: FloatArray
+    count: int  # how many of breathing's windows
+
+
+CoherenceAndBreathing = tuple[float | None, BreathingEstimate]
+
+
+def coherence_and_breathing_work(
+    rr_ms: ArrayLike,
+    window_s: float = COHERENCE_WINDOW_S,
+    step_s: float = COHERENCE_UPDATE_S,
+    spline: NotAKnotSpline | None = None,
+) -> tuple[list[Callable[[], object]], Callable[[list[object]], CoherenceAndBreathing]]:
+    """:func:`coherence_and_breathing` as independent pieces of work (a batch of windows
+    each, any process may do them, each building the spline through every beat if it has
+    not yet) and how to join their results, given in order: the same numbers, summed in the
+    same order."""
     rr = np.asarray(rr_ms, dtype=np.float64)
     every = round(RECORDING_STEP_S / step_s)
-    shared = window_s == BREATHING_WINDOW_S and math.isclose(every * step_s, RECORDING_STEP_S)
-    if not shared:
-        window_ratios = [coherence_ratios(f, psd) for _, f, psd
-                         in recording_window_psds(rr, window_s, step_s, spline=spline)]
-        return (float(np.mean(np.concatenate(window_ratios))) if window_ratios else None,
-                breathing_rate_over_recording(rr))
-    # Coherence reads its windows' bins up to 0.4 Hz, breathing up to 0.55: the bins between
-    # are computed for breathing's windows alone (a day's product a seventh smaller).
-    n_samples = int(round(window_s * RESAMPLING_HZ))
+    if not (window_s == BREATHING_WINDOW_S and math.isclose(every * step_s, RECORDING_STEP_S)):
+        def unshared() -> CoherenceAndBreathing:
+            window_ratios = [coherence_ratios(f, psd) for _, f, psd
+                             in recording_window_psds(rr, window_s, step_s, spline=spline)]
+            return (float(np.mean(np.concatenate(window_ratios))) if window_ratios else None,
+                    breathing_rate_over_recording(rr))
+
+        return [unshared], lambda results: cast(CoherenceAndBreathing, results[0])
+
+    @functools.cache
+    def spline_of_every_beat() -> NotAKnotSpline:
+        return spline if spline is not None else NotAKnotSpline(beat_times_s(rr), rr)
+
+    batches = recording_window_batches(rr, window_s, step_s)
+    work: list[Callable[[], object]] = [
+        functools.partial(_window_sums, spline_of_every_beat, batch, window_s, every)
+        for batch in batches]
+
+    def joined(results: list[object]) -> CoherenceAndBreathing:
+        sums = cast(list[_WindowSums], results)
+        if not sums:
+            return None, BreathingEstimate(None, 0.0, None)
+        coherence_ratio = float(np.mean(np.concatenate([s.ratios for s in sums])))
+        low, high = np.zeros(sums[0].low.size), np.zeros(sums[0].high.size)
+        for part in sums:
+            low += part.low
+            high += part.high
+        count = sum(s.count for s in sums)
+        if count == 0:
+            return coherence_ratio, BreathingEstimate(None, 0.0, None)
+        mean = Spectrum(np.concatenate([sums[0].f_low, sums[0].f_high]),
+                        np.concatenate([low, high]) / count)
+        return coherence_ratio, breathing_from_mean_spectrum(
+            mean, rr, np.concatenate([s.breathing_ratios for s in sums]))
+
+    return work, joined
+
+
+def _window_sums(spline_of_every_beat: Callable[[], NotAKnotSpline], batch: WindowBatch,
+                 window_s: float, every: int) -> _WindowSums:
+    """One batch's coherence ratios and breathing's sums. Coherence reads its windows' bins
+    up to 0.4 Hz, breathing up to 0.55: the bins between are computed for breathing's
+    windows alone (a day's product a seventh smaller)."""
+    samples = window_samples(spline_of_every_beat(), batch, window_s)
+    n_samples = samples.shape[1]
     nfft, n_bins = window_bins(n_samples, RESAMPLING_HZ, RECORDING_WINDOW_MAX_HZ)
     n_coherence = window_bins(n_samples, RESAMPLING_HZ, TOTAL_BAND_HZ[1])[1]
-    ratios: list[FloatArray] = []
-    breathing_ratios: list[FloatArray] = []
-    low, high, count = np.zeros(n_coherence), np.zeros(n_bins - n_coherence), 0
-    f_low = f_high = None
-    for index, samples in recording_windows(rr, window_s, step_s, spline=spline):
-        f_low, psd = periodograms_below(samples, RESAMPLING_HZ, nfft, n_coherence)
-        ratios.append(coherence_ratios(f_low, psd))
-        breathing = index % every == 0
-        breathing_ratios.append(ratios[-1][breathing])
-        low += psd[breathing].sum(axis=0)
-        f_high, psd_high = periodograms_below(samples[breathing], RESAMPLING_HZ, nfft, n_bins,
-                                              first_bin=n_coherence)
-        high += psd_high.sum(axis=0)
-        count += int(np.count_nonzero(breathing))
-    coherence_ratio = float(np.mean(np.concatenate(ratios))) if ratios else None
-    if f_low is None or f_high is None or count == 0:
-        return coherence_ratio, BreathingEstimate(None, 0.0, None)
-    return coherence_ratio, breathing_from_mean_spectrum(
-        Spectrum(np.concatenate([f_low, f_high]), np.concatenate([low, high]) / count), rr,
-        np.concatenate(breathing_ratios))
+    f_low, psd = periodograms_below(samples, RESAMPLING_HZ, nfft, n_coherence)
+    ratios = coherence_ratios(f_low, psd)
+    breathing = batch.index % every == 0
+    f_high, psd_high = periodograms_below(samples[breathing], RESAMPLING_HZ, nfft, n_bins,
+                                          first_bin=n_coherence)
+    return _WindowSums(ratios, ratios[breathing], f_low, psd[breathing].sum(axis=0), f_high,
+                       psd_high.sum(axis=0), int(np.count_nonzero(breathing)))
 
 
 def segment_figures(rr_ms: np.ndarray, options: KubiosOptions,
@@ -284,9 +339,31 @@ _SegmentPrepared = tuple[tuple[FloatArray, FloatArray] | None, FloatArray | None
 
 def segment_rows(rr_ms: np.ndarray, options: KubiosOptions) -> list[Figures]:
     """:func:`heartsease.signal.long_term.segment_table` of :func:`segment_figures`: the
-    same rows, with every segment's spline, stress-index trend, DFA alphas and AR model
-    computed together (without detrending; a day's 277 segments, issue 27)."""
+    same rows, with the spline, stress-index trend, DFA alphas and AR model of every
+    segment of a piece of work (:func:`segment_row_work`) computed together (without
+    detrending; a day's 277 segments, issue 27)."""
+    return [row for work in segment_row_work(rr_ms, options) for row in work()]
+
+
+# Pieces a recording's segment table is cut into. Each piece computes its segments'
+# splines, DFA and AR models together, which saves the interpreter's time in proportion to
+# the segments (a day's table took 0.46 s in one piece, 0.60 s in 17); two let two
+# processes start on the longest work side by side.
+SEGMENT_WORK_PIECES = 2
+
+
+def segment_row_work(rr_ms: np.ndarray,
+                     options: KubiosOptions) -> list[Callable[[], list[Figures]]]:
+    """:func:`segment_rows` as :data:`SEGMENT_WORK_PIECES` independent pieces of work, each
+    the rows of consecutive segments, to be joined in order."""
     bounds = segment_bounds(rr_ms, SEGMENT_S)
+    cuts = np.linspace(0, len(bounds), SEGMENT_WORK_PIECES + 1).round().astype(int)
+    return [functools.partial(_rows_of_segments, rr_ms, options, bounds[a:b])
+            for a, b in itertools.pairwise(cuts.tolist()) if b > a]
+
+
+def _rows_of_segments(rr_ms: np.ndarray, options: KubiosOptions,
+                      bounds: list[tuple[float, slice]]) -> list[Figures]:
     segments = [rr_ms[beats] for _, beats in bounds]
     prepared: list[_SegmentPrepared] = [(None, None, None, None)] * len(segments)
     if options.detrending == "none":
@@ -313,19 +390,40 @@ def _corrected(raw: NDArray[np.float64], gaps: list[RRGap], correct: bool,
     return threshold_correct(correct_around_gaps(raw, gaps, correct=False).raw_rr_ms, level)
 
 
-LongTermPart = tuple[LongTermHRV, list[Figures]]
+# Runs independent pieces of work and returns their results in order: one after another
+# here, or shared with another process meanwhile.
+ShareWork = Callable[[list[Callable[[], object]]], list[object]]
 
 
-def long_term_part(rr_ms: np.ndarray, options: KubiosOptions,
-                   samples: FloatArray | None = None) -> LongTermPart:
-    """A long recording's long-term measures and 5-minute segment table: the part of its
-    analysis that needs only the corrected series (``samples``: its 4 Hz tachogram, if at
-    hand)."""
-    return long_term(rr_ms, samples=samples), segment_rows(rr_ms, options)
+def one_after_another(work: list[Callable[[], object]]) -> list[object]:
+    """Every piece of ``work`` done here, in order: a :data:`ShareWork` that shares
+    nothing."""
+    return [part() for part in work]
 
 
-# Runs a piece of work and returns how to get its result: at once, or elsewhere meanwhile.
-RunAside = Callable[[Callable[[], LongTermPart]], Callable[[], LongTermPart]]
+class _WholeRecording(NamedTuple):
+    """The measures of the whole corrected series (as against its windows and segments)."""
+
+    time: TimeDomainHRV
+    frequency: FrequencyDomainHRV
+    peak_hz: float
+    kubios: Figures
+
+
+def _whole_recording(rr: NDArray[np.float64], opts: KubiosOptions) -> _WholeRecording:
+    # With the default options the series is the corrected one as it always was.
+    series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
+    # Without detrending the frequency domain and Kubios figures share rr's tachogram;
+    # detrended, the first is of the detrended series and Kubios detrends anew.
+    shared = (_tachogram(rr, opts) if opts.detrending == "none"
+              and rr.size >= max(MIN_BEATS_FOR_SPECTRUM, MIN_BEATS_FOR_AR) else None)
+    frequency, peak_hz = _frequency_domain(series, opts,
+                                           None if shared is None else shared.welch)
+    kubios = (kubios_figures(rr, opts, None if shared is None else shared.resampled,
+                             welch=None if shared is None else shared.welch)
+              if rr.size >= MIN_BEATS_FOR_TIME else dict.fromkeys(FIGURE_KEYS))
+    time = time_domain(series) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV)
+    return _WholeRecording(time, frequency, peak_hz, kubios)
 
 
 def analyze_recording(
@@ -333,7 +431,7 @@ def analyze_recording(
     correct: bool = True,
     options: KubiosOptions | None = None,
     correction_level: CorrectionLevel | None = None,
-    run_aside: RunAside | None = None,
+    share_work: ShareWork | None = None,
 ) -> RecordingAnalysis:
     """Correct artifacts (unless ``correct`` is false), then compute every measure.
 
@@ -341,10 +439,13 @@ def analyze_recording(
     ``correction_level`` (``"very-low"`` .. ``"very-strong"``) when one is given.
     ``options`` are Kubios' analysis options (its defaults otherwise): detrending and the
     Welch window reach the time and frequency measures too; the long-term measures and the
-    segment table come with recordings of :data:`LONG_RECORDING_S` or more; ``run_aside``,
-    when given, is handed their work (:func:`long_term_part`) as soon as the corrected
-    series is known and returns how to get its result (a caller may run it in another
-    process meanwhile: it is independent of the rest); without it, the work is done here.
+    segment table come with recordings of :data:`LONG_RECORDING_S` or more.
+
+    Once the corrected series is known, the rest of a long recording's analysis is
+    independent pieces of work (the whole series' measures, the long-term ones, batches of
+    coherence windows, runs of segments); ``share_work``, when given, is handed them
+    (a caller may share them with another process: issue 27's day); without it, they are
+    done here. Either way the results are joined in the same order: the same numbers.
 
     Examples
     --------
@@ -360,33 +461,29 @@ def analyze_recording(
     duration_s = float(raw.sum() / 1000.0)
     rr = correction.rr_ms
     is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
-    long_aside = (run_aside(functools.partial(long_term_part, rr, opts))
-                  if is_long and run_aside is not None else None)
-    # With the default options the series is the corrected one as it always was.
-    series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
-    # Without detrending the frequency domain, coherence and Kubios figures share rr's
-    # tachogram; detrended, the first is of the detrended series and Kubios detrends anew.
-    shared = (_tachogram(rr, opts) if opts.detrending == "none"
-              and rr.size >= max(MIN_BEATS_FOR_SPECTRUM, MIN_BEATS_FOR_AR) else None)
-    frequency, peak_hz = _frequency_domain(series, opts,
-                                           None if shared is None else shared.welch)
-    coherence_ratio, breathing = coherence_and_breathing(
-        rr, spline=None if shared is None else shared.spline)
-    kubios = (kubios_figures(rr, opts, None if shared is None else shared.resampled,
-                             welch=None if shared is None else shared.welch)
-              if rr.size >= MIN_BEATS_FOR_TIME else dict.fromkeys(FIGURE_KEYS))
-    long_term_hrv, segments = (
-        long_aside() if long_aside is not None
-        else long_term_part(rr, opts, None if shared is None else shared.resampled[1])
-        if is_long else (None, None))
+    segment_work = segment_row_work(rr, opts) if is_long else []
+    coherence_work, join_coherence = coherence_and_breathing_work(rr)
+    # The longest pieces first (a day's: its segments' halves, the whole series' measures),
+    # the many short ones last: whoever is free takes the next, so the two finish together.
+    work: list[Callable[[], object]] = [*segment_work,
+                                        functools.partial(_whole_recording, rr, opts)]
+    if is_long:
+        work.append(functools.partial(long_term, rr))
+    work += coherence_work
+    done = (share_work if is_long and share_work is not None else one_after_another)(work)
+    segments = ([row for rows in done[: len(segment_work)]
+                 for row in cast(list[Figures], rows)] if is_long else None)
+    whole = cast(_WholeRecording, done[len(segment_work)])
+    long_term_hrv = cast(LongTermHRV, done[len(segment_work) + 1]) if is_long else None
+    coherence_ratio, breathing = join_coherence(done[len(work) - len(coherence_work):])
     return RecordingAnalysis(
         correction=correction,
-        time=time_domain(series) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV),
-        frequency=frequency,
-        peak_hz=peak_hz,
+        time=whole.time,
+        frequency=whole.frequency,
+        peak_hz=whole.peak_hz,
         coherence_ratio=coherence_ratio,
         breathing=breathing,
-        kubios=kubios,
+        kubios=whole.kubios,
         duration_s=duration_s,
         gaps=gaps,
         quality=assess_quality(correction, gaps, duration_s),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -114,6 +115,52 @@ def window_bins(n_samples: int, fs_hz: float, max_hz: float) -> tuple[int, int]:
     return nfft, min(int(max_hz * nfft / fs_hz) + 1, nfft // 2)
 
 
+class WindowBatch(NamedTuple):
+    """Some of a recording's windows: their numbers and the times their grids end at."""
+
+    index: NDArray[np.intp]
+    last_s: FloatArray
+
+
+def recording_window_batches(
+    rr_ms: ArrayLike, window_s: float, step_s: float, fs_hz: float = RESAMPLING_HZ,
+) -> list[WindowBatch]:
+    """The ``window_s`` windows ending every ``step_s`` s of a whole recording that its
+    beats cover, in batches of at most :data:`WINDOWS_PER_BATCH`; which windows and why, as
+    :func:`recording_window_psds` says.
+
+    Examples
+    --------
+    >>> [b.index.tolist() for b in recording_window_batches(np.full(200, 1000.0), 64.0, 50.0)]
+    [[0, 1, 2]]
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    t = beat_times_s(rr)
+    ends = np.arange(t[0] + window_s, t[-1] + 1e-9, step_s) if rr.size >= 4 else t[:0]
+    stops = np.searchsorted(t, ends, side="right")
+    firsts = np.maximum(0, np.searchsorted(t, ends - window_s, side="left") - 2)
+    last = t[stops - 1]
+    covered = np.flatnonzero((last - _grid_offsets(window_s, fs_hz)[0] >= t[firsts])
+                             & (stops - firsts >= 4))
+    if covered.size == 0:
+        return []
+    return [WindowBatch(batch, last[batch])
+            for batch in np.array_split(covered, -(-covered.size // WINDOWS_PER_BATCH))]
+
+
+def _grid_offsets(window_s: float, fs_hz: float) -> FloatArray:
+    """How far before a window's last beat each of its samples lies, first to last."""
+    return np.arange(int(round(window_s * fs_hz)))[::-1] / fs_hz
+
+
+def window_samples(spline: NotAKnotSpline, batch: WindowBatch, window_s: float,
+                   fs_hz: float = RESAMPLING_HZ) -> FloatArray:
+    """The tachogram samples of a batch's windows, one row a window, from the spline through
+    every beat of the recording."""
+    grid = batch.last_s[:, None] - _grid_offsets(window_s, fs_hz)
+    return spline(grid.ravel()).reshape(grid.shape)
+
+
 def recording_windows(
     rr_ms: ArrayLike, window_s: float, step_s: float, fs_hz: float = RESAMPLING_HZ,
     spline: NotAKnotSpline | None = None,
@@ -128,21 +175,11 @@ def recording_windows(
     [([0, 1, 2], (3, 256))]
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
-    t = beat_times_s(rr)
-    ends = np.arange(t[0] + window_s, t[-1] + 1e-9, step_s) if rr.size >= 4 else t[:0]
-    stops = np.searchsorted(t, ends, side="right")
-    firsts = np.maximum(0, np.searchsorted(t, ends - window_s, side="left") - 2)
-    n = int(round(window_s * fs_hz))
-    offsets = np.arange(n)[::-1] / fs_hz
-    last = t[stops - 1]
-    covered = np.flatnonzero((last - offsets[0] >= t[firsts]) & (stops - firsts >= 4))
-    if covered.size == 0:
-        return
-    if spline is None:
-        spline = NotAKnotSpline(t, rr)
-    for batch in np.array_split(covered, -(-covered.size // WINDOWS_PER_BATCH)):
-        grid = last[batch, None] - offsets
-        yield batch, spline(grid.ravel()).reshape(grid.shape)
+    batches = recording_window_batches(rr, window_s, step_s, fs_hz)
+    if batches and spline is None:
+        spline = NotAKnotSpline(beat_times_s(rr), rr)
+    for batch in batches:
+        yield batch.index, window_samples(spline, batch, window_s, fs_hz)
 
 
 def recording_window_psds(
