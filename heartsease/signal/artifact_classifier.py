@@ -151,14 +151,39 @@ def threshold_ms(qd_ms: ArrayLike, alpha: float, resolution_ms: float) -> NDArra
 def normalise(
     rr: NDArray[np.float64], window: Window, alpha: float, resolution_ms: float = 0.0
 ) -> Normalised:
+    """The quantities the classification reads, for every interval of ``rr``: the two
+    independent halves of the work (:func:`normalised_drr` and :func:`normalised_mrr`)."""
+    return joined_normalised(rr, normalised_drr(rr, window, alpha, resolution_ms),
+                             normalised_mrr(rr, window, alpha, resolution_ms))
+
+
+def normalised_drr(rr: NDArray[np.float64], window: Window, alpha: float,
+                   resolution_ms: float = 0.0) -> NDArray[np.float64]:
+    """``dRRs``: successive differences over their rolling threshold."""
     drr = np.zeros_like(rr)
     drr[1:] = np.diff(rr)
     th1 = threshold_ms(rolling(drr, QD_WINDOW_BEATS, window, "qd"), alpha, resolution_ms)
+    return drr / th1
+
+
+MrrPart = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
+
+def normalised_mrr(rr: NDArray[np.float64], window: Window, alpha: float,
+                   resolution_ms: float = 0.0) -> MrrPart:
+    """``mRRs`` (departures from the rolling median over their rolling threshold), the
+    rolling median and that threshold."""
     median_rr = rolling(rr, MEDIAN_WINDOW_BEATS, window, "median")
     mrr = rr - median_rr
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
     th2 = threshold_ms(rolling(mrr, QD_WINDOW_BEATS, window, "qd"), alpha, resolution_ms)
-    return Normalised(rr=rr, drrs=drr / th1, mrrs=mrr / th2, median_rr=median_rr, th2=th2)
+    return mrr / th2, median_rr, th2
+
+
+def joined_normalised(rr: NDArray[np.float64], drrs: NDArray[np.float64],
+                      mrr_part: MrrPart) -> Normalised:
+    mrrs, median_rr, th2 = mrr_part
+    return Normalised(rr=rr, drrs=drrs, mrrs=mrrs, median_rr=median_rr, th2=th2)
 
 
 class BeatClassifier:
@@ -343,15 +368,17 @@ class BeatClassifier:
         return None
 
 def classify(
-    rr: NDArray[np.float64], window: Window, alpha: float, resolution_ms: float | None = None
+    rr: NDArray[np.float64], window: Window, alpha: float, resolution_ms: float | None = None,
+    normalised: Normalised | None = None,
 ) -> BeatClassifier:
     """Every interval of a whole series classified; the labels and pairs are on the result.
 
     ``resolution_ms`` is the RR step of the recording; ``None`` estimates it from ``rr``.
+    ``normalised``: :func:`normalise` of the same arguments, if computed already.
     """
     if resolution_ms is None:
         resolution_ms = rr_resolution_ms(rr)
-    n = normalise(rr, window, alpha, resolution_ms)
+    n = normalise(rr, window, alpha, resolution_ms) if normalised is None else normalised
     # Lists, not arrays: the loop reads single elements, which numpy boxes one at a time.
     data = Normalised(*(np.asarray(column).tolist()
                         for column in (n.rr, n.drrs, n.mrrs, n.median_rr, n.th2)))

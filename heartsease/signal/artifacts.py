@@ -134,7 +134,8 @@ class ArtifactCorrection:
 
 
 def correct_artifacts(
-    rr_ms: ArrayLike, window: Window = "centered", resolution_ms: float | None = None
+    rr_ms: ArrayLike, window: Window = "centered", resolution_ms: float | None = None,
+    normalised: Normalised | None = None,
 ) -> ArtifactCorrection:
     """Detect (:func:`detect_artifacts`) and correct artifacts; the raw series is kept.
 
@@ -142,7 +143,9 @@ def correct_artifacts(
     time); long and short intervals become the median of the 11 raw intervals ending three
     beats later (what a live detector has seen);
     missed beats are split into equal parts near that median; extra beats are merged with
-    the next interval.
+    the next interval. ``normalised``: the classification's
+    :func:`~heartsease.signal.artifact_classifier.normalise` of ``rr_ms``, if computed
+    already.
 
     Examples
     --------
@@ -154,7 +157,7 @@ def correct_artifacts(
     (1, 121)
     """
     raw = np.asarray(rr_ms, dtype=np.float64).ravel()
-    c = classify(raw, window, ALPHA, resolution_ms)
+    c = classify(raw, window, ALPHA, resolution_ms, normalised)
     labels = np.asarray(c.labels, dtype=np.int8)
     # Normal intervals stay as they are; only the few others are worked out one by one.
     parts = np.ones(raw.size, dtype=np.int8)

@@ -14,15 +14,25 @@ ACC/AHA/HRS 2018 bradycardia guideline's "pauses > 3 s"), and the limit at which
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heartsease.signal.artifact_classifier import rr_resolution_ms
+from heartsease.signal.artifact_classifier import (
+    ALPHA,
+    MrrPart,
+    joined_normalised,
+    normalised_drr,
+    normalised_mrr,
+    rr_resolution_ms,
+)
 from heartsease.signal.artifacts import ArtifactCorrection, correct_artifacts
 from heartsease.signal.rolling import median
+from heartsease.signal.work import ShareWork, one_after_another
 
 MAX_RR_MS = 3000.0
 MIN_RR_MS = 200.0
@@ -75,12 +85,15 @@ def find_gaps(rr_ms: ArrayLike) -> list[RRGap]:
 
 
 def correct_around_gaps(
-    rr_ms: ArrayLike, gaps: list[RRGap], correct: bool = True
+    rr_ms: ArrayLike, gaps: list[RRGap], correct: bool = True,
+    share_work: ShareWork = one_after_another,
 ) -> ArtifactCorrection:
     """Artifacts corrected in each part between gaps on its own, the parts joined.
 
     The gap intervals are left out of the result (its ``raw_rr_ms`` too), so no correction
     reaches across a dropout. The RR resolution is estimated once, over the whole series.
+    The rolling thresholds of each part (two independent pieces of work a part, most of a
+    correction's time) are handed to ``share_work``.
 
     Examples
     --------
@@ -97,7 +110,11 @@ def correct_around_gaps(
         return ArtifactCorrection(raw, np.zeros(raw.size, dtype=np.int8), raw,
                                   np.ones(raw.size, dtype=np.int8))
     resolution = rr_resolution_ms(rr)
-    fixed = [correct_artifacts(p, resolution_ms=resolution) for p in parts]
+    done = share_work([functools.partial(normalise_part, part, "centered", ALPHA, resolution)
+                       for part in parts for normalise_part in (normalised_drr, normalised_mrr)])
+    fixed = [correct_artifacts(part, resolution_ms=resolution, normalised=joined_normalised(
+                 part, cast(NDArray[np.float64], done[2 * k]), cast(MrrPart, done[2 * k + 1])))
+             for k, part in enumerate(parts)]
     return ArtifactCorrection(
         raw_rr_ms=np.concatenate([f.raw_rr_ms for f in fixed]),
         labels=np.concatenate([f.labels for f in fixed]),

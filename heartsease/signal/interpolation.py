@@ -121,9 +121,8 @@ class NotAKnotSpline:
         one ended: 1.9 against 3.2 ms for 131,000 points in a day's 100,000 knots); its
         fraction cannot be below the knot's number but may round up to the next one, which
         one exact comparison takes back."""
-        last = self.x.size - 2
+        # interp keeps within 0 .. size - 1 (points outside the knots take the end's number).
         i = np.interp(grid, self.x, np.arange(self.x.size, dtype=np.float64)).astype(np.intp)
-        np.clip(i, 0, last + 1, out=i)
         i -= self.x[i] > grid
-        np.clip(i, 0, last, out=i)
+        np.clip(i, 0, self.x.size - 2, out=i)
         return i

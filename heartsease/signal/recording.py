@@ -86,6 +86,7 @@ from heartsease.signal.spectrum import (
     window_samples,
 )
 from heartsease.signal.threshold_correction import CorrectionLevel, threshold_correct
+from heartsease.signal.work import ShareWork, one_after_another
 
 Figures = dict[str, float | None]
 SEGMENT_TIME_KEYS = ("mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct")
@@ -382,23 +383,13 @@ def _rows_of_segments(rr_ms: np.ndarray, options: KubiosOptions,
 
 
 def _corrected(raw: NDArray[np.float64], gaps: list[RRGap], correct: bool,
-               level: CorrectionLevel | None) -> ArtifactCorrection:
-    """The automatic correction around gaps, or Kubios' threshold ``level`` over the parts
-    between gaps joined."""
+               level: CorrectionLevel | None,
+               share_work: ShareWork = one_after_another) -> ArtifactCorrection:
+    """The automatic correction around gaps (its pieces of work handed to ``share_work``),
+    or Kubios' threshold ``level`` over the parts between gaps joined."""
     if not correct or level is None:
-        return correct_around_gaps(raw, gaps, correct)
+        return correct_around_gaps(raw, gaps, correct, share_work)
     return threshold_correct(correct_around_gaps(raw, gaps, correct=False).raw_rr_ms, level)
-
-
-# Runs independent pieces of work and returns their results in order: one after another
-# here, or shared with another process meanwhile.
-ShareWork = Callable[[list[Callable[[], object]]], list[object]]
-
-
-def one_after_another(work: list[Callable[[], object]]) -> list[object]:
-    """Every piece of ``work`` done here, in order: a :data:`ShareWork` that shares
-    nothing."""
-    return [part() for part in work]
 
 
 class _WholeRecording(NamedTuple):
@@ -441,11 +432,12 @@ def analyze_recording(
     Welch window reach the time and frequency measures too; the long-term measures and the
     segment table come with recordings of :data:`LONG_RECORDING_S` or more.
 
-    Once the corrected series is known, the rest of a long recording's analysis is
-    independent pieces of work (the whole series' measures, the long-term ones, batches of
-    coherence windows, runs of segments); ``share_work``, when given, is handed them
-    (a caller may share them with another process: issue 27's day); without it, they are
-    done here. Either way the results are joined in the same order: the same numbers.
+    A long recording's analysis is independent pieces of work: first its correction's
+    (:func:`~heartsease.signal.gaps.correct_around_gaps`), then, once the corrected series
+    is known, the whole series' measures, the long-term ones, batches of coherence windows
+    and runs of segments. ``share_work``, when given, is handed them (a caller may share
+    them with another process: issue 27's day); without it, they are done here. Either way
+    the results are joined in the same order: the same numbers.
 
     Examples
     --------
@@ -457,8 +449,11 @@ def analyze_recording(
     raw = np.asarray(rr_ms, dtype=np.float64)
     opts = options or KubiosOptions()
     gaps = find_gaps(raw)
-    correction = _corrected(raw, gaps, correct, correction_level)
     duration_s = float(raw.sum() / 1000.0)
+    # Only a long recording's work is worth sharing (starting another process has a cost).
+    share = (share_work if share_work is not None and duration_s >= LONG_RECORDING_S
+             else one_after_another)
+    correction = _corrected(raw, gaps, correct, correction_level, share)
     rr = correction.rr_ms
     is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
     segment_work = segment_row_work(rr, opts) if is_long else []
@@ -470,7 +465,7 @@ def analyze_recording(
     if is_long:
         work.append(functools.partial(long_term, rr))
     work += coherence_work
-    done = (share_work if is_long and share_work is not None else one_after_another)(work)
+    done = (share if is_long else one_after_another)(work)
     segments = ([row for rows in done[: len(segment_work)]
                  for row in cast(list[Figures], rows)] if is_long else None)
     whole = cast(_WholeRecording, done[len(segment_work)])
