@@ -46,9 +46,13 @@ def _counts_by_table(x: FloatArray, m: int, count: int, r: float,
     lo = np.searchsorted(values, values - r, side="left")  # first value >= x - r
     hi = np.searchsorted(values, values + r, side="right")  # one past the last <= x + r
     cells = _templates(index.astype(np.int64), m, count)
-    flat = np.ravel_multi_index(tuple(cells.T), (v,) * m)
+    # The templates counted cell by cell into a table with a leading zero row, from the
+    # cells they occupy (a day's are 50,000 of its 5.8 M): a bincount over every cell
+    # allocated 46 MB, whose first touch alone took 55 ms on a 2-core machine.
+    occupied, counts = np.unique(np.ravel_multi_index(tuple((cells + 1).T), (v + 1,) * m),
+                                 return_counts=True)
     table = np.zeros((v + 1,) * m, dtype=np.int32)
-    table[(slice(1, None),) * m] = np.bincount(flat, minlength=v**m).reshape((v,) * m)
+    table.ravel()[occupied] = counts
     _cumulate(table)
     return _corner_sum(table, [lo[cells[:, k]] for k in range(m)],
                        [hi[cells[:, k]] for k in range(m)])
