@@ -189,6 +189,8 @@ def _shared_with_a_forked_process(work: list[Callable[[], object]]) -> list[obje
     try:
         done = take_pieces()
     finally:  # the child waited for, even when a piece failed here
+        while os.read(claims_out, 4096):  # pieces left after a failure: the child takes none
+            pass
         os.close(claims_out)
         with os.fdopen(results_out, "rb") as pipe:
             payload = pipe.read() if pid > 0 else b""
