@@ -256,11 +256,12 @@ def test_a_long_recordings_forked_part_gives_the_same_json(
     assert outputs["1"] == outputs["0"]
 
 
-def test_work_shared_with_a_forked_process_comes_back_whole_and_in_order() -> None:
-    """Both processes take pieces (a day's work is shared between two cores), every
-    piece's result comes back in its place, what the child could not do is done here, and
-    a piece that fails anywhere fails here, with its own error, leaving no child behind."""
-    from heartsease.cli.analyze_core import _shared_with_a_forked_process
+def test_work_shared_with_forked_processes_comes_back_whole_and_in_order() -> None:
+    """Every core's process takes pieces (a day's work is shared between the cores), every
+    piece's result comes back in its place, what a child could not do is done here, and a
+    piece that fails anywhere fails here, with its own error, leaving no child behind."""
+    from heartsease.cli.analyze_core import MAX_ANALYSIS_PROCESSES, _cores
+    from heartsease.cli.analyze_core import _shared_with_forked_processes as shared
 
     here = os.getpid()
 
@@ -271,16 +272,16 @@ def test_work_shared_with_a_forked_process_comes_back_whole_and_in_order() -> No
         return k * k, os.getpid()
 
     before = _children()
-    done = _shared_with_a_forked_process([functools.partial(piece, k) for k in range(60)])
+    done = shared([functools.partial(piece, k) for k in range(60)])
     assert [square for square, _ in done] == [k * k for k in range(60)]
-    assert len({pid for _, pid in done}) == 2
-    done = _shared_with_a_forked_process([functools.partial(piece, k, True) for k in range(60)])
+    assert len({pid for _, pid in done}) == min(_cores(), MAX_ANALYSIS_PROCESSES)
+    done = shared([functools.partial(piece, k, True) for k in range(60)])
     assert done == [(k * k, here) for k in range(60)]
     for failing in (0, 59):  # taken first by one process, last by either
         work = [functools.partial(piece, k) for k in range(60)]
         work[failing] = lambda: 1 / 0
         with pytest.raises(ZeroDivisionError):
-            _shared_with_a_forked_process(work)
+            shared(work)
     assert _children() <= before  # every child it forked reaped
 
 

@@ -108,7 +108,7 @@ def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
             analysis = analyze_recording(
                 recording.rr_ms, correct=correct, options=options,
                 correction_level=cast(CorrectionLevel | None, level),
-                share_work=_shared_with_a_forked_process if _may_fork() else None)
+                share_work=_shared_with_forked_processes if _may_fork() else None)
     except RecordingError as exc:
         raise RefusalError(f"[bold]Cannot analyse this recording.[/bold] "
                            f"{escape(str(exc))}") from None
@@ -131,34 +131,46 @@ def run_analyze(path: Path, as_json: bool = False, no_correction: bool = False,
 
 
 def _may_fork() -> bool:
-    """Whether a long recording's work may be shared with a forked process: on Linux (where
+    """Whether a long recording's work may be shared with forked processes: on Linux (where
     numpy's OpenBLAS restarts its threads after a fork; macOS's Accelerate is not known to
     be safe to fork once used) unless ``HEARTSEASE_ANALYZE_FORK`` is ``0``."""
     return (sys.platform.startswith("linux") and hasattr(os, "fork")
             and os.environ.get("HEARTSEASE_ANALYZE_FORK", "1") != "0")
 
 
-def _shared_with_a_forked_process(work: list[Callable[[], object]]) -> list[object]:
-    """Do the pieces of ``work`` here and in a child process forked now, each taking the
-    next piece not yet taken until none is left; their results in order. What the child
-    did not give back (it failed, or could not start) is done here.
+# A day's work is some 20 pieces, the longest a tenth of it: more processes than this
+# would wait for the longest.
+MAX_ANALYSIS_PROCESSES = 8
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def _shared_with_forked_processes(work: list[Callable[[], object]]) -> list[object]:
+    """Do the pieces of ``work`` here and in child processes forked now, one a core (none
+    on one core), each process taking the next piece not yet taken until none is left;
+    their results in order. What a child did not give back (it failed, or could not start)
+    is done here.
 
     Issue 27 asks a 24-hour day's analysis, process start included, to take less wall time
-    than neurokit2's ``hrv_time`` alone. Once the series is corrected, the day's work is
-    independent pieces (the whole series' measures, batches of coherence windows, runs of
-    segments), so two cores share it: whichever process is free takes the next piece, so
-    both finish together on any machine. Pieces are claimed by reading their numbers from a
-    pipe both hold (a read of two bytes from a pipe is atomic), and the child's results come
-    back pickled through another. Both compute with the same code on the same numbers, and
-    the results are joined in order: the same bits as in one process.
+    than neurokit2's ``hrv_time`` alone. A long recording's analysis is independent pieces
+    (its correction's thresholds; then the whole series' measures, batches of coherence
+    windows, runs of segments), so the cores share it: whichever process is free takes the
+    next piece, so all finish together on any machine. Pieces are claimed by reading their
+    numbers from a pipe all hold (a read of two bytes from a pipe is atomic), and each
+    child's results come back pickled through a pipe of its own. All compute with the same
+    code on the same numbers and the results are joined in order: the same bits as in one
+    process.
     """
     import pickle  # only for a long recording: a strap's run does without it
 
-    if len(work) < 2:
+    helpers = min(_cores(), MAX_ANALYSIS_PROCESSES, len(work)) - 1
+    if helpers < 1:
         return [part() for part in work]
     try:
         claims_out, claims_in = os.pipe()
-        results_out, results_in = os.pipe()
     except OSError:
         return [part() for part in work]
     with os.fdopen(claims_in, "wb") as claims:  # all numbers written before anyone reads
@@ -171,32 +183,41 @@ def _shared_with_a_forked_process(work: list[Callable[[], object]]) -> list[obje
             done[k] = work[k]()
         return done
 
-    try:
-        pid = os.fork()
-    except OSError:
-        pid = -1
-    if pid == 0:  # the child: never returns into the caller's code
-        code = 1
+    children: list[tuple[int, int]] = []  # each child's pid and the end its results come from
+    for _ in range(helpers):
         try:
-            os.close(results_out)
-            payload = pickle.dumps(take_pieces(), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(results_in, "wb") as pipe:
-                pipe.write(payload)
-            code = 0
-        finally:
-            os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
-    os.close(results_in)
+            results_out, results_in = os.pipe()
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:  # a child: never returns into the caller's code
+            code = 1
+            try:
+                for _, earlier in children:
+                    os.close(earlier)
+                os.close(results_out)
+                payload = pickle.dumps(take_pieces(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(results_in, "wb") as pipe:
+                    pipe.write(payload)
+                code = 0
+            finally:
+                os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+        os.close(results_in)
+        children.append((pid, results_out))
     try:
         done = take_pieces()
-    finally:  # the child waited for, even when a piece failed here
-        while os.read(claims_out, 4096):  # pieces left after a failure: the child takes none
+    finally:  # the children waited for, even when a piece failed here
+        while os.read(claims_out, 4096):  # pieces left after a failure: no child takes one
             pass
         os.close(claims_out)
-        with os.fdopen(results_out, "rb") as pipe:
-            payload = pipe.read() if pid > 0 else b""
-        child_done = pid > 0 and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
-    if child_done and payload:
-        done |= pickle.loads(payload)  # our own child's pickle
+        payloads = []
+        for pid, results_out in children:
+            with os.fdopen(results_out, "rb") as pipe:
+                payload = pipe.read()
+            if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 and payload:
+                payloads.append(payload)
+    for payload in payloads:
+        done |= pickle.loads(payload)  # our own children's pickles
     return [done[k] if k in done else work[k]() for k in range(len(work))]
 
 
