@@ -379,13 +379,23 @@ def classify(
     if resolution_ms is None:
         resolution_ms = rr_resolution_ms(rr)
     n = normalise(rr, window, alpha, resolution_ms) if normalised is None else normalised
-    # Lists, not arrays: the loop reads single elements, which numpy boxes one at a time.
-    data = Normalised(*(np.asarray(column).tolist()
-                        for column in (n.rr, n.drrs, n.mrrs, n.median_rr, n.th2)))
-    classifier = BeatClassifier(data, [NORMAL] * rr.size, [0] * rr.size)
     # Steps that can change nothing whatever the labels are skipped: the same labels at a
     # tenth of the loop's cost on a 24-hour day (issue 27).
-    for i in np.flatnonzero(_may_act(n)).tolist():
+    steps = np.flatnonzero(_may_act(n))
+    # The loop reads some 30 single elements a step, which numpy boxes one at a time (a list
+    # gives them for less): lists when the steps are many, the arrays as they are when few (a
+    # healthy day's 1,000 steps read fewer elements than turning 5 x 100,000 into lists).
+    return _stepped(n, steps, as_lists=steps.size * 30 > rr.size)
+
+
+def _stepped(n: Normalised, steps: NDArray[np.intp], as_lists: bool) -> BeatClassifier:
+    """The classifier after ``steps``, reading ``n`` from lists or from arrays: the same
+    doubles either way, so the same labels."""
+    columns = [np.asarray(c, dtype=np.float64) for c in (n.rr, n.drrs, n.mrrs, n.median_rr,
+                                                         n.th2)]
+    data = Normalised(*(c.tolist() if as_lists else c for c in columns))
+    classifier = BeatClassifier(data, [NORMAL] * columns[0].size, [0] * columns[0].size)
+    for i in steps.tolist():
         classifier.step(i)
     return classifier
 

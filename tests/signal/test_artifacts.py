@@ -8,11 +8,18 @@ from pathlib import Path
 
 import neurokit2 as nk
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heartsease.signal.artifact_classifier import rr_resolution_ms
+from heartsease.signal.artifact_classifier import (
+    ALPHA,
+    _may_act,
+    _stepped,
+    normalise,
+    rr_resolution_ms,
+)
 from heartsease.signal.artifacts import (
     ArtifactKind,
     CausalArtifactDetector,
@@ -162,3 +169,19 @@ def test_rolling_equals_a_sliding_sorted_window_to_the_bit(
     expected = [window_stat(SortedWindow.of(x[max(0, i - before) : i + after + 1]), stat)
                 for i in range(n)]
     np.testing.assert_array_equal(rolling(x, width, window, stat), expected)
+
+
+@pytest.mark.parametrize("name", ["100", "105", "203", "208"])
+def test_the_classifier_reads_lists_and_arrays_alike(refdata: Path, name: str) -> None:
+    """The loop reads the normalised series from lists when it takes many steps and from
+    the arrays when few (issue 27); either way the same doubles, so the same labels and
+    pairs, on sparse and on dense ectopy (203, 208: bigeminy and runs)."""
+    folder = f"mitdb_{name}" if name in ("100", "105") else "mitdb_more"
+    table = pd.read_csv(refdata / f"annotated/{folder}/{name}_rr_from_atr.csv")
+    rr = table["rr_ms"].dropna().to_numpy(float)
+    n = normalise(rr, "centered", ALPHA, rr_resolution_ms(rr))
+    steps = np.flatnonzero(_may_act(n))
+    from_lists, from_arrays = _stepped(n, steps, True), _stepped(n, steps, False)
+    assert from_lists.labels == from_arrays.labels
+    assert from_lists.pairs == from_arrays.pairs
+    assert any(from_lists.labels)
