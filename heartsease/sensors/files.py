@@ -266,14 +266,16 @@ def _parse_csv_unquoted(content: list[tuple[int, str]], delimiter: str) -> RRRec
 
 
 # In ASCII text, what makes its lines differ from its "\n"-split pieces as parse_rr_text
-# reads them: a line break other than "\n" (splitlines() breaks at \r, \v, \f, \x1c-\x1e),
-# whitespace (str.isspace: those, \x1f, space and tab) at a line's start or end, which is
-# stripped, and a blank line or a comment, which are left out. The characters are found by
-# substring tests, each a scan at memory speed (a regular expression over a day's 3 MB took
-# longer than the parse it spares); what starts or ends a line by _plain_line_ends.
-_NOT_IN_PLAIN_LINES = (b"\r", b"\v", b"\f", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b'"', b"\0")
-# After a line break: whitespace, another break (a blank line), a comment; before one: whitespace.
-_NOT_AFTER_A_BREAK = np.frombuffer(b" \t\n#", dtype=np.uint8)
+# reads them: a line break other than "\n" or "\r\n" (splitlines() breaks at \r, \v, \f,
+# \x1c-\x1e), whitespace (str.isspace: those, \x1f, space and tab) at a line's start or
+# end, which is stripped, and a blank line or a comment, which are left out. The characters
+# are found by substring tests, each a scan at memory speed (a regular expression over a
+# day's 3 MB took longer than the parse it spares); a lone "\r" by _body; what starts or
+# ends a line by _plain_line_ends.
+_NOT_IN_PLAIN_LINES = (b"\v", b"\f", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b'"', b"\0")
+# After a line break: whitespace, another break (a blank line), a comment; before one
+# (before its "\r" if it has one): whitespace.
+_NOT_AFTER_A_BREAK = np.frombuffer(b" \t\r\n#", dtype=np.uint8)
 _NOT_BEFORE_A_BREAK = np.frombuffer(b" \t", dtype=np.uint8)
 
 
@@ -286,24 +288,32 @@ def _plain_line_ends(text: NDArray[np.uint8]) -> bool:
     if breaks.size == 0:
         return True
     # text neither starts nor ends with a line break (its first and last are not whitespace)
+    before = breaks - 1
+    before -= text[before] == ord("\r")
     return not (np.isin(text[breaks + 1], _NOT_AFTER_A_BREAK).any()
-                or np.isin(text[breaks - 1], _NOT_BEFORE_A_BREAK).any())
+                or np.isin(text[np.maximum(before, 0)], _NOT_BEFORE_A_BREAK).any())
 
 
 def _body(text: str) -> bytes | None:
-    """ASCII ``text`` as bytes with its Windows line ends made ``"\n"`` (splitlines() breaks
-    at ``"\r\n"`` as at ``"\n"``; a lone ``"\r"`` stays, to be refused) and without its
-    final line break; ``None`` when it is not ASCII."""
+    """ASCII ``text`` as bytes without its final line break (``"\n"`` or ``"\r\n"``);
+    ``None`` when it is not ASCII or holds a ``"\r"`` that ends no line (splitlines()
+    breaks at it). Windows line ends stay: :func:`~heartsease.sensors.text_columns.
+    line_spans` leaves their ``"\r"`` out (a day's 100,000 dropped from a copy took 8 ms)."""
     if not text.isascii():
         return None
     raw = text.encode("ascii")
-    if b"\r\n" in raw:
-        # A day's 100,000 line ends dropped at once, in a third of str.replace's time.
+    if b"\r" in raw:
         chars = np.frombuffer(raw, dtype=np.uint8)
-        keep = np.ones(chars.size, dtype=bool)
-        keep[:-1] = (chars[:-1] != ord("\r")) | (chars[1:] != ord("\n"))
-        raw = chars[keep].tobytes()
-    return raw[:-1] if raw.endswith(b"\n") else raw
+        returns = np.flatnonzero(chars == ord("\r"))
+        if returns[-1] + 1 == chars.size or (chars[returns + 1] != ord("\n")).any():
+            return None
+    body = raw[:-1] if raw.endswith(b"\n") else raw
+    return body[:-1] if body.endswith(b"\r") else body
+
+
+def _lines(body: bytes) -> list[str]:
+    """The lines of a :func:`_body`, Windows line ends and all."""
+    return body.decode("ascii").replace("\r\n", "\n").split("\n")
 
 
 def _parse_plain_lines(text: str) -> RRRecording | None:
@@ -331,7 +341,7 @@ def _parse_plain_lines(text: str) -> RRRecording | None:
     if delimiter is None:
         rr = plain_decimals(chars, starts, stops)
         if rr is None:
-            rr = _finite_values(body.decode("ascii").split("\n"))
+            rr = _finite_values(_lines(body))
         return None if rr is None else _plain_values(rr, np.arange(1, starts.size + 1))
     if all(_is_number(cell) for cell in cells):
         return None  # timed values, not a CSV with a header
@@ -341,7 +351,7 @@ def _parse_plain_lines(text: str) -> RRRecording | None:
     at_once = _decimal_column(chars, starts[1:], stops[1:], delimiter, column)
     if at_once is not None:
         return at_once
-    lines = body.decode("ascii").split("\n")
+    lines = _lines(body)
     return _csv_rows_unquoted(lines[1:], np.arange(2, len(lines) + 1), delimiter, column)
 
 

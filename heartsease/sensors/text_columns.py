@@ -29,16 +29,19 @@ _ZERO, _POINT = ord("0"), ord(".")
 
 
 def line_spans(text: Bytes) -> tuple[Positions, Positions]:
-    """Where each ``\\n``-separated line of ``text`` starts and stops (its break left out).
+    """Where each ``\\n``-separated line of ``text`` starts and stops (its break left out,
+    and the ``\\r`` before it of a Windows line end).
 
     Examples
     --------
-    >>> starts, stops = line_spans(np.frombuffer(b"ab\\nc", dtype=np.uint8))
+    >>> starts, stops = line_spans(np.frombuffer(b"ab\\r\\nc", dtype=np.uint8))
     >>> starts.tolist(), stops.tolist()
-    ([0, 3], [2, 4])
+    ([0, 4], [2, 5])
     """
     breaks = np.flatnonzero(text == ord("\n"))
-    return np.r_[0, breaks + 1], np.r_[breaks, text.size]
+    stops = breaks.copy()
+    stops[breaks > 0] -= text[breaks[breaks > 0] - 1] == ord("\r")
+    return np.r_[0, breaks + 1], np.r_[stops, text.size]
 
 
 def column_spans(text: Bytes, starts: Positions, stops: Positions, delimiter: str,

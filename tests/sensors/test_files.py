@@ -148,15 +148,17 @@ def test_plain_lines_read_straight_are_read_as_line_by_line(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["", "beat,rr_ms\n"]),
-       st.lists(st.tuples(st.sampled_from(["", "", " ", "\t", "#"]),
-                          st.sampled_from(["812", "790.5", "805", "1,790", "2,805", ""]),
-                          st.sampled_from(["", "", " ", "\t", "\r"])), min_size=3, max_size=8),
+@given(st.sampled_from(["", "beat,rr_ms\n", "beat,rr_ms\r\n"]),
+       st.lists(st.tuples(st.sampled_from(["", "", " ", "\t", "#", "\r"]),
+                          st.sampled_from(["812", "790.5", "805", "1,790", "2,805", "", "7e2"]),
+                          st.sampled_from(["", "", " ", "\t", "\r", "\r\r"])),
+                min_size=3, max_size=8),
        st.booleans())
 def test_lines_decorated_anyhow_are_read_as_line_by_line(
         header: str, lines: list[tuple[str, str, str]], trailing_break: bool) -> None:
-    """Whatever starts or ends a line (spaces, tabs, comments, blank lines, CR), a text the
-    fast path reads is read as the line-by-line parser reads it."""
+    """Whatever starts or ends a line (spaces, tabs, comments, blank lines, Windows line
+    ends, a lone CR), a text the fast path reads is read as the line-by-line parser reads it;
+    values plain decimals or not (7e2)."""
     from heartsease.sensors import files
 
     text = header + "\n".join(a + b + c for a, b, c in lines) + ("\n" if trailing_break else "")
