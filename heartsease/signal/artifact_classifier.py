@@ -182,6 +182,7 @@ def normalised_mrr(rr: NDArray[np.float64], window: Window, alpha: float,
 
 def joined_normalised(rr: NDArray[np.float64], drrs: NDArray[np.float64],
                       mrr_part: MrrPart) -> Normalised:
+    """:func:`normalise`'s result from its two halves."""
     mrrs, median_rr, th2 = mrr_part
     return Normalised(rr=rr, drrs=drrs, mrrs=mrrs, median_rr=median_rr, th2=th2)
 

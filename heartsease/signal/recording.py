@@ -115,11 +115,11 @@ def _frequency_domain(
 
 
 class _Tachogram(NamedTuple):  # not a dataclass: ~0.8 ms less of import for a strap's run
-    """A series' spline through every beat, its 4 Hz resampling and Welch PSD, computed
-    once for the frequency domain, the coherence windows and the Kubios figures (each
-    built them itself: three splines through a day's 100,000 beats, two Welch PSDs)."""
+    """A series' 4 Hz resampling and Welch PSD, computed once for the frequency domain and
+    the Kubios figures (each built them itself: two splines through a day's 100,000 beats,
+    two Welch PSDs). The coherence windows, pieces of work any process may do, build their
+    own spline through every beat (:func:`coherence_and_breathing_work`)."""
 
-    spline: NotAKnotSpline
     resampled: tuple[FloatArray, FloatArray]
     welch: tuple[FloatArray, FloatArray]
 
@@ -127,12 +127,11 @@ class _Tachogram(NamedTuple):  # not a dataclass: ~0.8 ms less of import for a s
 def _tachogram(rr: NDArray[np.float64], options: KubiosOptions) -> _Tachogram:
     """What :func:`resample_rr` and :func:`welch_psd` (with ``options``' window) give."""
     t = beat_times_s(rr)
-    spline = NotAKnotSpline(t, rr)
     grid = resampling_grid(t)
-    samples = spline(grid)
+    samples = NotAKnotSpline(t, rr)(grid)
     welch = welch_psd_of_samples(samples, window_s=options.window_s,
                                  overlap=options.overlap_pct / 100.0)
-    return _Tachogram(spline, (grid, samples), welch)
+    return _Tachogram((grid, samples), welch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +401,8 @@ class _WholeRecording(NamedTuple):
 
 
 def _whole_recording(rr: NDArray[np.float64], opts: KubiosOptions) -> _WholeRecording:
+    """The time and frequency domains of the corrected series ``rr`` (detrended as
+    ``opts`` say), its spectrum's peak and its Kubios figures: one piece of work."""
     # With the default options the series is the corrected one as it always was.
     series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
     # Without detrending the frequency domain and Kubios figures share rr's tachogram;
