@@ -141,6 +141,9 @@ def _may_fork() -> bool:
 # A day's work is some 20 pieces, the longest a tenth of it: more processes than this
 # would wait for the longest.
 MAX_ANALYSIS_PROCESSES = 8
+# Every piece's number (4 bytes) is written to the claims pipe before anyone reads it: a
+# pipe holds 64 KiB (a week's recording is some 150 pieces).
+MAX_SHARED_PIECES = 16_384
 
 
 def _cores() -> int:
@@ -159,7 +162,7 @@ def _shared_with_forked_processes(work: list[Callable[[], object]]) -> list[obje
     (its correction's thresholds; then the whole series' measures, batches of coherence
     windows, runs of segments), so the cores share it: whichever process is free takes the
     next piece, so all finish together on any machine. Pieces are claimed by reading their
-    numbers from a pipe all hold (a read of two bytes from a pipe is atomic), and each
+    numbers from a pipe all hold (a read of four bytes from a pipe is atomic), and each
     child's results come back pickled through a pipe of its own. All compute with the same
     code on the same numbers and the results are joined in order: the same bits as in one
     process.
@@ -167,18 +170,18 @@ def _shared_with_forked_processes(work: list[Callable[[], object]]) -> list[obje
     import pickle  # only for a long recording: a strap's run does without it
 
     helpers = min(_cores(), MAX_ANALYSIS_PROCESSES, len(work)) - 1
-    if helpers < 1:
+    if helpers < 1 or len(work) > MAX_SHARED_PIECES:
         return [part() for part in work]
     try:
         claims_out, claims_in = os.pipe()
     except OSError:
         return [part() for part in work]
     with os.fdopen(claims_in, "wb") as claims:  # all numbers written before anyone reads
-        claims.write(b"".join(k.to_bytes(2, "little") for k in range(len(work))))
+        claims.write(b"".join(k.to_bytes(4, "little") for k in range(len(work))))
 
     def take_pieces() -> dict[int, object]:
         done = {}
-        while len(claim := os.read(claims_out, 2)) == 2:
+        while len(claim := os.read(claims_out, 4)) == 4:
             k = int.from_bytes(claim, "little")
             done[k] = work[k]()
         return done

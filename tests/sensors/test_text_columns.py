@@ -24,7 +24,7 @@ DECIMALS = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.lists(DECIMALS, min_size=1, max_size=20))
 def test_plain_decimals_are_what_float_reads(cells: list[str]) -> None:
     """Every cell of digits with at most one point and a digit is read as ``float`` reads it,
@@ -39,7 +39,7 @@ def test_plain_decimals_are_what_float_reads(cells: list[str]) -> None:
     assert values.tobytes() == np.array([float(cell) for cell in cells]).tobytes()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.lists(st.text("0123456789.-+eE_ x", min_size=1, max_size=18), min_size=1,
                 max_size=6))
 def test_anything_else_is_left_to_float(cells: list[str]) -> None:
