@@ -398,11 +398,14 @@ class _WholeRecording(NamedTuple):
     frequency: FrequencyDomainHRV
     peak_hz: float
     kubios: Figures
+    long_term: LongTermHRV | None
 
 
-def _whole_recording(rr: NDArray[np.float64], opts: KubiosOptions) -> _WholeRecording:
+def _whole_recording(rr: NDArray[np.float64], opts: KubiosOptions,
+                     is_long: bool) -> _WholeRecording:
     """The time and frequency domains of the corrected series ``rr`` (detrended as
-    ``opts`` say), its spectrum's peak and its Kubios figures: one piece of work."""
+    ``opts`` say), its spectrum's peak, its Kubios figures and, when ``is_long``, its
+    long-term measures: one piece of work, which resamples the series once for all."""
     # With the default options the series is the corrected one as it always was.
     series = detrended(rr, opts) if rr.size >= MIN_BEATS_FOR_SPECTRUM else rr
     # Without detrending the frequency domain and Kubios figures share rr's tachogram;
@@ -415,7 +418,9 @@ def _whole_recording(rr: NDArray[np.float64], opts: KubiosOptions) -> _WholeReco
                              welch=None if shared is None else shared.welch)
               if rr.size >= MIN_BEATS_FOR_TIME else dict.fromkeys(FIGURE_KEYS))
     time = time_domain(series) if rr.size >= MIN_BEATS_FOR_TIME else _unknown(TimeDomainHRV)
-    return _WholeRecording(time, frequency, peak_hz, kubios)
+    long_term_hrv = (long_term(rr, samples=None if shared is None else shared.resampled[1])
+                     if is_long else None)
+    return _WholeRecording(time, frequency, peak_hz, kubios, long_term_hrv)
 
 
 def analyze_recording(
@@ -435,10 +440,10 @@ def analyze_recording(
 
     A long recording's analysis is independent pieces of work: first its correction's
     (:func:`~heartsease.signal.gaps.correct_around_gaps`), then, once the corrected series
-    is known, the whole series' measures, the long-term ones, batches of coherence windows
-    and runs of segments. ``share_work``, when given, is handed them (a caller may share
-    them with another process: issue 27's day); without it, they are done here. Either way
-    the results are joined in the same order: the same numbers.
+    is known, the whole series' measures (the long-term ones among them), batches of
+    coherence windows and runs of segments. ``share_work``, when given, is handed them (a
+    caller may share them with other processes: issue 27's day); without it, they are done
+    here. Either way the results are joined in the same order: the same numbers.
 
     Examples
     --------
@@ -461,17 +466,13 @@ def analyze_recording(
     coherence_work, join_coherence = coherence_and_breathing_work(rr)
     # The longest pieces first (a day's: its segments' halves, the whole series' measures),
     # the many short ones last: whoever is free takes the next, so the two finish together.
-    work: list[Callable[[], object]] = [*segment_work,
-                                        functools.partial(_whole_recording, rr, opts)]
-    if is_long:
-        work.append(functools.partial(long_term, rr))
-    work += coherence_work
+    work: list[Callable[[], object]] = [
+        *segment_work, functools.partial(_whole_recording, rr, opts, is_long), *coherence_work]
     done = (share if is_long else one_after_another)(work)
     segments = ([row for rows in done[: len(segment_work)]
                  for row in cast(list[Figures], rows)] if is_long else None)
     whole = cast(_WholeRecording, done[len(segment_work)])
-    long_term_hrv = cast(LongTermHRV, done[len(segment_work) + 1]) if is_long else None
-    coherence_ratio, breathing = join_coherence(done[len(work) - len(coherence_work):])
+    coherence_ratio, breathing = join_coherence(done[len(segment_work) + 1:])
     return RecordingAnalysis(
         correction=correction,
         time=whole.time,
@@ -483,6 +484,6 @@ def analyze_recording(
         duration_s=duration_s,
         gaps=gaps,
         quality=assess_quality(correction, gaps, duration_s),
-        long_term=long_term_hrv,
+        long_term=whole.long_term,
         segments=segments,
     )
