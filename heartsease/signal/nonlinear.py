@@ -10,7 +10,7 @@ Tarvainen et al. 2014 and the Kubios HRV user's guide (DFA boxes of 4-12 and 13-
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -34,7 +34,7 @@ class Poincare:
     sd2_sd1: float | None
 
     def as_dict(self) -> dict[str, float | None]:
-        return asdict(self)
+        return _plain_fields(self)
 
 
 def poincare(rr_ms: ArrayLike) -> Poincare:
@@ -53,6 +53,12 @@ def poincare(rr_ms: ArrayLike) -> Poincare:
     sd1 = float(np.diff(rr).std(ddof=1) / math.sqrt(2.0))
     sd2 = float((rr[:-1] + rr[1:]).std(ddof=1) / math.sqrt(2.0))
     return Poincare(sd1_ms=sd1, sd2_ms=sd2, sd2_sd1=sd2 / sd1 if sd1 > 0 else None)
+
+
+def _plain_fields(record: Poincare | NonlinearReport) -> dict[str, float | None]:
+    """A record of plain numbers as ``dataclasses.asdict`` gives it, without its deep copy
+    of every number (a day's 277 segments' reports)."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 
 def _fluctuation(profile: FloatArray, box: int) -> float:
@@ -254,7 +260,7 @@ class NonlinearReport:
     dfa_alpha2: float | None
 
     def as_dict(self) -> dict[str, float | None]:
-        return asdict(self)
+        return _plain_fields(self)
 
 
 def nonlinear_report(rr_ms: ArrayLike,
