@@ -5,10 +5,13 @@ within Chebyshev distance ``r``: enumerated pair by pair that is quadratic (neur
 30 s on 100,000 beats). RR series take few distinct values (a Holter's 1/128 s clock gives
 ~140 over a whole day), so here the templates are counted in a histogram over the distinct
 values and every template's count is read from its cumulative sums by inclusion-exclusion
-over the box ``[x - r, x + r]^m``: O(n + V^m) for V distinct values (0.15 s for both
-entropies of a Holter day). With too many values for that table (a day of 1-ms strap
-intervals, V ~ 900) a sweep over the first value with (m-1)-dimensional tables takes
-O(n V) (1.6 s); short series compare every pair; a k-d tree is the last resort. All exact.
+over the box ``[x - r, x + r]^m``: O(n + V^m) for V distinct values (0.04 s for both
+entropies of a 128-Hz Holter day on a 2-core test machine). The table is 16-bit when no
+box can hold 2^16 templates (a template of m + 1 values matches no more often than its
+first m do), so a 250-Hz day's 250^3 cells fit in 31 MB. With too many values for that
+table (a day of 1-ms strap intervals, V ~ 900) a sweep over the first value with
+(m-1)-dimensional tables takes O(n V) (1.9 s); short series compare every pair; a k-d
+tree is the last resort. All exact.
 
 References: Pincus 1991 (ApEn); Richman & Moorman 2000 (SampEn); the Kubios HRV user's
 guide (m = 2, r = 0.2 SD).
@@ -28,7 +31,9 @@ from heartsease.signal.rolling import sorted_distinct
 
 ENTROPY_DIMENSION = 2
 ENTROPY_TOLERANCE_SD = 0.2
-MAX_TABLE_CELLS = 8_000_000  # 32 MB of int32 cumulative counts; a Holter day needs ~2.6 M
+# Cumulative count tables up to this size (a 128-Hz Holter day's 180^3 cells take 12 MB in
+# 16 bits, a 250-Hz day's 250^3 cells 31 MB).
+MAX_TABLE_BYTES = 64 * 2**20
 MAX_PAIRWISE_TEMPLATES = 1500  # below this, comparing every pair outright is cheapest
 
 
@@ -39,8 +44,23 @@ def _templates(x: FloatArray, m: int, count: int) -> NDArray[np.float64]:
 Distinct = tuple[FloatArray, NDArray[np.intp]]  # np.unique(x, return_inverse=True)
 
 
+def _table_dtype(count: int, bound: int | None = None) -> type[np.unsignedinteger] | type[
+        np.signedinteger]:
+    """The cumulative table's type when no box holds more than ``bound`` (or ``count``)
+    templates: 16 bits when that is under 2^16. Its sums then wrap round, but each box's
+    count, read by inclusion-exclusion in the same modular arithmetic, is exact: it is
+    under the modulus."""
+    return np.uint16 if min(count, count if bound is None else bound) < 2**16 else np.int32
+
+
+def _max_table_cells(count: int, bound: int | None = None) -> int:
+    return MAX_TABLE_BYTES // np.dtype(_table_dtype(count, bound)).itemsize
+
+
 def _counts_by_table(x: FloatArray, m: int, count: int, r: float,
-                     distinct: Distinct | None = None) -> NDArray[np.int64]:
+                     distinct: Distinct | None = None,
+                     bound: int | None = None) -> NDArray[np.int64]:
+    """``bound``: no template matches more than this many (:func:`_table_dtype`)."""
     values, index = np.unique(x, return_inverse=True) if distinct is None else distinct
     v = values.size
     lo = np.searchsorted(values, values - r, side="left")  # first value >= x - r
@@ -51,14 +71,14 @@ def _counts_by_table(x: FloatArray, m: int, count: int, r: float,
     # allocated 46 MB, whose first touch alone took 55 ms on a 2-core machine.
     occupied, counts = np.unique(np.ravel_multi_index(tuple((cells + 1).T), (v + 1,) * m),
                                  return_counts=True)
-    table = np.zeros((v + 1,) * m, dtype=np.int32)
+    table = np.zeros((v + 1,) * m, dtype=_table_dtype(count, bound))
     table.ravel()[occupied] = counts
     _cumulate(table)
     return _corner_sum(table, [lo[cells[:, k]] for k in range(m)],
                        [hi[cells[:, k]] for k in range(m)])
 
 
-def _cumulate(table: NDArray[np.int32]) -> None:
+def _cumulate(table: NDArray[np.integer]) -> None:
     """Cumulative sums of ``table`` along every axis, in place.
 
     Along every axis but the last, each slice is added to the next: whole contiguous rows
@@ -69,17 +89,19 @@ def _cumulate(table: NDArray[np.int32]) -> None:
         before = (slice(None),) * axis
         for k in range(1, table.shape[axis]):
             np.add(table[(*before, k)], table[(*before, k - 1)], out=table[(*before, k)])
-    np.cumsum(table, axis=table.ndim - 1, out=table)
+    np.cumsum(table, axis=table.ndim - 1, dtype=table.dtype, out=table)
 
 
-def _corner_sum(table: NDArray[np.int32], lo: list[NDArray[np.int64]],
+def _corner_sum(table: NDArray[np.integer], lo: list[NDArray[np.int64]],
                 hi: list[NDArray[np.int64]]) -> NDArray[np.int64]:
-    """Box sums by inclusion-exclusion over a cumulative table with a leading zero row."""
-    total = np.zeros(lo[0].size, dtype=np.int64)
+    """Box sums by inclusion-exclusion over a cumulative table with a leading zero row (in
+    its own modular arithmetic when it is 16-bit: :func:`_table_dtype`)."""
+    total = np.zeros(lo[0].size, dtype=np.uint16 if table.dtype == np.uint16 else np.int64)
     for corner in itertools.product((0, 1), repeat=len(lo)):
         at = tuple(hi[k] if c else lo[k] for k, c in enumerate(corner))
-        total += (-1 if (len(lo) - sum(corner)) % 2 else 1) * table[at]
-    return total
+        add = np.subtract if (len(lo) - sum(corner)) % 2 else np.add
+        add(total, table[at], out=total, casting="unsafe")
+    return total.astype(np.int64)
 
 
 def _counts_by_sweep(x: FloatArray, m: int, count: int, r: float) -> NDArray[np.int64]:
@@ -157,19 +179,23 @@ _COUNTERS = {"table": _counts_by_table, "sweep": _counts_by_sweep,
              "pairwise": _counts_pairwise, "tree": _counts_by_tree}
 
 
-def _cheapest(x: FloatArray, m: int, count: int, distinct: int | None = None) -> str:
+def _cheapest(x: FloatArray, m: int, count: int, distinct: int | None = None,
+              bound: int | None = None) -> str:
     """The cheapest exact method for ``x``, ``distinct`` its number of distinct values
-    (counted here if not given: sorting a day's beats takes a tenth of its entropies)."""
+    (counted here if not given: sorting a day's beats takes a tenth of its entropies);
+    ``bound``: no template matches more than this many, if known."""
     v = sorted_distinct(x).size if distinct is None else distinct
     table_cells = (v + 1) ** m
     pair_cells = count * count * m
-    if table_cells <= min(pair_cells, MAX_TABLE_CELLS):
+    max_cells = _max_table_cells(count, bound)
+    if table_cells <= min(pair_cells, max_cells):
         return "table"
     if count <= MAX_PAIRWISE_TEMPLATES:
         return "pairwise"
-    if table_cells <= MAX_TABLE_CELLS:
+    if table_cells <= max_cells:
         return "table"
-    return "sweep" if (v + 1) ** (m - 1) <= MAX_TABLE_CELLS else "tree"
+    # The sweep holds two int32 tables of m - 1 dimensions at a time.
+    return "sweep" if (v + 1) ** (m - 1) <= MAX_TABLE_BYTES // 8 else "tree"
 
 
 def template_matches(
@@ -233,6 +259,15 @@ def _matches_of_both_lengths(x: FloatArray, m: int, r: float,
     return counts
 
 
+def _counts(x: FloatArray, length: int, method: str, r: float, distinct: Distinct,
+            bound: int | None = None) -> NDArray[np.int64]:
+    """:func:`template_matches` by ``method`` (a table's from the ``distinct`` values)."""
+    count = x.size - length + 1
+    if method == "table":
+        return _counts_by_table(x, length, count, r, distinct, bound)
+    return _COUNTERS[method](x, length, count, r)
+
+
 def entropies(x: FloatArray, m: int, r: float) -> tuple[float | None, float | None]:
     """ApEn and SampEn from one count of matches per template length.
 
@@ -255,10 +290,12 @@ def entropies(x: FloatArray, m: int, r: float) -> tuple[float | None, float | No
     else:  # b: the N - m + 1 templates of length m; a: the N - m of length m + 1
         if distinct is None:
             distinct = np.unique(x, return_inverse=True)
-        b_counts, a_counts = (
-            _counts_by_table(x, length, x.size - length + 1, r, distinct) if method == "table"
-            else _COUNTERS[method](x, length, x.size - length + 1, r)
-            for length, method in zip((m, m + 1), methods, strict=True))
+        b_counts = _counts(x, m, methods[0], r, distinct)
+        # A template of m + 1 values matches no more templates than its first m do: a
+        # bound that lets the longer templates' table be 16-bit, so twice as large.
+        bound = int(b_counts.max())
+        a_counts = _counts(x, m + 1, _cheapest(x, m + 1, x.size - m, v, bound), r, distinct,
+                           bound)
     apen = float(np.mean(np.log(b_counts / b_counts.size))
                  - np.mean(np.log(a_counts / a_counts.size)))
     b_pairs = (b_counts.sum() - b_counts.size) / 2

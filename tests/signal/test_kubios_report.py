@@ -214,6 +214,25 @@ def test_entropy_is_exact_on_a_whole_day_and_fast(refdata: Path) -> None:
     assert sampen is not None and 0 < sampen < 3 and apen is not None
 
 
+def test_a_16_bit_table_counts_as_a_32_bit_one_where_its_sums_wrap() -> None:
+    """A table whose boxes hold under 2^16 templates is 16-bit: its cumulative sums wrap
+    (70,000 templates), each box's count does not. One that could hold more stays 32-bit."""
+    from heartsease.signal.entropy import _cheapest, _counts_by_table, _table_dtype
+
+    x = np.random.default_rng(8).integers(0, 60, 70_000).astype(float)
+    distinct = np.unique(x, return_inverse=True)
+    shorter = _counts_by_table(x, 2, x.size - 1, 3.0, distinct)
+    bound = int(shorter.max())
+    assert _table_dtype(x.size - 2, bound) is np.uint16
+    np.testing.assert_array_equal(_counts_by_table(x, 3, x.size - 2, 3.0, distinct, bound),
+                                  _counts_by_table(x, 3, x.size - 2, 3.0, distinct))
+    assert _table_dtype(x.size - 2) is np.int32 and _table_dtype(x.size - 2, 2**16) is np.int32
+    # So a day of 300 distinct values (a 250-Hz Holter's 4-ms steps) is counted by a table,
+    # 54 MB in 16 bits, where 32 would take 108 MB and leave it to the sweep (5x slower).
+    assert _cheapest(x, 3, 100_000, 300, bound) == "table"
+    assert _cheapest(x, 3, 100_000, 300) == "sweep"
+
+
 def test_both_template_lengths_from_one_comparison_count_as_each_method(refdata: Path) -> None:
     """Short series (a 5-minute segment) count both template lengths from one comparison of
     every value with every other, with the test of the method the length would have used:
