@@ -198,11 +198,16 @@ def test_entropy_is_exact_on_a_whole_day_and_fast(refdata: Path) -> None:
         np.testing.assert_array_equal(template_matches(part, m, r, method="table"), pairwise)
         np.testing.assert_array_equal(template_matches(part, m, r, method="tree"), pairwise)
         np.testing.assert_array_equal(template_matches(part, m, r, method="sweep"), pairwise)
-    # The sweep is for 1-ms data with many distinct values: exact there too.
+    np.testing.assert_array_equal(template_matches(part, 3, r, method="fenwick"),
+                                  template_matches(part, 3, r, method="pairwise"))
+    # The Fenwick count (templates of 3) and the sweep are for 1-ms data with many distinct
+    # values: exact there too.
     strap_like = np.round(part + np.random.default_rng(6).uniform(-4, 4, part.size))
     for m in (2, 3):
         np.testing.assert_array_equal(template_matches(strap_like, m, r, method="sweep"),
                                       template_matches(strap_like, m, r, method="pairwise"))
+    np.testing.assert_array_equal(template_matches(strap_like, 3, r, method="fenwick"),
+                                  template_matches(strap_like, 3, r, method="pairwise"))
     # ApEn agrees with neurokit2 to rounding on the same stretch.
     apen_nk, _ = nk.entropy_approximate(part, dimension=2, tolerance=r)
     assert approximate_entropy(part) == pytest.approx(apen_nk, rel=1e-9)
@@ -228,9 +233,10 @@ def test_a_16_bit_table_counts_as_a_32_bit_one_where_its_sums_wrap() -> None:
                                   _counts_by_table(x, 3, x.size - 2, 3.0, distinct))
     assert _table_dtype(x.size - 2) is np.int32 and _table_dtype(x.size - 2, 2**16) is np.int32
     # So a day of 300 distinct values (a 250-Hz Holter's 4-ms steps) is counted by a table,
-    # 54 MB in 16 bits, where 32 would take 108 MB and leave it to the sweep (5x slower).
+    # 54 MB in 16 bits, where 32 would take 108 MB and leave it to the Fenwick count (3x
+    # slower).
     assert _cheapest(x, 3, 100_000, 300, bound) == "table"
-    assert _cheapest(x, 3, 100_000, 300) == "sweep"
+    assert _cheapest(x, 3, 100_000, 300) == "fenwick"
 
 
 def test_both_template_lengths_from_one_comparison_count_as_each_method(refdata: Path) -> None:
