@@ -464,15 +464,16 @@ def analyze_recording(
     is_long = duration_s >= LONG_RECORDING_S and rr.size >= MIN_BEATS_FOR_SPECTRUM
     segment_work = segment_row_work(rr, opts) if is_long else []
     coherence_work, join_coherence = coherence_and_breathing_work(rr)
-    # The longest pieces first (a day's: its segments' halves, the whole series' measures),
-    # the many short ones last: whoever is free takes the next, so the two finish together.
+    # The long pieces first (a day's whole series, up to 0.6 s of a 1-ms day's entropy, then
+    # its segments' halves), the many short ones last: whoever is free takes the next, so
+    # the processes finish together.
     work: list[Callable[[], object]] = [
-        *segment_work, functools.partial(_whole_recording, rr, opts, is_long), *coherence_work]
+        functools.partial(_whole_recording, rr, opts, is_long), *segment_work, *coherence_work]
     done = (share if is_long else one_after_another)(work)
-    segments = ([row for rows in done[: len(segment_work)]
+    whole = cast(_WholeRecording, done[0])
+    segments = ([row for rows in done[1 : 1 + len(segment_work)]
                  for row in cast(list[Figures], rows)] if is_long else None)
-    whole = cast(_WholeRecording, done[len(segment_work)])
-    coherence_ratio, breathing = join_coherence(done[len(segment_work) + 1:])
+    coherence_ratio, breathing = join_coherence(done[1 + len(segment_work):])
     return RecordingAnalysis(
         correction=correction,
         time=whole.time,
