@@ -285,6 +285,25 @@ def test_work_shared_with_forked_processes_comes_back_whole_and_in_order() -> No
     assert _children() <= before  # every child it forked reaped
 
 
+def test_a_child_whose_parent_is_killed_takes_no_more_pieces(tmp_path: Path) -> None:
+    """A killed analysis leaves no process working on for nobody: its child finishes the
+    piece in hand and takes no other (it would have done the rest of the day's work)."""
+    code = ("import os, sys, time, pathlib\n"
+            "from heartsease.cli.analyze_core import _shared_with_forked_processes\n"
+            "def piece(k):\n"
+            "    time.sleep(0.05)\n"
+            "    (pathlib.Path(sys.argv[1]) / f'{k}-{os.getpid()}').touch()\n"
+            "_shared_with_forked_processes([lambda k=k: piece(k) for k in range(200)])\n")
+    process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)])
+    time.sleep(1.0)
+    process.kill()
+    process.wait()
+    time.sleep(0.5)  # the child may finish the piece in hand
+    settled = len(list(tmp_path.iterdir()))
+    time.sleep(0.5)
+    assert len(list(tmp_path.iterdir())) == settled < 200
+
+
 def _children() -> set[str]:
     """This process's children, zombies included (Linux)."""
     return {pid for task in Path("/proc/self/task").iterdir()

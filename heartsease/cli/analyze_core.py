@@ -179,9 +179,13 @@ def _shared_with_forked_processes(work: list[Callable[[], object]]) -> list[obje
     with os.fdopen(claims_in, "wb") as claims:  # all numbers written before anyone reads
         claims.write(b"".join(k.to_bytes(4, "little") for k in range(len(work))))
 
+    parent = os.getpid()
+
     def take_pieces() -> dict[int, object]:
         done = {}
-        while len(claim := os.read(claims_out, 4)) == 4:
+        # A child whose parent is gone (killed) takes no more: nobody would read its work.
+        while ((os.getpid() == parent or os.getppid() == parent)
+               and len(claim := os.read(claims_out, 4)) == 4):
             k = int.from_bytes(claim, "little")
             done[k] = work[k]()
         return done
