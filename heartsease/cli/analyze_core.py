@@ -169,13 +169,15 @@ def _shared_with_forked_processes(work: list[Callable[[], object]]) -> list[obje
     """
     import pickle  # only for a long recording: a strap's run does without it
 
+    from heartsease.signal.work import one_after_another
+
     helpers = min(_cores(), MAX_ANALYSIS_PROCESSES, len(work)) - 1
     if helpers < 1 or len(work) > MAX_SHARED_PIECES:
-        return [part() for part in work]
+        return one_after_another(work)
     try:
         claims_out, claims_in = os.pipe()
     except OSError:
-        return [part() for part in work]
+        return one_after_another(work)
     with os.fdopen(claims_in, "wb") as claims:  # all numbers written before anyone reads
         claims.write(b"".join(k.to_bytes(4, "little") for k in range(len(work))))
 
@@ -194,8 +196,13 @@ def _shared_with_forked_processes(work: list[Callable[[], object]]) -> list[obje
     for _ in range(helpers):
         try:
             results_out, results_in = os.pipe()
+        except OSError:
+            break
+        try:
             pid = os.fork()
         except OSError:
+            os.close(results_out)
+            os.close(results_in)
             break
         if pid == 0:  # a child: never returns into the caller's code
             code = 1

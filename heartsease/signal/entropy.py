@@ -44,13 +44,13 @@ def _templates(x: FloatArray, m: int, count: int) -> NDArray[np.float64]:
 Distinct = tuple[FloatArray, NDArray[np.intp]]  # np.unique(x, return_inverse=True)
 
 
-def _table_dtype(count: int, bound: int | None = None) -> type[np.unsignedinteger] | type[
-        np.signedinteger]:
+def _table_dtype(count: int, bound: int | None = None) -> type[np.integer]:
     """The cumulative table's type when no box holds more than ``bound`` (or ``count``)
     templates: 16 bits when that is under 2^16. Its sums then wrap round, but each box's
     count, read by inclusion-exclusion in the same modular arithmetic, is exact: it is
     under the modulus."""
-    return np.uint16 if min(count, count if bound is None else bound) < 2**16 else np.int32
+    most = count if bound is None else min(count, bound)
+    return np.uint16 if most < 2**16 else np.int32
 
 
 def _max_table_cells(count: int, bound: int | None = None) -> int:

@@ -220,15 +220,13 @@ def coherence_and_breathing(
     rr_ms: ArrayLike,
     window_s: float = COHERENCE_WINDOW_S,
     step_s: float = COHERENCE_UPDATE_S,
-    spline: NotAKnotSpline | None = None,
 ) -> tuple[float | None, BreathingEstimate]:
     """The mean coherence ratio and the recording's breathing rate from one pass over its
     windows: breathing's windows (:data:`BREATHING_WINDOW_S` every
     :data:`RECORDING_STEP_S`) are every other coherence window, so each window's spectrum is
-    computed once (:func:`breathing_rate_over_recording` gives the same rate on its own).
-    ``spline``: the tachogram's spline through every beat, if already built."""
-    work, combine = coherence_and_breathing_work(rr_ms, window_s, step_s, spline)
-    return combine([part() for part in work])
+    computed once (:func:`breathing_rate_over_recording` gives the same rate on its own)."""
+    work, combine = coherence_and_breathing_work(rr_ms, window_s, step_s)
+    return combine(one_after_another(work))
 
 
 class _WindowSums(NamedTuple):
@@ -250,7 +248,6 @@ def coherence_and_breathing_work(
     rr_ms: ArrayLike,
     window_s: float = COHERENCE_WINDOW_S,
     step_s: float = COHERENCE_UPDATE_S,
-    spline: NotAKnotSpline | None = None,
 ) -> tuple[list[Callable[[], object]], Callable[[list[object]], CoherenceAndBreathing]]:
     """:func:`coherence_and_breathing` as independent pieces of work (a batch of windows
     each, any process may do them, each building the spline through every beat if it has
@@ -261,7 +258,7 @@ def coherence_and_breathing_work(
     if not (window_s == BREATHING_WINDOW_S and math.isclose(every * step_s, RECORDING_STEP_S)):
         def unshared() -> CoherenceAndBreathing:
             window_ratios = [coherence_ratios(f, psd) for _, f, psd
-                             in recording_window_psds(rr, window_s, step_s, spline=spline)]
+                             in recording_window_psds(rr, window_s, step_s)]
             return (float(np.mean(np.concatenate(window_ratios))) if window_ratios else None,
                     breathing_rate_over_recording(rr))
 
@@ -269,7 +266,7 @@ def coherence_and_breathing_work(
 
     @functools.cache
     def spline_of_every_beat() -> NotAKnotSpline:
-        return spline if spline is not None else NotAKnotSpline(beat_times_s(rr), rr)
+        return NotAKnotSpline(beat_times_s(rr), rr)
 
     batches = recording_window_batches(rr, window_s, step_s)
     work: list[Callable[[], object]] = [

@@ -65,8 +65,9 @@ def rolling(x: Sequence[float], width: int, window: Window, stat: str) -> NDArra
 
     ``"centered"`` windows span ``width // 2`` beats either side, ``"trailing"`` windows end
     at the beat. Full windows are read from order statistics of all of them at once
-    (each row sorted: numpy's vectorised sort orders 91-beat rows six times as fast as
-    ``np.partition`` finds their four quartile neighbours, 28 against 171 ms for a day)
+    (each row of ranks sorted, :func:`_full_window_stat`: numpy's vectorised sort orders
+    91-beat rows several times as fast as ``np.partition`` finds their four quartile
+    neighbours)
     with :meth:`SortedWindow.quantile`'s arithmetic, so the result is
     the same to the last bit as a :class:`SortedWindow` sliding over them (the causal
     detector's); the clipped windows at the ends likewise (:func:`_clipped_window_stat`).

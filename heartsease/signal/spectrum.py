@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -161,30 +161,8 @@ def window_samples(spline: NotAKnotSpline, batch: WindowBatch, window_s: float,
     return spline(grid.ravel()).reshape(grid.shape)
 
 
-def recording_windows(
-    rr_ms: ArrayLike, window_s: float, step_s: float, fs_hz: float = RESAMPLING_HZ,
-    spline: NotAKnotSpline | None = None,
-) -> Iterator[tuple[NDArray[np.intp], FloatArray]]:
-    """The tachogram samples of the ``window_s`` windows ending every ``step_s`` s of a whole
-    recording, in batches: ``(window numbers, one row of samples a window)``; which windows
-    and why, as :func:`recording_window_psds` says.
-
-    Examples
-    --------
-    >>> [(k.tolist(), x.shape) for k, x in recording_windows(np.full(200, 1000.0), 64.0, 50.0)]
-    [([0, 1, 2], (3, 256))]
-    """
-    rr = np.asarray(rr_ms, dtype=np.float64)
-    batches = recording_window_batches(rr, window_s, step_s, fs_hz)
-    if batches and spline is None:
-        spline = NotAKnotSpline(beat_times_s(rr), rr)
-    for batch in batches:
-        yield batch.index, window_samples(spline, batch, window_s, fs_hz)
-
-
 def recording_window_psds(
     rr_ms: ArrayLike, window_s: float, step_s: float, fs_hz: float = RESAMPLING_HZ,
-    spline: NotAKnotSpline | None = None,
 ) -> Iterator[tuple[NDArray[np.intp], FloatArray, FloatArray]]:
     """The spectra of the ``window_s`` windows ending every ``step_s`` s of a whole
     recording, in batches: ``(window numbers, f_hz, PSD rows)``, each row the bins of
@@ -199,7 +177,6 @@ def recording_window_psds(
     24-hour day take seconds less. It differs from a live window's spline, which must end
     at the last beat, only near the window's ends: on the Polar H10 recording in refdata the
     windows' PSDs differ from the per-window ones by a median 0.007 % (at most 0.07 %).
-    ``spline``, when given, is that spline already built (``NotAKnotSpline(t, rr)``).
 
     Examples
     --------
@@ -208,7 +185,11 @@ def recording_window_psds(
     ...  for k, f, p in recording_window_psds(rr, 64.0, 50.0)]
     [([1, 2], 0.1)]
     """
+    rr = np.asarray(rr_ms, dtype=np.float64)
     nfft, n_bins = window_bins(int(round(window_s * fs_hz)), fs_hz, RECORDING_WINDOW_MAX_HZ)
-    for batch, samples in recording_windows(rr_ms, window_s, step_s, fs_hz, spline):
+    batches = recording_window_batches(rr, window_s, step_s, fs_hz)
+    spline = NotAKnotSpline(beat_times_s(rr), rr) if batches else None
+    for batch in batches:
+        samples = window_samples(cast(NotAKnotSpline, spline), batch, window_s, fs_hz)
         f, psd = periodograms_below(samples, fs_hz, nfft, n_bins)
-        yield batch, f, psd
+        yield batch.index, f, psd
