@@ -9,12 +9,14 @@ Run: ``python bench/honest_analysis.py`` (about a minute). Prints:
   normal, no noise mark, outside atrial fibrillation and flutter as the ``.atr`` rhythm
   annotations mark them; specificity leaves those stretches out too), and the verdict;
 - NSR2DB's quantised days: corrected beats, and the clean 5-minute stretches' RMSSD;
-- breathing against the NeuroKit belt (whole recordings and 2-minute windows) and on the
-  Holter days (whose breathing is unknown);
+- breathing against the NeuroKit belt (whole recordings, 2-minute windows one after
+  another, and 2-minute windows at 30-s steps) and on the Holter days (whose breathing is
+  unknown);
 - breathing in the Holter days' 2- and 5-minute windows (null, or how many under 6/min,
   6-9/min and 9/min or more) and in the Polar H10's 2-minute windows;
 - breathing on simulations with Mayer waves of 5-8 beats/min (the 48 of issue 26's last
-  measure, and 80 more with other rates and seeds), with extreme Mayer waves under threat
+  measure, 80 more with other rates and seeds, and a sweep of Mayer waves of 3-8 beats/min
+  beside breathing at 10-25/min over 16 seeds, 1,728), with extreme Mayer waves under threat
   (60: RSA 0.01-1.7 % of the Mayer peak, where null is the honest answer), and with paced
   4.5-6.5/min: right (within 1/min of the simulated rate), null, wrong;
 - correction during simulated paced breathing with 8 artifacts in 6 minutes.
@@ -187,7 +189,8 @@ def holter() -> None:
 
 
 def belt() -> None:
-    tally = {"right": 0, "unknown": 0, "wrong": 0}
+    tallies = {what: {"right": 0, "unknown": 0, "wrong": 0}
+               for what in ("2 min", "2 min, 30-s steps")}
     for name in ("bio_resting_8min_100hz_rest", "bio_resting_5min_100hz",
                  "bio_eventrelated_100hz"):
         base = REFDATA / "ecg_resp/neurokit" / name
@@ -196,18 +199,21 @@ def belt() -> None:
         offset = json.loads(Path(f"{base}_summary.json").read_text())["offset_into_original_s"]
         t, rr = peaks.rpeak_time_s.to_numpy()[1:], peaks.rr_ms.to_numpy()[1:]
         spans = [(t[0] - rr[0] / 1000, t[-1], "whole")] + [
-            (a, a + 120.0, "2 min") for a in np.arange(offset, t[-1] - 118.0, 120.0)]
+            (a, a + 120.0, "2 min") for a in np.arange(offset, t[-1] - 118.0, 120.0)] + [
+            (a, a + 120.0, "2 min, 30-s steps")
+            for a in np.arange(offset, t[-1] - 118.0, 30.0)]
         for a, z, what in spans:
             inside = (breaths.inhale_onset_s >= a) & (breaths.inhale_onset_s < z)
             truth = float(breaths.rate_bpm[inside].median())
             rate = breathing_rate_over_recording(rr[(t > a) & (t <= z)]).rate_bpm
             verdict = ("unknown" if rate is None
                        else "right" if abs(rate - truth) <= 1.0 else "wrong")
-            if what == "2 min":
-                tally[verdict] += 1
+            if what in tallies:
+                tallies[what][verdict] += 1
             shown = "null" if rate is None else f"{rate:.1f}"
             print(f"{name} {what} {a:.0f}-{z:.0f} s: belt {truth:.1f}, RR {shown} ({verdict})")
-    print("2-minute windows:", tally)
+    for what, tally in tallies.items():
+        print(f"{what} windows:", tally)
 
 
 def holter_breathing() -> None:
@@ -260,6 +266,12 @@ def simulated_breathing() -> None:
         for m, b, s, seed in itertools.product((3.0, 4.0, 6.0, 8.0),
                                                (10.0, 14.0, 18.0, 22.0, 25.0),
                                                (120, 300), (10, 11))])
+    _breathing_tally("Mayer 3-8, breathing 10-25, 120/300 s, seeds 0-15 (1,728)", [
+        (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
+         Segment(s, neutral, free), seed, None)
+        for m, b, s, seed in itertools.product((3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
+                                               (10.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0,
+                                                22.0, 25.0), (120, 300), range(16))])
     _breathing_tally("Mayer 2-7 under threat (vagal x0.35, Mayer x1.6), seeds 20-21 (60)", [
         (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
          Segment(s, AutonomicState.THREAT, free), seed, None)

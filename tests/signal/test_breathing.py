@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -103,17 +104,17 @@ def test_pacer_adherence() -> None:
 
 
 def belt_windows(
-    refdata: Path, name: str, seconds: float = 120.0
+    refdata: Path, name: str, seconds: float = 120.0, step_s: float | None = None
 ) -> list[tuple[np.ndarray, float]]:
-    """Consecutive windows of ``seconds`` from the recording's start: the beats in each and
-    the median belt rate of the breaths starting in it."""
+    """Windows of ``seconds`` every ``step_s`` (consecutive without it) from the recording's
+    start: the beats in each and the median belt rate of the breaths starting in it."""
     peaks = pd.read_csv(refdata / BELT / f"{name}_rpeaks_rr.csv")
     breaths = pd.read_csv(refdata / BELT / f"{name}_breaths.csv")
     start = json.loads((refdata / BELT / f"{name}_summary.json").read_text())[
         "offset_into_original_s"]
     t, rr = peaks.rpeak_time_s.to_numpy()[1:], peaks.rr_ms.to_numpy()[1:]
     out = []
-    for a in np.arange(start, t[-1] - seconds + 2.0, seconds):
+    for a in np.arange(start, t[-1] - seconds + 2.0, step_s or seconds):
         inside = (breaths.inhale_onset_s >= a) & (breaths.inhale_onset_s < a + seconds)
         out.append((rr[(t > a) & (t <= a + seconds)], float(breaths.rate_bpm[inside].median())))
     return out
@@ -129,6 +130,25 @@ def belt_windows(
 def test_two_minute_windows_right_or_unknown(refdata: Path, name: str, min_rates: int) -> None:
     rates = 0
     for rr, belt in belt_windows(refdata, name):
+        estimate = breathing_rate_over_recording(rr).rate_bpm
+        if estimate is not None:
+            rates += 1
+            assert abs(estimate - belt) <= 1.0
+    assert rates >= min_rates
+
+
+# Every 2-minute window at 30-s steps. The 5-minute rest breathes irregularly (belt 8-43/min
+# breath to breath, median 16.4-17.0): its windows read 9.4, 15.0 and 29.6 before a faster
+# peak had to hold 0.4 of the faster power (they held 0.25-0.35); now all 7 are null, the
+# first window's right 17.1 too. Not the 8-minute rest: 4 of its 13 windows read 1.2-2.4
+# from the belt's median where its pace changes (7-9/min breath to breath, later 9 and 13
+# by turns), as before; it is left open (issue 26).
+@pytest.mark.parametrize(("name", "min_rates"),
+                         [("bio_resting_5min_100hz", 0), ("bio_eventrelated_100hz", 1)])
+def test_overlapping_two_minute_windows_right_or_unknown(refdata: Path, name: str,
+                                                         min_rates: int) -> None:
+    rates = 0
+    for rr, belt in belt_windows(refdata, name, step_s=30.0):
         estimate = breathing_rate_over_recording(rr).rate_bpm
         if estimate is not None:
             rates += 1
@@ -169,11 +189,18 @@ def test_resonance_breathing_still_read_despite_its_harmonic(rate: float) -> Non
 
 # Mayer waves of 5-8 beats/min beside breathing at 20-25/min, where RSA is 0.1-1 % of the
 # Mayer peak's height: each of these read the Mayer rhythm (5.7-7.2/min) before the faster
-# peak was sought past slower ones and harmonics of the third order.
+# peak was sought past slower ones and harmonics of the third order. The next two read it
+# until every separate faster peak was asked in turn, down to 0.03 % of the Mayer peak
+# (breathing at 0.08 and 0.11 %, under a 0.13-0.18 % leak of the Mayer peak at 10.7/min).
+# The last three are breathing near twice the Mayer rhythm's rate (2.1-2.7 % of its
+# height, where its harmonic may stand up to 3 %), out of step with it (phase locking
+# 0.14-0.28, a harmonic's 0.5-1): they read the Mayer rhythm, 6.0-7.1/min, before.
 @pytest.mark.parametrize(
     ("mayer_bpm", "breathing_bpm", "seconds", "seed"),
     [(5.0, 20.0, 120, 1), (7.0, 20.0, 120, 1), (7.0, 20.0, 300, 0), (8.0, 20.0, 120, 0),
-     (8.0, 20.0, 300, 1), (8.0, 25.0, 300, 10), (6.0, 25.0, 300, 11), (6.0, 10.0, 120, 11)],
+     (8.0, 20.0, 300, 1), (8.0, 25.0, 300, 10), (6.0, 25.0, 300, 11), (6.0, 10.0, 120, 11),
+     (8.0, 25.0, 300, 0), (8.0, 25.0, 120, 4),
+     (8.0, 14.0, 120, 11), (10.0, 13.0, 120, 15), (10.0, 12.0, 300, 13)],
 )
 def test_breathing_beside_strong_mayer_waves_is_the_faster_one_or_none(
     mayer_bpm: float, breathing_bpm: float, seconds: int, seed: int
@@ -184,6 +211,35 @@ def test_breathing_beside_strong_mayer_waves_is_the_faster_one_or_none(
                            physiology, np.random.default_rng(seed))
     estimate = breathing_rate_over_recording(beats.rr_ms).rate_bpm
     assert estimate is None or abs(estimate - np.median(beats.breathing_rate_bpm)) <= 1.0
+
+
+def breathing_tally(state: AutonomicState, cases: Iterable[tuple[float, float, int, int]]
+                    ) -> dict[str, int]:
+    """How many simulations of free breathing beside Mayer waves, each
+    ``(mayer_bpm, breathing_bpm, seconds, seed)``, read within 1/min of the breaths' median
+    rate ("right"), read none ("null"), or another ("wrong")."""
+    tally = {"right": 0, "null": 0, "wrong": 0}
+    for mayer, breathing, seconds, seed in cases:
+        physiology = Physiology(mayer_amplitude_bpm=mayer, spontaneous_breathing_bpm=breathing)
+        beats = simulate_beats([Segment(seconds, state, Breathing.FREE)], physiology,
+                               np.random.default_rng(seed))
+        estimate = breathing_rate_over_recording(beats.rr_ms).rate_bpm
+        truth = float(np.median(beats.breathing_rate_bpm))
+        tally["null" if estimate is None else "right" if abs(estimate - truth) <= 1.0
+              else "wrong"] += 1
+    return tally
+
+
+def test_breathing_beside_mayer_waves_over_many_seeds() -> None:
+    # Issue 26's sweep, wider: Mayer waves of 3-8 beats/min, breathing 10-25/min, 2 and 5
+    # minutes, seeds 0-7. Before the faster peaks were each asked and told from harmonics by
+    # their phase: 543 right, 17 wrong (all the Mayer rhythm read). The 3 left: one seed's
+    # breath at 25/min wanders into two peaks 1.2/min apart, each holding 0.37-0.39 of the
+    # faster power where 0.4 is asked. No slack.
+    tally = breathing_tally(AutonomicState.NEUTRAL, itertools.product(
+        (3.0, 5.0, 6.0, 7.0, 8.0), (10.0, 12.0, 14.0, 15.0, 18.0, 22.0, 25.0), (120, 300),
+        range(8)))
+    assert tally == {"right": 557, "null": 0, "wrong": 3}
 
 
 @pytest.mark.parametrize("rate", [4.5, 5.5])
@@ -210,9 +266,12 @@ def nsr004_evening(refdata: Path) -> np.ndarray:
 # with the empty-HF rule -> with the coherence rule too -> with the band's edge and a swing
 # or strong coherence: 5-minute windows 39 of 83 under 6/min -> none -> none -> none (12
 # read, all 17-26/min); 2-minute windows 66 of 209 -> 5 (69 read) -> 1 (65 read; it read
-# 3.1/min) -> none (64 read). The bounds allow no slack.
+# 3.1/min) -> none (64 read). A faster peak beside a slow one is now read only when it holds
+# 0.4 of the faster power, as one window's breathing must: 7 and 18 of those read held
+# 0.25-0.39 (an irregular breather's peaks hold as much: NeuroKit's 5-minute rest read 9.4
+# and 29.6 for a belt's 16.5), so 5 and 46 are read. The bounds allow no slack.
 @pytest.mark.parametrize(
-    ("window_s", "max_under_six", "min_read"), [(300.0, 0, 12), (120.0, 0, 64)]
+    ("window_s", "max_under_six", "min_read"), [(300.0, 0, 5), (120.0, 0, 46)]
 )
 def test_a_holter_day_reads_breathing_rightly_slow_or_none(
     nsr004_evening: np.ndarray, window_s: float, max_under_six: int, min_read: int
@@ -248,9 +307,10 @@ def holter_days(refdata: Path) -> dict[str, np.ndarray]:
 # coherent as the Polar H10's fastest slow window (ratios 1.0-1.4 against its 1.1). Now a
 # rhythm under the band's 3/min is its edge, and a ratio under 2 needs a swing as large as
 # resonance breathing's (60 ms; theirs 31-59, the Polar's 63): none left (256 and 346
-# read). No slack in the bounds.
+# read). A faster peak holding under 0.4 of the faster power is no longer read (see the
+# test above): 208 and 303. No slack in the bounds.
 @pytest.mark.parametrize(("record", "max_under_six", "min_read"),
-                         [("nsr001", 0, 256), ("nsr004", 0, 346)])
+                         [("nsr001", 0, 208), ("nsr004", 0, 303)])
 def test_holter_days_two_minute_windows_rarely_read_under_six(
     holter_days: dict[str, np.ndarray], record: str, max_under_six: int, min_read: int
 ) -> None:
@@ -293,18 +353,11 @@ def test_extreme_mayer_waves_under_threat_read_null_not_as_breathing() -> None:
     # waves of 2-7 beats/min: RSA is 0.01-1.7 % of the Mayer peak's height, the Mayer rhythm
     # stands alone near 6/min as large and coherent as slow breathing. 35 of these 60 read
     # it (5.9-6.8/min against breaths at 10-24/min); now those are null, for the heart runs
-    # at 79-84/min. The 25 read the separate faster breath, as before. No slack.
-    tally = {"right": 0, "null": 0, "wrong": 0}
-    for mayer, breathing, seconds, seed in itertools.product(
-            (2.0, 5.0, 7.0), (11.0, 13.0, 16.0, 19.0, 23.0), (150, 240), (20, 21)):
-        physiology = Physiology(mayer_amplitude_bpm=mayer, spontaneous_breathing_bpm=breathing)
-        beats = simulate_beats([Segment(seconds, AutonomicState.THREAT, Breathing.FREE)],
-                               physiology, np.random.default_rng(seed))
-        estimate = breathing_rate_over_recording(beats.rr_ms).rate_bpm
-        truth = float(np.median(beats.breathing_rate_bpm))
-        tally["null" if estimate is None else "right" if abs(estimate - truth) <= 1.0
-              else "wrong"] += 1
-    assert tally == {"right": 25, "null": 35, "wrong": 0}
+    # at 79-84/min. 25 read the separate faster breath; 3 more since breaths near twice the
+    # Mayer rhythm's rate (1.9-2.1 times) are told from its harmonic by their phase. No slack.
+    tally = breathing_tally(AutonomicState.THREAT, itertools.product(
+        (2.0, 5.0, 7.0), (11.0, 13.0, 16.0, 19.0, 23.0), (150, 240), (20, 21)))
+    assert tally == {"right": 28, "null": 32, "wrong": 0}
 
 
 @pytest.mark.parametrize(("hr_bpm", "expected"), [(65.0, 6.0), (82.0, None)])
