@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.interpolation import FloatArray
+from heartsease.signal.lapack import one_blas_thread
 
 Detrend = Literal["constant", "linear"]
 
@@ -28,10 +29,18 @@ def hann(n: int) -> FloatArray:
     return w
 
 
+def _cached_dot(x: FloatArray) -> float:
+    """``x @ x`` on one OpenBLAS thread, whoever asks first: OpenBLAS splits a long dot
+    product between its threads, and a cached sum is every later caller's. An hour's
+    spectrum differed in the 16th digit with the order tests ran in (the CLI on one
+    thread, a test process on two) until this."""
+    with one_blas_thread():
+        return float(x @ x)
+
+
 @lru_cache(maxsize=64)
 def _window_energy(n: int) -> float:
-    w = hann(n)
-    return float(w @ w)
+    return _cached_dot(hann(n))
 
 
 @lru_cache(maxsize=64)
@@ -45,7 +54,7 @@ def _frequencies(nfft: int, fs_hz: float) -> FloatArray:
 def _centred_ramp(n: int) -> tuple[FloatArray, float]:
     ramp = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
     ramp.flags.writeable = False
-    return ramp, float(ramp @ ramp)
+    return ramp, _cached_dot(ramp)
 
 
 def fast_fft_length(n: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,16 @@ def test_dfa_of_many_series_is_each_ones_to_the_bit() -> None:
     ranges = [(4, 12), (13, 64)]
     with np.errstate(all="ignore"):
         assert dfa_alphas_many(series, ranges) == [dfa_alphas(x, ranges) for x in series]
+
+
+def test_cached_sums_are_the_same_whoever_asks_first() -> None:
+    """A window's energy and a ramp's, cached, are every later spectrum's: asked first by a
+    process with two OpenBLAS threads (which split a long dot product) they were 1 ulp off
+    one thread's, and an hour's JSON differed between the CLI's two entry points with the
+    order the test process ran in."""
+    code = ("from heartsease.signal.psd import _centred_ramp, _window_energy\n"
+            "print(repr(_window_energy(14391)), repr(_centred_ramp(14391)[1]))")
+    printed = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, env={**os.environ, "OPENBLAS_NUM_THREADS": threads}
+                              ).stdout for threads in ("1", "2")}
+    assert len(printed) == 1
