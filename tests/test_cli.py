@@ -60,6 +60,14 @@ def test_table_output(refdata: Path) -> None:
     assert not re.search(r"\bnan\b|\binf\b", result.output.lower())
 
 
+def test_a_breathing_rate_not_told_is_said_in_words_without_a_unit(refdata: Path) -> None:
+    # NeuroKit's 5-minute rest breathes irregularly (belt 8-43/min breath to breath): no rate.
+    path = refdata / "ecg_resp/neurokit/bio_resting_5min_100hz_rpeaks_rr.csv"
+    result = runner.invoke(app, ["analyze", str(path)])
+    line = next(row for row in result.output.splitlines() if "Breathing rate" in row)
+    assert "cannot be told from the heartbeat" in line and "breaths/min" not in line
+
+
 @pytest.mark.parametrize("content", ["", "800\n810\nabc\n", "800\n810\n90000\n800\n"])
 def test_bad_files_get_a_clear_error_and_exit_2(tmp_path: Path, content: str) -> None:
     path = tmp_path / "rr.txt"

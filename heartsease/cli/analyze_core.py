@@ -265,8 +265,10 @@ def _pair(r: dict[str, object], a: str, b: str, digits: int = 1) -> str:
 def _analysis_rows(r: dict[str, object]) -> list[tuple[str, str, str]]:
     """The table's rows in the order of a Kubios report: time, geometric, frequency (FFT and
     AR), nonlinear, the autonomic indexes, then the long-term measures and heartsease's own."""
-    breathing = (_number(r, "breathing_rate_bpm") if r["breathing_rate_bpm"] is not None
-                 else "cannot be told from the heartbeat")
+    # Words where no rate is told: "cannot be told from the heartbeat breaths/min" read oddly.
+    breathing = ((_number(r, "breathing_rate_bpm"), "breaths/min")
+                 if r["breathing_rate_bpm"] is not None
+                 else ("cannot be told from the heartbeat", ""))
     rows = [
         ("Mean RR", _number(r, "mean_rr_ms"), "ms"),
         ("Mean / SD heart rate", _pair(r, "mean_hr_bpm", "std_hr_bpm"), "bpm"),
@@ -292,7 +294,7 @@ def _analysis_rows(r: dict[str, object]) -> list[tuple[str, str, str]]:
     rows += [
         ("Dominant slow rhythm", _number(r, "peak_hz", 3), "Hz"),
         ("Coherence ratio (mean)", _number(r, "coherence_ratio", 2), ""),
-        ("Breathing rate", breathing, "breaths/min"),
+        ("Breathing rate", *breathing),
         ("Artifacts corrected", f"{r['artifacts_corrected']} ({_number(r, 'artifact_pct')} %)",
          ""),
         ("HRV can be read", "yes" if r["hrv_interpretable"] else "no", ""),
