@@ -199,11 +199,11 @@ def _breathing_peak(
     # faint breath's, so each is asked in turn: the first that holds the faster power is
     # the breathing, a strong one that does not leaves the answer open.
     lowest = max(slow + MIN_SEPARATION_HZ, HF_LOW_HZ)
-    for faster in peaks[1:]:
+    for faster in (f for f in peaks[1:] if f >= lowest):
         locking = (None if rr_ms is None
                    else functools.partial(harmonic_phase_locking, rr_ms, slow, faster))
-        if faster < lowest or not _is_separate(
-                _height(spectrum, faster) / _height(spectrum, slow), faster / slow, locking):
+        if not _is_separate(_height(spectrum, faster) / _height(spectrum, slow),
+                            faster / slow, locking):
             continue
         share = _share(spectrum, faster, (slow + faster) / 2.0, high)
         # It must hold the faster power as clearly as one window's breathing must: real slow
