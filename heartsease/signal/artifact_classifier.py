@@ -61,6 +61,13 @@ C1 = 0.13
 C2 = 0.17
 MIN_THRESHOLD_MS = 1.0
 PREMATURE_STEP = 0.2
+# How far apart the intervals either side of a split one may be for the split to be read
+# (:meth:`BeatClassifier._splits_the_one_before`). Slow breathing moves RR by up to 130 ms a
+# beat (a 450-ms swing at 5.5/min), so three beats apart they can differ by a third: at 0.2
+# an extra beat on the swing's steep side (between 1,084 and 887 ms) was left in, RMSSD 15-17
+# % high, in 5 of 40 simulated sessions at 5.5/min (4-5 at 6-6.5); at 0.4 none. A missed beat
+# or a pause beside (twice the other) stays outside it.
+MAX_SPLIT_SIDES_DIFFERENCE = 0.4
 # A grid fits when this share of the intervals sit on it (a file's repaired values may not).
 RESOLUTION_FIT_SHARE = 0.95
 
@@ -334,16 +341,16 @@ class BeatClassifier:
     def _splits_the_one_before(self, j: int) -> bool:
         """Whether intervals ``j`` and ``j+1`` are one interval split by an extra beat, seen
         from the rhythm around them: both 20 % shorter than the mean of the intervals either
-        side of the pair (which agree within 20 %), together within 10 % of it. Slow
-        breathing swings RR by 300 ms a breath, so the dRR pattern of an extra beat (short,
-        then back up) can stay under the widened thresholds, and an 11-beat median lags the
-        swing."""
+        side of the pair (which agree within :data:`MAX_SPLIT_SIDES_DIFFERENCE`), together
+        within 10 % of it. Slow breathing swings RR by 300 ms a breath, so the dRR pattern
+        of an extra beat (short, then back up) can stay under the widened thresholds, and an
+        11-beat median lags the swing."""
         if not (j > 0 and j + 2 < self.n and self.labels[j - 1] == NORMAL
                 and self.labels[j + 1] == NORMAL):
             return False
         rr = self.d.rr
         around = (rr[j - 1] + rr[j + 2]) / 2.0
-        if abs(rr[j - 1] - rr[j + 2]) > PREMATURE_STEP * around:
+        if abs(rr[j - 1] - rr[j + 2]) > MAX_SPLIT_SIDES_DIFFERENCE * around:
             return False  # no steady rhythm either side (a missed beat, a pause) to read by
         short = (1.0 - PREMATURE_STEP) * around
         return rr[j] < short and rr[j + 1] < short and abs(rr[j] + rr[j + 1] - around) < (

@@ -46,3 +46,19 @@ def test_rmssd_within_5_pct_of_the_clean_series(rate_bpm: float, seed: int) -> N
                                                                rel=0.05)
     assert time_domain(correct_artifacts(clean).rr_ms).rmssd_ms == pytest.approx(
         time_domain(clean).rmssd_ms, rel=0.01)
+
+
+def test_many_sessions_of_resonance_breathing_keep_rmssd_within_5_pct() -> None:
+    # Other sessions and other artifacts than the test above: 5.0-6.5/min, seeds 0-19, the
+    # artifacts drawn from seeds 1000-1019. Before an extra beat on the swing's steep side
+    # was read (its neighbours 1,084 and 887 ms: 20 % apart, where 20 % was the bound), 6 of
+    # these 80 were 13-17 % high. Measured now: at most 1.5 %.
+    errors = []
+    for rate_bpm in (5.0, 5.5, 6.0, 6.5):
+        for seed in range(20):
+            segment = Segment(360, AutonomicState.NEUTRAL, Breathing.PACED, rate_bpm)
+            clean = simulate_beats([segment], Physiology(), np.random.default_rng(seed)).rr_ms
+            fixed = correct_artifacts(with_artifacts(clean, np.random.default_rng(1000 + seed)))
+            errors.append(abs(time_domain(fixed.rr_ms).rmssd_ms / time_domain(clean).rmssd_ms
+                              - 1))
+    assert max(errors) <= 0.05
