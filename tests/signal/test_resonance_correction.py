@@ -16,12 +16,16 @@ from heartsease.simulator.heart import (
 )
 
 
-def with_artifacts(rr: np.ndarray, rng: np.random.Generator, n: int = 8) -> np.ndarray:
-    """``n`` artifacts at least 12 beats apart, in turn a premature beat (30 % early, its
-    pause after it), a missed beat and an extra beat (splitting one interval 40/60)."""
+def with_artifacts(rr: np.ndarray, rng: np.random.Generator, n: int = 8,
+                   kinds: tuple[str, ...] = ("premature", "missed", "extra")) -> np.ndarray:
+    """``n`` places at least 12 beats apart taking in turn a premature beat (30 % early, its
+    pause after it), a missed beat and an extra beat (splitting one interval 40/60); only
+    those of ``kinds`` are put in."""
     out = list(rr)
     at = sorted(rng.choice(np.arange(20, len(out) - 20, 12), n, replace=False))[::-1]
     for j, k in enumerate(at):
+        if ("premature", "missed", "extra")[j % 3] not in kinds:
+            continue
         if j % 3 == 0:
             early = 0.3 * out[k]
             out[k] -= early
@@ -62,3 +66,30 @@ def test_many_sessions_of_resonance_breathing_keep_rmssd_within_5_pct() -> None:
             errors.append(abs(time_domain(fixed.rr_ms).rmssd_ms / time_domain(clean).rmssd_ms
                               - 1))
     assert max(errors) <= 0.05
+
+
+def test_missed_beats_on_a_large_swing_are_split_where_the_rhythm_runs() -> None:
+    # A heart swinging 590-690 ms with breathing at 5.5/min, missed beats alone. On the
+    # rising side, the interval after a missed one is far shorter than it, and dRR showed a
+    # late beat: the two were averaged, RMSSD 5-7.5 % high in 5 of these 40. Equal halves put
+    # a false step either side (median +0.7 %). Measured now: median 0.0 %, at most 3.7 %.
+    errors = []
+    for seed in range(40):
+        segment = Segment(360, AutonomicState.NEUTRAL, Breathing.PACED, 5.5)
+        clean = simulate_beats([segment], Physiology(rsa_at_12_bpm=3.0),
+                               np.random.default_rng(seed)).rr_ms
+        missed = with_artifacts(clean, np.random.default_rng(1000 + seed), kinds=("missed",))
+        errors.append(time_domain(correct_artifacts(missed).rr_ms).rmssd_ms
+                      / time_domain(clean).rmssd_ms - 1)
+    assert max(np.abs(errors)) <= 0.04
+    assert abs(np.median(errors)) <= 0.002
+
+
+def test_a_missed_beat_is_split_in_steps_from_the_interval_before_to_the_one_after() -> None:
+    rr = 800 + 5 * np.random.default_rng(0).standard_normal(80)
+    rr[39:42] = [760.0, 1620.0, 840.0]
+    fixed = correct_artifacts(rr)
+    assert fixed.parts[40] == 2
+    # Steps of a third from 760 to 840 (786.7 and 813.3 ms), scaled to the 1,620 ms they hold.
+    assert fixed.rr_ms[40:42] == pytest.approx([786.667 * 1620 / 1600, 813.333 * 1620 / 1600],
+                                               abs=0.001)
