@@ -159,8 +159,9 @@ def test_beats_csv_has_every_raw_interval_its_label_and_corrected_value(
     assert (kept.label != "normal").sum() == analysis["artifacts_corrected"] > 0
     normal = kept[kept.label == "normal"]
     np.testing.assert_array_equal(normal.corrected_rr_ms, normal.rr_ms)
-    # The corrected series, rebuilt from the table, is the one the figures came from: its
-    # mean equals the reported mean RR (printed to 3 decimals, hence the tolerance).
+    # The corrected series' time, rebuilt from the table (a split missed beat's parts given
+    # as their mean), is the one the figures came from: its mean equals the reported mean RR
+    # (printed to 3 decimals, hence the tolerance).
     series = np.repeat(kept.corrected_rr_ms.fillna(0.0), kept.corrected_parts)
     assert series.mean() == pytest.approx(analysis["mean_rr_ms"], abs=1e-3)
 

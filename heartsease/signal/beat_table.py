@@ -28,7 +28,9 @@ class BeatTable:
 
     ``t_s`` is the time of the beat that ends the interval; ``corrected_rr_ms`` is NaN where
     the interval became nothing (an extra beat merged into the one before, or a gap), and
-    for a missed beat it is the value of each of its ``corrected_parts`` equal parts.
+    for a missed beat it is the mean of its ``corrected_parts`` parts (which step from the
+    interval before to the one after: :func:`~heartsease.signal.artifacts.correct_artifacts`),
+    so that the parts times that mean is the interval's time.
     """
 
     t_s: NDArray[np.float64]
@@ -71,4 +73,6 @@ def beat_table(raw_rr_ms: ArrayLike, gaps: list[RRGap],
     corrected = np.full(raw.size, np.nan)
     has = parts > 0
     corrected[has] = correction.rr_ms[first[has]]
+    for i in np.flatnonzero(parts > 1):  # a missed beat split
+        corrected[i] = correction.rr_ms[first[i] : first[i] + parts[i]].mean()
     return BeatTable(np.cumsum(raw) / 1000.0, raw, labels, corrected, parts, gap)
