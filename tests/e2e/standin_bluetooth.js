@@ -6,7 +6,8 @@
 // The strap runs on the wall clock whatever the page does: its start is kept in
 // localStorage, so a reload finds it further on, and what it sent while no page listened
 // is lost, as with a real strap. Like Chrome, requestDevice is refused outside a user
-// gesture. `window.__radio.drop(ms)` breaks the link for `ms`; `window.__radio.delivered()`
+// gesture. `window.__radio.drop(ms)` breaks the link for `ms` (`inReach()` says when it is
+// over, across reloads); `window.__radio.delivered()`
 // lists the payloads a page took, across reloads; after `window.__radio.cancelChooser()` the
 // person closes the strap chooser without picking one.
 (() => {
@@ -119,6 +120,7 @@
   window.__radio = {
     drop(ms) { const s = state(); s.downUntil = Date.now() + ms; save(s); if (gatt.connected) lose(); },
     delivered() { return state().delivered; },
+    inReach() { return Date.now() >= state().downUntil; },
     cancelChooser() { const s = state(); s.cancel = true; save(s); },
   };
 })();
