@@ -64,9 +64,9 @@ PREMATURE_STEP = 0.2
 # How far apart the intervals either side of a split one may be for the split to be read
 # (:meth:`BeatClassifier._splits_the_one_before`). Slow breathing moves RR by up to 130 ms a
 # beat (a 450-ms swing at 5.5/min), so three beats apart they can differ by a third: at 0.2
-# an extra beat on the swing's steep side (between 1,084 and 887 ms) was left in, RMSSD 15-17
-# % high, in 5 of 40 simulated sessions at 5.5/min (4-5 at 6-6.5); at 0.4 none. A missed beat
-# or a pause beside (twice the other) stays outside it.
+# an extra beat on the swing's steep side (between 1,084 and 887 ms) was left in, RMSSD
+# 13-17 % high, in 5 of 40 simulated sessions at 5.5/min (4 at 6 and 4 at 6.5); at 0.4
+# none. A missed beat or a pause beside (twice the other) stays outside it.
 MAX_SPLIT_SIDES_DIFFERENCE = 0.4
 # A grid fits when this share of the intervals sit on it (a file's repaired values may not).
 RESOLUTION_FIT_SHARE = 0.95
