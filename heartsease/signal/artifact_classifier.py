@@ -301,12 +301,32 @@ class BeatClassifier:
         mean = (rr[i] + rr[i + 1]) / 2.0
         if self._splits_the_one_before(i):
             kind = EXTRA
-        elif rr[i] < (1.0 - PREMATURE_STEP) * mean and rr[i - 1] > (1.0 + PREMATURE_STEP) * rr[i]:
+        elif ((rr[i] < (1.0 - PREMATURE_STEP) * mean
+               and rr[i - 1] > (1.0 + PREMATURE_STEP) * rr[i])
+              or self._straddles_the_rhythm(i)):
             kind = ECTOPIC
         else:
             return
         self.labels[i] = self.labels[i + 1] = kind
         self.pairs[i] = 1
+
+    def _straddles_the_rhythm(self, i: int) -> bool:
+        """Whether interval ``i`` and the next are a premature beat and its pause seen from
+        the rhythm around them: the first :data:`PREMATURE_STEP` shorter than the mean of the
+        intervals either side of the pair, the second as much longer, together within that
+        step of two of it. At the top of a large slow-breath swing the premature interval is
+        hardly shorter than the one before it, so neither dRR nor the step from the one
+        before shows it, and the pause stays under an mRR threshold the swing has widened
+        (simulated breathing at 6/min swinging 590-690 ms: RMSSD 5-13 % high in 7 of 40
+        sessions, 3 after). It catches frequent ectopy too: MIT-BIH 106's sensitivity 71.9 ->
+        80.4 %, the five records under 10 % burden unchanged, specificity unchanged."""
+        if not (i > 0 and i + 2 < self.n):
+            return False
+        rr = self.d.rr
+        around = (rr[i - 1] + rr[i + 2]) / 2.0
+        return (rr[i] < (1.0 - PREMATURE_STEP) * around
+                and rr[i + 1] > (1.0 + PREMATURE_STEP) * around
+                and abs(rr[i] + rr[i + 1] - 2.0 * around) < PREMATURE_STEP * 2.0 * around)
 
     def _is_pause_centre(self, i: int) -> bool:
         """A negative-positive-negative pattern centred on ``i``: a premature beat's pause."""
@@ -455,4 +475,5 @@ def _may_act(data: Normalised) -> NDArray[np.bool_]:
         around = (rr[j - 1] + rr[j + 2]) / 2.0
         short = (1.0 - PREMATURE_STEP) * around * slack
         act[j] |= (rr[j] < short) & (rr[j + 1] < short)
+        act[j] |= (rr[j] < short) & (rr[j + 1] * slack > (1.0 + PREMATURE_STEP) * around)
     return act

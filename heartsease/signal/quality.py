@@ -138,7 +138,7 @@ def assess_quality(
     >>> fibrillation = np.random.default_rng(0).uniform(450, 1100, 400)
     >>> q = assess_quality(correct_artifacts(fibrillation), [], 300.0)
     >>> q.interpretable, q.notes[0][:20]
-    (False, 'irregular rhythm: 47')
+    (False, 'irregular rhythm: 48')
     """
     checks = [_duration_notes(duration_s), _gap_notes(correction.raw_rr_ms, gaps)]
     irregular = irregular_pct(correction.rr_ms)

@@ -94,3 +94,20 @@ def test_a_missed_beat_is_split_in_steps_from_the_interval_before_to_the_one_aft
     # Steps of a third from 760 to 840 (786.7 and 813.3 ms), scaled to the 1,620 ms they hold.
     assert fixed.rr_ms[40:42] == pytest.approx([786.667 * 1620 / 1600, 813.333 * 1620 / 1600],
                                                abs=0.001)
+
+
+def test_premature_beats_at_the_top_of_a_large_swing_are_caught() -> None:
+    # Breathing at 6/min swinging the heart 590-690 ms, premature beats alone. At the top of
+    # the swing the premature interval is hardly shorter than the one before it and its
+    # pause stays under the widened thresholds: 6 of these 40 were 5-13 % high, the beat
+    # left in. Read from the rhythm around the pair, 2 are left (at most 5.4 %).
+    errors = []
+    for seed in range(40):
+        segment = Segment(360, AutonomicState.NEUTRAL, Breathing.PACED, 6.0)
+        clean = simulate_beats([segment], Physiology(rsa_at_12_bpm=3.0),
+                               np.random.default_rng(seed)).rr_ms
+        premature = with_artifacts(clean, np.random.default_rng(1000 + seed),
+                                   kinds=("premature",))
+        errors.append(abs(time_domain(correct_artifacts(premature).rr_ms).rmssd_ms
+                          / time_domain(clean).rmssd_ms - 1))
+    assert sum(e > 0.05 for e in errors) <= 2 and max(errors) <= 0.055
