@@ -286,36 +286,22 @@ def simulated_breathing() -> None:
 
 
 def resonance() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' artifacts
-    from tests.signal.test_resonance_correction import with_artifacts
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' sessions
+    from tests.signal.test_resonance_correction import rmssd_errors
 
     for rate in (4.5, 5.5, 6.5, 12.0):
-        errors = []
-        for seed in range(10):
-            segment = Segment(360, AutonomicState.NEUTRAL, Breathing.PACED, rate)
-            clean = simulate_beats([segment], Physiology(), np.random.default_rng(seed)).rr_ms
-            fixed = correct_artifacts(with_artifacts(clean, np.random.default_rng(100 + seed)))
-            errors.append(100 * abs(time_domain(fixed.rr_ms).rmssd_ms
-                                    / time_domain(clean).rmssd_ms - 1))
+        errors = 100 * np.abs(rmssd_errors(rate, Physiology().rsa_at_12_bpm, range(10),
+                                           artifact_seeds_from=100))
         print(f"paced {rate}/min, 8 artifacts in 6 min, seeds 0-9: RMSSD after correction "
               f"median {np.median(errors):.1f} %, worst {np.max(errors):.1f} % off the clean")
     # More sessions, other artifacts, and a heart that swings further (RSA 3 beats/min at
     # 12/min: 590-690 ms peak to trough at 6/min, against the default's 420-470).
     for rsa in (2.0, 3.0):
         for rate in (4.5, 5.0, 5.5, 6.0, 6.5):
-            errors = []
-            for seed in range(40):
-                segment = Segment(360, AutonomicState.NEUTRAL, Breathing.PACED, rate)
-                clean = simulate_beats([segment], Physiology(rsa_at_12_bpm=rsa),
-                                       np.random.default_rng(seed)).rr_ms
-                fixed = correct_artifacts(with_artifacts(clean,
-                                                         np.random.default_rng(1000 + seed)))
-                errors.append(100 * abs(time_domain(fixed.rr_ms).rmssd_ms
-                                        / time_domain(clean).rmssd_ms - 1))
+            errors = 100 * np.abs(rmssd_errors(rate, rsa, range(40)))
             print(f"paced {rate}/min, RSA {rsa} beats/min at 12/min, seeds 0-39 (artifacts "
                   f"1000-1039): RMSSD after correction median {np.median(errors):.1f} %, "
-                  f"worst {np.max(errors):.1f} %, {np.sum(np.array(errors) > 5)} over 5 %")
-
+                  f"worst {np.max(errors):.1f} %, {np.sum(errors > 5)} over 5 %")
 
 if __name__ == "__main__":
     mitdb_table()

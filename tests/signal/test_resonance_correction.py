@@ -54,16 +54,18 @@ def test_rmssd_within_5_pct_of_the_clean_series(rate_bpm: float, seed: int) -> N
 
 
 def rmssd_errors(rate_bpm: float, rsa_at_12_bpm: float, seeds: range,
-                 kinds: tuple[str, ...] = ("premature", "missed", "extra")) -> np.ndarray:
+                 kinds: tuple[str, ...] = ("premature", "missed", "extra"),
+                 artifact_seeds_from: int = 1000) -> np.ndarray:
     """RMSSD after correction over the clean series', less 1, for 6-minute sessions paced at
-    ``rate_bpm``, each with :func:`with_artifacts` of ``kinds`` drawn from seed 1000 + its
-    own."""
+    ``rate_bpm``, each with :func:`with_artifacts` of ``kinds`` drawn from seed
+    ``artifact_seeds_from`` + its own."""
     errors = []
     for seed in seeds:
         segment = Segment(360, AutonomicState.NEUTRAL, Breathing.PACED, rate_bpm)
         clean = simulate_beats([segment], Physiology(rsa_at_12_bpm=rsa_at_12_bpm),
                                np.random.default_rng(seed)).rr_ms
-        broken = with_artifacts(clean, np.random.default_rng(1000 + seed), kinds=kinds)
+        broken = with_artifacts(clean, np.random.default_rng(artifact_seeds_from + seed),
+                                kinds=kinds)
         errors.append(time_domain(correct_artifacts(broken).rr_ms).rmssd_ms
                       / time_domain(clean).rmssd_ms - 1)
     return np.asarray(errors)
