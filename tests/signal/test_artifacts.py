@@ -125,6 +125,26 @@ def test_classifies_each_artifact_kind() -> None:
     assert np.count_nonzero(labels) == 6
 
 
+@pytest.mark.parametrize("at", range(40, 50))
+def test_each_artifact_anywhere_on_a_large_swing_is_read(at: int) -> None:
+    # A heart swinging 570 ms with a breath every 10 beats (615-1,185 ms): each kind of beat
+    # put in at each of a breath's 10 places. Before, an extra beat at the top (summing 7 %
+    # over the intervals around it) was averaged with the one before, and a missed beat on
+    # the falling side or in the trough was left in or read as a premature beat and its pause.
+    swing = 900 + 300 * np.sin(2 * np.pi * np.arange(120) / 10)
+    extra = np.r_[swing[:at], 0.4 * swing[at], 0.6 * swing[at], swing[at + 1 :]]
+    missed = np.r_[swing[:at], swing[at] + swing[at + 1], swing[at + 2 :]]
+    premature = swing.copy()
+    premature[at], premature[at + 1] = 0.7 * swing[at], swing[at + 1] + 0.3 * swing[at]
+    labels = detect_artifacts(extra)
+    assert labels[at] == labels[at + 1] == ArtifactKind.EXTRA and np.count_nonzero(labels) == 2
+    labels = detect_artifacts(missed)
+    assert labels[at] == ArtifactKind.MISSED and np.count_nonzero(labels) == 1
+    labels = detect_artifacts(premature)
+    assert labels[at] == labels[at + 1] == ArtifactKind.ECTOPIC
+    assert np.count_nonzero(labels) == 2
+
+
 def test_corrections_keep_time_and_restore_beats() -> None:
     clean = sinus(300)
     rr = clean.copy()

@@ -84,9 +84,10 @@ def test_missed_beats_on_a_large_swing_are_split_where_the_rhythm_runs() -> None
     # A heart swinging 590-690 ms with breathing at 5.5/min, missed beats alone. On the
     # rising side, the interval after a missed one is far shorter than it, and dRR showed a
     # late beat: the two were averaged, RMSSD 5-7.5 % high in 5 of these 40. Equal halves put
-    # a false step either side (median +0.7 %). Measured now: median 0.0 %, at most 3.7 %.
+    # a false step either side (median +0.7 %). Then at most 3.7 %: on the falling side a
+    # missed beat read as a premature beat and its pause. Measured now: at most 0.15 %.
     errors = rmssd_errors(5.5, 3.0, range(40), kinds=("missed",))
-    assert np.abs(errors).max() <= 0.04
+    assert np.abs(errors).max() <= 0.01
     assert abs(np.median(errors)) <= 0.002
 
 
@@ -104,6 +105,19 @@ def test_premature_beats_at_the_top_of_a_large_swing_are_caught() -> None:
     # Breathing at 6/min swinging the heart 590-690 ms, premature beats alone. At the top of
     # the swing the premature interval is hardly shorter than the one before it and its
     # pause stays under the widened thresholds: 6 of these 40 were 5-13 % high, the beat
-    # left in. Read from the rhythm around the pair, 2 are left (at most 5.4 %).
+    # left in; read from the rhythm around the pair, 2 (at most 5.4 %). Where dRR crosses
+    # its threshold without a long or short pattern, the rhythm's rules now read the pair
+    # too: at most 1.2 %.
     errors = np.abs(rmssd_errors(6.0, 3.0, range(40), kinds=("premature",)))
-    assert np.sum(errors > 0.05) <= 2 and errors.max() <= 0.055
+    assert errors.max() <= 0.02
+
+
+def test_a_large_swing_keeps_rmssd_within_5_pct() -> None:
+    # The three kinds together on a heart swinging 540-690 ms, 4.5-6.5/min, 200 sessions:
+    # 8 were 5.3-10.6 % high (an extra beat at the swing's top summing 7-11 % over the
+    # intervals around it, a missed beat on the falling side paired as premature, a premature
+    # beat whose dRR crossed its threshold with no long/short pattern). Measured: at most
+    # 2.1 %; on 200 other sessions (seeds 40-79, artifacts from 3000) at most 3.1 %.
+    errors = np.concatenate([rmssd_errors(rate, 3.0, range(40))
+                             for rate in (4.5, 5.0, 5.5, 6.0, 6.5)])
+    assert np.abs(errors).max() <= 0.03
