@@ -134,11 +134,11 @@ def assess_quality(
     >>> bigeminy = np.tile([600.0, 1100.0], 200)
     >>> q = assess_quality(correct_artifacts(bigeminy), [], float(bigeminy.sum() / 1000))
     >>> q.interpretable, q.notes[0][:27]
-    (False, '49.8 % of beats corrected (')
+    (False, '50.0 % of beats corrected (')
     >>> fibrillation = np.random.default_rng(0).uniform(450, 1100, 400)
     >>> q = assess_quality(correct_artifacts(fibrillation), [], 300.0)
     >>> q.interpretable, q.notes[0][:20]
-    (False, 'irregular rhythm: 48')
+    (False, 'irregular rhythm: 45')
     """
     checks = [_duration_notes(duration_s), _gap_notes(correction.raw_rr_ms, gaps)]
     irregular = irregular_pct(correction.rr_ms)
