@@ -195,13 +195,19 @@ def test_resonance_breathing_still_read_despite_its_harmonic(rate: float) -> Non
 # (breathing at 0.08 and 0.11 %, under a 0.13-0.18 % leak of the Mayer peak at 10.7/min).
 # The last three are breathing near twice the Mayer rhythm's rate (2.1-2.7 % of its
 # height, where its harmonic may stand up to 3 %), out of step with it (phase locking
-# 0.14-0.28, a harmonic's 0.5-1): they read the Mayer rhythm, 6.0-7.1/min, before.
+# 0.14-0.28, a harmonic's 0.5-1): they read the Mayer rhythm, 6.0-7.1/min, before. The next
+# two are breathing at 15/min, 2.3-3.0 % of the Mayer peak's height (at the harmonic's
+# bound), locking 0.55-0.59: read as the harmonic, the Mayer rhythm at 7.0-7.1, until the
+# locking asked rose with the height. The last two are a breath at 25/min split into two
+# peaks, each holding just under the 0.4 of the faster power asked: the Mayer rhythm at 6.4
+# was read; now the answer is open.
 @pytest.mark.parametrize(
     ("mayer_bpm", "breathing_bpm", "seconds", "seed"),
     [(5.0, 20.0, 120, 1), (7.0, 20.0, 120, 1), (7.0, 20.0, 300, 0), (8.0, 20.0, 120, 0),
      (8.0, 20.0, 300, 1), (8.0, 25.0, 300, 10), (6.0, 25.0, 300, 11), (6.0, 10.0, 120, 11),
      (8.0, 25.0, 300, 0), (8.0, 25.0, 120, 4),
-     (8.0, 14.0, 120, 11), (10.0, 13.0, 120, 15), (10.0, 12.0, 300, 13)],
+     (8.0, 14.0, 120, 11), (10.0, 13.0, 120, 15), (10.0, 12.0, 300, 13),
+     (7.0, 15.0, 120, 11), (8.0, 15.0, 120, 11), (6.0, 25.0, 300, 2), (8.0, 25.0, 300, 2)],
 )
 def test_breathing_beside_strong_mayer_waves_is_the_faster_one_or_none(
     mayer_bpm: float, breathing_bpm: float, seconds: int, seed: int
