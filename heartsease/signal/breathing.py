@@ -82,8 +82,8 @@ HARMONIC_TOLERANCE = 0.15
 # Mayer wave at 7.0-7.1/min, 0.79-0.99 of the height, locked 0.55-0.59 and was read as its
 # harmonic. Measured: no peak that was not the breathing stood over half that height near
 # a second harmonic (356 peaks in 800 simulations of Mayer waves of 3-10 beats/min beside
-# breathing); the wide sweep's last 2 wrong go right, and
-# 3 of 288 with Mayer waves of 10 beats/min; nothing else changes.
+# breathing); the wide sweep's last 2 wrong go right, and 3 of 288 with Mayer waves of 10
+# beats/min; nothing else changes.
 MIN_HARMONIC_PHASE_LOCKING = 0.5
 HARMONIC_PHASE_LOCKING_RISE = 0.2
 # The Task Force's LF/HF boundary: the baroreflex (Mayer) rhythm stays below it.
