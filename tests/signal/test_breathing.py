@@ -140,10 +140,9 @@ def test_two_minute_windows_right_or_unknown(refdata: Path, name: str, min_rates
 # Every 2-minute window at 30-s steps. The 5-minute rest breathes irregularly (belt 8-43/min
 # breath to breath, median 16.4-17.0): its windows read 9.4, 15.0 and 29.6 before a faster
 # peak had to hold 0.4 of the faster power (they held 0.25-0.35); now all 7 are null, the
-# first window's right 17.1 too. Not the 8-minute rest: 3 of its 13 windows read 2.0-2.4
+# first window's right 17.1 too. Not the 8-minute rest: 4 of its 13 windows read 1.2-2.4
 # from the belt's median where its pace changes (7-9/min breath to breath, later 9 and 13
-# by turns; a fourth, 1.2 off, is null beside split faster peaks); it is left open (issue
-# 26).
+# by turns), as before; it is left open (issue 26).
 @pytest.mark.parametrize(("name", "min_rates"),
                          [("bio_resting_5min_100hz", 0), ("bio_eventrelated_100hz", 1)])
 def test_overlapping_two_minute_windows_right_or_unknown(refdata: Path, name: str,
@@ -316,10 +315,9 @@ def holter_days(refdata: Path) -> dict[str, np.ndarray]:
 # rhythm under the band's 3/min is its edge, and a ratio under 2 needs a swing as large as
 # resonance breathing's (60 ms; theirs 31-59, the Polar's 63): none left (256 and 346
 # read). A faster peak holding under 0.4 of the faster power is no longer read (see the
-# test above): 208 and 303; nor a slow one beside two faster peaks that together hold it
-# (split: 204 and 301). No slack in the bounds.
+# test above): 208 and 303. No slack in the bounds.
 @pytest.mark.parametrize(("record", "max_under_six", "min_read"),
-                         [("nsr001", 0, 204), ("nsr004", 0, 301)])
+                         [("nsr001", 0, 208), ("nsr004", 0, 303)])
 def test_holter_days_two_minute_windows_rarely_read_under_six(
     holter_days: dict[str, np.ndarray], record: str, max_under_six: int, min_read: int
 ) -> None:
