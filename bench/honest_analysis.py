@@ -16,11 +16,13 @@ Run: ``python bench/honest_analysis.py`` (about a minute). Prints:
   6-9/min and 9/min or more) and in the Polar H10's 2-minute windows;
 - breathing on simulations with Mayer waves of 5-8 beats/min (the 48 of issue 26's last
   measure, 80 more with other rates and seeds, and a sweep of Mayer waves of 3-8 beats/min
-  beside breathing at 10-25/min over 16 seeds, 1,728), with extreme Mayer waves under threat
+  beside breathing at 10-25/min over 16 seeds, 1,728, and 1,728 held out from the tests
+  with other seeds and rates), with extreme Mayer waves under threat
   (60: RSA 0.01-1.7 % of the Mayer peak, where null is the honest answer), and with paced
   4.5-6.5/min: right (within 1/min of the simulated rate), null, wrong;
 - correction during simulated paced breathing with 8 artifacts in 6 minutes (seeds 0-9, and
-  40 more sessions at the default RSA and at a larger one).
+  40 more sessions at the default RSA and at a larger one; 200 held out from the tests at
+  each of three swings).
 """
 
 from __future__ import annotations
@@ -273,6 +275,14 @@ def simulated_breathing() -> None:
         for m, b, s, seed in itertools.product((3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
                                                (10.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0,
                                                 22.0, 25.0), (120, 300), range(16))])
+    _breathing_tally("held out: Mayer 3-8, breathing 10-25 (12 rates), 120/300 s, seeds 16-27 "
+                     "(1,728)", [
+        (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
+         Segment(s, neutral, free), seed, None)
+        for m, b, s, seed in itertools.product((3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
+                                               (10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0,
+                                                17.0, 18.0, 20.0, 22.0, 25.0), (120, 300),
+                                               range(16, 28))])
     _breathing_tally("Mayer 2-7 under threat (vagal x0.35, Mayer x1.6), seeds 20-21 (60)", [
         (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
          Segment(s, AutonomicState.THREAT, free), seed, None)
