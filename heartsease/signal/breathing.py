@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.coherence import coherence_from_spectrum, coherence_ratios
-from heartsease.signal.hrv import RESAMPLING_HZ, band_slice, beat_times_s, resample_rr
+from heartsease.signal.hrv import RESAMPLING_HZ, band_slice, beat_times_s, detrended_tachogram
 from heartsease.signal.phase_locking import harmonic_phase_locking
 from heartsease.signal.rolling import median
 from heartsease.signal.spectrum import (
@@ -459,14 +459,14 @@ def breath_cycle_rate(
 ) -> float | None:
     """Breaths a minute counted one by one: the RSA cycles of the band around ``peak_hz``.
 
-    The tachogram is resampled at ``fs_hz`` (cubic spline), detrended, filtered to
-    ``band`` times ``peak_hz`` and its upward zero crossings counted over the time from the
-    first to the last, as Schäfer & Kratky (2008, Ann Biomed Eng 36:476) count breaths in
-    RSA. A spectral peak gives the pace that holds the most power; slower breaths swing the
-    heart further (Hirsch & Bishop 1981, Am J Physiol 241:H620), so when a person's pace
-    changes it leans towards the slow breaths, where the count gives the breaths a minute
-    (NeuroKit's 8-minute rest breathing 9 and 13/min by turns: peak 9.0, count 10.9, belt
-    median 11.1). ``None`` with fewer than three crossings.
+    The tachogram is resampled at ``fs_hz`` and detrended (:func:`detrended_tachogram`),
+    filtered to ``band`` times ``peak_hz``, and its upward zero crossings counted over the
+    time from the first to the last, as Schäfer & Kratky (2008, Ann Biomed Eng 36:476)
+    count breaths in RSA. A spectral peak gives the pace that holds the most power; slower
+    breaths swing the heart further (Hirsch & Bishop 1981, Am J Physiol 241:H620), so when
+    a person's pace changes it leans towards the slow breaths, where the count gives the
+    breaths a minute (NeuroKit's 8-minute rest breathing 9 and 13/min by turns: peak 9.0,
+    count 10.9, belt median 11.1). ``None`` with fewer than three crossings.
 
     Examples
     --------
@@ -475,9 +475,7 @@ def breath_cycle_rate(
     >>> round(breath_cycle_rate(even, 0.2), 1)
     12.0
     """
-    _, x = resample_rr(rr_ms, fs_hz)
-    grid = np.arange(x.size, dtype=np.float64)
-    x = x - np.polyval(np.polyfit(grid, x, 1), grid)
+    x = detrended_tachogram(rr_ms, fs_hz)
     spectrum = np.fft.rfft(x)
     f = np.fft.rfftfreq(x.size, 1.0 / fs_hz)
     # A pace of 6/min or more is counted from 6/min up: below lie the baroreflex and slower

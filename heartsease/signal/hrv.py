@@ -128,6 +128,22 @@ def resample_rr(
     return grid, NotAKnotSpline(t, rr)(grid)
 
 
+def detrended_tachogram(rr_ms: ArrayLike, fs_hz: float = RESAMPLING_HZ) -> FloatArray:
+    """:func:`resample_rr`'s values less their least-squares line: the rhythms of a
+    recording, without its slow drift, ready for a band filter.
+
+    Examples
+    --------
+    >>> drifting = np.linspace(800, 900, 120) + 40 * np.sin(np.arange(120) / 2)
+    >>> x = detrended_tachogram(drifting)
+    >>> bool(abs(x.mean()) < 1e-6), round(float(x.std()), 1)
+    (True, 28.2)
+    """
+    _, x = resample_rr(rr_ms, fs_hz)
+    grid = np.arange(x.size, dtype=np.float64)
+    return x - np.polyval(np.polyfit(grid, x, 1), grid)
+
+
 def resample_many(
     series: list[ArrayLike], fs_hz: float = RESAMPLING_HZ
 ) -> list[tuple[FloatArray, FloatArray]]:

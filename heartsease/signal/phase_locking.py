@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heartsease.signal.hrv import RESAMPLING_HZ, resample_rr
+from heartsease.signal.hrv import RESAMPLING_HZ, detrended_tachogram
 
 # Each rhythm's band: the slow one's peak +/- 0.02 Hz, the k-th harmonic's k times as wide,
 # for a harmonic's rate wanders k times as far. The baroreflex (Mayer) rhythm wanders about
@@ -63,12 +63,10 @@ def harmonic_phase_locking(
     >>> round(harmonic_phase_locking(own, 0.1, 0.21), 2)
     0.37
     """
-    _, x = resample_rr(rr_ms, fs_hz)
+    x = detrended_tachogram(rr_ms, fs_hz)
     edge = int(EDGE_S * fs_hz)
     if x.size <= 2 * edge:
         return 1.0
-    grid = np.arange(x.size, dtype=np.float64)
-    x = x - np.polyval(np.polyfit(grid, x, 1), grid)
     spectrum = np.fft.rfft(x)
     f = np.fft.rfftfreq(x.size, 1.0 / fs_hz)
     slow = _analytic_band(spectrum, f, slow_hz, half_width_hz, x.size)[edge:-edge]

@@ -382,7 +382,8 @@ def test_holter_days_two_minute_windows_rarely_read_under_six(
 def test_a_real_strap_breathing_slowly_is_still_read(refdata: Path) -> None:
     # The Polar H10 recording's RR swings at 3-5/min with almost nothing in the HF band
     # (3 % of the slow peak's power beside it), as deliberate slow breathing leaves it.
-    # Measured: 2-minute windows 9.3 (its second harmonic, 9 % high), 3.6, 3.8, 4.2, 5.0.
+    # Measured: 2-minute windows 9.3 (its second harmonic, 9 % high), 4.0, 3.7, 4.5, 5.5
+    # (breaths counted; their peaks at 3.6, 3.8, 4.2, 5.0).
     rr = pd.read_csv(refdata / "rr_strap/polar_h10/sample_data_ibi.csv").iloc[:, 1]
     rr = rr.to_numpy(dtype=float)
     t = np.cumsum(rr) / 1000.0
