@@ -57,7 +57,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                "session_id": session["id"], "client_id": session["client_id"]}
     finally:
         process.terminate()
-        process.wait(10)
+        process.wait(30)  # as the other servers' stops: 10 s ran out on a loaded 2-core run
 
 
 def _token(base: str, email: str) -> str:
