@@ -26,12 +26,12 @@ and at rest (a heart rate at most 75/min: under threat a Mayer wave can stand al
 large and coherent as slow breathing); the same holds for a rhythm at
 6-9/min with nothing in the HF band beside it; and a rhythm under the band's 3/min is its
 edge, never the answer. A whole recording is read from the mean of its windows' spectra;
-where the breathing is its strongest rhythm, the breaths are then counted one by one in the
-band around that peak (:func:`breath_cycle_rate`), for a peak leans to the slower breaths
-when the pace changes. Measured on the NeuroKit belt recordings' 2-minute windows: 4 within
-1 breath/min of the belt, 3 unknown, none wrong (at 30-s steps, 22 windows: 12 right, 8
-unknown, 2 wrong where the 8-minute rest changes pace; 10, 8 and 4 before breaths were
-counted); on the NSR2DB Holter days' 5-minute windows, none under
+where the breathing is its strongest rhythm and slower than 15/min, the breaths are then
+counted one by one in the band around that peak (:func:`breath_cycle_rate`), for a peak
+leans to the slower breaths when the pace changes. Measured on the NeuroKit belt
+recordings' 2-minute windows: 4 within 1 breath/min of the belt, 3 unknown, none wrong (at
+30-s steps, 22 windows: 12 right, 8 unknown, 2 wrong where the 8-minute rest changes pace;
+10, 8 and 4 before breaths were counted); on the NSR2DB Holter days' 5-minute windows, none under
 6/min (was 144 of 546); 2-minute windows, none of 1,367 (was 16, then 5); simulated
 extreme Mayer waves under threat: 28 right, 32 unknown, none wrong (was 35 wrong);
 Mayer waves of 3-8 beats/min beside breathing at 10-25/min over 16 seeds: 1,724 right, 3
@@ -127,6 +127,11 @@ MIN_RECORDING_CONCENTRATION = 0.25
 # dominant one (NeuroKit's 8-minute rest: 5.3-14.0/min in 2-minute windows whose peaks lie
 # at 6.7-13.0/min).
 CYCLE_BAND = (0.6, 1.6)
+# Faster breathing is read from its peak: RSA shrinks as breathing quickens (Hirsch & Bishop
+# 1981), the beats' noise then crosses zero too, and the count runs high (NeuroKit's
+# event-related recording, belt 18.4-18.7/min and 16.6-16.9 breaths a minute: counted
+# 19.1-19.3, its peak 18.3-18.5). Slower breathing is where a changing pace pulls the peak.
+MAX_COUNTED_HZ = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,11 +512,13 @@ def breathing_from_mean_spectrum(
     estimate = breathing_from_spectrum(mean, band, MIN_RECORDING_CONCENTRATION,
                                        faster_rhythm=True, coherence_ratio=ratio,
                                        mean_hr_bpm=60000.0 / mean_rr_ms, rr_ms=rr_ms)
-    # Counted only where the breathing is the heart's strongest rhythm: beside a stronger
-    # slow one (a Mayer wave), that one's leak into the band is counted too (simulated Mayer
-    # waves beside breathing at 10-25/min: 205 of 1,728 counts more than 1/min off).
+    # Counted only where the breathing is the heart's strongest rhythm (beside a stronger
+    # slow one, a Mayer wave, that one's leak into the band is counted too: simulated Mayer
+    # waves beside breathing at 10-25/min, 205 of 1,728 counts more than 1/min off) and
+    # slower than :data:`MAX_COUNTED_HZ`.
     if estimate.peak_hz is None or estimate.rate_bpm is None or estimate.peak_hz != (
-            spectral_peaks(mean, band[0] - EDGE_MARGIN_HZ, band[1])[0]):
+            spectral_peaks(mean, band[0] - EDGE_MARGIN_HZ, band[1])[0]
+    ) or estimate.peak_hz >= MAX_COUNTED_HZ:
         return estimate
     counted = breath_cycle_rate(rr_ms, estimate.peak_hz)
     if counted is None:
