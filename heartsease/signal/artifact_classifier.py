@@ -298,13 +298,15 @@ class BeatClassifier:
         if self.labels[i] != NORMAL:
             return
         if abs(self._drrs(i)) > 1.0 or abs(self.d.mrrs[i]) > 3.0:
-            candidates = [i]
-            if i + 1 < self.n and abs(self._drrs(i + 1)) < abs(self._drrs(i + 2)):
-                candidates.append(i + 1)
-            for j in candidates:
-                if self.labels[j] == NORMAL and not self._before_premature(j, i):
-                    self._classify_long_short(j)
-            if self._before_premature(i, i):
+            # dRR alone decides it, so it holds whatever the labels become below.
+            before_premature = self._before_premature(i, i)
+            if not before_premature:
+                self._classify_long_short(i)
+            j = i + 1
+            if (j < self.n and abs(self._drrs(j)) < abs(self._drrs(j + 1))
+                    and self.labels[j] == NORMAL and not self._before_premature(j, i)):
+                self._classify_long_short(j)
+            if before_premature:
                 return
         if self.labels[i] == NORMAL:
             self._dense_ectopic_step(i)

@@ -163,7 +163,7 @@ def alternating_paces(paces_bpm: tuple[float, ...], amplitudes_ms: tuple[float, 
                       breaths_each: int, seconds: float) -> tuple[np.ndarray, float]:
     """RR at 60 beats/min whose breathing takes each pace in turn for ``breaths_each``
     breaths, RSA swinging ``amplitudes_ms`` at them, and the breaths a minute."""
-    t, phase, rr, breaths = 0.0, 0.0, [], 0.0
+    t, phase, rr = 0.0, 0.0, []
     while t < seconds:
         turn = int(phase // (2 * np.pi * breaths_each)) % len(paces_bpm)
         rr.append(1000.0 + amplitudes_ms[turn] * np.sin(phase))
