@@ -44,6 +44,7 @@ from heartsease.signal.breathing import breathing_rate_over_recording
 from heartsease.signal.gaps import correct_around_gaps, find_gaps
 from heartsease.signal.hrv import time_domain
 from heartsease.signal.quality import assess_quality
+from heartsease.signal.recording import analyze_recording
 from heartsease.simulator.heart import (
     AutonomicState,
     Breathing,
@@ -209,7 +210,8 @@ def belt() -> None:
         for a, z, what in spans:
             inside = (breaths.inhale_onset_s >= a) & (breaths.inhale_onset_s < z)
             truth = float(breaths.rate_bpm[inside].median())
-            rate = breathing_rate_over_recording(rr[(t > a) & (t <= z)]).rate_bpm
+            # What ``analyze`` reports: the breathing of the corrected beats.
+            rate = analyze_recording(rr[(t > a) & (t <= z)]).breathing.rate_bpm
             verdict = ("unknown" if rate is None
                        else "right" if abs(rate - truth) <= 1.0 else "wrong")
             if what in tallies:

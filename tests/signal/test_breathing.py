@@ -20,7 +20,7 @@ from heartsease.signal.breathing import (
 )
 from heartsease.signal.gaps import find_gaps
 from heartsease.signal.hrv import frequency_domain
-from heartsease.signal.recording import coherence_and_breathing
+from heartsease.signal.recording import analyze_recording, coherence_and_breathing
 from heartsease.signal.spectrum import Spectrum
 from heartsease.simulator.heart import (
     AutonomicState,
@@ -33,6 +33,12 @@ from heartsease.simulator.heart import (
 BELT = Path("ecg_resp/neurokit")
 
 
+def reported_bpm(rr: np.ndarray) -> float | None:
+    """The breathing rate ``analyze`` reports: that of the corrected beats (a few ectopic
+    beats in the belt recordings move the mean spectrum's peaks)."""
+    return analyze_recording(rr).breathing.rate_bpm
+
+
 @pytest.mark.parametrize(
     "name",
     ["bio_resting_8min_100hz_rest", "bio_resting_5min_100hz", "bio_eventrelated_100hz"],
@@ -40,15 +46,15 @@ BELT = Path("ecg_resp/neurokit")
 def test_within_one_breath_of_the_belt_or_unknown(refdata: Path, name: str) -> None:
     rr = pd.read_csv(refdata / BELT / f"{name}_rpeaks_rr.csv").rr_ms.dropna().to_numpy()
     belt = json.loads((refdata / BELT / f"{name}_summary.json").read_text())
-    estimate = breathing_rate_over_recording(rr)
-    if estimate.rate_bpm is not None:
-        assert abs(estimate.rate_bpm - belt["median_breath_rate_bpm"]) <= 1.0
+    estimate = reported_bpm(rr)
+    if estimate is not None:
+        assert abs(estimate - belt["median_breath_rate_bpm"]) <= 1.0
 
 
 def test_belt_cases_give_the_expected_answers(refdata: Path) -> None:
     def estimate(name: str) -> float | None:
         path = refdata / BELT / f"{name}_rpeaks_rr.csv"
-        return breathing_rate_over_recording(pd.read_csv(path).rr_ms.dropna()).rate_bpm
+        return reported_bpm(pd.read_csv(path).rr_ms.dropna().to_numpy())
 
     # Measured: 8-min rest 9.68/min counted (belt 9.31; its spectrum's peak, 8.67, leans to
     # the slower breaths); the 5-min rest (LF peak at 8/min as high
@@ -123,16 +129,17 @@ def belt_windows(
 
 
 # Measured, 2-minute windows: 8-min rest 7.2, 8.3, null, 12.1 against belts 7.3, 7.7, 9.6,
-# 12.9; 5-min rest null, null (belt 16.9, 16.5); event-related 18.5 (belt 18.7).
+# 12.9; 5-min rest 16.6, null (belt 16.9, 16.5; one ectopic beat corrected in the first,
+# which read null uncorrected); event-related 18.5 (belt 18.7).
 @pytest.mark.parametrize(
     ("name", "min_rates"),
-    [("bio_resting_8min_100hz_rest", 3), ("bio_resting_5min_100hz", 0),
-     ("bio_eventrelated_100hz", 0)],
+    [("bio_resting_8min_100hz_rest", 3), ("bio_resting_5min_100hz", 1),
+     ("bio_eventrelated_100hz", 1)],
 )
 def test_two_minute_windows_right_or_unknown(refdata: Path, name: str, min_rates: int) -> None:
     rates = 0
     for rr, belt in belt_windows(refdata, name):
-        estimate = breathing_rate_over_recording(rr).rate_bpm
+        estimate = reported_bpm(rr)
         if estimate is not None:
             rates += 1
             assert abs(estimate - belt) <= 1.0
@@ -140,19 +147,21 @@ def test_two_minute_windows_right_or_unknown(refdata: Path, name: str, min_rates
 
 
 # Every 2-minute window at 30-s steps. The 5-minute rest breathes irregularly (belt 8-43/min
-# breath to breath, median 16.4-17.0): its windows read 9.4, 15.0 and 29.6 before a faster
-# peak had to hold 0.4 of the faster power (they held 0.25-0.35); now all 7 are null, the
-# first window's right 17.1 too. Not the 8-minute rest: 2 of its 13 windows read 1.2 and
-# 2.4 from the belt's median where its pace changes (7-9/min breath to breath, later 9 and
-# 13 by turns); it is left open (issue 26). Two more read 2.0-2.1 off until breaths were
-# counted (the test below).
+# breath to breath, median 15.6-17.0): its windows read 9.4, 15.0 and 29.6 before a faster
+# peak had to hold 0.4 of the faster power (they held 0.25-0.35). Corrected, as ``analyze``
+# reads them, the first two read 16.6 (belt 16.9 and 16.6) and the rest null; the last
+# (180-300 s, belt 15.6) read the baroreflex rhythm, 7.7, beside more HF power than its own
+# at 86 beats/min, until such a rhythm had to have a heart at rest. Not the 8-minute rest:
+# 2 of its 13 windows read 1.2 and 2.4 from the belt's median where its pace changes (7-9/min
+# breath to breath, later 9 and 13 by turns); it is left open (issue 26). Two more read
+# 2.0-2.1 off until breaths were counted (the test below).
 @pytest.mark.parametrize(("name", "min_rates"),
-                         [("bio_resting_5min_100hz", 0), ("bio_eventrelated_100hz", 1)])
+                         [("bio_resting_5min_100hz", 2), ("bio_eventrelated_100hz", 2)])
 def test_overlapping_two_minute_windows_right_or_unknown(refdata: Path, name: str,
                                                          min_rates: int) -> None:
     rates = 0
     for rr, belt in belt_windows(refdata, name, step_s=30.0):
-        estimate = breathing_rate_over_recording(rr).rate_bpm
+        estimate = reported_bpm(rr)
         if estimate is not None:
             rates += 1
             assert abs(estimate - belt) <= 1.0
@@ -373,9 +382,11 @@ def holter_days(refdata: Path) -> dict[str, np.ndarray]:
 # rhythm under the band's 3/min is its edge, and a ratio under 2 needs a swing as large as
 # resonance breathing's (60 ms; theirs 31-59, the Polar's 63): none left (256 and 346
 # read). A faster peak holding under 0.4 of the faster power is no longer read (see the
-# test above): 208 and 303. No slack in the bounds.
+# test above): 208 and 303. A rhythm at 6-9/min beside more HF power than its own needs a
+# heart at rest: 205 (three windows that read 6.5-8.2/min with the heart at 88-118/min are
+# now null). No slack in the bounds.
 @pytest.mark.parametrize(("record", "max_under_six", "min_read"),
-                         [("nsr001", 0, 208), ("nsr004", 0, 303)])
+                         [("nsr001", 0, 205), ("nsr004", 0, 303)])
 def test_holter_days_two_minute_windows_rarely_read_under_six(
     holter_days: dict[str, np.ndarray], record: str, max_under_six: int, min_read: int
 ) -> None:
