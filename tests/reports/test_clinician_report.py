@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
+import pytest
 from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTPage, LTTextLine
 
-from heartsease.coaching.summary import SessionRecord
+from heartsease.api.upload_worker import analyse
+from heartsease.coaching.events import Beat
+from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.reports.gentle import GivenRating
 from heartsease.reports.report import ReportClient, note_rows, report_html, report_pdf
 from heartsease.reports.session import SessionHeader, StoredBeat
@@ -105,3 +112,39 @@ def test_the_html_report_has_a_legend_for_the_state_colours() -> None:
     for words in ("on alert", "steady", "settled", "not yet known"):
         assert words in page
     assert "Sam Example" in page and "6 of 10" in page
+
+
+# Each recording with a respiration belt, uploaded as a client's own file and replayed
+# through the srb protocol as the service does; each step's breathing against the median of
+# the belt's breaths that began in it. Measured: event-related baseline 18.5 (belt 18.7;
+# the live readings' median, shown before, 5.3: the Mayer rhythm); 8-minute rest baseline
+# 7.3 (7.3) and practice 10.5 (10.7; before 8.8); 5-minute rest baseline 16.6 (16.9). The
+# shorter steps show none (their 90-s readings were 9.0 for 7.7 and 14.1 for 15.3).
+@pytest.mark.parametrize(("name", "steps_read"), [("bio_eventrelated_100hz", 1),
+                                                  ("bio_resting_8min_100hz_rest", 2),
+                                                  ("bio_resting_5min_100hz", 1)])
+def test_each_steps_breathing_is_the_belts_or_none(refdata: Path, name: str,
+                                                    steps_read: int) -> None:
+    base = refdata / "ecg_resp/neurokit" / name
+    analysed = analyse(Path(f"{base}_rpeaks_rr.csv").read_bytes(), f"{name}.csv", "srb", None,
+                       None)
+    record = session_record(analysed.events)
+    beats = [SimpleNamespace(seq=e.seq, t_s=e.t_s, rr_ms=e.rr_ms, arrival_s=e.arrival_s,
+                             label=None) for e in analysed.events if isinstance(e, Beat)]
+    page = report_html(HEADER, beats, record, CLIENT)
+    table = page.split("<h2>Each step (breathing over steps of 2 minutes or more)</h2>")[1]
+    shown = re.findall(r"<tr><td>([a-z ]+)</td>(?:<td>[^<]*</td>){4}<td>([^<]*)</td></tr>",
+                       table.split("</table>")[0])
+    assert [step for step, _ in shown] == [s.step for s in record.summary.by_step]
+    breaths = pd.read_csv(f"{base}_breaths.csv")
+    # The session's clock starts at the recording's first beat.
+    offset_s = pd.read_csv(f"{base}_rpeaks_rr.csv").rpeak_time_s[1] - beats[0].t_s
+    read = 0
+    for (_, words), step in zip(shown, record.summary.by_step, strict=True):
+        if words == "-":
+            continue
+        onsets = breaths.inhale_onset_s - offset_s
+        belt = breaths.rate_bpm[(onsets >= step.start_s) & (onsets < step.end_s)].median()
+        assert float(words.removesuffix(" /min")) == pytest.approx(belt, abs=1.0), step.step
+        read += 1
+    assert read == steps_read
