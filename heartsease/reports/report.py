@@ -73,6 +73,7 @@ class Table:
     columns: tuple[str, ...]
     rows: list[tuple[str, ...]]
     empty: str = ""  # said instead when there are no rows
+    note: str = ""  # said under the rows
 
 
 def _fmt(value: float | None, digits: int, unit: str = "") -> str:
@@ -96,13 +97,14 @@ def _step_breathing_bpm(beats: Sequence[StoredBeat], start_s: float, end_s: floa
 def _figures(beats: Sequence[StoredBeat], record: SessionRecord) -> list[Table]:
     """The heart's figures over the whole session, from its raw beats (corrected as
     ``heartsease analyze`` corrects them), and each step's typical measures."""
-    steps = Table("Each step (breathing over steps of 2 minutes or more)",
-                  ("step", "minutes", "heart rate", "RMSSD", "coherence", "breathing"),
+    steps = Table("Each step", ("step", "minutes", "heart rate", "RMSSD", "coherence",
+                                "breathing"),
                   [(s.step.replace("-", " "), _fmt((s.end_s - s.start_s) / 60, 1),
                     _fmt(s.median_hr_bpm, 0, "bpm"), _fmt(s.median_rmssd_ms, 0, "ms"),
                     _fmt(s.median_coherence_ratio, 2),
                     _fmt(_step_breathing_bpm(beats, s.start_s, s.end_s), 1, "/min"))
-                   for s in record.summary.by_step], "No steps were recorded.")
+                   for s in record.summary.by_step], "No steps were recorded.",
+                  "Breathing is read over steps of 2 minutes or more; a shorter step shows -.")
     if len(beats) < MIN_BEATS_FOR_FIGURES:
         return [Table("Figures", (), [], f"Too few beats ({len(beats)}) for the session's "
                       "figures."), steps]
@@ -286,7 +288,7 @@ def report_html(header: SessionHeader, beats: Sequence[StoredBeat], record: Sess
 <title>Session report</title><style>
 body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}}
 table{{border-collapse:collapse}}td,th{{padding:.25rem .75rem;border-bottom:1px solid #ddd;
-text-align:left}}
+text-align:left}}.rows{{overflow-x:auto}}.note{{font-size:.875rem;color:#555}}
 .legend{{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem}}
 .swatch{{display:inline-block;width:1.1em;height:1.1em;opacity:.45;border:1px solid #888;
 vertical-align:-.2em;margin-right:.35em}}
@@ -306,7 +308,8 @@ def _html_table(table: Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
                    for row in table.rows)
-    return f"{title}<table><tr>{head}</tr>{body}</table>"
+    note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
+    return f'{title}<div class="rows"><table><tr>{head}</tr>{body}</table></div>{note}'
 
 
 class _Pages:
@@ -366,6 +369,8 @@ class _Pages:
         self._row(table.columns, starts, last_chars, weight="bold")
         for row in table.rows:
             self._row(row, starts, last_chars)
+        if table.note:
+            self.paragraph(table.note, size=SMALL_PT)
 
     def _row(self, cells: Sequence[str], starts: Sequence[float], last_chars: int,
              weight: str = "normal") -> None:
