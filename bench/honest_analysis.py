@@ -9,9 +9,9 @@ Run: ``python bench/honest_analysis.py`` (about a minute). Prints:
   normal, no noise mark, outside atrial fibrillation and flutter as the ``.atr`` rhythm
   annotations mark them; specificity leaves those stretches out too), and the verdict;
 - NSR2DB's quantised days: corrected beats, and the clean 5-minute stretches' RMSSD;
-- breathing against the NeuroKit belt (whole recordings, 2-minute windows one after
-  another, and 2-minute windows at 30-s steps) and on the Holter days (whose breathing is
-  unknown);
+- breathing as ``analyze`` reports it (of the corrected beats) against the NeuroKit belt
+  (whole recordings, 2-minute windows one after another, and 2-minute windows at 30-s
+  steps) and on the Holter days (whose breathing is unknown);
 - breathing in the Holter days' 2- and 5-minute windows (null, or how many under 6/min,
   6-9/min and 9/min or more) and in the Polar H10's 2-minute windows;
 - breathing on simulations with Mayer waves of 5-8 beats/min (the 48 of issue 26's last
