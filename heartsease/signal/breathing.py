@@ -544,7 +544,7 @@ def breathing_from_mean_spectrum(
                                        mean_hr_bpm=60000.0 / mean_rr_ms, rr_ms=rr_ms)
     # Counted only where the breathing is the heart's strongest rhythm or the one stronger
     # is too fast for a Mayer wave (beside a Mayer wave, its leak into the band is counted
-    # too: simulated Mayer waves beside breathing at 10-25/min, 204 of 1,728 counts more
+    # too: simulated Mayer waves beside breathing at 10-25/min, 205 of 1,728 counts more
     # than 1/min off), and slower than :data:`MAX_COUNTED_HZ`.
     if estimate.peak_hz is None or estimate.rate_bpm is None:
         return estimate
