@@ -293,8 +293,9 @@ def simulated_breathing() -> None:
                                                (11.0, 13.0, 16.0, 19.0, 23.0),
                                                (150, 240), (20, 21))])
     # A weak RSA (low vagal tone) beside the simulator's default Mayer waves: breathing at
-    # 18-26/min is read as the Mayer rhythm near 6/min in some sessions (found this stop,
-    # not fixed), and deliberate slow breathing is sometimes null.
+    # 18-26/min was read as the Mayer rhythm near 6/min in some sessions (23, 16 and 2 of
+    # 200) until a slow rhythm alone had to swing the heart more than such a Mayer wave
+    # does; deliberate slow breathing is sometimes null.
     for rsa in (0.5, 0.7, 1.0):
         _breathing_tally(f"weak RSA {rsa} beats/min at 12, free breathing 10-26/min, 120/300 s,"
                          " seeds 50-69 (200)", [

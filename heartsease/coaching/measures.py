@@ -54,7 +54,7 @@ class StepMeasures:
         pace instead of near their own rate. Measured on simulated sessions' baselines, wrong
         by more than 1/min (the live median, then this): the default person breathing
         8-22/min, 27 and 0 of 56; beside Mayer waves of 3-7 beats/min, breathing 10-25/min,
-        115 and 0 of 120; with a weak RSA (0.5-1 beats/min at 12/min), 72 and 9 of 80 (7
+        115 and 0 of 120; with a weak RSA (0.5-1 beats/min at 12/min), 72 and 0 of 80 (16
         unknown). ``None`` is the protocol's unknown own rate."""
         if self.step_beats is not None:
             self.own_breathing_bpm = breathing_rate_over_recording(

@@ -40,7 +40,9 @@ counted at all); on the NSR2DB Holter days' 5-minute windows, none under
 extreme Mayer waves under threat: 28 right, 32 unknown, none wrong (was 35 wrong);
 Mayer waves of 3-8 beats/min beside breathing at 10-25/min over 16 seeds: 1,724 right, 3
 unknown, 1 wrong of 1,728 (was 30 wrong; the one, breathing at 10/min beside a Mayer wave at
-6.2 nearly as strong, is counted at 9.0).
+6.2 nearly as strong, is counted at 9.0); a weak RSA (0.5, 0.7 and 1 beats/min at 12/min)
+breathing at 10-26/min, 200 sessions each: 0, 4 and 0 wrong (was 23, 16 and 2, the Mayer
+rhythm read as slow breathing), paced at 4.5-6.5/min, 120 each: 6, 2 and 1 unknown.
 """
 
 from __future__ import annotations
@@ -121,6 +123,14 @@ MIN_FASTER_PEAK = 0.4
 # with thin margins (amplitudes 59 against 63 ms; ratios 1.41 against 2.47).
 STRONG_SLOW_COHERENCE_RATIO = 2.0
 MIN_SLOW_BREATHING_POWER_MS2 = 1800.0
+# However coherent, a slow rhythm alone must swing the heart more than a Mayer wave does
+# beside breathing the heart hardly shows (low vagal tone): simulated breathing at 18-26/min
+# with RSA 0.5-1 beats/min at 12/min left the Mayer rhythm alone, coherent (ratios 2.0-2.4)
+# and read as slow breathing, at 79-127 ms^2 (an RR swing of 13-16 ms); the same people
+# breathing at 4.5-6.5/min put 244-5,294 ms^2 there (weakest 0.5 beats/min), the Polar H10's
+# slow windows 1,991-5,685. 175 ms^2, an RR swing of 19 ms, sits between (1.4 times the one,
+# 0.7 times the other).
+MIN_SLOW_SWING_POWER_MS2 = 175.0
 # Above this mean heart rate a slow rhythm standing alone is not read as breathing (see
 # :func:`_slow_rhythm_is_breathing`): measured, no source gives it. The slow rhythms that
 # were breathing ran at 57-70/min (Polar H10 59-64, NeuroKit's belt rest 57-58, simulated
@@ -302,7 +312,8 @@ def _slow_rhythm_is_breathing(
     shows it: the HF band empty; the heart coherent with it, ``coherence_ratio`` at least
     :data:`MIN_SLOW_COHERENCE_RATIO`, and either :data:`STRONG_SLOW_COHERENCE_RATIO` or a
     swing as large as resonance breathing's (a peak of :data:`MIN_SLOW_BREATHING_POWER_MS2`
-    or more); and the heart at rest, ``mean_hr_bpm`` at most
+    or more), and in any case more than a Mayer wave's beside breathing the heart hardly
+    shows (:data:`MIN_SLOW_SWING_POWER_MS2`); and the heart at rest, ``mean_hr_bpm`` at most
     :data:`MAX_SLOW_BREATHING_HR_BPM` (``None``: not known, not asked). Why the heart rate:
     threat quickens the heart and withdraws vagal tone (Thayer & Lane 2000, J Affect Disord
     61:201; Porges 2007, Biol Psychol 74:116), so RSA can shrink to nothing beside the
@@ -328,9 +339,10 @@ def _slow_rhythm_is_breathing(
     if slow_hz >= SLOWEST_SPONTANEOUS_HZ and not alone:
         return at_rest or hf_beside < MAX_HF_BESIDE_SLOW_ROUSED
     slow_power = spectrum.power(slow_hz - PEAK_HALF_WIDTH_HZ, slow_hz + PEAK_HALF_WIDTH_HZ)
-    coherent = coherence_ratio >= MIN_SLOW_COHERENCE_RATIO and (
-        coherence_ratio >= STRONG_SLOW_COHERENCE_RATIO
-        or slow_power >= MIN_SLOW_BREATHING_POWER_MS2)
+    coherent = (coherence_ratio >= MIN_SLOW_COHERENCE_RATIO
+                and slow_power >= MIN_SLOW_SWING_POWER_MS2
+                and (coherence_ratio >= STRONG_SLOW_COHERENCE_RATIO
+                     or slow_power >= MIN_SLOW_BREATHING_POWER_MS2))
     return alone and coherent and at_rest
 
 
