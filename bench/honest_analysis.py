@@ -21,6 +21,8 @@ Run: ``python bench/honest_analysis.py`` (about a minute). Prints:
   (60: RSA 0.01-1.7 % of the Mayer peak, where null is the honest answer), with a weak RSA
   (0.5-1 beats/min at 12/min) breathing freely or paced, and with paced 4.5-6.5/min: right
   (within 1/min of the simulated rate), null, wrong;
+- the own breathing rate a coached session learns in its baseline (default person, beside
+  Mayer waves, with a weak RSA), and how often the settling pacer then starts at the pace;
 - correction during simulated paced breathing with 8 artifacts in 6 minutes (seeds 0-9, and
   40 more sessions at the default RSA and at a larger one; 200 held out from the tests at
   each of three swings).
@@ -28,6 +30,7 @@ Run: ``python bench/honest_analysis.py`` (about a minute). Prints:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -39,6 +42,9 @@ import neurokit2 as nk
 import numpy as np
 import pandas as pd
 
+from heartsease.coaching.loop import replay_session
+from heartsease.coaching.protocols import load_protocol
+from heartsease.coaching.session import CoachingSession
 from heartsease.signal.artifacts import correct_artifacts
 from heartsease.signal.breathing import breathing_rate_over_recording
 from heartsease.signal.gaps import correct_around_gaps, find_gaps
@@ -52,6 +58,7 @@ from heartsease.simulator.heart import (
     Segment,
     simulate_beats,
 )
+from heartsease.simulator.scenarios import beats_as_source, simulate_following
 
 REFDATA = Path(os.environ.get("HEARTSEASE_REFDATA")
                or Path(__file__).resolve().parents[2] / "shared" / "refdata")
@@ -340,10 +347,43 @@ def resonance() -> None:
               f"RMSSD after correction median {np.median(errors):.1f} %, worst "
               f"{np.max(errors):.1f} %, {np.sum(errors > 5)} over 5 %")
 
+
+def own_breathing() -> None:
+    """The own breathing rate a coached session learns in its 2-minute baseline, and where
+    the settling pacer then starts (near it, at most 12/min; at the pace, 6/min, when the
+    rate is read at or under it)."""
+    people = {
+        "default person breathing 8-22/min (56)": [
+            Physiology(spontaneous_breathing_bpm=b) for b in (8.0, 10.0, 12.0, 14.0, 16.0,
+                                                               18.0, 22.0)],
+        "Mayer 3-7 beside breathing 10-25/min (120)": [
+            Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b)
+            for m, b in itertools.product((3.0, 5.0, 7.0), (10.0, 14.0, 18.0, 22.0, 25.0))],
+        "weak RSA 0.5-1 breathing 10-26/min (80)": [
+            Physiology(rsa_at_12_bpm=r, spontaneous_breathing_bpm=b)
+            for r, b in itertools.product((0.5, 1.0), (10.0, 14.0, 18.0, 22.0, 26.0))]}
+    for label, physiologies in people.items():
+        tally = {"right": 0, "null": 0, "wrong": 0}
+        at_pace = 0
+        for physiology, seed in itertools.product(physiologies, range(8)):
+            beats = simulate_following("rest", [(150, None)], seed, physiology=physiology)
+            events = asyncio.run(replay_session(beats_as_source(beats),
+                                                CoachingSession(load_protocol("srb"))))
+            own = next(e for e in events if e.kind == "baseline").own_breathing_bpm
+            truth = float(np.median(beats.breathing_rate_bpm[beats.t_s <= 120]))
+            tally["null" if own is None else "right" if abs(own - truth) <= 1.0
+                  else "wrong"] += 1
+            settling = next(e for e in events if e.kind == "step" and e.name == "settling")
+            at_pace += settling.pacer_from_bpm <= 6.0
+        print(f"own breathing in the baseline, {label}: {tally}; settling pacer starts at the "
+              f"pace in {at_pace}")
+
+
 if __name__ == "__main__":
     mitdb_table()
     holter()
     belt()
     holter_breathing()
     simulated_breathing()
+    own_breathing()
     resonance()
