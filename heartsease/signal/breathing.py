@@ -21,10 +21,12 @@ with the slow one's: :mod:`heartsease.signal.phase_locking`); and a
 rhythm under 6/min is the breathing only as deliberate slow breathing shows it, nothing
 breathing in the HF band beside it (spontaneous breathing is never that slow), and the
 heart coherent with it (the slow peak at least as strong as the rest of the spectrum in
-most 64-s windows, and either strongly so or swinging RR as far as resonance breathing)
+most 64-s windows, and either strongly so or swinging RR as far as resonance breathing,
+and in any case further than a Mayer wave beside breathing the heart hardly shows)
 and at rest (a heart rate at most 75/min: under threat a Mayer wave can stand alone as
 large and coherent as slow breathing); the same holds for a rhythm at
-6-9/min with nothing in the HF band beside it; and a rhythm under the band's 3/min is its
+6-9/min with nothing in the HF band beside it, and one beside more HF power than its own
+is read only at a heart at rest; and a rhythm under the band's 3/min is its
 edge, never the answer. A whole recording is read from the mean of its windows' spectra;
 where the breathing is slower than 15/min and its strongest rhythm (or one stronger is too
 fast for a Mayer wave), the breaths are then
