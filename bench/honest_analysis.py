@@ -21,6 +21,9 @@ Run: ``python bench/honest_analysis.py`` (about a minute). Prints:
   (60: RSA 0.01-1.7 % of the Mayer peak, where null is the honest answer), with a weak RSA
   (0.5-1 beats/min at 12/min) breathing freely or paced, and with paced 4.5-6.5/min: right
   (within 1/min of the simulated rate), null, wrong;
+- the live breathing rate a person is shown (every 5-s update from 2 minutes on, against the
+  simulated rate's or the belt's median over the last 2 minutes), beside the last 64 s's
+  strongest rhythm it replaced (against the median over its 64 s);
 - the own breathing rate a coached session learns in its baseline (default person, beside
   Mayer waves, with a weak RSA), and how often the settling pacer then starts at the pace;
 - correction during simulated paced breathing with 8 artifacts in 6 minutes (seeds 0-9, and
@@ -36,6 +39,8 @@ import json
 import os
 import sys
 import warnings
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import neurokit2 as nk
@@ -51,6 +56,7 @@ from heartsease.signal.gaps import correct_around_gaps, find_gaps
 from heartsease.signal.hrv import time_domain
 from heartsease.signal.quality import assess_quality
 from heartsease.signal.recording import analyze_recording
+from heartsease.signal.streaming import SHOWN_BREATHING_S, StreamingAnalyzer
 from heartsease.simulator.heart import (
     AutonomicState,
     Breathing,
@@ -320,6 +326,85 @@ def simulated_breathing() -> None:
                                                (120, 300), (10, 11))])
 
 
+def _live_verdicts(t_s: np.ndarray, rr_ms: np.ndarray,
+                   truth: Callable[[float, float], float]) -> tuple[Counter[str], Counter[str]]:
+    """The shown and the 64-s live readings of one stream, each update from 2 minutes on
+    scored against ``truth(start_s, end_s)``."""
+    live = StreamingAnalyzer()
+    updates = []
+    for at, x in zip(t_s, rr_ms, strict=True):
+        updates += live.push(x, at)[1]
+    shown, window = Counter[str](), Counter[str]()
+    for u in updates:
+        if u.at_s - t_s[0] < SHOWN_BREATHING_S:
+            continue
+        for tally, rate, span_s in ((shown, u.breathing.rate_bpm, SHOWN_BREATHING_S),
+                                    (window, u.window_breathing.rate_bpm, 64.0)):
+            tally["null" if rate is None
+                  else "right" if abs(rate - truth(u.at_s - span_s, u.at_s)) <= 1.0
+                  else "wrong"] += 1
+    return shown, window
+
+
+def live_breathing() -> None:
+    """The breathing rate shown live, every update from 2 minutes on."""
+    free, neutral = Breathing.FREE, AutonomicState.NEUTRAL
+    people = {
+        "Mayer 3-8 beside breathing 10-25/min, 300 s, seeds 0-7 (432)": [
+            (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
+             Segment(300, neutral, free), seed)
+            for m, b, seed in itertools.product((3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
+                                                (10.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0,
+                                                 22.0, 25.0), range(8))],
+        "default person breathing 8-22/min, 300 s, seeds 0-7 (56)": [
+            (Physiology(spontaneous_breathing_bpm=b), Segment(300, neutral, free), seed)
+            for b, seed in itertools.product((8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 22.0),
+                                             range(8))],
+        "weak RSA 0.5-1 breathing 10-26/min, 300 s, seeds 50-57 (120)": [
+            (Physiology(rsa_at_12_bpm=r, spontaneous_breathing_bpm=b),
+             Segment(300, neutral, free), seed)
+            for r, b, seed in itertools.product((0.5, 0.7, 1.0), (10.0, 14.0, 18.0, 22.0, 26.0),
+                                                range(50, 58))],
+        "Mayer 2-7 under threat, 300 s, seeds 20-21 (30)": [
+            (Physiology(mayer_amplitude_bpm=m, spontaneous_breathing_bpm=b),
+             Segment(300, AutonomicState.THREAT, free), seed)
+            for m, b, seed in itertools.product((2.0, 5.0, 7.0), (11.0, 13.0, 16.0, 19.0, 23.0),
+                                                (20, 21))],
+        "paced 4.5-6.5/min, RSA 0.7-2, 300 s, seeds 10-13 (60)": [
+            (Physiology(rsa_at_12_bpm=a), Segment(300, neutral, Breathing.PACED, r), seed)
+            for r, a, seed in itertools.product((4.5, 5.0, 5.5, 6.0, 6.5), (0.7, 1.2, 2.0),
+                                                range(10, 14))],
+    }
+    for label, cases in people.items():
+        shown, window = Counter[str](), Counter[str]()
+        for physiology, segment, seed in cases:
+            beats = simulate_beats([segment], physiology, np.random.default_rng(seed))
+            rate = beats.breathing_rate_bpm
+
+            def truth(a: float, z: float, t: np.ndarray = beats.t_s,
+                      rate: np.ndarray = rate) -> float:
+                return float(np.median(rate[(t > a) & (t <= z)]))
+
+            s, w = _live_verdicts(beats.t_s, beats.rr_ms, truth)
+            shown += s
+            window += w
+        print(f"live breathing, {label}: shown {dict(shown)}; 64-s reading {dict(window)}")
+    for name in ("bio_resting_8min_100hz_rest", "bio_resting_5min_100hz",
+                 "bio_eventrelated_100hz"):
+        base = REFDATA / "ecg_resp/neurokit" / name
+        peaks = pd.read_csv(f"{base}_rpeaks_rr.csv")
+        breaths = pd.read_csv(f"{base}_breaths.csv")
+        onset, rates = breaths.inhale_onset_s.to_numpy(), breaths.rate_bpm.to_numpy()
+
+        def belt(a: float, z: float, onset: np.ndarray = onset,
+                 rates: np.ndarray = rates) -> float:
+            return float(np.median(rates[(onset >= a) & (onset < z)]))
+
+        t, rr = peaks.rpeak_time_s.to_numpy()[1:], peaks.rr_ms.to_numpy()[1:]
+        shown, window = _live_verdicts(t, rr, belt)
+        print(f"live breathing, {name}: shown {dict(shown)}; 64-s reading {dict(window)}")
+
+
 def resonance() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' sessions
     from tests.signal.test_resonance_correction import rmssd_errors
@@ -385,5 +470,6 @@ if __name__ == "__main__":
     belt()
     holter_breathing()
     simulated_breathing()
+    live_breathing()
     own_breathing()
     resonance()

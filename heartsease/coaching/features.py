@@ -62,7 +62,7 @@ class StateFeatures:
     ) -> EpochFeatures:
         """The features of the epoch that ``spectral`` closes at session time ``t_s``;
         ``pacer_rate_bpm`` is the pacer's rate now (``None`` when it is off)."""
-        self._breathing_bpm = spectral.breathing.rate_bpm
+        self._breathing_bpm = spectral.window_breathing.rate_bpm
         coherence = None if spectral.coherence is None else spectral.coherence.coherence_ratio
         window = self.analyzer.recent(t_s - self._window_s(pacer_rate_bpm))
         share = self.analyzer.artifact_share(t_s - ARTIFACT_WINDOW_S)

@@ -57,7 +57,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from heartsease.signal.coherence import coherence_from_spectrum, coherence_ratios
-from heartsease.signal.hrv import RESAMPLING_HZ, band_slice, beat_times_s, detrended_tachogram
+from heartsease.signal.hrv import (
+    RESAMPLING_HZ,
+    TachogramSpectrum,
+    band_slice,
+    beat_times_s,
+    tachogram_spectrum,
+)
 from heartsease.signal.phase_locking import harmonic_phase_locking
 from heartsease.signal.rolling import median
 from heartsease.signal.spectrum import (
@@ -219,7 +225,7 @@ def _share(spectrum: Spectrum, peak_hz: float, low_hz: float, high_hz: float,
 def _breathing_peak(
     spectrum: Spectrum, band_hz: tuple[float, float], min_share: float,
     coherence_ratio: float, mean_hr_bpm: float | None = None,
-    rr_ms: ArrayLike | None = None,
+    tachogram: Callable[[], TachogramSpectrum] | None = None,
 ) -> tuple[float | None, float]:
     """The breathing peak (``None`` when two rhythms leave it open) and its share.
 
@@ -262,8 +268,8 @@ def _breathing_peak(
 
     @functools.cache
     def separate(faster: float) -> bool:
-        locking = (None if rr_ms is None
-                   else functools.partial(harmonic_phase_locking, rr_ms, slow, faster))
+        locking = (None if tachogram is None
+                   else lambda order: harmonic_phase_locking(tachogram(), slow, faster, order))
         return _is_separate(_height(spectrum, faster) / _height(spectrum, slow),
                             faster / slow, locking)
 
@@ -421,7 +427,7 @@ def breathing_from_spectrum(
     faster_rhythm: bool = False,
     coherence_ratio: float | None = None,
     mean_hr_bpm: float | None = None,
-    rr_ms: ArrayLike | None = None,
+    tachogram: Callable[[], TachogramSpectrum] | None = None,
 ) -> BreathingEstimate:
     """The breathing rhythm of a spectrum, when one rhythm clearly holds it.
 
@@ -429,15 +435,18 @@ def breathing_from_spectrum(
     ``faster_rhythm``, a separate faster rhythm beside a dominant slow one is the breathing,
     or leaves the answer open (:func:`_breathing_peak`): a spontaneously breathing person's
     baroreflex rhythm can outweigh RSA (NeuroKit's event-related recording: 5/min dominant,
-    belt 18.4/min). Whole recordings use it; the live 64-s reading does not yet, because
-    the coaching targets were tuned on its old reading (with it, one simulated backdraft is
-    raised after 31.1 s against a 30-s target). ``coherence_ratio`` is the heart's coherence
+    belt 18.4/min). Whole recordings use it, and the rate shown live (the last 2 minutes'
+    windows, :class:`~heartsease.signal.streaming.StreamingAnalyzer`); the 64-s reading the
+    state classifier compares with the person's own at rest does not, because the coaching
+    targets were tuned on it (with it, one simulated backdraft is raised after 31.1 s
+    against a 30-s target). ``coherence_ratio`` is the heart's coherence
     over the windows behind a mean spectrum (their median); without it, the spectrum's own.
     ``mean_hr_bpm`` is the mean heart rate behind the spectrum; without it, a slow rhythm
-    is read whatever the heart rate (:func:`_slow_rhythm_is_breathing`). ``rr_ms`` are the
-    beats behind the spectrum: with them, a faster peak where the slow rhythm's harmonic
-    would be is told from it by its phase (:func:`_is_separate`); without them, by its
-    height alone.
+    is read whatever the heart rate (:func:`_slow_rhythm_is_breathing`). ``tachogram``
+    gives the :func:`~heartsease.signal.hrv.tachogram_spectrum` of the beats behind the
+    spectrum, made when first asked: with it, a faster peak where the slow rhythm's
+    harmonic would be is told from it by its phase (:func:`_is_separate`); without it, by
+    its height alone.
     """
     low, high = band_hz
     peaks = spectral_peaks(spectrum, low - EDGE_MARGIN_HZ, high)
@@ -447,7 +456,7 @@ def breathing_from_spectrum(
         if coherence_ratio is None:
             coherence_ratio = coherence_from_spectrum(spectrum).coherence_ratio
         peak_hz, share = _breathing_peak(spectrum, band_hz, min_share, coherence_ratio,
-                                         mean_hr_bpm, rr_ms)
+                                         mean_hr_bpm, tachogram)
     else:
         peak_hz, share = peaks[0], _share(spectrum, peaks[0], low, high)
     rate = 60.0 * peak_hz if peak_hz is not None and share >= min_share else None
@@ -503,19 +512,22 @@ def breathing_rate_over_recording(
 
 
 def breath_cycle_rate(
-    rr_ms: ArrayLike, peak_hz: float, band: tuple[float, float] = CYCLE_BAND,
-    fs_hz: float = RESAMPLING_HZ,
+    rr_ms: ArrayLike | TachogramSpectrum, peak_hz: float,
+    band: tuple[float, float] = CYCLE_BAND, fs_hz: float = RESAMPLING_HZ,
 ) -> float | None:
     """Breaths a minute counted one by one: the RSA cycles of the band around ``peak_hz``.
 
-    The tachogram is resampled at ``fs_hz`` and detrended (:func:`detrended_tachogram`),
-    filtered to ``band`` times ``peak_hz``, and its upward zero crossings counted over the
-    time from the first to the last, as Schäfer & Kratky (2008, Ann Biomed Eng 36:476)
-    count breaths in RSA. A spectral peak gives the pace that holds the most power; slower
-    breaths swing the heart further (Hirsch & Bishop 1981, Am J Physiol 241:H620), so when
-    a person's pace changes it leans towards the slow breaths, where the count gives the
-    breaths a minute (NeuroKit's 8-minute rest breathing 9 and 13/min by turns: peak 9.0,
-    count 10.9, belt median 11.1). ``None`` with fewer than three crossings.
+    The tachogram is resampled at ``fs_hz`` and detrended
+    (:func:`~heartsease.signal.hrv.detrended_tachogram`), filtered to ``band`` times
+    ``peak_hz``, and its upward zero crossings counted over the time from the first to the
+    last, as Schäfer & Kratky (2008, Ann Biomed Eng 36:476) count breaths in RSA. A spectral
+    peak gives the pace that holds the most power; slower breaths swing the heart further
+    (Hirsch & Bishop 1981, Am J Physiol 241:H620), so when a person's pace changes it leans
+    towards the slow breaths, where the count gives the breaths a minute (NeuroKit's
+    8-minute rest breathing 9 and 13/min by turns: peak 9.0, count 10.9, belt median 11.1).
+    ``None`` with fewer than three crossings. ``rr_ms`` may be their
+    :func:`~heartsease.signal.hrv.tachogram_spectrum` already made (then ``fs_hz`` is its
+    own).
 
     Examples
     --------
@@ -524,38 +536,44 @@ def breath_cycle_rate(
     >>> round(breath_cycle_rate(even, 0.2), 1)
     12.0
     """
-    x = detrended_tachogram(rr_ms, fs_hz)
-    spectrum = np.fft.rfft(x)
-    f = np.fft.rfftfreq(x.size, 1.0 / fs_hz)
+    x = rr_ms if isinstance(rr_ms, TachogramSpectrum) else tachogram_spectrum(rr_ms, fs_hz)
+    f = x.f_hz
     # A pace of 6/min or more is counted from 6/min up: below lie the baroreflex and slower
     # rhythms (a Holter day's 2-minute windows counted 3-5/min where their peaks said 6-9).
     low_hz = band[0] * peak_hz
     if peak_hz >= SLOWEST_SPONTANEOUS_HZ:
         low_hz = max(low_hz, SLOWEST_SPONTANEOUS_HZ)
-    spectrum[(f < low_hz) | (f > band[1] * peak_hz)] = 0.0
-    cycles = np.fft.irfft(spectrum, x.size)
+    spectrum = np.where((f < low_hz) | (f > band[1] * peak_hz), 0.0, x.spectrum)
+    cycles = np.fft.irfft(spectrum, x.n_samples)
     up = np.flatnonzero((cycles[:-1] < 0.0) & (cycles[1:] >= 0.0))
     if up.size < 3:
         return None
-    return float(60.0 * fs_hz * (up.size - 1) / (up[-1] - up[0]))
+    return float(60.0 * x.fs_hz * (up.size - 1) / (up[-1] - up[0]))
 
 
 def breathing_from_mean_spectrum(
-    mean: Spectrum, rr_ms: ArrayLike, window_coherence_ratios: ArrayLike | None = None
+    mean: Spectrum, rr_ms: ArrayLike, window_coherence_ratios: ArrayLike | None = None,
+    tachogram: Callable[[], TachogramSpectrum] | None = None,
 ) -> BreathingEstimate:
     """The breathing peak of a recording's mean window spectrum (see
     :func:`breathing_rate_over_recording`); the band's top is half the mean heart rate.
     ``window_coherence_ratios`` are the coherence ratios of the windows averaged
     (:func:`~heartsease.signal.coherence.coherence_ratios`): a slow rhythm is read only
     when their median shows the heart coherent (without them, the mean spectrum's own
-    ratio, lower when the peak wanders)."""
+    ratio, lower when the peak wanders). ``tachogram`` gives the beats'
+    :func:`~heartsease.signal.hrv.tachogram_spectrum`, asked only if a phase or the count
+    needs it (the live analyzer makes it from the spline it has); without it, it is made
+    from ``rr_ms`` then."""
     mean_rr_ms = float(np.mean(np.asarray(rr_ms, dtype=np.float64)))
     band = (MIN_RATE_HZ, min(MAX_RATE_HZ, 1000.0 / mean_rr_ms / 2.0))
     ratio = (None if window_coherence_ratios is None
              else median(window_coherence_ratios))
+    # The phase locking of each peak asked about and the breath count filter one tachogram.
+    tachogram_of = functools.cache(tachogram or functools.partial(tachogram_spectrum, rr_ms))
     estimate = breathing_from_spectrum(mean, band, MIN_RECORDING_CONCENTRATION,
                                        faster_rhythm=True, coherence_ratio=ratio,
-                                       mean_hr_bpm=60000.0 / mean_rr_ms, rr_ms=rr_ms)
+                                       mean_hr_bpm=60000.0 / mean_rr_ms,
+                                       tachogram=tachogram_of)
     # Counted only where the breathing is the heart's strongest rhythm or the one stronger
     # is too fast for a Mayer wave (beside a Mayer wave, its leak into the band is counted
     # too: simulated Mayer waves beside breathing at 10-25/min, 205 of 1,728 counts more
@@ -566,7 +584,7 @@ def breathing_from_mean_spectrum(
     if (estimate.peak_hz != strongest and strongest <= MAX_MAYER_HZ) or (
             estimate.peak_hz >= MAX_COUNTED_HZ):
         return estimate
-    counted = breath_cycle_rate(rr_ms, estimate.peak_hz)
+    counted = breath_cycle_rate(tachogram_of(), estimate.peak_hz)
     if counted is None:
         return estimate
     return BreathingEstimate(counted, estimate.confidence, estimate.peak_hz)

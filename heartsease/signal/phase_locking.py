@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heartsease.signal.hrv import RESAMPLING_HZ, detrended_tachogram
+from heartsease.signal.hrv import RESAMPLING_HZ, TachogramSpectrum, tachogram_spectrum
 
 # Each rhythm's band: the slow one's peak +/- 0.02 Hz, the k-th harmonic's k times as wide,
 # for a harmonic's rate wanders k times as far. The baroreflex (Mayer) rhythm wanders about
@@ -41,7 +41,7 @@ def _analytic_band(spectrum: ComplexArray, f_hz: NDArray[np.float64], centre_hz:
 
 
 def harmonic_phase_locking(
-    rr_ms: ArrayLike, slow_hz: float, faster_hz: float, order: int = 2,
+    rr_ms: ArrayLike | TachogramSpectrum, slow_hz: float, faster_hz: float, order: int = 2,
     half_width_hz: float = HALF_WIDTH_HZ, fs_hz: float = RESAMPLING_HZ,
 ) -> float:
     """How firmly the rhythm near ``faster_hz`` keeps ``order`` times the phase of the one
@@ -51,6 +51,8 @@ def harmonic_phase_locking(
     band taken as an analytic signal ``a_slow``, ``a_faster``; the index is
     ``|sum(a_slow**order * conj(a_faster))| / sum(|a_slow|**order * |a_faster|)``. ``1.0``
     (nothing told) when the beats span too little time to leave any after the edges.
+    ``rr_ms`` may be their :func:`~heartsease.signal.hrv.tachogram_spectrum` already made
+    (then ``fs_hz`` is its own).
 
     Examples
     --------
@@ -63,14 +65,13 @@ def harmonic_phase_locking(
     >>> round(harmonic_phase_locking(own, 0.1, 0.21), 2)
     0.37
     """
-    x = detrended_tachogram(rr_ms, fs_hz)
-    edge = int(EDGE_S * fs_hz)
-    if x.size <= 2 * edge:
+    x = rr_ms if isinstance(rr_ms, TachogramSpectrum) else tachogram_spectrum(rr_ms, fs_hz)
+    edge = int(EDGE_S * x.fs_hz)
+    if x.n_samples <= 2 * edge:
         return 1.0
-    spectrum = np.fft.rfft(x)
-    f = np.fft.rfftfreq(x.size, 1.0 / fs_hz)
-    slow = _analytic_band(spectrum, f, slow_hz, half_width_hz, x.size)[edge:-edge]
-    faster = _analytic_band(spectrum, f, faster_hz, order * half_width_hz, x.size)[edge:-edge]
+    slow = _analytic_band(x.spectrum, x.f_hz, slow_hz, half_width_hz, x.n_samples)[edge:-edge]
+    faster = _analytic_band(x.spectrum, x.f_hz, faster_hz, order * half_width_hz,
+                            x.n_samples)[edge:-edge]
     product = slow**order * np.conj(faster)
     weight = float(np.abs(product).sum())
     return float(abs(product.sum()) / weight) if weight > 0 else 1.0

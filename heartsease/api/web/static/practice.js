@@ -101,6 +101,7 @@ export async function started(id, sendCommand, simulatedSpeed, sessionNow, pacer
   const fold = $("state").closest("details");
   $("state").classList.toggle("hidden", !plan.states_shown);
   fold.querySelector(".numbers").classList.toggle("hidden", !plan.numbers_shown);
+  fold.querySelector("#numbers-hint").classList.toggle("hidden", !plan.numbers_shown);
   fold.classList.toggle("hidden", !plan.states_shown && !plan.numbers_shown);
   fold.open = plan.states_shown || plan.numbers_shown;
   fold.querySelector("summary").textContent = "Your heart in " +
