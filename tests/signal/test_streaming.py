@@ -172,13 +172,19 @@ def test_the_breathing_shown_is_the_last_two_minutes_read_as_a_recording(
     assert len(shown) >= 20  # measured 24 of 330 updates: the recording's rhythm is unclear
 
 
+def live_updates(at_s: np.ndarray, rr_ms: np.ndarray) -> list[SpectralMetrics]:
+    """The spectral updates of beats ``rr_ms`` ending at ``at_s`` on the caller's clock."""
+    live = StreamingAnalyzer()
+    spectra = []
+    for at, x in zip(at_s, rr_ms, strict=True):
+        spectra += live.push(x, at)[1]
+    return spectra
+
+
 def shown_and_window_errors(beats: SimulatedBeats) -> tuple[list[float | None], list[float]]:
     """How far each update's shown rate (``None``: not shown) is from the simulated rate's
     median over its 2 minutes, and the 64-s reading from the median over its 64 s."""
-    live = StreamingAnalyzer()
-    spectra = []
-    for at, x in zip(beats.t_s, beats.rr_ms, strict=True):
-        spectra += live.push(x, at)[1]
+    spectra = live_updates(beats.t_s, beats.rr_ms)
 
     def truth(a: float, z: float) -> float:
         return float(np.median(beats.breathing_rate_bpm[(beats.t_s > a) & (beats.t_s <= z)]))
@@ -228,10 +234,7 @@ def test_the_breathing_shown_on_a_belt_recording_is_right_or_absent(refdata: Pat
     peaks = pd.read_csv(refdata / BELT / f"{name}_rpeaks_rr.csv")
     breaths = pd.read_csv(refdata / BELT / f"{name}_breaths.csv")
     t, rr = peaks.rpeak_time_s.to_numpy()[1:], peaks.rr_ms.to_numpy()[1:]
-    live = StreamingAnalyzer()
-    spectra = []
-    for at, x in zip(t, rr, strict=True):
-        spectra += live.push(x, at)[1]
+    spectra = live_updates(t, rr)
     verdicts = {"right": 0, "null": 0, "wrong": 0}
     for s in spectra:
         if s.at_s - t[0] < SHOWN_BREATHING_S:
