@@ -9,9 +9,9 @@ Fed one RR interval at a time, :class:`StreamingAnalyzer`
 3. every ``update_s`` seconds of beat time, emits :class:`SpectralMetrics`: coherence,
    breathing rate and pacer adherence over the last 64 s and LF/HF over the last
    ``spectral_window_s`` seconds, equal to the batch functions on the same beats, and the
-   breathing rate a person is shown: the last 2 minutes read by a recording's rules from
-   the 64-s windows' spectra already made (:func:`~heartsease.signal.breathing.
-   breathing_from_mean_spectrum`), given once it agrees with the reading 30 s before,
+   breathing rate a person is shown: the last 2 minutes read by a recording's rules
+   (:func:`~heartsease.signal.breathing.breathing_from_mean_spectrum`) from the 64-s
+   windows' spectra already made, given once it agrees with the reading 30 s before,
 4. keeps the last few seconds of corrected beats on the caller's clock, from which it
    serves the heart rate and RMSSD of a window of any length up to ``recent_s``
    (:meth:`StreamingAnalyzer.recent`) and the share of beats that were corrected
@@ -70,8 +70,9 @@ RECENT_S = 20.0
 ARTIFACT_WINDOW_S = 30.0
 # The breathing rate shown: the 2-minute windows in which issue 26 measures the recording
 # rules right or absent. A 64-s window's highest peak took a Mayer wave for the breath in
-# 1,630 of 1,728 simulated sessions' updates; one reading can still catch a change of pace
-# half-way, so it is given only when the reading 30 s before agrees within 1 breath/min.
+# 14,929 of 15,120 simulated updates (bench/honest_analysis.py); one reading can still
+# catch a change of pace half-way, so it is given only when the reading 30 s before agrees
+# within 1 breath/min.
 SHOWN_BREATHING_S = 120.0
 BREATHING_AGREEMENT_S = 30.0
 BREATHING_AGREEMENT_BPM = 1.0
@@ -407,7 +408,8 @@ class StreamingAnalyzer:
         given when the reading 30 s before agrees."""
         n_bins = int(np.searchsorted(spectrum.f_hz, RECORDING_WINDOW_MAX_HZ, side="right"))
         windows = self._window_spectra
-        windows.append((self._t_s, spectrum.psd[:n_bins], coherence_ratio))
+        # A copy of the bins read: a view would hold the whole spectrum for each session.
+        windows.append((self._t_s, spectrum.psd[:n_bins].copy(), coherence_ratio))
         while windows[0][0] < self._t_s - (SHOWN_BREATHING_S - SHORT_WINDOW_S):
             windows.popleft()
         readings = self._breathing_readings
