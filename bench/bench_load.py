@@ -54,10 +54,16 @@ POSTGRES = f"{POSTGRES_SERVER}/heartsease_bench"
 REDIS = "redis://127.0.0.1:6379/0"
 
 
+# A clinician's caseload: a person may hold 40 live views on a worker (the server closes the
+# next with 1013), so one clinician watching every session would be refused past that.
+CLIENTS_PER_CLINICIAN = 20
+
+
 @dataclass
 class Session:
     client_id: str
     token: str
+    clinician_token: str  # the clinician who watches it
     session_id: str = ""
     sent_at: dict[int, float] = field(default_factory=dict)
     acknowledged: int = 0
@@ -67,8 +73,9 @@ class Session:
     reconnects: int = 0  # of either viewer, after its connection was closed
 
 
-def prepare(db_url: str, clients: int) -> tuple[str, list[Session]]:
-    """A clean database with one clinician and ``clients`` assigned clients, and tokens."""
+def prepare(db_url: str, clients: int) -> list[Session]:
+    """A clean database with ``clients`` clients, each assigned to one of a clinician per
+    :data:`CLIENTS_PER_CLINICIAN`, and their tokens."""
     if db_url.startswith("postgresql"):
         server = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
         with server.connect() as c:
@@ -80,19 +87,21 @@ def prepare(db_url: str, clients: int) -> tuple[str, list[Session]]:
     migrate(engine)
     password = hash_password("bench-only")  # one hash: argon2 per person would take minutes
     with session_factory(engine)() as db, db.begin():
-        clinician = User(email="clinician@bench.example", name="Bench clinician",
-                         role=Role.CLINICIAN, password_hash=password)
-        db.add(clinician)
+        clinicians = [User(email=f"clinician{k}@bench.example", name=f"Bench clinician {k}",
+                           role=Role.CLINICIAN, password_hash=password)
+                      for k in range(-(-clients // CLIENTS_PER_CLINICIAN))]
         people = [User(email=f"c{i}@bench.example", name=f"client {i}", role=Role.CLIENT,
                        password_hash=password) for i in range(clients)]
-        db.add_all(people)
+        db.add_all(clinicians + people)
         db.flush()
-        db.add_all(Assignment(clinician_id=clinician.id, client_id=p.id) for p in people)
-        clinician_token = create_token(clinician.id, DEVELOPMENT_SECRET, 600)
-        sessions = [Session(p.id, create_token(p.id, DEVELOPMENT_SECRET, 600))
-                    for p in people]
+        watching = [clinicians[i // CLIENTS_PER_CLINICIAN] for i in range(clients)]
+        db.add_all(Assignment(clinician_id=c.id, client_id=p.id)
+                   for c, p in zip(watching, people, strict=True))
+        tokens = {c.id: create_token(c.id, DEVELOPMENT_SECRET, 600) for c in clinicians}
+        sessions = [Session(p.id, create_token(p.id, DEVELOPMENT_SECRET, 600), tokens[c.id])
+                    for c, p in zip(watching, people, strict=True)]
     engine.dispose()
-    return clinician_token, sessions
+    return sessions
 
 
 def rss_mib(pids: list[int]) -> float:
@@ -233,7 +242,7 @@ async def viewer(base: str, s: Session, token: str, stop: asyncio.Event,
             backoff_s = min(2 * backoff_s, 8.0)
 
 
-def clients_process(base: str, clinician: str, sessions: list[Session], seeds: list[int],
+def clients_process(base: str, sessions: list[Session], seeds: list[int],
                     delays: list[float], seconds: float, out: Any) -> None:
     """The straps and pages of ``sessions``, in a process of their own; puts the sessions
     (what each sent, what its clinician saw and when), this loop's lag and its CPU seconds
@@ -252,7 +261,7 @@ def clients_process(base: str, clinician: str, sessions: list[Session], seeds: l
         # once it runs (it starts with its first beat).
         viewers = [asyncio.create_task(viewer(base, s, token, stop, measure, delay + 3.0))
                    for s, delay in zip(sessions, delays, strict=True)
-                   for token, measure in ((s.token, False), (clinician, True))]
+                   for token, measure in ((s.token, False), (s.clinician_token, True))]
         lag = asyncio.create_task(loop_lag(lags_s, stop))
         for outcome in await asyncio.gather(*straps, return_exceptions=True):
             if isinstance(outcome, BaseException):
@@ -284,7 +293,7 @@ def event_loop_lag_ms(base: str) -> dict[str, float] | None:
         return None
 
 
-def step(base: str, clinician: str, sessions: list[Session], seconds: float,
+def step(base: str, sessions: list[Session], seconds: float,
          pids: list[int], flooding: list[Session], ramp_s: float,
          processes: int) -> dict[str, Any]:
     with httpx.Client(base_url=base, timeout=60) as http:
@@ -307,7 +316,7 @@ def step(base: str, clinician: str, sessions: list[Session], seconds: float,
     delays = np.random.default_rng(0).uniform(0, ramp_s, len(sessions))
     results = spawn.Queue()
     clients = [spawn.Process(target=clients_process, args=(
-        base, clinician, sessions[k::processes], list(range(k, len(sessions), processes)),
+        base, sessions[k::processes], list(range(k, len(sessions), processes)),
         list(delays[k::processes]), seconds, results)) for k in range(processes)]
     server_cpu_start = cpu_s(pids)
     started = time.monotonic()
@@ -455,7 +464,7 @@ def run_step(n: int, flood: int, args: argparse.Namespace) -> dict[str, Any]:
     if args.sqlite:
         for suffix in ("", "-wal", "-shm"):
             Path(f"/tmp/heartsease-bench.db{suffix}").unlink(missing_ok=True)
-    clinician, everyone = prepare(db_url, n + flood)
+    everyone = prepare(db_url, n + flood)
     sessions, flooding = everyone[:n], everyone[n:]
     port = 8700 + n % 100
     env = {**os.environ, "HEARTSEASE_DATABASE_URL": db_url, "HEARTSEASE_DEMO_DATA": "false"}
@@ -473,7 +482,7 @@ def run_step(n: int, flood: int, args: argparse.Namespace) -> dict[str, Any]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        return step(base, clinician, sessions, args.seconds, [server.pid], flooding,
+        return step(base, sessions, args.seconds, [server.pid], flooding,
                     args.ramp, args.client_processes)
     finally:
         server.terminate()
