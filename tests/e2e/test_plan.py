@@ -111,6 +111,7 @@ def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
         assert "3:30 · Soothing rhythm" in timeline
         assert client.locator("#state").is_visible()  # state words: on
         assert client.locator("#during .numbers").is_hidden()  # numbers: not
+        assert client.locator("#numbers-hint").is_hidden()  # nor the words about them
         assert client.inner_text("details:has(#state) summary") == "Your heart in words"
         screenshot(client, "plan-followed-phone")
         parts = set(client.evaluate("() => [...window.parts]"))
@@ -133,6 +134,9 @@ def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
         _start(client)
         client.wait_for_selector("#step:has-text('6.5 breaths a minute')")
         assert client.locator("#during .numbers").is_visible()
+        assert client.inner_text("#numbers-hint") == (
+            "Your breathing rate is read from your heartbeat over the last two minutes. It "
+            "shows here once the heartbeat makes it clear.")
         client.wait_for_selector("#after:has-text('What it found goes to your clinician')",
                                  timeout=30_000)
         rates = {float(r) for r in client.evaluate("() => [...window.rates]") if r}
