@@ -56,6 +56,7 @@ from heartsease.signal.gaps import correct_around_gaps, find_gaps
 from heartsease.signal.hrv import time_domain
 from heartsease.signal.quality import assess_quality
 from heartsease.signal.recording import analyze_recording
+from heartsease.signal.spectrum import SHORT_WINDOW_S
 from heartsease.signal.streaming import SHOWN_BREATHING_S, StreamingAnalyzer
 from heartsease.simulator.heart import (
     AutonomicState,
@@ -206,16 +207,25 @@ def holter() -> None:
               f"1 %, worst {e.max():.2f} %; breathing over the day: {day}")
 
 
+BELT_RECORDINGS = ("bio_resting_8min_100hz_rest", "bio_resting_5min_100hz",
+                   "bio_eventrelated_100hz")
+
+
+def belt_recording(name: str) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, float]:
+    """A NeuroKit belt recording: its beats' times and RR, its breaths, and where it starts
+    in the original recording (s)."""
+    base = REFDATA / "ecg_resp/neurokit" / name
+    peaks = pd.read_csv(f"{base}_rpeaks_rr.csv")
+    breaths = pd.read_csv(f"{base}_breaths.csv")
+    offset = json.loads(Path(f"{base}_summary.json").read_text())["offset_into_original_s"]
+    return peaks.rpeak_time_s.to_numpy()[1:], peaks.rr_ms.to_numpy()[1:], breaths, offset
+
+
 def belt() -> None:
     tallies = {what: {"right": 0, "unknown": 0, "wrong": 0}
                for what in ("2 min", "2 min, 30-s steps")}
-    for name in ("bio_resting_8min_100hz_rest", "bio_resting_5min_100hz",
-                 "bio_eventrelated_100hz"):
-        base = REFDATA / "ecg_resp/neurokit" / name
-        peaks = pd.read_csv(f"{base}_rpeaks_rr.csv")
-        breaths = pd.read_csv(f"{base}_breaths.csv")
-        offset = json.loads(Path(f"{base}_summary.json").read_text())["offset_into_original_s"]
-        t, rr = peaks.rpeak_time_s.to_numpy()[1:], peaks.rr_ms.to_numpy()[1:]
+    for name in BELT_RECORDINGS:
+        t, rr, breaths, offset = belt_recording(name)
         spans = [(t[0] - rr[0] / 1000, t[-1], "whole")] + [
             (a, a + 120.0, "2 min") for a in np.arange(offset, t[-1] - 118.0, 120.0)] + [
             (a, a + 120.0, "2 min, 30-s steps")
@@ -339,7 +349,7 @@ def _live_verdicts(t_s: np.ndarray, rr_ms: np.ndarray,
         if u.at_s - t_s[0] < SHOWN_BREATHING_S:
             continue
         for tally, rate, span_s in ((shown, u.breathing.rate_bpm, SHOWN_BREATHING_S),
-                                    (window, u.window_breathing.rate_bpm, 64.0)):
+                                    (window, u.window_breathing.rate_bpm, SHORT_WINDOW_S)):
             tally["null" if rate is None
                   else "right" if abs(rate - truth(u.at_s - span_s, u.at_s)) <= 1.0
                   else "wrong"] += 1
@@ -389,18 +399,14 @@ def live_breathing() -> None:
             shown += s
             window += w
         print(f"live breathing, {label}: shown {dict(shown)}; 64-s reading {dict(window)}")
-    for name in ("bio_resting_8min_100hz_rest", "bio_resting_5min_100hz",
-                 "bio_eventrelated_100hz"):
-        base = REFDATA / "ecg_resp/neurokit" / name
-        peaks = pd.read_csv(f"{base}_rpeaks_rr.csv")
-        breaths = pd.read_csv(f"{base}_breaths.csv")
+    for name in BELT_RECORDINGS:
+        t, rr, breaths, _ = belt_recording(name)
         onset, rates = breaths.inhale_onset_s.to_numpy(), breaths.rate_bpm.to_numpy()
 
         def belt(a: float, z: float, onset: np.ndarray = onset,
                  rates: np.ndarray = rates) -> float:
             return float(np.median(rates[(onset >= a) & (onset < z)]))
 
-        t, rr = peaks.rpeak_time_s.to_numpy()[1:], peaks.rr_ms.to_numpy()[1:]
         shown, window = _live_verdicts(t, rr, belt)
         print(f"live breathing, {name}: shown {dict(shown)}; 64-s reading {dict(window)}")
 

@@ -42,6 +42,7 @@ from heartsease.signal.breathing import (
 )
 from heartsease.signal.coherence import COHERENCE_UPDATE_S, Coherence, coherence_from_spectrum
 from heartsease.signal.hrv import (
+    RESAMPLING_HZ,
     FrequencyDomainHRV,
     TachogramSpectrum,
     TimeDomainHRV,
@@ -57,6 +58,7 @@ from heartsease.signal.spectrum import (
     Spectrum,
     last_window_grid,
     periodogram,
+    window_bins,
 )
 
 TIME_WINDOW_S = 60.0
@@ -77,6 +79,9 @@ SHOWN_BREATHING_S = 120.0
 BREATHING_AGREEMENT_S = 30.0
 BREATHING_AGREEMENT_BPM = 1.0
 _NO_BREATHING = BreathingEstimate(None, 0.0, None)
+# The bins a recording's windows keep (:func:`~heartsease.signal.spectrum.recording_window_psds`).
+_RECORDING_BINS = window_bins(int(round(SHORT_WINDOW_S * RESAMPLING_HZ)), RESAMPLING_HZ,
+                              RECORDING_WINDOW_MAX_HZ)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,10 +411,9 @@ class StreamingAnalyzer:
         the 64-s windows' spectra already made and the tachogram from ``spline`` (through
         ``rr`` at ``t``), every :data:`RECORDING_STEP_S` (between, the last reading's),
         given when the reading 30 s before agrees."""
-        n_bins = int(np.searchsorted(spectrum.f_hz, RECORDING_WINDOW_MAX_HZ, side="right"))
         windows = self._window_spectra
         # A copy of the bins read: a view would hold the whole spectrum for each session.
-        windows.append((self._t_s, spectrum.psd[:n_bins].copy(), coherence_ratio))
+        windows.append((self._t_s, spectrum.psd[:_RECORDING_BINS].copy(), coherence_ratio))
         while windows[0][0] < self._t_s - (SHOWN_BREATHING_S - SHORT_WINDOW_S):
             windows.popleft()
         readings = self._breathing_readings
@@ -419,7 +423,8 @@ class StreamingAnalyzer:
             return self._shown
         # The beats of the last 2 minutes and two before, as :meth:`spectral_window_rr` keeps.
         first = max(int(np.searchsorted(t, t[-1] - SHOWN_BREATHING_S)) - 2, 0)
-        mean = Spectrum(spectrum.f_hz[:n_bins], sum(w[1] for w in windows) / len(windows))
+        mean = Spectrum(spectrum.f_hz[:_RECORDING_BINS],
+                        sum(w[1] for w in windows) / len(windows))
         estimate = breathing_from_mean_spectrum(
             mean, rr[first:], np.array([w[2] for w in windows]),
             lambda: TachogramSpectrum.of_samples(spline(resampling_grid(t[first:]))))
