@@ -31,7 +31,9 @@ edge, never the answer. A whole recording is read from the mean of its windows' 
 where the breathing is slower than 15/min and its strongest rhythm (or one stronger is too
 fast for a Mayer wave), the breaths are then
 counted one by one in the band around that peak (:func:`breath_cycle_rate`), for a peak
-leans to the slower breaths when the pace changes. Measured on the NeuroKit belt
+leans to the slower breaths when the pace changes; where they are not counted, the rate is
+the peak's over the whole window, each moment weighted alike (:func:`whole_window_peak_rate`),
+for the mean of overlapping windows weighs a recording's middle most. Measured on the NeuroKit belt
 recordings' 2-minute windows, their beats corrected as ``analyze`` corrects them: 5 within
 1 breath/min of the belt, 2 unknown, none wrong (at 30-s steps, 22 windows: 15 right, 6
 unknown, 1 wrong where the 8-minute rest changes pace; 2 wrong before breaths beside a
@@ -43,8 +45,11 @@ extreme Mayer waves under threat: 28 right, 32 unknown, none wrong (was 35 wrong
 Mayer waves of 3-8 beats/min beside breathing at 10-25/min over 16 seeds: 1,724 right, 3
 unknown, 1 wrong of 1,728 (was 30 wrong; the one, breathing at 10/min beside a Mayer wave at
 6.2 nearly as strong, is counted at 9.0); a weak RSA (0.5, 0.7 and 1 beats/min at 12/min)
-breathing at 10-26/min, 200 sessions each: 0, 4 and 0 wrong (was 23, 16 and 2, the Mayer
-rhythm read as slow breathing), paced at 4.5-6.5/min, 120 each: 6, 2 and 1 unknown.
+breathing at 10-26/min, 200 sessions each: 0, 3 and 0 wrong (was 23, 16 and 2, the Mayer
+rhythm read as slow breathing), paced at 4.5-6.5/min, 120 each: 6, 2 and 1 unknown. Read
+from the whole window, the peak's readings of 1,728 sessions held out from the tuning went
+from 12 wrong to none (a person's breathing quicker by 1.5/min in the middle of 2 minutes
+read for all of them) and their 90th centile error from 0.40 to 0.23/min.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ from heartsease.signal.hrv import (
     beat_times_s,
     tachogram_spectrum,
 )
+from heartsease.signal.interpolation import FloatArray
 from heartsease.signal.phase_locking import harmonic_phase_locking
 from heartsease.signal.rolling import median
 from heartsease.signal.spectrum import (
@@ -170,6 +176,12 @@ MAX_COUNTED_HZ = 0.25
 # alternating paces put it at 8.1-8.8/min. No reading of the bench's sweeps, Holter days
 # or the Polar H10 changes.
 MAX_MAYER_HZ = 0.125
+# The share of a recording tapered at its two ends when its breathing peak is read as a
+# rate over the whole of it (:func:`whole_window_peak_rate`): the rest, three quarters,
+# weighs every moment alike, and the taper keeps a strong slower rhythm's leakage out of
+# the band (a rectangular window's sidelobes fall off as 1/f from -13 dB). Measured on the
+# bench's simulated 2- and 5-minute sessions: 0.25 and 0.5 read alike.
+WHOLE_WINDOW_TAPER = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,6 +563,57 @@ def breath_cycle_rate(
     return float(60.0 * x.fs_hz * (up.size - 1) / (up[-1] - up[0]))
 
 
+def whole_window_peak_rate(
+    tachogram: TachogramSpectrum, peak_hz: float, slower_rhythm_hz: float | None = None,
+) -> float:
+    """The rate of the rhythm at ``peak_hz`` over the whole tachogram, every moment weighted
+    alike: the power-weighted mean frequency (spectral centroid) within a 64-s window's Hann
+    main lobe (:data:`MIN_SEPARATION_HZ`) of the peak, in the tachogram's own spectrum under
+    a Tukey window (:data:`WHOLE_WINDOW_TAPER`), in breaths a minute.
+
+    A mean of overlapping Hann windows weights a recording's middle most (in a 2-minute
+    one, the middle 8 s lie in all six windows, the ends in one): its peak is the rate
+    there. The centroid of a band is the power-weighted mean of the instantaneous frequency
+    over the signal (Boashash 1992, Proc IEEE 80:520), so under a window flat over most of
+    the recording it is the rate over all of it. ``slower_rhythm_hz``, a stronger rhythm
+    below the peak (a Mayer wave beside the breathing), bounds the band at the midpoint
+    between the two.
+
+    Examples
+    --------
+    >>> beats = np.arange(150)
+    >>> rr = 1000 + 60 * np.sin(2 * np.pi * 0.3 * beats)  # 18/min at 60 bpm
+    >>> round(whole_window_peak_rate(tachogram_spectrum(rr), 0.3), 1)
+    18.0
+    """
+    n = tachogram.n_samples
+    taper = _tukey(n, WHOLE_WINDOW_TAPER)
+    samples = np.fft.irfft(tachogram.spectrum, n) * taper
+    nfft = 4 * n
+    power = np.abs(np.fft.rfft(samples, nfft)) ** 2
+    f = np.fft.rfftfreq(nfft, 1.0 / tachogram.fs_hz)
+    low = peak_hz - MIN_SEPARATION_HZ
+    if slower_rhythm_hz is not None:
+        low = max(low, (slower_rhythm_hz + peak_hz) / 2.0)
+    near = (f >= low) & (f <= peak_hz + MIN_SEPARATION_HZ)
+    total = float(power[near].sum())
+    if total <= 0:
+        return 60.0 * peak_hz
+    return 60.0 * float((f[near] * power[near]).sum()) / total
+
+
+def _tukey(n: int, alpha: float) -> FloatArray:
+    """The Tukey (tapered cosine) window of ``n`` points: flat but for a Hann taper over
+    ``alpha`` of its length (scipy's ``windows.tukey(n, alpha)``)."""
+    x = np.linspace(0.0, 1.0, n)
+    w = np.ones(n)
+    edge = alpha / 2.0
+    rising, falling = x < edge, x > 1.0 - edge
+    w[rising] = 0.5 * (1.0 - np.cos(np.pi * x[rising] / edge))
+    w[falling] = 0.5 * (1.0 - np.cos(np.pi * (1.0 - x[falling]) / edge))
+    return w
+
+
 def breathing_from_mean_spectrum(
     mean: Spectrum, rr_ms: ArrayLike, window_coherence_ratios: ArrayLike | None = None,
     tachogram: Callable[[], TachogramSpectrum] | None = None,
@@ -581,12 +644,13 @@ def breathing_from_mean_spectrum(
     if estimate.peak_hz is None or estimate.rate_bpm is None:
         return estimate
     strongest = spectral_peaks(mean, band[0] - EDGE_MARGIN_HZ, band[1])[0]
-    if (estimate.peak_hz != strongest and strongest <= MAX_MAYER_HZ) or (
-            estimate.peak_hz >= MAX_COUNTED_HZ):
-        return estimate
-    counted = breath_cycle_rate(tachogram_of(), estimate.peak_hz)
+    counted = None
+    if (estimate.peak_hz == strongest or strongest > MAX_MAYER_HZ) and (
+            estimate.peak_hz < MAX_COUNTED_HZ):
+        counted = breath_cycle_rate(tachogram_of(), estimate.peak_hz)
     if counted is None:
-        return estimate
+        beside = strongest if strongest < estimate.peak_hz else None
+        counted = whole_window_peak_rate(tachogram_of(), estimate.peak_hz, beside)
     return BreathingEstimate(counted, estimate.confidence, estimate.peak_hz)
 
 
