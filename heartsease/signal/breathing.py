@@ -640,18 +640,19 @@ def breathing_from_mean_spectrum(
     # Counted only where the breathing is the heart's strongest rhythm or the one stronger
     # is too fast for a Mayer wave (beside a Mayer wave, its leak into the band is counted
     # too: simulated Mayer waves beside breathing at 10-25/min, 205 of 1,728 counts more
-    # than 1/min off), and slower than :data:`MAX_COUNTED_HZ`.
+    # than 1/min off), and slower than :data:`MAX_COUNTED_HZ`; elsewhere, and where too few
+    # breaths cross, the peak's rate over the whole window.
     if estimate.peak_hz is None or estimate.rate_bpm is None:
         return estimate
     strongest = spectral_peaks(mean, band[0] - EDGE_MARGIN_HZ, band[1])[0]
-    counted = None
+    rate_bpm = None
     if (estimate.peak_hz == strongest or strongest > MAX_MAYER_HZ) and (
             estimate.peak_hz < MAX_COUNTED_HZ):
-        counted = breath_cycle_rate(tachogram_of(), estimate.peak_hz)
-    if counted is None:
+        rate_bpm = breath_cycle_rate(tachogram_of(), estimate.peak_hz)
+    if rate_bpm is None:
         beside = strongest if strongest < estimate.peak_hz else None
-        counted = whole_window_peak_rate(tachogram_of(), estimate.peak_hz, beside)
-    return BreathingEstimate(counted, estimate.confidence, estimate.peak_hz)
+        rate_bpm = whole_window_peak_rate(tachogram_of(), estimate.peak_hz, beside)
+    return BreathingEstimate(rate_bpm, estimate.confidence, estimate.peak_hz)
 
 
 def pacer_adherence(

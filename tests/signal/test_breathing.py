@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from heartsease.signal.breathing import (
+    WHOLE_WINDOW_TAPER,
+    _tukey,
     breath_cycle_rate,
     breathing_from_spectrum,
     breathing_rate,
@@ -239,6 +241,14 @@ def test_fast_breathing_is_the_rate_over_the_whole_window() -> None:
     estimate = breathing_rate_over_recording(rr)
     assert estimate.peak_hz is not None and 60 * estimate.peak_hz > 21.9
     assert estimate.rate_bpm == pytest.approx(21.5, abs=0.15)
+
+
+@pytest.mark.parametrize("n", [5, 120, 480, 1201])
+def test_the_whole_windows_taper_is_scipys_tukey(n: int) -> None:
+    from scipy.signal.windows import tukey
+
+    assert np.allclose(_tukey(n, WHOLE_WINDOW_TAPER), tukey(n, WHOLE_WINDOW_TAPER),
+                       rtol=0, atol=1e-12)
 
 
 def test_breaths_are_counted_in_the_band_around_the_peak() -> None:
