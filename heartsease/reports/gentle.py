@@ -49,7 +49,8 @@ def client_report_lines(header: SessionHeader, record: SessionRecord,
     """The report as headed sections of plain sentences (the HTML and PDF draw these)."""
     protocol = (load_protocol(header.protocol).title if header.protocol in BUILT_IN
                 else header.protocol)
-    practice = [f"{protocol}, on {header.started_at:%A %d %B %Y}, for about "
+    day = header.started_at
+    practice = [f"{protocol}, on {day:%A} {day.day} {day:%B %Y}, for about "
                 f"{max(round(record.duration_s / 60), 1)} minutes, at a pace of "
                 f"{header.pace_bpm:g} breaths a minute."]
     titles = [s.title for s in record.steps]

@@ -149,9 +149,22 @@ def test_reload_back_and_a_new_tab_give_the_session_back(quick_server: str,
         assert closing.startswith("You gave yourself this time. What did you notice?")
         assert "This was a demo heart, not yours, so it stays out of your trends." in closing
         assert not NOTHING_UNSAID.search(visible_words(second)), visible_words(second)
+        # The closing is that session's, though this tab never joined it: the rating and the
+        # words are kept and the report is its own (they went to session "null", and the
+        # rating was thanked and lost).
+        second.click("#after .rating-buttons button[data-value='3']")
+        second.wait_for_selector("#after .status:has-text('Thank you.')")
+        second.fill("#reflection", "Calmer than I thought.")
+        second.wait_for_selector("#after .status:has-text('Saved.')")
         # The first tab hears that it ended, and closes too.
         page.wait_for_selector("#links:not(.hidden)", timeout=30_000)
         assert page.inner_text("#after").split("\n\n")[:2] == closing.split("\n\n")[:2]
+        second.click("#links a:has-text('Your session, in your words')")
+        second.wait_for_url("**/report?session=*")
+        report = second.frame_locator("#report").locator("body")
+        words = report.inner_text()
+        assert "inner critic felt" in words and ": 3." in words, words
+        assert "Calmer than I thought." in words, words
         # Nothing is running now: the page offers a new beginning, not the old session.
         second.goto(f"{quick_server}/breathe")
         second.wait_for_selector("#before:not(.hidden)")

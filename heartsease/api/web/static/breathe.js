@@ -284,7 +284,7 @@ async function finish() {
   if (link) link.close();
   ownStrap.ended();
   show("after");
-  await practice.closing($("after"), closingWords(await storedRecord(session.id)));
+  await practice.closing($("after"), session.id, closingWords(await storedRecord(session.id)));
 }
 
 // -- the page as it opens --------------------------------------------------------------------

@@ -164,10 +164,12 @@ async function step(m) {
   workspace.classList.add("hidden");
 }
 
-// The session is over: one closing for everyone (`words`: its first line, then what the
+// The session `id` is over: one closing for everyone (`words`: its first line, then what the
 // session's record says, such as its minutes), a reflection of their own, the inner-critic
-// rating again, a check-in if something was a lot, and the gentle report.
-export async function closing(container, words = [CLOSING_WORDS]) {
+// rating again, a check-in if something was a lot, and the gentle report. Its id is given
+// again: a session ended from the page's "still running" offer was never started here.
+export async function closing(container, id, words = [CLOSING_WORDS]) {
+  sessionId = id;
   if (voice) voice.stop();
   container.innerHTML = "";
   container.append(element("h1", { id: "after-title", textContent: words[0] }));

@@ -3,7 +3,8 @@
 
 let made = 0;
 
-// Build the control in `container`; `onGiven` hears the value (0-10) or "skipped".
+// Build the control in `container`; `onGiven` hears the value (0-10) or "skipped", and may
+// return a promise that settles once the value is kept.
 export function ratingControl(container, { question, low, high, onGiven }) {
   made += 1;
   const id = "rating-" + made;
@@ -15,10 +16,17 @@ export function ratingControl(container, { question, low, high, onGiven }) {
   scale.setAttribute("role", "group");
   scale.setAttribute("aria-labelledby", id);
   const buttons = [];
-  const choose = (value, chosen) => {
+  // Thanked only once it is kept: a rating that did not reach the service is said so.
+  const choose = async (value, chosen) => {
     for (const b of buttons) b.setAttribute("aria-pressed", String(b === chosen));
-    note.textContent = value === "skipped" ? "Skipped: that's fine." : "Thank you.";
-    onGiven(value);
+    note.textContent = "";
+    try {
+      await onGiven(value);
+      note.textContent = value === "skipped" ? "Skipped: that's fine." : "Thank you.";
+    } catch (e) {
+      chosen.setAttribute("aria-pressed", "false");
+      note.textContent = "That was not saved: " + e.message + " You can choose again.";
+    }
   };
   for (let value = 0; value <= 10; value += 1) {
     const b = Object.assign(document.createElement("button"), { type: "button", textContent: String(value),

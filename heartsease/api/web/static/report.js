@@ -32,6 +32,8 @@ me().then(async (person) => {
   } catch (e) {
     document.getElementById("error").textContent = e.message;
     document.getElementById("report").classList.add("hidden");
+    // Nothing to download from a session that is not there.
+    document.querySelector(".downloads").classList.add("hidden");
   }
 });
 for (const button of document.querySelectorAll("[data-href]")) {
