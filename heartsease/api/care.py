@@ -164,6 +164,7 @@ def _moment(event: SessionEvent, session: BreathingSession, client: User,
     data = event.data
     return {"id": event.id, "client_id": client.id, "client_name": client.name,
             "session_id": session.id, "session_started_at": session.started_at,
+            "session_demo": session.demo,
             "t_s": event.t_s, "onset_s": data.get("onset_s"), "step": data.get("step"),
             "raised_by": data.get("raised_by", "body"),
             "preceded_by": data.get("preceded_by", []),

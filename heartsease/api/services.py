@@ -229,7 +229,7 @@ def report_client(db: Session, row: BreathingSession) -> ReportClient:
 
 def header_of(row: BreathingSession) -> SessionHeader:
     return SessionHeader(row.id, row.client_id, row.protocol, row.pace_bpm, row.status.value,
-                         row.started_at)
+                         row.started_at, row.demo)
 
 
 def stored_record(db: Session, row: BreathingSession) -> SessionRecord:

@@ -53,6 +53,9 @@ def client_report_lines(header: SessionHeader, record: SessionRecord,
     practice = [f"{protocol}, on {day:%A} {day.day} {day:%B %Y}, for about "
                 f"{max(round(record.duration_s / 60), 1)} minutes, at a pace of "
                 f"{header.pace_bpm:g} breaths a minute."]
+    if header.demo:
+        practice.append("You practised with a demo heart, not yours, so this session stays "
+                        "out of your trends.")
     titles = [s.title for s in record.steps]
     if titles:
         practice.append("You moved through: " + ", ".join(titles) + ".")

@@ -167,9 +167,10 @@ def _identity(header: SessionHeader, record: SessionRecord, client: ReportClient
                 else header.protocol)
     local = header.started_at.astimezone(client.zone)
     when = f"{local:%A %-d %B %Y, %H:%M} ({local.tzname() or client.zone})"
+    demo = " · a demo heart (the simulator's), not the client's" if header.demo else ""
     return (f"{client.name} · {when}",
             f"{protocol} · pace {header.pace_bpm:g} breaths/min · {header.status} · "
-            f"{record.duration_s / 60:.1f} minutes, {n_beats} beats")
+            f"{record.duration_s / 60:.1f} minutes, {n_beats} beats{demo}")
 
 
 DISCLAIMER = ("States are estimates of arousal (\"on alert\") and settling (\"settled\") from "

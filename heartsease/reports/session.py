@@ -17,11 +17,12 @@ class SessionHeader:
     pace_bpm: float
     status: str
     started_at: datetime
+    demo: bool = False  # practised with the demo heart: the simulator's, not the client's
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "client_id": self.client_id, "protocol": self.protocol,
                 "pace_bpm": self.pace_bpm, "status": self.status,
-                "started_at": self.started_at}
+                "started_at": self.started_at, "demo": self.demo}
 
 
 class StoredBeat(Protocol):

@@ -57,8 +57,15 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
 
         clinician = sign_in(clinician_ctx, server, "clinician@example.org")
         clinician.wait_for_url("**/observe")
+        # The demo heart is not the client's, and the clinician reads so (its sessions and a
+        # simulated backdraft read as the client's own before).
+        clinician.wait_for_selector("#clients:has-text('in a session (a demo heart, not theirs)')")
         clinician.click("text=Watch the live session")
         clinician.wait_for_selector(".room .tacho canvas", timeout=30_000)
+        assert "A demo heart, not theirs." in clinician.inner_text(".room .name")
+        # The clinician is told before writing that the client reads the notes.
+        assert "sees each note on their breathing page as you add it." in clinician.inner_text(
+            ".room .shared-notes")
         clinician.click(".room [data-note='compassionate imagery']")
         clinician.wait_for_selector(".room .notes li:has-text('compassionate imagery')")
         client.wait_for_selector("#timeline li:has-text('Dr. Rivera noted: compassionate imagery')")

@@ -3,6 +3,7 @@ read as markup."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import tempfile
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
 from heartsease.reports.files import edf_plus
+from heartsease.reports.gentle import client_report_lines
 from heartsease.reports.report import ReportClient, report_html, report_pdf
 from heartsease.reports.session import SessionHeader, StoredBeat
 from heartsease.sensors.hrm import SensorContact
@@ -69,3 +71,16 @@ def test_an_edf_note_keeps_all_its_words() -> None:
     together = [text for onset, text in zip(onsets, texts, strict=True)
                 if onset == onsets[first]]
     assert "".join(together) == f"note: {note}"
+
+
+def test_a_session_with_the_demo_heart_says_so_in_both_reports() -> None:
+    """The demo heart's sessions read as the client's own to a clinician (a simulated
+    backdraft among their moments) until the reports said whose heart it was."""
+    beats, record = a_session(180, {})
+    demo = dataclasses.replace(HEADER, demo=True)
+    clinicians = report_html(demo, beats, record, ReportClient("Sam"))
+    assert "a demo heart (the simulator&#x27;s), not the client&#x27;s" in clinicians
+    assert "demo heart" not in report_html(HEADER, beats, record, ReportClient("Sam"))
+    clients = " ".join(" ".join(lines) for _, lines in client_report_lines(demo, record, [], []))
+    assert "You practised with a demo heart, not yours" in clients
+    assert "on Monday 5 January 2026" in clients  # the day as the clinician's report writes it

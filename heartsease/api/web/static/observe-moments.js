@@ -17,6 +17,9 @@ const $ = (id) => document.getElementById(id);
 let tag = null, seen = null, audio = null, asking = null;
 
 const minutes = (s) => (s / 60).toFixed(1) + " min";
+// A session with the demo heart is the simulator's heart, not the client's: said wherever
+// a clinician might read it as theirs.
+export const DEMO_WORDS = "A demo heart, not theirs.";
 const signed = (v, digits) => (v > 0 ? "+" : v < 0 ? "−" : "±") + Math.abs(v).toFixed(digits);
 const at = (iso) => new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 
@@ -45,7 +48,8 @@ function item(m, onReviewed) {
   const head = document.createElement("p");
   head.append(Object.assign(document.createElement("strong"), { textContent: m.client_name }),
     " " + what(m) + ", " + minutes(m.t_s) + " into the session of " + at(m.session_started_at) +
-    (m.step ? " (during " + m.step.replace(/-/g, " ") + ")" : "") + ".");
+    (m.step ? " (during " + m.step.replace(/-/g, " ") + ")" : "") + "." +
+    (m.session_demo ? " " + DEMO_WORDS : ""));
   const words = Object.assign(document.createElement("p"), {
     className: m.check_in ? "words" : "",
     textContent: m.check_in ? "Their words at the check-in: \u201c" + m.check_in + "\u201d"

@@ -6,7 +6,7 @@
 
 import { api, me, nav, stateWords } from "./common.js";
 import { axis, chart, cssColour, drawVerticals, keepFrom, paths, spacer, stateColour } from "./charts.js";
-import { ask, startMoments } from "./observe-moments.js";
+import { ask, DEMO_WORDS, startMoments } from "./observe-moments.js";
 import { live, statusText } from "./socket.js";
 import { Command, Kind } from "./wire.js";
 
@@ -32,13 +32,14 @@ function pastSessions(client, sessions) {
     const li = document.createElement("li");
     const a = Object.assign(document.createElement("a"), { href: "/report?session=" + s.id, textContent: when });
     a.setAttribute("aria-label", "The report of " + client.name + "'s session of " + when);
-    li.append(a, " · " + protocolName(s.protocol) + minutes + (s.status === "completed" ? "" : " · " + s.status));
+    li.append(a, " · " + protocolName(s.protocol) + minutes + (s.status === "completed" ? "" : " · " + s.status) +
+              (s.demo ? " · " + DEMO_WORDS : ""));
     list.append(li);
   }
   if (!past.length) list.append(Object.assign(document.createElement("li"), { textContent: "None yet." }));
   if (past.length > PAST_SHOWN) {
     const li = document.createElement("li");
-    li.append(Object.assign(document.createElement("a"), { href: "/trends?client=" + client.id, textContent: "All of them, on the trends page" }));
+    li.append(Object.assign(document.createElement("a"), { href: "/trends?client=" + client.id, textContent: "Their practice, on the trends page" }));
     list.append(li);
   }
   details.append(list);
@@ -72,8 +73,9 @@ async function refresh() {
       b.type = "button"; b.className = "quiet";
       b.textContent = watching.has(session.id) ? "Watching" : "Watch the live session";
       b.disabled = watching.has(session.id);
-      b.addEventListener("click", () => watch(session.id, c.name));
-      li.lastChild.append(Object.assign(document.createElement("span"), { className: "live-dot", textContent: "● in a session  " }), b);
+      b.addEventListener("click", () => watch(session.id, c.name, session.demo));
+      li.lastChild.append(Object.assign(document.createElement("span"), { className: "live-dot",
+        textContent: "● in a session" + (session.demo ? " (" + DEMO_WORDS.replace(/\.$/, "").toLowerCase() + ")" : "") + "  " }), b);
     } else {
       li.lastChild.textContent = "not in a session";
     }
@@ -168,10 +170,13 @@ function drawTimeline(element, recent) {
   }, data);
 }
 
-function watch(sessionId, name) {
+function watch(sessionId, name, demo = false) {
   const room = document.getElementById("room").content.firstElementChild.cloneNode(true);
   room.dataset.session = sessionId;
-  room.querySelector(".name").textContent = name;
+  room.querySelector(".name").textContent = name + (demo ? " · " + DEMO_WORDS : "");
+  // Notes reach the client's own timeline as they are added: the clinician is told so.
+  room.querySelector(".shared-notes").textContent =
+    name + " sees each note on their breathing page as you add it.";
   document.getElementById("rooms").append(room);
   const q = (s) => room.querySelector(s);
   const recent = new Recent();
