@@ -82,6 +82,34 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         clinician_ctx.close()
 
 
+def test_a_run_of_the_same_read_is_one_row_of_the_record(server: str, browser: object
+                                                         ) -> None:
+    """The observation room lists the sessions every 5 s, each read audit-logged: a client's
+    own record showed about 50 rows of it in 4 minutes, and a live view as "observe"."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/login")
+        cells, same, watched = page.evaluate("""async () => {
+            const { auditRow, sameDoing, what } = await import('/static/audit-words.js');
+            const entry = (id, at, action) => ({ id, at, action, actor_id: 'c1',
+              actor_name: 'Dr. Rivera', subject_name: 'Sam', detail: null, object_id: null });
+            const newest = entry(3, '2026-12-05T11:34:18Z', 'list-sessions');
+            const row = auditRow(newest, [entry(2, '2026-12-05T11:32:00Z', 'list-sessions'),
+                                          entry(1, '2026-12-05T11:30:05Z', 'list-sessions')]);
+            return [Array.from(row.cells, (c) => c.textContent),
+                    [sameDoing(newest, entry(2, '2026-12-05T11:32:00Z', 'list-sessions')),
+                     sameDoing(newest, entry(4, '2026-12-05T11:35:00Z', 'observe'))],
+                    what(entry(5, '2026-12-05T11:36:00Z', 'observe'))];
+        }""")
+        assert " to " in cells[0] and cells[0].startswith("Dec 5, 2026"), cells
+        assert cells[1:] == ["Dr. Rivera", "listed the sessions (3 times)", "Sam"]
+        assert same == [True, False]
+        assert watched == "watched a session live"
+    finally:
+        context.close()
+
+
 def test_a_live_list_keeps_only_its_window(server: str, browser: object) -> None:
     """The observation room keeps the last minutes of each list it draws (and the state or
     pace still in effect when they start), however long the session runs."""

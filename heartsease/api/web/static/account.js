@@ -3,7 +3,7 @@
 // unshared at any time) and the audit log's record of their data.
 
 import { api, me as signedIn, nav } from "./common.js";
-import { auditRow } from "./audit-words.js";
+import { auditRow, sameDoing } from "./audit-words.js";
 import { passwordProblem } from "./passwords.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,7 +28,14 @@ $("change").addEventListener("submit", async (event) => {
 
 async function showRecord() {
   const page = await api("/api/me/audit?limit=50" + (olderThan ? "&before_id=" + olderThan : ""));
-  for (const entry of page.entries) $("entries").append(auditRow(entry));
+  // A run of the same doing is one row (the observation room lists sessions every 5 s).
+  let run = [];
+  const flush = () => { if (run.length) $("entries").append(auditRow(run[0], run.slice(1))); };
+  for (const entry of page.entries) {
+    if (run.length && !sameDoing(run[0], entry)) { flush(); run = []; }
+    run.push(entry);
+  }
+  flush();
   olderThan = page.next_before_id;
   $("older").classList.toggle("hidden", olderThan === null);
 }

@@ -112,7 +112,7 @@ async function showAudit(more = false) {
   if ($("f-until").value) query.set("until", midnight($("f-until").value, 1));
   if (more && olderThan) query.set("before_id", olderThan);
   const page = await api("/api/audit?" + query);
-  const rows = page.entries.map(auditRow);
+  const rows = page.entries.map((entry) => auditRow(entry));
   if (more) $("entries").append(...rows); else $("entries").replaceChildren(...rows);
   olderThan = page.next_before_id;
   $("older").classList.toggle("hidden", olderThan === null);

@@ -31,6 +31,11 @@ const WHAT = {
   "review-backdraft": () => "looked over a moment that was a lot",
   "record-voice": (e) => `recorded a cue in their voice ("${e.detail}…")`,
   "erase-voice": (e) => `erased a recording of their voice (${e.detail})`,
+  "observe": () => "watched a session live",
+  "confirm-resonance": () => "confirmed a resonance assessment's pace",
+  "issue-stream-code": () => "made a code for the Python streamer",
+  "redeem-stream-code": () => "signed the Python streamer in with a code",
+  "delete-session": () => "deleted a session",
 };
 
 export const ACTIONS = Object.keys(WHAT);
@@ -39,13 +44,27 @@ export function who(entry) { return entry.actor_name || (entry.actor_id ? "(a re
 
 export function what(entry) { return (WHAT[entry.action] || (() => entry.action))(entry); }
 
-export function when(entry) { return new Date(entry.at).toLocaleString(); }
+// Dates as the other pages write them ("Dec 5, 2026"), to the second.
+export function when(entry) {
+  return new Date(entry.at).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+}
 
-// One row of the log as table cells: when, who, what, whose data.
-export function auditRow(entry) {
+// One row of the log as table cells: when, who, what, whose data. `repeats`, entries of the
+// same person doing the same thing to the same data just before it (the log is newest
+// first), are folded into it: the observation room lists the sessions every few seconds.
+export function auditRow(entry, repeats = []) {
   const tr = document.createElement("tr");
-  for (const text of [when(entry), who(entry), what(entry), entry.subject_name || "—"]) {
+  const first = repeats.length ? repeats[repeats.length - 1] : entry;
+  const at = repeats.length ? when(first) + " to " + when(entry) : when(entry);
+  const done = what(entry) + (repeats.length ? " (" + (repeats.length + 1) + " times)" : "");
+  for (const text of [at, who(entry), done, entry.subject_name || "—"]) {
     tr.append(Object.assign(document.createElement("td"), { textContent: text }));
   }
   return tr;
+}
+
+// Whether two entries say the same thing of the same data (their times aside).
+export function sameDoing(a, b) {
+  return a.actor_id === b.actor_id && a.action === b.action && a.subject_name === b.subject_name
+    && a.detail === b.detail && a.object_id === b.object_id;
 }
