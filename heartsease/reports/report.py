@@ -38,6 +38,11 @@ STATE_LEGEND = (("threat", "on alert (arousal above the client's baseline)"),
                 ("neutral", "steady"),
                 ("soothing", "settled (arousal below baseline, a smooth rhythm)"),
                 ("unknown", "not yet known (learning the baseline, or too few beats)"))
+# The shift log in the legend's words, not the event's labels.
+SHIFT_WORDS = {"threat-to-soothing": "on alert to settled",
+               "soothing-to-threat": "settled to on alert"}
+# A cue or step named in the shift log is cut at a word, where the column allows.
+PRECEDED_CHARS = 40
 MIN_BEATS_FOR_FIGURES = 60
 # Breathing is right within 1/min or unknown in 2-minute and longer windows (issue 26's
 # measure); shorter steps misread it: NeuroKit's belt recordings replayed through the srb
@@ -145,7 +150,7 @@ def _sections(beats: Sequence[StoredBeat], record: SessionRecord, client: Report
          "skipped" if r.value is None else f"{r.value} of 10")
         for r in client.ratings], "No ratings in this session.")
     shifts = Table("Shift log", ("onset", "shift", "after", "HR change", "ln RMSSD change"), [
-        (f"{x.onset_s / 60:.1f} min", x.direction.replace("_", " "), _preceded(x),
+        (f"{x.onset_s / 60:.1f} min", SHIFT_WORDS.get(x.direction, x.direction), _preceded(x),
          _signed(x.delta_hr_bpm, "bpm"), _signed(x.delta_ln_rmssd))
         for x in record.shifts], "No shifts in this session.")
     moments = Table("Moments that were a lot", ("at", "raised by", "during", "HR change",
@@ -452,7 +457,10 @@ def report_pdf(header: SessionHeader, beats: Sequence[StoredBeat], record: Sessi
 
 def _preceded(shift: Shift) -> str:
     p = shift.preceded_by
-    return "-" if not p else f"{p.kind}: {p.label[:40]} ({shift.latency_s:.0f} s)"
+    if not p:
+        return "-"
+    label = textwrap.shorten(p.label, PRECEDED_CHARS, placeholder="…")
+    return f"{p.kind}: {label} ({shift.latency_s:.0f} s)"
 
 
 def _signed(value: float | None, unit: str = "") -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pyedflib
 import pytest
 
+from heartsease.coaching.events import Preceding, Shift
 from heartsease.coaching.protocols import load_protocol
 from heartsease.coaching.session import CoachingSession
 from heartsease.coaching.summary import SessionRecord, session_record
@@ -84,3 +85,17 @@ def test_a_session_with_the_demo_heart_says_so_in_both_reports() -> None:
     clients = " ".join(" ".join(lines) for _, lines in client_report_lines(demo, record, [], []))
     assert "You practised with a demo heart, not yours" in clients
     assert "on Monday 5 January 2026" in clients  # the day as the clinician's report writes it
+
+
+def test_the_shift_log_speaks_the_legends_words_and_cuts_a_cue_at_a_word() -> None:
+    """It read "threat-to-soothing" beside a legend of "on alert" and "settled", and cut a cue
+    mid-word ("letti")."""
+    beats, record = a_session(180, {})
+    cue = "You might check in with your face, letting it soften a little"
+    shift = Shift(t_s=120.0, direction="threat-to-soothing", onset_s=100.0,
+                  preceded_by=Preceding(kind="cue", label=cue, at_s=78.0), latency_s=22.0,
+                  delta_hr_bpm=-4.0, delta_ln_rmssd=0.2, delta_coherence=None)
+    page = report_html(HEADER, beats, dataclasses.replace(record, shifts=[shift]),
+                       ReportClient("Sam"))
+    assert "on alert to settled" in page and "threat-to-soothing" not in page
+    assert "cue: You might check in with your face,… (22 s)" in page
