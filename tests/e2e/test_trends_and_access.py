@@ -102,6 +102,9 @@ def test_clinician_sees_assigned_trends_and_no_one_elses(server: str, browser: o
         page.click("#clients a:has-text('trends')")
         page.wait_for_selector("body[data-drawn=yes]", timeout=30_000)
         assert page.locator("#client option").first.inner_text() == "Sam"
+        # Spoken of the client here, not to them ("your own usual range" before).
+        assert "the band is the client's own usual range" in page.inner_text("#hrv-caption")
+        assert page.inner_text("#ratings-caption").startswith("The client's own ratings")
         page.click(".presets >> text=4 weeks")
         page.wait_for_function(
             "() => document.querySelector('#hrv-chart').chart.data[0].length <= 28")

@@ -229,6 +229,9 @@ async function start() {
     const clients = await api("/api/clients");
     $("who").classList.remove("hidden");
     $("title").textContent = "Trends";
+    // The captions speak to the client on their own page; here they speak of them.
+    $("hrv-caption").textContent = $("hrv-caption").textContent.replace("your own", "the client's own");
+    $("ratings-caption").textContent = $("ratings-caption").textContent.replace("Your own", "The client's own");
     for (const c of clients) $("client").append(new Option(c.name, c.id));
     clientId = params.get("client") || (clients[0] && clients[0].id);
     if (params.get("client") && !clients.some((c) => c.id === params.get("client"))) {
