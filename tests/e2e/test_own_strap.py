@@ -305,6 +305,9 @@ def test_without_web_bluetooth_the_page_says_so_and_offers_the_streamer(
         page.wait_for_selector("#strap-support:has-text(\"This browser can't connect to a "
                                "heart-rate strap\")")
         assert page.is_disabled("input[name=source][value=own]")
+        # The clinic's strap is named only where the page offers it.
+        assert ("clinic's strap" in page.inner_text("#strap-support")) == page.is_visible(
+            "#clinic-choice")
         page.click("#streamer-code")
         page.wait_for_selector("#streamer-command:has-text('heartsease breathe --server')")
         command = page.inner_text("#streamer-command")

@@ -332,5 +332,5 @@ me().then(async (signedIn) => {
   // first offer's change of state over the session would favour its later, slower rates).
   if (practice.planned().protocol === "resonance") $("scenario").value = ASSESSMENT_SCENARIO;
   if (running) offerBack(running); else show("before");
-  ownStrap.offer(person, followAfterReconnect);
+  ownStrap.offer(person, followAfterReconnect, sources.clinic_strap);
 });

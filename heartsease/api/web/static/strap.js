@@ -196,15 +196,17 @@ export const ownStrap = {
   },
 
   // On the page's start: say what works in this browser, send what an earlier visit kept,
-  // and offer to reconnect to a session still running. `follow(sessionId)` rejoins it.
-  async offer(person, follow) {
+  // and offer to reconnect to a session still running. `follow(sessionId)` rejoins it;
+  // `clinicStrap`, whether the clinic's strap is offered here.
+  async offer(person, follow, clinicStrap = false) {
     const support = bluetoothSupport();
     const option = document.querySelector("input[name=source][value=own]");
     if (support !== "available") {
       if (option) option.disabled = true;
       show("strap-support", support === "insecure"
         ? "Your own strap can connect only over a secure connection, and this page was opened over plain http from another computer. Ask whoever runs heartsease to serve it over https:// (the README's HTTPS set-up shows how)."
-        : "This browser can't connect to a heart-rate strap: Chrome or Edge on a computer, and Chrome on Android, can; Safari, every browser on iPhone and iPad, and Firefox can't. You can practise with the clinic's strap, or stream your strap from a laptop with the heartsease streamer, started with a one-time code from this page, so your password is never typed into it.");
+        : "This browser can't connect to a heart-rate strap: Chrome or Edge on a computer, and Chrome on Android, can; Safari, every browser on iPhone and iPad, and Firefox can't. You can " +
+          (clinicStrap ? "practise with the clinic's strap, or " : "") + "stream your strap from a laptop with the heartsease streamer, started with a one-time code from this page, so your password is never typed into it.");
       $("streamer").classList.remove("hidden");
       $("own-strap").classList.remove("hidden");
       $("streamer-code").addEventListener("click", () => showStreamerCode().catch((e) =>
