@@ -32,9 +32,17 @@ async function refusal(response) {
   if (typeof detail === "string") return detail;
   return detail.map((d) => {
     const field = FIELDS[d.loc[d.loc.length - 1]] || FIELDS[d.loc[1]] || "";
-    return (field ? field + ": " : "") + d.msg.replace(/^Value error, /, "");
+    const bound = BOUNDS[d.type];
+    return (field ? field + ": " : "") +
+      (bound ? bound(d.ctx) + ", not " + d.input + "." : d.msg.replace(/^Value error, /, ""));
   }).join(" ");
 }
+
+// A number out of the form's range, in words ("Input should be greater than or equal to 3").
+const BOUNDS = {
+  greater_than_equal: (c) => "at least " + c.ge, less_than_equal: (c) => "at most " + c.le,
+  greater_than: (c) => "more than " + c.gt, less_than: (c) => "less than " + c.lt,
+};
 
 async function send(path, method, json) {
   const response = await request(path, { method, json });
