@@ -3,7 +3,8 @@ resume.
 
 It is told the time and emits what time alone brings: a step's start, its spoken cues, the
 pacer's rate changes and the parts of each paced breath. While a backdraft lasts it is
-*held*: the pacer is stopped and no new practice stage begins.
+*held*: the pacer is stopped, the stage's guidance is left unsaid and no new practice
+stage begins.
 """
 
 from __future__ import annotations
@@ -179,7 +180,10 @@ class ProtocolRunner:
             while (self._cue_index < len(step.cues)
                    and self.step_start_s + step.cues[self._cue_index].at_s <= t_s):
                 cue = step.cues[self._cue_index]
-                self.cue(self.step_start_s + cue.at_s, "guidance", cue.text)
+                # While the guide has stopped for a backdraft, the stage's practice words
+                # are left unsaid: the person was told it stopped, and is being grounded.
+                if not self.held:
+                    self.cue(self.step_start_s + cue.at_s, "guidance", cue.text)
                 self._cue_index += 1
         if self.pacer is not None:
             for at, part in self.pacer.transitions(self.now_s, t_s):

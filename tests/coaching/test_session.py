@@ -207,6 +207,11 @@ def test_this_is_a_lot_stops_the_guide_grounds_and_checks_in_at_the_end() -> Non
     stopped = [e for e in kinds(events, "pacer") if e.t_s == 260.0]
     assert stopped and stopped[0].rate_bpm is None
     assert not [p for p in kinds(events, "pacer-phase") if 260.0 < p.t_s < 290.0]
+    # Nor practice words while the guide has stopped (the page said it had, and its cues
+    # went on); they come again with the guide.
+    guidance = [c.t_s for c in kinds(events, "cue") if c.cue_kind == "guidance"]
+    assert not [t for t in guidance if 260.0 < t < 290.0]
+    assert [t for t in guidance if t >= 290.0]
     said = [c.text for c in kinds(events, "cue")]
     grounding = next(c for c in kinds(events, "cue") if c.cue_kind == "grounding")
     assert "the chair" in grounding.text and "open your eyes" in grounding.text
