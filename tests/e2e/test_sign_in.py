@@ -101,7 +101,7 @@ def test_signing_out_in_one_tab_ends_the_live_view_in_another(short_lived: str,
         other.click("nav >> text=Sign out")
         other.wait_for_url("**/login")
         signed_out = time.monotonic()
-        watching.wait_for_url("**/login?reason=signed-out", timeout=10_000)
+        watching.wait_for_url("**/login?reason=signed-out&next=%2Fobserve", timeout=10_000)
         assert time.monotonic() - signed_out < 5.0
         assert "You have been signed out" in watching.inner_text("#reason")
         screenshot(watching, "sign-in-signed-out-elsewhere")

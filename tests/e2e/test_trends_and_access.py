@@ -126,15 +126,28 @@ def test_error_pages_say_what_happened(server: str, browser: object) -> None:
         context.add_cookies([{"name": "heartsease_session", "value": "expired-or-forged",
                               "url": server}])
         page.goto(f"{server}/trends")
-        page.wait_for_url("**/login?reason=expired")
+        page.wait_for_url("**/login?reason=expired&next=%2Ftrends")
         assert "signed out after a while" in page.inner_text("#reason")
+        # A report's link opened signed out: signing in comes back to it (it landed on the
+        # role's own page), and an empty form is asked to be filled, not refused.
         page.goto(f"{server}/report?session=nothing-here")
+        page.wait_for_url("**/login?reason=expired&next=%2Freport%3Fsession%3Dnothing-here")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#error:has-text('Please write your email and your password.')")
+        page.fill("#email", "client@example.org")
+        page.fill("#password", "heartsease-demo")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/report?session=nothing-here")
+        page.wait_for_selector("#error:has-text(\"isn't here\")")
+        assert page.locator(".downloads").is_hidden()  # nothing to download from no session
+        # Only this site's own pages: another's address is never followed.
+        page.click("nav >> text=Sign out")
+        page.wait_for_url("**/login")
+        page.goto(f"{server}/login?next=//example.org/")
         page.fill("#email", "client@example.org")
         page.fill("#password", "heartsease-demo")
         page.click("button[type=submit]")
         page.wait_for_url("**/breathe")
-        page.goto(f"{server}/report?session=nothing-here")
-        page.wait_for_selector("#error:has-text(\"isn't here\")")
     finally:
         context.close()
 

@@ -32,10 +32,14 @@ export async function signOut() {
   toSignIn("");
 }
 
-// The sign-in page, saying why the sign-in ended ("expired", "signed-out"), if it did.
+// The sign-in page, saying why the sign-in ended ("expired", "signed-out"), if it did, and
+// coming back to this page after (a report's link opened signed out landed on the role's
+// own page), unless the person signed out by choice.
 export function toSignIn(reason) {
-  if (signingOut) reason = "";
-  location.href = "/login" + (reason ? "?reason=" + encodeURIComponent(reason) : "");
+  const query = new URLSearchParams();
+  if (reason && !signingOut) query.set("reason", reason);
+  if (!signingOut && location.pathname !== "/login") query.set("next", location.pathname + location.search);
+  location.href = "/login" + (query.size ? "?" + query : "");
 }
 
 // A signed-in request, its response as it is (a report, a file); an ended sign-in sends

@@ -5,13 +5,21 @@ const reasons = {
   expired: "You were signed out after a while. Please sign in again.",
   "signed-out": "You have been signed out, here or in another window. Sign in again whenever you are ready.",
 };
-const reason = new URLSearchParams(location.search).get("reason");
+const asked = new URLSearchParams(location.search);
+const reason = asked.get("reason");
+// Back to the page that sent the person here: one of this site's own paths, never another's.
+const next = asked.get("next");
+const back = next && /^\/[a-z-]*(\?[^#\\]*)?$/.test(next) ? next : null;
 if (Object.hasOwn(reasons, reason)) document.getElementById("reason").textContent = reasons[reason];
 
 document.getElementById("signin").addEventListener("submit", async (event) => {
   event.preventDefault();
   const error = document.getElementById("error");
   error.textContent = "";
+  if (!document.getElementById("email").value.trim() || !document.getElementById("password").value) {
+    error.textContent = "Please write your email and your password.";
+    return;
+  }
   const body = new URLSearchParams({
     username: document.getElementById("email").value.trim(),
     password: document.getElementById("password").value,
@@ -23,5 +31,5 @@ document.getElementById("signin").addEventListener("submit", async (event) => {
     return;
   }
   const signIn = await response.json();
-  location.href = signIn.role === "clinician" ? "/observe" : signIn.role === "client" ? "/breathe" : "/admin";
+  location.href = back || (signIn.role === "clinician" ? "/observe" : signIn.role === "client" ? "/breathe" : "/admin");
 });

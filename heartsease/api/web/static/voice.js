@@ -112,7 +112,12 @@ async function drawCues() {
 async function main() {
   const person = await signedIn();
   nav(person, "voice");
-  if (person.role !== "clinician") { $("cues").innerHTML = ""; $("error").textContent = "Recording the cues is for clinicians."; return; }
+  if (person.role !== "clinician") {
+    document.querySelectorAll("main section").forEach((s) => s.classList.add("hidden"));
+    $("cues").innerHTML = "";
+    $("error").textContent = "Recording the cues is for clinicians.";
+    return;
+  }
   if (!window.MediaRecorder || !navigator.mediaDevices) $("error").textContent = "This browser cannot record sound here (it needs a microphone, and the page served over HTTPS or from this computer).";
   $("erase-all").addEventListener("click", async () => {
     if (!confirm("Erase every cue you recorded? Your clients will hear their browser's voice instead.")) return;
