@@ -89,7 +89,7 @@ class StateFeatures:
                 + ("" if s.z_coherence is None else f", coherence {s.z_coherence:+.1f}")
                 + ("" if s.z_slow_breathing is None
                    else f", slower breathing {s.z_slow_breathing:+.1f}")
-                + " resting spreads from baseline")
+                + ", as z-scores against the resting baseline")
 
     def _window_s(self, pacer_rate_bpm: float | None) -> float:
         """One breath at the breathing rate the heart shows, or else at the pacer's rate."""

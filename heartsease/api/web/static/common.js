@@ -143,5 +143,5 @@ export function nav(person, current) {
 }
 
 export const stateWords = {
-  threat: "on alert", neutral: "steady", soothing: "soothed", unknown: "listening…",
+  threat: "on alert", neutral: "steady", soothing: "settled", unknown: "listening…",
 };

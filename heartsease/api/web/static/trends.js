@@ -74,9 +74,9 @@ function drawCharts() {
     [each((d) => d.coherence)], { legend: false, scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi] } } });
   const practised = (value) => each((d) => d.sessions > 0 ? value(d) : null);
   if (clinical()) draw($("soothing-chart"), "minutes", [
-    { label: "minutes soothed", stroke: palette.soothed, fill: palette.soothed, paths: paths.bars,
+    { label: "minutes settled", stroke: palette.soothed, fill: palette.soothed, paths: paths.bars,
       points: { show: false }, value: shown(1, " min") },
-    dots("shifts into soothing per session", palette.shifts, { scale: "shifts", value: shown(1) }),
+    dots("shifts into settling per session", palette.shifts, { scale: "shifts", value: shown(1) }),
   ], [practised((d) => d.soothing_minutes), practised((d) => d.shifts_per_session)], {
     scales: { x: daysScale(), y: { range: (u, lo, hi) => [0, hi * 1.08] },  // room above the tallest
               shifts: { range: (u, lo, hi) => [0, Math.max(hi, 1) * 1.08] } },
