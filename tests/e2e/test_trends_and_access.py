@@ -88,6 +88,12 @@ def test_a_clients_trends_are_drawn_from_their_sessions(server: str, browser: ob
         assert download.value.suggested_filename.endswith(".txt")
         page.go_back()
         page.wait_for_selector("body[data-drawn=yes]")
+        # Days in the address that are not days give way to the usual weeks ("Something went
+        # wrong." before).
+        page.goto(page.url.split("/trends")[0] + "/trends?start=garbage&end=2026-13-45")
+        page.wait_for_selector("body[data-drawn=yes]")
+        assert page.inner_text("#error") == ""
+        assert page.input_value("#start") < page.input_value("#end")
     finally:
         context.close()
 

@@ -252,10 +252,13 @@ async function start() {
     $("charts").classList.add("hidden");
     return;
   }
-  // The client's days: today is today where they are.
-  const end = params.get("end") || dayIn(zone);
+  // The client's days: today is today where they are. A day in the address that is not one
+  // (a link cut short, a hand-typed "garbage") gives way to the usual six weeks.
+  const dayAsked = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name) || "") && !Number.isNaN(Date.parse(params.get(name)))
+    ? params.get(name) : null);
+  const end = dayAsked("end") || dayIn(zone);
   $("end").value = end;
-  $("start").value = params.get("start") || daysBefore(end, 41);
+  $("start").value = dayAsked("start") || daysBefore(end, 41);
   $("all-sessions").addEventListener("click", () => {
     for (const row of document.querySelectorAll("#sessions tr.more")) row.classList.remove("hidden");
     $("all-sessions").classList.add("hidden");
