@@ -72,6 +72,11 @@ def test_breathing_with_a_clinician_watching(server: str, browser: object) -> No
         assert client.text_content("#hr") != "" and first_hr
         screenshot(client, "breathe-during")
         screenshot(clinician, "observe")
+        # A reload keeps the room open (it closed every room before), and its notes with it.
+        clinician.reload()
+        clinician.wait_for_selector(".room .tacho canvas", timeout=30_000)
+        clinician.wait_for_selector(".room .notes li:has-text('compassionate imagery')")
+        assert clinician.locator(".room").count() == 1
         client.click("#end")
         client.wait_for_selector("#after:not(.hidden)", timeout=30_000)
         client.wait_for_selector("#after:has-text('You gave yourself this time.')")

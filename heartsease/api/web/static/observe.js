@@ -14,6 +14,14 @@ const WINDOW_S = 15 * 60;  // a whole standard session; of a longer one, its las
 const PLOT_EVERY_MS = 700;
 const PAST_SHOWN = 5;  // a client's latest sessions; the rest are on their trends page
 const watching = new Map();
+// The rooms open in this tab, kept across a reload (a reload closed them all): reopened
+// while their sessions are live.
+const OPEN_ROOMS = "heartsease-open-rooms";
+const openRooms = () => { try { return JSON.parse(sessionStorage.getItem(OPEN_ROOMS)) || []; } catch (e) { return []; } };
+function keepOpen(sessionId, open) {
+  const rooms = openRooms().filter((id) => id !== sessionId);
+  sessionStorage.setItem(OPEN_ROOMS, JSON.stringify(open ? [...rooms, sessionId] : rooms));
+}
 const pastOpen = new Set();  // the clients whose past sessions are unfolded, kept on refresh
 
 const protocolName = (p) => (p === "srb" ? "soothing rhythm breathing" : p === "resonance" ? "resonance assessment" : p);
@@ -68,6 +76,9 @@ async function refresh() {
     const plan = Object.assign(document.createElement("a"), { href: "/plan?client=" + c.id, textContent: "plan" });
     plan.setAttribute("aria-label", "Practice plan of " + c.name);
     li.firstChild.append(trends, " · ", plan, pastSessions(c, sessions));
+    if (session && !watching.has(session.id) && openRooms().includes(session.id)) {
+      watch(session.id, c.name, session.demo);
+    }
     if (session) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "quiet";
@@ -265,10 +276,12 @@ function watch(sessionId, name, demo = false) {
     else if (!ended) q(".conn").textContent = statusText[s];
   });
   watching.set(sessionId, link);
+  keepOpen(sessionId, true);
   q(".close").setAttribute("aria-label", "Close " + name + "'s room");
   q(".close").addEventListener("click", () => {
     link.close();
     watching.delete(sessionId);
+    keepOpen(sessionId, false);
     room.remove();
     refresh();
   });
