@@ -115,6 +115,29 @@ def test_a_run_of_the_same_read_is_one_row_of_the_record(server: str, browser: o
         context.close()
 
 
+def test_the_words_about_the_body_hold_before_they_change(server: str, browser: object
+                                                          ) -> None:
+    """The client's words followed every 5-s estimate: "protect you", "steady", "listening"
+    and "settling" within one minute. A new estimate shows once it holds 15 s, not knowing
+    once it lasts a minute."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/login")
+        shown = page.evaluate("""async () => {
+            const { steadyState } = await import('/static/practice.js');
+            const said = [['threat', 0], ['neutral', 5], ['threat', 10], ['neutral', 15],
+                          ['neutral', 20], ['neutral', 25], ['neutral', 30], ['unknown', 35],
+                          ['soothing', 40], ['unknown', 45], ['unknown', 100],
+                          ['unknown', 105]];
+            return said.map(([state, t]) => steadyState(state, t));
+        }""")
+        assert shown == ["threat", "threat", "threat", "threat", "threat", "threat",
+                         "neutral", "neutral", "neutral", "neutral", "neutral", "unknown"]
+    finally:
+        context.close()
+
+
 def test_a_live_list_keeps_only_its_window(server: str, browser: object) -> None:
     """The observation room keeps the last minutes of each list it draws (and the state or
     pace still in effect when they start), however long the session runs."""

@@ -122,12 +122,30 @@ export async function started(id, sendCommand, simulatedSpeed, sessionNow, pacer
   await safetyNotes(safety);
 }
 
+// The words about the body change only once a new estimate has held a while: a person
+// reading them should not see them flip with every 5-s update (a demo's minutes 4-5 read
+// "protect you", "steady", "listening" and "settling" within one minute). A moment of not
+// knowing, under a minute, keeps the last words.
+const WORDS_HOLD_S = 15, UNKNOWN_HOLD_S = 60;
+let shownState = null, candidate = null, candidateSince = 0;
+export function steadyState(state, tS) {
+  if (shownState === null || state === shownState) {
+    shownState = state; candidate = null;
+    return shownState;
+  }
+  if (state !== candidate) { candidate = state; candidateSince = tS; }
+  if (tS - candidateSince >= (state === "unknown" ? UNKNOWN_HOLD_S : WORDS_HOLD_S)) {
+    shownState = state; candidate = null;
+  }
+  return shownState;
+}
+
 // Every message of the session, after the page has taken it.
 export function message(m) {
   switch (m.kind) {
     case Kind.STEP: return step(m);
     case Kind.STATE: case Kind.METRICS:
-      if (plan.states_shown) $("state").textContent = STATE_BY_FUNCTION[m.state] || STATE_BY_FUNCTION.unknown;
+      if (plan.states_shown) $("state").textContent = STATE_BY_FUNCTION[steadyState(m.state, m.t_s)] || STATE_BY_FUNCTION.unknown;
       return;
     case Kind.BACKDRAFT:
       hadALot = true;
