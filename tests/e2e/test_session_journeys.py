@@ -161,8 +161,9 @@ def test_reload_back_and_a_new_tab_give_the_session_back(quick_server: str,
         assert page.inner_text("#after").split("\n\n")[:2] == closing.split("\n\n")[:2]
         second.click("#links a:has-text('Your session, in your words')")
         second.wait_for_url("**/report?session=*")
-        report = second.frame_locator("#report").locator("body")
-        words = report.inner_text()
+        report = second.frame_locator("#report")
+        report.locator("h1:has-text('Your session')").wait_for()
+        words = report.locator("body").inner_text()
         assert "inner critic felt" in words and ": 3." in words, words
         assert "Calmer than I thought." in words, words
         # Nothing is running now: the page offers a new beginning, not the old session.
