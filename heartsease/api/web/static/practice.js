@@ -93,6 +93,7 @@ export function ratedBefore() { return before !== null; }
 // session's time as the page keeps it.
 export async function started(id, sendCommand, simulatedSpeed, sessionNow, pacer = null) {
   sessionId = id; send = sendCommand; speed = simulatedSpeed;
+  shownState = null; candidate = null;  // this session's words from its first estimate
   if (before !== null) {
     await api("/api/sessions/" + id + "/ratings", { method: "POST", json: { scale: "inner-critic", value: before } });
   }
