@@ -311,8 +311,10 @@ class CoachingSession:
         if shift is None:
             return
         self._out.append(shift)
+        # Not while the guide has stopped for a backdraft: the person is being grounded, and
+        # the words would take the grounding's place on their screen.
         if shift.direction == "threat-to-soothing" and self.heart_led \
-                and self._shifts.reflection_due(t_s):
+                and not self._runner.held and self._shifts.reflection_due(t_s):
             self._runner.cue(t_s, "reflection", CUE_SETTLING)
 
     def _watch(self, t_s: float, step: Step, state: AutonomicState, arousal: float | None) -> None:

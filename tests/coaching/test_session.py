@@ -225,6 +225,24 @@ def test_this_is_a_lot_stops_the_guide_grounds_and_checks_in_at_the_end() -> Non
     assert replayed[0].preceded_by == raised[0].preceded_by
 
 
+def test_no_words_of_settling_while_the_guide_has_stopped() -> None:
+    """A person who said "This is a lot" and has not carried on yet is being grounded: the
+    heart's settling sent "Your heart rhythm seems to be settling with your breath." over
+    the grounding words, while the screen said the guide had stopped."""
+    protocol = load_protocol("srb")
+    beats = simulate_following("threat-then-soothe", protocol.schedule(), seed=2)
+    session = CoachingSession(protocol, baseline=resting_baseline(2))
+    events = session.start(0.0)
+    for m in measurements(beats.t_s, beats.rr_ms):
+        if m.arrival_s >= 200.0 and not kinds(events, "backdraft"):
+            events += session.this_is_a_lot(200.0)
+        events += session.measurement(m)
+    settled = [s for s in kinds(events, "shift") if s.direction == "threat-to-soothing"]
+    assert settled and settled[0].t_s > 200.0  # the heart settles while the guide is stopped
+    assert not [c for c in kinds(events, "cue") if c.cue_kind in ("reflection", "guidance")
+                and c.t_s > 200.0]
+
+
 def test_no_check_in_when_nothing_was_a_lot() -> None:
     _, events = coached("paced-6", seed=1, with_baseline=False, extra_s=30.0)
     assert not kinds(events, "backdraft")

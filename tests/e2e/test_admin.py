@@ -56,6 +56,15 @@ def test_an_administrator_manages_people_and_reads_the_audit_log(server: str,
     try:
         page = sign_in(admin_ctx, server, "admin@example.org")
         page.wait_for_url("**/admin")  # not /docs
+        # The clinician's and the client's pages send an administrator back here (/observe
+        # sent them to /breathe, which stayed on "Getting ready…"), and trends say why not.
+        for other in ("/observe", "/breathe"):
+            page.goto(f"{server}{other}")
+            page.wait_for_url("**/admin")
+        page.goto(f"{server}/trends")
+        page.wait_for_selector("#error:has-text('which administrators do not see')")
+        assert page.inner_text("h1") == "Trends" and page.locator("#range").is_hidden()
+        page.goto(f"{server}/admin")
         page.wait_for_selector("#people tr:has-text('Dr. Rivera')")
         assert "Health" not in page.inner_text("main") and "pace" not in page.inner_text("main")
 

@@ -323,7 +323,7 @@ async function followAfterReconnect(id) {
 me().then(async (signedIn) => {
   person = signedIn;
   if (!person) return;
-  if (person.role === "clinician") { location.href = "/observe"; return; }
+  if (person.role !== "client") { location.href = person.role === "clinician" ? "/observe" : "/admin"; return; }
   nav(person, "breathe");
   const [sources, running] = await Promise.all([api("/api/sources"), api("/api/sessions/running")]);
   offerSources(sources);

@@ -209,7 +209,7 @@ function watch(sessionId, name, demo = false) {
     q(".step").textContent = words;
     q(".presence").textContent = "";
     // Notes go into a live session: once it is over, they belong in its report.
-    for (const part of [q(".presets"), q(".note")]) part.classList.add("hidden");
+    for (const part of [q(".presets"), q(".note"), q(".shared-notes")]) part.classList.add("hidden");
     room.dataset.ended = "yes";
     refresh();  // the client is no longer in a session
   };
@@ -296,7 +296,7 @@ function watch(sessionId, name, demo = false) {
 }
 
 me().then((person) => {
-  if (person && person.role !== "clinician") { location.href = "/breathe"; return; }
+  if (person && person.role !== "clinician") { location.href = person.role === "admin" ? "/admin" : "/breathe"; return; }
   nav(person, "observe");
   startMoments();
   refresh();

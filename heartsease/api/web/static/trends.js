@@ -55,7 +55,7 @@ function draw(element, yLabel, series, data, extra = {}) {
 function drawCharts() {
   // The band's edges are series 1 and 2 (the legend names the band once, on its upper edge).
   draw($("hrv-chart"), "ln RMSSD", [
-    { label: "your usual range", stroke: palette.band, width: 0, swatch: palette.band, spanGaps: true,
+    { label: clinical() ? "their usual range" : "your usual range", stroke: palette.band, width: 0, swatch: palette.band, spanGaps: true,
       points: { show: false },
       value: (u, high, i, idx) => high === null || u.data[2][idx] === null ? "–"
         : u.data[2][idx].toFixed(2) + "–" + high.toFixed(2) },
@@ -248,6 +248,8 @@ async function start() {
     showWhoCanSee();
     for (const element of document.querySelectorAll(".clinical")) element.remove();
   } else {
+    $("title").textContent = "Trends";
+    $("range").classList.add("hidden");
     $("error").textContent = "Trends hold health data, which administrators do not see.";
     $("charts").classList.add("hidden");
     return;
