@@ -102,8 +102,8 @@ def _step_breathing_bpm(beats: Sequence[StoredBeat], start_s: float, end_s: floa
 def _figures(beats: Sequence[StoredBeat], record: SessionRecord) -> list[Table]:
     """The heart's figures over the whole session, from its raw beats (corrected as
     ``heartsease analyze`` corrects them), and each step's typical measures."""
-    steps = Table("Each step", ("step", "minutes", "heart rate", "RMSSD", "coherence",
-                                "breathing"),
+    steps = Table("Each step (medians of its 5-s live updates)",
+                  ("step", "minutes", "heart rate", "RMSSD", "coherence", "breathing"),
                   [(s.step.replace("-", " "), _fmt((s.end_s - s.start_s) / 60, 1),
                     _fmt(s.median_hr_bpm, 0, "bpm"), _fmt(s.median_rmssd_ms, 0, "ms"),
                     _fmt(s.median_coherence_ratio, 2),

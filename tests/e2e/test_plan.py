@@ -78,6 +78,11 @@ def test_a_clinician_sets_and_changes_a_plan_and_the_client_follows_it(
         # A pace outside the limits is refused in words.
         clinician.check("input[name=pacemaker][value=no]")
         clinician.check("input[name=pressure][value=yes]")
+        # A half-written number reads as empty, which is the default: said so, not saved.
+        clinician.type("#pace", "5e")
+        clinician.click("#save")
+        clinician.wait_for_selector(
+            "#save-error:has-text('Pace: write a number, or leave it empty.')")
         clinician.fill("#pace", "2")  # outside any plan: in the form's words, not pydantic's
         clinician.click("#save")
         clinician.wait_for_selector("#save-error:has-text('Pace: at least 3, not 2.')")

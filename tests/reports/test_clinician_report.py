@@ -132,7 +132,7 @@ def test_each_steps_breathing_is_the_belts_or_none(refdata: Path, name: str,
     beats = [SimpleNamespace(seq=e.seq, t_s=e.t_s, rr_ms=e.rr_ms, arrival_s=e.arrival_s,
                              label=None) for e in analysed.events if isinstance(e, Beat)]
     page = report_html(HEADER, beats, record, CLIENT)
-    table = page.split("<h2>Each step</h2>")[1]
+    table = page.split("<h2>Each step (medians of its 5-s live updates)</h2>")[1]
     assert "Breathing is read over steps of 2 minutes or more" in table
     shown = re.findall(r"<tr><td>([a-z ]+)</td>(?:<td>[^<]*</td>){4}<td>([^<]*)</td></tr>",
                        table.split("</table>")[0])

@@ -187,6 +187,13 @@ async function save(event) {
     $("save-error").textContent = "Answer both questions about whether it suits them first.";
     return;
   }
+  // A box holding what is not a number ("5e", half-written) reads as empty, and empty means
+  // the default: it was saved as a pace of 6.
+  const unread = Object.keys(NUMBERS).filter((id) => $(id).validity.badInput);
+  if (unread.length) {
+    $("save-error").textContent = unread.map((id) => FIELDS[NUMBERS[id]] + ": write a number, or leave it empty.").join(" ");
+    return;
+  }
   $("save").disabled = true;
   try {
     fill(await send("/api/clients/" + clientId + "/plan", "PUT", wanted));
