@@ -586,10 +586,8 @@ def whole_window_peak_rate(
     >>> round(whole_window_peak_rate(tachogram_spectrum(rr), 0.3), 1)
     18.0
     """
-    n = tachogram.n_samples
-    taper = _tukey(n, WHOLE_WINDOW_TAPER)
-    samples = np.fft.irfft(tachogram.spectrum, n) * taper
-    nfft = 4 * n
+    samples = tachogram.detrended * _tukey(tachogram.n_samples, WHOLE_WINDOW_TAPER)
+    nfft = 4 * samples.size
     power = np.abs(np.fft.rfft(samples, nfft)) ** 2
     f = np.fft.rfftfreq(nfft, 1.0 / tachogram.fs_hz)
     low = peak_hz - MIN_SEPARATION_HZ

@@ -152,13 +152,17 @@ def _less_line(x: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True, slots=True)
 class TachogramSpectrum:
-    """The FFT of a :func:`detrended_tachogram`, for band filters: ``spectrum`` (``rfft``)
-    at ``f_hz`` of ``n_samples`` samples taken at ``fs_hz``."""
+    """A :func:`detrended_tachogram` (``detrended``, sampled at ``fs_hz``) and its FFT, for
+    band filters: ``spectrum`` (``rfft``) at ``f_hz``."""
 
+    detrended: FloatArray
     spectrum: NDArray[np.complex128]
     f_hz: FloatArray
-    n_samples: int
     fs_hz: float
+
+    @property
+    def n_samples(self) -> int:
+        return self.detrended.size
 
     @classmethod
     def of_samples(cls, rr_samples_ms: FloatArray, fs_hz: float = RESAMPLING_HZ
@@ -166,7 +170,7 @@ class TachogramSpectrum:
         """Of a tachogram already resampled at ``fs_hz`` on :func:`resampling_grid` (the
         live analyzer's spline has the values: no second spline through the beats)."""
         x = _less_line(rr_samples_ms)
-        return cls(np.fft.rfft(x), np.fft.rfftfreq(x.size, 1.0 / fs_hz), x.size, fs_hz)
+        return cls(x, np.fft.rfft(x), np.fft.rfftfreq(x.size, 1.0 / fs_hz), fs_hz)
 
 
 def tachogram_spectrum(rr_ms: ArrayLike, fs_hz: float = RESAMPLING_HZ) -> TachogramSpectrum:
