@@ -145,3 +145,9 @@ export function nav(person, current) {
 export const stateWords = {
   threat: "on alert", neutral: "steady", soothing: "settled", unknown: "listening…",
 };
+
+// A change, signed as shown: one that rounds to nothing reads "±0", not "−0".
+export function signed(v, digits) {
+  const shown = Number(v.toFixed(digits));
+  return (shown > 0 ? "+" : shown < 0 ? "−" : "±") + Math.abs(shown).toFixed(digits);
+}

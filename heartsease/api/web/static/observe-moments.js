@@ -7,7 +7,7 @@
 // Live by asking every few seconds with the last answer's ETag: while nothing changed the
 // server answers 304 without reading anyone's data (nor logging a read).
 
-import { api, request } from "./common.js";
+import { api, request, signed } from "./common.js";
 
 const ASK_EVERY_MS = 3000;
 const TITLE = document.title;
@@ -20,7 +20,6 @@ const minutes = (s) => (s / 60).toFixed(1) + " min";
 // A session with the demo heart is the simulator's heart, not the client's: said wherever
 // a clinician might read it as theirs.
 export const DEMO_WORDS = "A demo heart, not theirs.";
-const signed = (v, digits) => (v > 0 ? "+" : v < 0 ? "−" : "±") + Math.abs(v).toFixed(digits);
 const at = (iso) => new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 
 function what(m) {
