@@ -111,11 +111,11 @@ def test_a_run_of_the_same_read_is_one_row_of_the_record(server: str, browser: o
         assert cells[1:] == ["Dr. Rivera", "listed the sessions (3 times)", "Sam"]
         assert same == [True, False]
         assert watched == "watched a session live"
-        # A moment's body change that rounds to nothing read "heart rate −0 beats/min".
+        # A moment's body change that rounds to nothing read "heart rate \u22120 beats/min".
         assert page.evaluate("""async () => {
             const { signed } = await import('/static/common.js');
             return [signed(-0.3, 0), signed(0.4, 0), signed(-1.86, 2), signed(10.2, 0)];
-        }""") == ["±0", "±0", "−1.86", "+10"]
+        }""") == ["±0", "±0", "\u22121.86", "+10"]
     finally:
         context.close()
 
